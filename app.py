@@ -1,0 +1,12 @@
+"""XAI Studio: Streamlit entry point (router only; see pages/)."""
+
+import streamlit as st
+
+st.set_page_config(page_title="XAI Studio", page_icon=":material/visibility:", layout="wide")
+navigation = st.navigation(
+    [
+        st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+        st.Page("pages/explore.py", title="Explore", icon=":material/image_search:", url_path="explore"),
+    ]
+)
+navigation.run()

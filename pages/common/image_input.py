@@ -1,0 +1,98 @@
+"""Choosing the image to explain: a dataset sample by class and index, or a safely decoded upload."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import streamlit as st
+import torch
+from PIL import Image
+
+from xai_core import DatasetUnavailable, ImageDecodeError
+from xai_core.data import decode_image, pil_to_tensor, tensor_to_pil
+from xai_core.data.decode import ACCEPTED_EXTENSIONS, MAX_IMAGE_BYTES
+
+from . import keys
+from .resources import cached_dataset
+
+DISPLAY_SIDE = 256
+
+
+@dataclass(frozen=True)
+class SelectedImage:
+    """image: float Tensor[C,H,W] in [0,1]; mask: Tensor[1,H,W] or None; digest identifies the pixels."""
+
+    image: torch.Tensor
+    label: int | None
+    class_name: str | None
+    mask: torch.Tensor | None
+    caption: str
+    digest: str
+
+
+def _digest(image: torch.Tensor) -> str:
+    return hashlib.sha256(image.numpy().tobytes()).hexdigest()[:16]
+
+
+def choose_image(dataset_name: str) -> SelectedImage | None:
+    """Render the image-source widgets; returns the chosen image, or None (with a message shown)."""
+    source = st.radio("Image source", [keys.SOURCE_DATASET, keys.SOURCE_UPLOAD], key=keys.IMAGE_SOURCE, horizontal=True)
+    if source == keys.SOURCE_UPLOAD:
+        return _uploaded_image()
+    return _dataset_image(dataset_name)
+
+
+def _dataset_image(dataset_name: str) -> SelectedImage | None:
+    try:
+        dataset = cached_dataset(dataset_name, "test")
+    except DatasetUnavailable as error:
+        st.error(f"Dataset {dataset_name!r} is not available on this machine: {error}")
+        return None
+    class_column, index_column = st.columns(2)
+    options = [keys.ALL_CLASSES, *dataset.classes]
+    if st.session_state.get(keys.CLASS_FILTER) not in options:
+        st.session_state[keys.CLASS_FILTER] = keys.ALL_CLASSES
+    chosen_class = class_column.selectbox("Class", options, key=keys.CLASS_FILTER)
+    members = list(range(len(dataset))) if chosen_class == keys.ALL_CLASSES else dataset.indices_of_class(dataset.classes.index(chosen_class))
+    if not members:
+        st.warning(f"No test images of class {chosen_class!r}.")
+        return None
+    position = index_column.number_input(
+        f"Image (1-{len(members)})", min_value=1, max_value=len(members), value=1, step=1, key=f"{keys.SAMPLE_INDEX}:{dataset_name}:{chosen_class}"
+    )
+    index = members[int(position) - 1]
+    image, label, mask = dataset[index]
+    return SelectedImage(image, label, dataset.classes[label], mask, f"{dataset_name} test #{index}", _digest(image))
+
+
+def _uploaded_image() -> SelectedImage | None:
+    upload = st.file_uploader(
+        f"Image file (up to {MAX_IMAGE_BYTES // 2**20} MB)", type=list(ACCEPTED_EXTENSIONS), key=keys.UPLOAD
+    )
+    if upload is None:
+        st.info("Upload a PNG, JPEG, GIF, BMP, TIFF or WebP image.")
+        return None
+    try:
+        picture = decode_image(upload.getvalue())
+    except ImageDecodeError as error:
+        st.error(f"Cannot use {upload.name}: {error}")
+        return None
+    image = pil_to_tensor(picture)
+    return SelectedImage(image, None, None, None, f"upload: {upload.name} ({picture.width}x{picture.height}, {picture.mode})", _digest(image))
+
+
+def display_image(image: torch.Tensor, side: int = DISPLAY_SIDE) -> Image.Image:
+    """Tensor[C,H,W] in [0,1] -> PIL image scaled so its longer side is ``side`` (nearest neighbour when enlarging)."""
+    picture = tensor_to_pil(image)
+    scale = side / max(picture.size)
+    size = (max(1, round(picture.width * scale)), max(1, round(picture.height * scale)))
+    resample = Image.Resampling.NEAREST if scale > 1 else Image.Resampling.LANCZOS
+    return picture.resize(size, resample)
+
+
+def mask_overlay(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Image Tensor[C,H,W] with the ground-truth mask Tensor[1,H,W] tinted green -> Tensor[3,H,W]."""
+    rgb = image.expand(3, -1, -1) if image.shape[0] == 1 else image
+    tinted = rgb * 0.5 + torch.tensor([0.0, 1.0, 0.0]).view(3, 1, 1) * 0.5
+    return torch.where(mask.bool(), tinted, rgb)

@@ -1,0 +1,13 @@
+"""Every session-state and widget key the pages use, in one place."""
+
+MODEL_ID = "model_id"
+DATASET_NAME = "dataset_name"
+IMAGE_SOURCE = "image_source"
+CLASS_FILTER = "class_filter"
+SAMPLE_INDEX = "sample_index"
+UPLOAD = "upload"
+SHOW_MASK = "show_mask"
+
+SOURCE_DATASET = "Dataset sample"
+SOURCE_UPLOAD = "Upload an image"
+ALL_CLASSES = "All classes"

@@ -1,0 +1,49 @@
+"""The shared sidebar: model and dataset pickers built from the registries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from xai_core import list_datasets, list_models
+from xai_core.models import model_info
+
+from . import keys
+
+DEFAULT_MODEL = "vgg-mnist"
+
+
+@dataclass(frozen=True)
+class Selection:
+    model_id: str
+    dataset: str
+
+
+def _follow_model_dataset() -> None:
+    """When the model changes, switch the dataset to the one it was trained on (if registered)."""
+    trained_on = model_info(st.session_state[keys.MODEL_ID]).get("dataset")
+    if trained_on in list_datasets():
+        st.session_state[keys.DATASET_NAME] = trained_on
+
+
+def render_sidebar() -> Selection:
+    models = list_models()
+    datasets = list_datasets()
+    if keys.MODEL_ID not in st.session_state:
+        st.session_state[keys.MODEL_ID] = DEFAULT_MODEL if DEFAULT_MODEL in models else models[0]
+        _follow_model_dataset()
+    st.session_state.setdefault(keys.DATASET_NAME, datasets[0])
+    with st.sidebar:
+        st.header("Model and data")
+        st.selectbox(
+            "Model", models, key=keys.MODEL_ID, on_change=_follow_model_dataset,
+            format_func=lambda model_id: _model_label(model_id),
+        )
+        st.selectbox("Dataset", datasets, key=keys.DATASET_NAME)
+    return Selection(st.session_state[keys.MODEL_ID], st.session_state[keys.DATASET_NAME])
+
+
+def _model_label(model_id: str) -> str:
+    accuracy = model_info(model_id).get("metrics", {}).get("test_accuracy")
+    return model_id if accuracy is None else f"{model_id} ({accuracy:.1%})"

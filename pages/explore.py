@@ -1,0 +1,44 @@
+"""Explore: browse a dataset or upload an image, and see the model's top-5 prediction."""
+
+import streamlit as st
+
+from pages.common import keys
+from pages.common.image_input import choose_image, display_image, mask_overlay
+from pages.common.resources import cached_model
+from pages.common.sidebar import render_sidebar
+from xai_core import CheckpointError
+from xai_core.unified.charts import top_k_figure
+
+selection = render_sidebar()
+st.title("Explore")
+st.caption("Pick a test image by class, or upload your own, and see what the model predicts.")
+
+try:
+    card = cached_model(selection.model_id)
+except CheckpointError as error:
+    st.error(f"Model {selection.model_id} cannot be loaded: {error}")
+    st.stop()
+
+chosen = choose_image(selection.dataset)
+if chosen is None:
+    st.stop()
+
+predictions = card.predict(chosen.image, k=5)
+image_column, chart_column = st.columns([1, 2])
+with image_column:
+    show_mask = chosen.mask is not None and st.toggle("Show ground-truth mask", key=keys.SHOW_MASK)
+    shown = mask_overlay(chosen.image, chosen.mask) if show_mask else chosen.image
+    st.image(display_image(shown), caption=chosen.caption, width=256)
+    same_classes = chosen.class_name is not None and card.dataset == selection.dataset
+    if same_classes:
+        verdict = "correct" if predictions[0].label == chosen.label else "wrong"
+        st.markdown(f"**True class:** {chosen.class_name}")
+        st.markdown(f"**Predicted:** {predictions[0].name} ({predictions[0].probability:.1%}) — {verdict}")
+    else:
+        if chosen.class_name is not None:
+            st.markdown(f"**Dataset class:** {chosen.class_name} (the model was trained on {card.dataset})")
+        st.markdown(f"**Predicted:** {predictions[0].name} ({predictions[0].probability:.1%})")
+with chart_column:
+    true_label = chosen.label if same_classes else None
+    st.plotly_chart(top_k_figure(predictions, true_label), width="stretch")
+    st.caption(f"Model `{card.id}` ({card.arch}), input {card.in_channels}x{card.input_size[0]}x{card.input_size[1]}; image {tuple(chosen.image.shape)}.")

@@ -1,0 +1,39 @@
+"""Home: what XAI Studio is, and which models and datasets this installation has."""
+
+import pandas as pd
+import streamlit as st
+
+from pages.common.sidebar import render_sidebar
+from xai_core import list_datasets, list_models
+from xai_core.data.registry import DATASETS
+from xai_core.models import model_info
+
+render_sidebar()
+st.title("XAI Studio")
+st.markdown(
+    "See **why** a CNN classified an image and **how** a GAN made one, side by side, with numbers that say "
+    "how far each explanation can be trusted. Start on **Explore**: pick a test image or upload your own and "
+    "read the model's prediction."
+)
+st.page_link("pages/explore.py", label="Open Explore", icon=":material/image_search:")
+
+st.subheader("Models")
+rows = []
+for model_id in list_models():
+    info = model_info(model_id)
+    metrics = info.get("metrics", {})
+    rows.append({
+        "model": model_id, "architecture": info["arch"], "trained on": info["dataset"],
+        "parameters": info.get("parameters"), "test accuracy": metrics.get("test_accuracy"),
+        "reproduce with": info.get("command", info.get("source", "")),
+    })
+st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
+             column_config={"test accuracy": st.column_config.NumberColumn(format="percent")})
+
+st.subheader("Datasets")
+st.dataframe(
+    pd.DataFrame([{"dataset": name, "description": spec.description, "source": spec.source,
+                   "ground-truth masks": spec.has_masks} for name, spec in DATASETS.items() if name in list_datasets()]),
+    hide_index=True, width="stretch",
+)
+st.caption("User data: `folder:<path>` (one sub-folder per class) and torchvision roots; see the README.")

@@ -1,0 +1,1 @@
+"""Explainers: gradient family (captum), CAM family (own hooks), CGMA, TCAV."""

@@ -1,0 +1,150 @@
+"""Command line: ``python -m xai_core <command> ...`` (``--help`` lists the commands)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+from .data import DatasetUnavailable, ImageDecodeError, list_datasets, load_dataset, pil_to_tensor, read_image_file
+from .data.registry import DATASETS
+from .models import TRAINABLE_ARCHITECTURES, CheckpointError, TrainConfig, list_models, load_model, model_info, train_cnn
+from .models.checkpoints import DEFAULT_CHECKPOINT_DIR
+from .models.training import shipped_checkpoint_configs
+
+
+def _cmd_datasets(args: argparse.Namespace) -> int:
+    rows = []
+    for name, spec in DATASETS.items():
+        try:
+            split = load_dataset(name, "test")
+            status = f"{len(split)} test images, {len(split.classes)} classes, {split.channels}x{split.image_size[0]}x{split.image_size[1]}"
+        except DatasetUnavailable as error:
+            status = f"unavailable: {error}"
+        rows.append({"name": name, "description": spec.description, "source": spec.source, "masks": spec.has_masks, "status": status})
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        for row in rows:
+            print(f"{row['name']:<14} {row['description']:<55} [{row['source']}] {row['status']}")
+        print("also: folder:<path> (ImageFolder), torchvision-{mnist,fashion_mnist,emnist,cifar10}[:<root>]")
+    return 0
+
+
+def _cmd_models(args: argparse.Namespace) -> int:
+    rows = []
+    for model_id in list_models():
+        info = model_info(model_id)
+        rows.append({"id": model_id, "arch": info["arch"], "dataset": info["dataset"],
+                     "test_accuracy": info.get("metrics", {}).get("test_accuracy"), "parameters": info.get("parameters")})
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        for row in rows:
+            accuracy = "pretrained" if row["test_accuracy"] is None else f"test acc {row['test_accuracy']:.4f}"
+            print(f"{row['id']:<28} {row['arch']:<20} {row['dataset']:<14} {accuracy}")
+    return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    torch.set_num_threads(args.threads) if args.threads else None
+    config = TrainConfig(args.dataset, args.arch, seed=args.seed, epochs=args.epochs, batch_size=args.batch_size,
+                         lr=args.lr, patience=args.patience, max_train=args.max_train)
+    entry = train_cnn(config, out_dir=args.out, progress=not args.quiet)
+    print(json.dumps({"id": entry["id"], "file": str(Path(args.out) / entry["file"]), **entry["metrics"]}, indent=2))
+    return 0
+
+
+def _cmd_reproduce(args: argparse.Namespace) -> int:
+    configs = [c for c in shipped_checkpoint_configs() if not args.only or c.model_id in args.only]
+    if not configs:
+        raise SystemExit(f"no shipped checkpoint matches {args.only}")
+    for config in configs:
+        entry = train_cnn(config, out_dir=args.out, progress=not args.quiet)
+        print(f"{entry['id']}: test accuracy {entry['metrics']['test_accuracy']:.4f}", flush=True)
+    return 0
+
+
+def _load_image_argument(args: argparse.Namespace) -> tuple[torch.Tensor, int | None, str]:
+    if args.image:
+        return pil_to_tensor(read_image_file(args.image)), None, str(args.image)
+    dataset = load_dataset(args.dataset, args.split)
+    if not 0 <= args.index < len(dataset):
+        raise ValueError(f"--index must be in 0..{len(dataset) - 1} for {args.dataset}/{args.split}")
+    image, label, _ = dataset[args.index]
+    return image, label, f"{args.dataset}/{args.split}[{args.index}]"
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    card = load_model(args.model)
+    image, label, source = _load_image_argument(args)
+    top = card.predict(image, k=args.top)
+    result = {
+        "model": card.id, "source": source,
+        "true_label": label, "true_class": None if label is None else load_dataset(args.dataset, args.split).classes[label],
+        "predicted_label": top[0].label, "predicted_class": top[0].name,
+        "top": [{"label": p.label, "class": p.name, "probability": round(p.probability, 6)} for p in top],
+    }
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m xai_core", description="XAI Studio engine: datasets, models, training, prediction.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    datasets = commands.add_parser("datasets", help="list datasets and whether each is available here")
+    datasets.add_argument("--json", action="store_true")
+    datasets.set_defaults(handler=_cmd_datasets)
+
+    models = commands.add_parser("models", help="list loadable models with their test accuracy")
+    models.add_argument("--json", action="store_true")
+    models.set_defaults(handler=_cmd_models)
+
+    train = commands.add_parser("train-cnn", help="train a CNN on a dataset and save it with a manifest entry")
+    train.add_argument("--dataset", required=True, help=f"one of {', '.join(list_datasets())}, folder:<path>, ...")
+    train.add_argument("--arch", required=True, choices=TRAINABLE_ARCHITECTURES)
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--epochs", type=int, default=10)
+    train.add_argument("--batch-size", type=int, default=128)
+    train.add_argument("--lr", type=float, default=2e-3)
+    train.add_argument("--patience", type=int, default=3, help="stop after this many epochs without a better validation accuracy")
+    train.add_argument("--max-train", type=int, default=None, help="use at most this many training images")
+    train.add_argument("--out", default=str(DEFAULT_CHECKPOINT_DIR), help="checkpoint directory (manifest.json is updated)")
+    train.add_argument("--threads", type=int, default=None)
+    train.add_argument("--quiet", action="store_true", help="no progress bars")
+    train.set_defaults(handler=_cmd_train)
+
+    reproduce = commands.add_parser("reproduce-checkpoints", help="retrain every shipped checkpoint from its recorded settings")
+    reproduce.add_argument("--only", nargs="*", help="model ids to retrain (default: all)")
+    reproduce.add_argument("--out", default=str(DEFAULT_CHECKPOINT_DIR))
+    reproduce.add_argument("--quiet", action="store_true")
+    reproduce.set_defaults(handler=_cmd_reproduce)
+
+    predict = commands.add_parser("predict", help="predict one image; prints JSON")
+    predict.add_argument("--model", required=True)
+    source = predict.add_mutually_exclusive_group(required=True)
+    source.add_argument("--image", type=Path, help="an image file")
+    source.add_argument("--dataset", help="a dataset name (with --index)")
+    predict.add_argument("--index", type=int, default=0)
+    predict.add_argument("--split", default="test", choices=["train", "test"])
+    predict.add_argument("--top", type=int, default=5)
+    predict.set_defaults(handler=_cmd_predict)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except (DatasetUnavailable, ImageDecodeError, CheckpointError, KeyError, ValueError) as error:
+        message = error.args[0] if isinstance(error, KeyError) and error.args else error
+        print(f"error: {message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

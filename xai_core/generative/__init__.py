@@ -1,0 +1,1 @@
+"""Explainable GAN: DCGAN, latent sensitivity, latent directions, FID."""

@@ -1,0 +1,1 @@
+"""Dataset-scale runs: local executor, Ray executor."""

@@ -1,0 +1,1 @@
+"""Metrics: faithfulness, localisation, agreement, robustness, sanity checks, scores."""

@@ -1,0 +1,67 @@
+"""ModelCard: a model together with everything needed to feed it and read its output."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+LUMINANCE = (0.299, 0.587, 0.114)
+
+
+@dataclass
+class Prediction:
+    label: int
+    name: str
+    probability: float
+
+
+@dataclass
+class ModelCard:
+    """A classifier in eval mode plus its input contract and provenance.
+
+    ``preprocess`` maps images in [0, 1] of any size and 1 or 3 channels to the model's input:
+    channel conversion (luminance or repetition), bilinear resize to ``input_size``, then
+    ``(x - mean) / std``.
+    """
+
+    id: str
+    arch: str
+    model: nn.Module
+    classes: list[str]
+    in_channels: int
+    input_size: tuple[int, int]
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    dataset: str | None = None
+    provenance: dict = field(default_factory=dict)
+
+    def preprocess(self, images: torch.Tensor) -> torch.Tensor:
+        """float Tensor[C,H,W] or [N,C,H,W] in [0,1] -> model input Tensor[N, in_channels, *input_size]."""
+        batch = images[None] if images.ndim == 3 else images
+        if batch.ndim != 4 or batch.shape[1] not in (1, 3, 4):
+            raise ValueError(f"expected images [N,C,H,W] with 1 or 3 channels, got {tuple(images.shape)}")
+        batch = batch[:, :3].float()
+        if batch.shape[1] == 3 and self.in_channels == 1:
+            weights = torch.tensor(LUMINANCE, dtype=batch.dtype, device=batch.device).view(1, 3, 1, 1)
+            batch = (batch * weights).sum(dim=1, keepdim=True)
+        elif batch.shape[1] == 1 and self.in_channels == 3:
+            batch = batch.expand(-1, 3, -1, -1)
+        if tuple(batch.shape[2:]) != tuple(self.input_size):
+            batch = F.interpolate(batch, size=self.input_size, mode="bilinear", align_corners=False, antialias=True)
+        mean = torch.tensor(self.mean, dtype=batch.dtype, device=batch.device).view(1, -1, 1, 1)
+        std = torch.tensor(self.std, dtype=batch.dtype, device=batch.device).view(1, -1, 1, 1)
+        return (batch - mean) / std
+
+    @torch.inference_mode()
+    def probabilities(self, images: torch.Tensor) -> torch.Tensor:
+        """images in [0,1] -> softmax probabilities Tensor[N, num_classes]."""
+        return self.model(self.preprocess(images)).softmax(dim=1)
+
+    def predict(self, image: torch.Tensor, k: int = 5) -> list[Prediction]:
+        """Top-k predictions for one image Tensor[C,H,W] in [0,1], most probable first."""
+        probabilities = self.probabilities(image)[0]
+        top = probabilities.topk(min(k, len(self.classes)))
+        return [Prediction(int(i), self.classes[int(i)], float(p)) for p, i in zip(top.values, top.indices)]

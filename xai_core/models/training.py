@@ -1,0 +1,144 @@
+"""Seeded CNN training with a validation split, early stopping and a test-accuracy report."""
+
+from __future__ import annotations
+
+import platform
+import shlex
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from ..data import load_dataset, stratified_split
+from .card import ModelCard
+from .checkpoints import DEFAULT_CHECKPOINT_DIR, save_state_dict, write_manifest_entry
+from .zoo import build_model, count_parameters
+
+MIN_INPUT_SIDE = 32
+
+
+@dataclass
+class TrainConfig:
+    dataset: str
+    arch: str
+    seed: int = 0
+    epochs: int = 10
+    batch_size: int = 128
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    patience: int = 3
+    val_fraction: float = 0.1
+    max_train: int | None = None
+
+    @property
+    def model_id(self) -> str:
+        return f"{self.arch}-{self.dataset}"
+
+    def command(self) -> str:
+        args = ["python", "-m", "xai_core", "train-cnn", "--dataset", self.dataset, "--arch", self.arch,
+                "--seed", str(self.seed), "--epochs", str(self.epochs), "--batch-size", str(self.batch_size),
+                "--lr", str(self.lr), "--patience", str(self.patience)]
+        if self.max_train is not None:
+            args += ["--max-train", str(self.max_train)]
+        return shlex.join(args)
+
+
+def input_size_for(image_size: tuple[int, int]) -> tuple[int, int]:
+    """Small images are upsampled so the side is at least 32 (two downsamplings leave >= 8x8)."""
+    return tuple(max(side, MIN_INPUT_SIDE) for side in image_size)  # type: ignore[return-value]
+
+
+@torch.inference_mode()
+def accuracy(card: ModelCard, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 512) -> float:
+    """Share of correct top-1 predictions; images float [N,C,H,W] in [0,1]."""
+    card.model.eval()
+    correct = 0
+    for start in range(0, len(images), batch_size):
+        logits = card.model(card.preprocess(images[start : start + batch_size]))
+        correct += int((logits.argmax(1) == labels[start : start + batch_size]).sum())
+    return correct / max(1, len(images))
+
+
+def train_cnn(config: TrainConfig, out_dir: str | Path = DEFAULT_CHECKPOINT_DIR, progress: bool = True) -> dict:
+    """Train ``config.arch`` on ``config.dataset``, save safetensors + manifest entry in ``out_dir``.
+
+    Returns the manifest entry (with validation and test accuracy). Deterministic for a seed on CPU.
+    """
+    torch.manual_seed(config.seed)
+    np.random.seed(config.seed)
+    train_set = load_dataset(config.dataset, "train")
+    test_set = load_dataset(config.dataset, "test")
+    train_idx, val_idx = stratified_split(train_set.labels.numpy(), config.val_fraction, config.seed)
+    if config.max_train is not None:
+        train_idx = train_idx[: config.max_train]
+    channels = train_set.channels
+    model = build_model(config.arch, channels, len(train_set.classes))
+    card = ModelCard(
+        id=config.model_id, arch=config.arch, model=model, classes=list(train_set.classes), in_channels=channels,
+        input_size=input_size_for(train_set.image_size), mean=(0.5,) * channels, std=(0.5,) * channels,
+        dataset=config.dataset,
+    )
+    train_x = card.preprocess(train_set.float_images(torch.from_numpy(train_idx)))
+    train_y = train_set.labels[torch.from_numpy(train_idx)]
+    val_images, val_labels = train_set.float_images(torch.from_numpy(val_idx)), train_set.labels[torch.from_numpy(val_idx)]
+
+    optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    steps_per_epoch = -(-len(train_x) // config.batch_size)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=config.lr, total_steps=config.epochs * steps_per_epoch)
+    generator = torch.Generator().manual_seed(config.seed)
+    best_accuracy, best_state, best_epoch, stale, history = -1.0, None, 0, 0, []
+    for epoch in range(1, config.epochs + 1):
+        model.train()
+        order = torch.randperm(len(train_x), generator=generator)
+        running_loss = 0.0
+        bar = tqdm(range(steps_per_epoch), desc=f"{config.model_id} epoch {epoch}/{config.epochs}", disable=not progress, leave=False)
+        for step in bar:
+            batch = order[step * config.batch_size : (step + 1) * config.batch_size]
+            loss = F.cross_entropy(model(train_x[batch]), train_y[batch])
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+            schedule.step()
+            running_loss += loss.item() * len(batch)
+            bar.set_postfix(loss=f"{loss.item():.3f}")
+        val_accuracy = accuracy(card, val_images, val_labels)
+        history.append({"epoch": epoch, "train_loss": running_loss / len(train_x), "val_accuracy": val_accuracy})
+        if progress:
+            tqdm.write(f"{config.model_id} epoch {epoch}: loss {history[-1]['train_loss']:.4f}, val acc {val_accuracy:.4f}")
+        if val_accuracy > best_accuracy:
+            best_accuracy, best_epoch, stale = val_accuracy, epoch, 0
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        else:
+            stale += 1
+            if stale >= config.patience:
+                break
+    model.load_state_dict(best_state)
+    test_accuracy = accuracy(card, test_set.float_images(), test_set.labels)
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    file_name = f"{config.model_id}.safetensors"
+    sha256 = save_state_dict(model.state_dict(), out_dir / file_name)
+    entry = {
+        "id": config.model_id, "arch": config.arch, "dataset": config.dataset, "classes": card.classes,
+        "in_channels": channels, "input_size": list(card.input_size), "mean": list(card.mean), "std": list(card.std),
+        "seed": config.seed, "parameters": count_parameters(model), "file": file_name, "sha256": sha256,
+        "metrics": {"test_accuracy": round(test_accuracy, 4), "val_accuracy": round(best_accuracy, 4),
+                    "best_epoch": best_epoch, "epochs_run": len(history), "n_train": len(train_x), "n_test": len(test_set)},
+        "history": history, "training": asdict(config), "command": config.command(),
+        "versions": {"torch": torch.__version__, "python": platform.python_version()},
+    }
+    write_manifest_entry(out_dir, entry)
+    return entry
+
+
+def shipped_checkpoint_configs() -> list[TrainConfig]:
+    """The CNNs committed under checkpoints/ (``python -m xai_core reproduce-checkpoints`` retrains them)."""
+    configs = []
+    for dataset, epochs in (("mnist", 12), ("glyphs", 10), ("shapes", 12)):
+        configs += [TrainConfig(dataset, arch, seed=0, epochs=epochs) for arch in ("vgg", "resnet", "mobilenet")]
+    configs.append(TrainConfig("shapes_biased", "vgg", seed=0, epochs=8))
+    return configs

@@ -1,0 +1,1 @@
+"""SFT-GANs: SFT layer, condition network, LSFT/GSFT generators, discriminator, training, relevance."""

@@ -1,0 +1,1 @@
+"""Human-comprehensibility surveys: schema, repository (all SQL here), design, analysis, export."""

@@ -1,0 +1,1 @@
+"""Unified explanation layer: normalisation, overlays, explanation bundle, report export."""

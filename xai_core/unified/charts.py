@@ -1,0 +1,27 @@
+"""Plotly figures shared by the pages and the reports."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import plotly.graph_objects as go
+
+from ..models.card import Prediction
+
+
+def top_k_figure(predictions: Sequence[Prediction], true_label: int | None = None, height: int = 300) -> go.Figure:
+    """Horizontal bar chart of top-k probabilities, most probable on top; the true class in green."""
+    ordered = list(reversed(predictions))
+    colours = ["#2ca02c" if p.label == true_label else "#1f77b4" for p in ordered]
+    figure = go.Figure(
+        go.Bar(
+            x=[p.probability for p in ordered], y=[p.name for p in ordered], orientation="h", marker_color=colours,
+            text=[f"{p.probability:.1%}" for p in ordered], textposition="auto",
+            hovertemplate="%{y}: %{x:.2%}<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        xaxis={"range": [0, 1], "tickformat": ".0%", "title": "probability"}, yaxis={"type": "category"},
+        height=height, margin={"l": 10, "r": 10, "t": 30, "b": 10}, title="Top predictions",
+    )
+    return figure
