@@ -68,6 +68,13 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_report_results(args: argparse.Namespace) -> int:
+    from .unified.results import write_results
+
+    print(f"wrote {write_results()}")
+    return 0
+
+
 def _load_image_argument(args: argparse.Namespace) -> tuple[torch.Tensor, int | None, str]:
     if args.image:
         return pil_to_tensor(read_image_file(args.image)), None, str(args.image)
@@ -123,6 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce.add_argument("--out", default=str(DEFAULT_CHECKPOINT_DIR))
     reproduce.add_argument("--quiet", action="store_true")
     reproduce.set_defaults(handler=_cmd_reproduce)
+
+    report = commands.add_parser("report-results", help="regenerate docs/results.md from the recorded figures")
+    report.set_defaults(handler=_cmd_report_results)
 
     predict = commands.add_parser("predict", help="predict one image; prints JSON")
     predict.add_argument("--model", required=True)

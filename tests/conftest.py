@@ -1,0 +1,31 @@
+"""Shared fixtures: seeded generators and small image files made on the fly."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+
+@pytest.fixture(autouse=True)
+def _seed_everything():
+    torch.manual_seed(0)
+    np.random.seed(0)
+
+
+def png_bytes(array: np.ndarray, mode: str | None = None) -> bytes:
+    buffer = io.BytesIO()
+    image = Image.fromarray(array) if mode is None else Image.fromarray(array).convert(mode)
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def digit_png() -> bytes:
+    """A 28x28 white '1'-like stroke on black, as PNG bytes."""
+    array = np.zeros((28, 28), dtype=np.uint8)
+    array[4:24, 13:16] = 255
+    return png_bytes(array)

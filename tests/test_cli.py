@@ -1,0 +1,80 @@
+"""The command line, run as a user would (``python -m xai_core ...`` in a subprocess)."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from xai_core import load_dataset
+
+
+def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "xai_core", *args], capture_output=True, text=True, timeout=300, env=env)
+
+
+def test_help_lists_every_command():
+    result = run_cli("--help")
+    assert result.returncode == 0
+    for command in ("datasets", "models", "train-cnn", "predict", "reproduce-checkpoints", "report-results"):
+        assert command in result.stdout
+
+
+def test_predict_mnist_index_prints_true_and_predicted_label():
+    result = run_cli("predict", "--model", "vgg-mnist", "--dataset", "mnist", "--index", "0")
+    assert result.returncode == 0, result.stderr
+    output = json.loads(result.stdout)
+    _, label, _ = load_dataset("mnist", "test")[0]
+    assert output["true_label"] == label
+    assert output["predicted_label"] == label
+    assert len(output["top"]) == 5 and output["top"][0]["probability"] > 0.5
+
+
+def test_predict_an_image_file_and_refuse_a_bad_one(tmp_path):
+    image, label, _ = load_dataset("mnist", "test")[3]
+    path = tmp_path / "digit.png"
+    Image.fromarray((image[0].numpy() * 255).astype(np.uint8)).save(path)
+    result = run_cli("predict", "--model", "vgg-mnist", "--image", str(path))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["predicted_label"] == label
+
+    bad = tmp_path / "bad.png"
+    bad.write_text("not an image")
+    result = run_cli("predict", "--model", "vgg-mnist", "--image", str(bad))
+    assert result.returncode == 2 and "not an image" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["predict", "--model", "nope", "--dataset", "mnist"], "unknown model"),
+        (["predict", "--model", "vgg-mnist", "--dataset", "mnist", "--index", "5000"], "--index must be in 0..999"),
+        (["predict", "--model", "vgg-mnist", "--dataset", "folder:/does/not/exist"], "does not exist"),
+    ],
+)
+def test_errors_are_one_clear_line(args, message):
+    result = run_cli(*args)
+    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_datasets_and_models_listings():
+    datasets = json.loads(run_cli("datasets", "--json").stdout)
+    assert {row["name"] for row in datasets} >= {"mnist", "glyphs", "shapes", "shapes_biased", "photos", "lfw_subset"}
+    models = json.loads(run_cli("models", "--json").stdout)
+    vgg = next(row for row in models if row["id"] == "vgg-mnist")
+    assert vgg["test_accuracy"] >= 0.98 and any(row["id"] == "efficientnet_lite0-imagenet" for row in models)
+
+
+def test_train_cnn_writes_a_loadable_checkpoint(tmp_path):
+    result = run_cli("train-cnn", "--dataset", "digits", "--arch", "resnet", "--epochs", "1", "--max-train", "256",
+                     "--out", str(tmp_path), "--quiet")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["id"] == "resnet-digits" and (tmp_path / "resnet-digits.safetensors").is_file()
+    import os
+
+    env = {**os.environ, "XAI_STUDIO_CHECKPOINT_DIRS": str(tmp_path)}
+    predicted = run_cli("predict", "--model", "resnet-digits", "--dataset", "digits", "--index", "0", env=env)
+    assert predicted.returncode == 0, predicted.stderr
