@@ -24,11 +24,11 @@ if chosen is None:
     st.stop()
 
 predictions = card.predict(chosen.image, k=5)
-image_column, chart_column = st.columns([1, 2])
+image_column, chart_column = st.columns([1, 2], gap="large")
 with image_column:
     show_mask = chosen.mask is not None and st.toggle("Show ground-truth mask", key=keys.SHOW_MASK)
     shown = mask_overlay(chosen.image, chosen.mask) if show_mask else chosen.image
-    st.image(display_image(shown), caption=chosen.caption, width=256)
+    st.image(display_image(shown), caption=chosen.caption, width="stretch")
     same_classes = chosen.class_name is not None and card.dataset == selection.dataset
     if same_classes:
         verdict = "correct" if predictions[0].label == chosen.label else "wrong"

@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from pages.common.sidebar import render_sidebar
-from xai_core import list_datasets, list_models
+from xai_core import list_models
 from xai_core.data.registry import DATASETS
 from xai_core.models import model_info
 
@@ -33,7 +33,7 @@ st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
 st.subheader("Datasets")
 st.dataframe(
     pd.DataFrame([{"dataset": name, "description": spec.description, "source": spec.source,
-                   "ground-truth masks": spec.has_masks} for name, spec in DATASETS.items() if name in list_datasets()]),
+                   "ground-truth masks": spec.has_masks} for name, spec in DATASETS.items()]),
     hide_index=True, width="stretch",
 )
 st.caption("User data: `folder:<path>` (one sub-folder per class) and torchvision roots; see the README.")
