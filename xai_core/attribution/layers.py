@@ -1,0 +1,101 @@
+"""Grad-CAM at every conv layer from one forward and one backward pass, and the CGMAs built on it.
+
+Source: Guna, Benitez, Sikha, "Interpreting CNN Predictions using Conditional GANs", §3.1
+(Intermediate Grad-CAMs, Eq. 1-4); definitions pinned in DESIGN.md "Methods, pinned".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .base import normalise_maps, targets_from_logits
+from .hooks import record_activations
+
+DEFAULT_ETA = 8
+
+
+@dataclass
+class LayerGradCams:
+    """Per-layer Grad-CAMs of a batch.
+
+    maps: Tensor[N, L, H, W] in [0, 1], layer l in execution order; names[l] its qualified name;
+    targets: Tensor[N] explained classes; logits: Tensor[N, K].
+    """
+
+    names: list[str]
+    maps: torch.Tensor
+    targets: torch.Tensor
+    logits: torch.Tensor
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+
+def gradcam_from(activations: torch.Tensor, gradients: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Grad-CAM of one layer: ReLU(sum_k mean_hw(G_k) A_k), bilinear to ``size``, min-max to [0, 1].
+
+    activations, gradients: Tensor[N, K, h, w] -> Tensor[N, 1, *size].
+    """
+    weights = gradients.mean(dim=(2, 3), keepdim=True)
+    cam = torch.relu((weights * activations).sum(dim=1, keepdim=True))
+    cam = F.interpolate(cam, size=size, mode="bilinear", align_corners=False)
+    return normalise_maps(cam)
+
+
+def layer_gradcams(model: nn.Module, inputs: torch.Tensor, target=None) -> LayerGradCams:
+    """Intermediate Grad-CAM of every ``nn.Conv2d`` of ``model``, ordered by execution.
+
+    inputs: model inputs Tensor[N, C, H, W]; target: class per input or None for the prediction.
+    One forward pass records every conv output; one ``autograd.grad`` call returns the gradient
+    of the target logits with respect to all of them. Works on any model without naming layers.
+    """
+    convs = [(name, module) for name, module in model.named_modules() if isinstance(module, nn.Conv2d)]
+    if not convs:
+        raise ValueError("the model has no nn.Conv2d layer")
+    with record_activations([module for _, module in convs]) as recorder, torch.enable_grad():
+        logits = model(inputs.detach().requires_grad_(True))
+        targets = targets_from_logits(logits, target)
+        order, activations = recorder.in_call_order()
+        score = logits.gather(1, targets[:, None]).sum()
+        gradients = torch.autograd.grad(score, activations, allow_unused=True)
+    size = tuple(inputs.shape[-2:])
+    maps = [
+        gradcam_from(a.detach(), torch.zeros_like(a) if g is None else g, size)
+        for a, g in zip(activations, gradients)
+    ]
+    return LayerGradCams([convs[i][0] for i in order], torch.cat(maps, dim=1), targets, logits.detach())
+
+
+def layer_positions(n_layers: int, eta: int = DEFAULT_ETA) -> list[int]:
+    """Indices of the eta layers CGMAs end at: ``ceil(k (N-1) / (eta-1))``, k = 0..eta-1.
+
+    First and last layer are always included; with fewer layers than eta, all of them.
+    Example: ``layer_positions(13, 8) == [0, 2, 4, 6, 7, 9, 11, 12]``.
+    """
+    if n_layers < 1:
+        raise ValueError("need at least one layer")
+    if eta < 1:
+        raise ValueError(f"eta must be at least 1, got {eta}")
+    if n_layers <= eta:
+        return list(range(n_layers))
+    if eta == 1:
+        return [n_layers - 1]
+    # exact integer ceil(k*(N-1)/(eta-1)) avoids float rounding
+    return [-(-k * (n_layers - 1) // (eta - 1)) for k in range(eta)]
+
+
+def cumulative_gradcam_averages(layer_maps: torch.Tensor | LayerGradCams, eta: int = DEFAULT_ETA) -> torch.Tensor:
+    """CGMA[k] = mean of the Grad-CAMs of layers 0..pos[k] (shallow to deep).
+
+    layer_maps: Tensor[N, L, H, W] (or a :class:`LayerGradCams`) -> Tensor[N, min(eta, L), H, W].
+    """
+    maps = layer_maps.maps if isinstance(layer_maps, LayerGradCams) else layer_maps
+    positions = torch.tensor(layer_positions(maps.shape[1], eta), device=maps.device)
+    cumulative = maps.cumsum(dim=1)[:, positions]
+    counts = (positions + 1).to(maps.dtype).view(1, -1, 1, 1)
+    return cumulative / counts
+

@@ -1,0 +1,48 @@
+"""The explainer registry, and ``explain``: every chosen method on images through a model card."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+
+from ..models.card import ModelCard
+from .base import Explainer
+from .cam import GradCAM, GradCAMPlusPlus, LayerCAM, ScoreCAM
+from .gradient import GuidedBackpropExplainer, IntegratedGradientsExplainer, SmoothGrad, VanillaSaliency
+
+EXPLAINERS: dict[str, type[Explainer]] = {
+    "saliency": VanillaSaliency,
+    "smoothgrad": SmoothGrad,
+    "integrated_gradients": IntegratedGradientsExplainer,
+    "guided_backprop": GuidedBackpropExplainer,
+    "grad_cam": GradCAM,
+    "grad_cam_pp": GradCAMPlusPlus,
+    "score_cam": ScoreCAM,
+    "layer_cam": LayerCAM,
+}
+
+METHOD_LABELS = {
+    "saliency": "Saliency", "smoothgrad": "SmoothGrad", "integrated_gradients": "Integrated Gradients",
+    "guided_backprop": "Guided Backprop", "grad_cam": "Grad-CAM", "grad_cam_pp": "Grad-CAM++",
+    "score_cam": "Score-CAM", "layer_cam": "LayerCAM",
+}
+
+
+def build_explainer(method: str, card: ModelCard) -> Explainer:
+    """An explainer for ``card.model`` with card-aware defaults (IG's baseline is a black image)."""
+    if method not in EXPLAINERS:
+        raise KeyError(f"unknown method {method!r}; known: {', '.join(EXPLAINERS)}")
+    if method == "integrated_gradients":
+        black = torch.zeros(1, card.in_channels, *card.input_size)
+        return IntegratedGradientsExplainer(card.model, baseline=card.preprocess(black))
+    return EXPLAINERS[method](card.model)
+
+
+def explain(card: ModelCard, images: torch.Tensor, methods: Sequence[str] = tuple(EXPLAINERS), target=None) -> dict[str, torch.Tensor]:
+    """Maps of every method for images in [0, 1] ([C,H,W] or [N,C,H,W]).
+
+    Returns {method: Tensor[N, 1, *card.input_size] in [0, 1]}; ``target`` None explains the prediction.
+    """
+    inputs = card.preprocess(images)
+    return {method: build_explainer(method, card).attribute(inputs, target) for method in methods}
