@@ -7,6 +7,8 @@ navigation = st.navigation(
     [
         st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
         st.Page("pages/explore.py", title="Explore", icon=":material/image_search:", url_path="explore"),
+        st.Page("pages/explain.py", title="Explain", icon=":material/visibility:", url_path="explain"),
+        st.Page("pages/layers.py", title="Layers & CGMA", icon=":material/layers:", url_path="layers"),
     ]
 )
 navigation.run()

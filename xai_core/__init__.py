@@ -6,14 +6,19 @@ Public API for notebooks and scripts::
     card = load_model("vgg-mnist")
     image, label, mask = load_dataset("mnist", split="test")[0]
     print(card.predict(image)[0].name, card.classes[label])
+    maps = explain(card, image, methods=["grad_cam", "saliency"])      # {method: Tensor[1,1,H,W] in [0,1]}
+    layers = layer_gradcams(card.model, card.preprocess(image))        # every conv layer, one pass
+    cgmas = cumulative_gradcam_averages(layers, eta=8)                 # Tensor[1,8,H,W]
 """
 
+from .attribution import EXPLAINERS, cumulative_gradcam_averages, explain, layer_gradcams, layer_positions
 from .data import DatasetUnavailable, ImageDataset, ImageDecodeError, list_datasets, load_dataset
 from .models import CheckpointError, ModelCard, list_models, load_model
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "CheckpointError", "DatasetUnavailable", "ImageDataset", "ImageDecodeError", "ModelCard", "__version__",
-    "list_datasets", "list_models", "load_dataset", "load_model",
+    "EXPLAINERS", "CheckpointError", "DatasetUnavailable", "ImageDataset", "ImageDecodeError", "ModelCard", "__version__",
+    "cumulative_gradcam_averages", "explain", "layer_gradcams", "layer_positions", "list_datasets", "list_models",
+    "load_dataset", "load_model",
 ]

@@ -58,9 +58,9 @@ def _dataset_image(dataset_name: str) -> SelectedImage | None:
     if not members:
         st.warning(f"No test images of class {chosen_class!r}.")
         return None
-    position = index_column.number_input(
-        f"Image (1-{len(members)})", min_value=1, max_value=len(members), value=1, step=1, key=f"{keys.SAMPLE_INDEX}:{dataset_name}:{chosen_class}"
-    )
+    index_key = f"{keys.SAMPLE_INDEX}:{dataset_name}:{chosen_class}"
+    st.session_state.setdefault(index_key, 1)
+    position = index_column.number_input(f"Image (1-{len(members)})", min_value=1, max_value=len(members), step=1, key=index_key)
     index = members[int(position) - 1]
     image, label, mask = dataset[index]
     return SelectedImage(image, label, dataset.classes[label], mask, f"{dataset_name} test #{index}", _digest(image))

@@ -11,3 +11,12 @@ SHOW_MASK = "show_mask"
 SOURCE_DATASET = "Dataset sample"
 SOURCE_UPLOAD = "Upload an image"
 ALL_CLASSES = "All classes"
+TARGET = "target_class"
+METHODS = "methods"
+COLORMAP = "colormap"
+OPACITY = "opacity"
+NOISE = "noise"
+ETA = "eta"
+
+# widgets that several pages render and whose value should follow the user from page to page
+SHARED_WIDGETS = (MODEL_ID, DATASET_NAME, IMAGE_SOURCE, CLASS_FILTER, METHODS, COLORMAP, OPACITY, NOISE, ETA)

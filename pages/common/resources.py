@@ -1,10 +1,14 @@
-"""Models and datasets loaded once per process through ``st.cache_resource`` (read-only objects)."""
+"""Models and datasets loaded once per process (``st.cache_resource``), and maps cached per input (``st.cache_data``)."""
 
 from __future__ import annotations
 
-import streamlit as st
+import threading
 
-from xai_core import ImageDataset, ModelCard, load_dataset, load_model
+import numpy as np
+import streamlit as st
+import torch
+
+from xai_core import ImageDataset, ModelCard, explain, layer_gradcams, load_dataset, load_model
 
 
 @st.cache_resource(show_spinner="Loading model ...")
@@ -15,3 +19,26 @@ def cached_model(model_id: str) -> ModelCard:
 @st.cache_resource(show_spinner="Loading dataset ...")
 def cached_dataset(name: str, split: str = "test") -> ImageDataset:
     return load_dataset(name, split)
+
+
+@st.cache_resource
+def model_lock(model_id: str) -> threading.Lock:
+    """Serialises explanations on one shared model: hooks on a module see every thread's forward pass."""
+    return threading.Lock()
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def cached_map(model_id: str, image_digest: str, target: int, method: str, _image: torch.Tensor) -> np.ndarray:
+    """One method's map for one image, float32 [H,W] in [0,1]; keyed by (model, image digest, target, method)."""
+    card = cached_model(model_id)
+    with model_lock(model_id):
+        return explain(card, _image, [method], target)[method][0, 0].numpy()
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached_layer_gradcams(model_id: str, image_digest: str, target: int, _image: torch.Tensor) -> tuple[list[str], np.ndarray]:
+    """(conv layer names, Grad-CAMs float32 [L,H,W]) from one forward and one backward pass."""
+    card = cached_model(model_id)
+    with model_lock(model_id):
+        result = layer_gradcams(card.model, card.preprocess(_image), target)
+    return result.names, result.maps[0].numpy()

@@ -27,7 +27,15 @@ def _follow_model_dataset() -> None:
         st.session_state[keys.DATASET_NAME] = trained_on
 
 
+def keep_widget_state_across_pages() -> None:
+    """Widgets on another page are new widgets; re-assigning their keys keeps the user's choices."""
+    for key in list(st.session_state):
+        if key in keys.SHARED_WIDGETS or key.startswith(keys.SAMPLE_INDEX):
+            st.session_state[key] = st.session_state[key]
+
+
 def render_sidebar() -> Selection:
+    keep_widget_state_across_pages()
     models = list_models()
     datasets = list_datasets()
     if keys.MODEL_ID not in st.session_state:

@@ -9,6 +9,7 @@ Every map is min-max normalised per input.
 
 from __future__ import annotations
 
+import warnings
 from abc import abstractmethod
 
 import torch
@@ -53,7 +54,7 @@ class SmoothGrad(GradientExplainer):
         self.samples, self.noise_level, self.batch_size = samples, noise_level, batch_size
 
     def input_attributions(self, inputs, targets):
-        spread = float(inputs.max() - inputs.min()) or 1.0
+        spread = float(inputs.detach().max() - inputs.detach().min()) or 1.0
         tunnel = NoiseTunnel(Saliency(self.model))
         return tunnel.attribute(
             inputs, nt_type="smoothgrad", nt_samples=self.samples, nt_samples_batch_size=self.batch_size,
@@ -85,4 +86,6 @@ class GuidedBackpropExplainer(GradientExplainer):
     name = "guided_backprop"
 
     def input_attributions(self, inputs, targets):
-        return GuidedBackprop(self.model).attribute(inputs, target=targets)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Setting backward hooks on ReLU activations")
+            return GuidedBackprop(self.model).attribute(inputs, target=targets)

@@ -1,0 +1,26 @@
+"""The target-class picker: the predicted class by default, any class on request."""
+
+from __future__ import annotations
+
+import streamlit as st
+import torch
+
+from xai_core import ModelCard
+from xai_core.models import Prediction
+
+from . import keys
+
+PREDICTED = -1
+
+
+def choose_target(card: ModelCard, image: torch.Tensor) -> tuple[int, list[Prediction]]:
+    """Render the picker under the top-5 predictions; returns (target class index, predictions)."""
+    predictions = card.predict(image, k=5)
+    top = predictions[0]
+    summary = ", ".join(f"{p.name} {p.probability:.1%}" for p in predictions[:3])
+    st.markdown(f"**Prediction:** {top.name} ({top.probability:.1%}) · top 3: {summary}")
+    choice = st.selectbox(
+        "Target class", [PREDICTED, *range(len(card.classes))], key=f"{keys.TARGET}:{card.id}",
+        format_func=lambda c: f"predicted class ({top.name})" if c == PREDICTED else f"{c}: {card.classes[c]}",
+    )
+    return (top.label if choice == PREDICTED else int(choice)), predictions

@@ -1,0 +1,72 @@
+"""Explain: every explanation of the model's decision side by side, with target and noise controls."""
+
+import streamlit as st
+import torch
+
+from pages.common import keys
+from pages.common.image_input import choose_image, display_image
+from pages.common.resources import cached_map, cached_model
+from pages.common.sidebar import render_sidebar
+from pages.common.targets import choose_target
+from xai_core import EXPLAINERS, CheckpointError
+from xai_core.attribution import METHOD_LABELS
+from xai_core.metrics.robustness import NOISE_LEVELS, salt_and_pepper
+from xai_core.unified.overlays import COLORMAPS, overlay, png_bytes
+
+COLUMNS = 4
+
+selection = render_sidebar()
+st.title("Explain")
+st.caption("Why did the model decide this? Each map shows which pixels drove the score of the target class.")
+
+try:
+    card = cached_model(selection.model_id)
+except CheckpointError as error:
+    st.error(f"Model {selection.model_id} cannot be loaded: {error}")
+    st.stop()
+
+chosen = choose_image(selection.dataset)
+if chosen is None:
+    st.stop()
+
+for key, default in ((keys.METHODS, list(EXPLAINERS)), (keys.OPACITY, 0.5), (keys.NOISE, 0.0)):
+    st.session_state.setdefault(key, default)
+with st.sidebar:
+    st.header("Display")
+    methods = st.multiselect("Methods", list(EXPLAINERS), format_func=METHOD_LABELS.get, key=keys.METHODS)
+    colormap = st.selectbox("Colormap", COLORMAPS, key=keys.COLORMAP)
+    opacity = st.slider("Overlay opacity", 0.0, 1.0, step=0.05, key=keys.OPACITY)
+    noise = st.select_slider("Salt-and-pepper noise", NOISE_LEVELS, key=keys.NOISE,
+                             help="Replace this fraction of pixels by black or white and explain the noisy image.")
+
+image = salt_and_pepper(chosen.image, noise, seed=0) if noise > 0 else chosen.image
+digest = chosen.digest if noise == 0 else f"{chosen.digest}:sp{noise}"
+target, predictions = choose_target(card, image)
+
+if not methods:
+    st.info("Choose at least one method in the sidebar.")
+    st.stop()
+
+progress = st.progress(0.0, text="Explaining ...")
+maps = {}
+for done, method in enumerate(methods, start=1):
+    maps[method] = torch.from_numpy(cached_map(card.id, digest, target, method, image))[None]
+    progress.progress(done / len(methods), text=f"{METHOD_LABELS[method]} done")
+progress.empty()
+
+tiles = [("Original" + (f" + {noise:.0%} noise" if noise else ""), display_image(image), None)]
+tiles += [(METHOD_LABELS[m], overlay(image, maps[m], opacity, colormap, display_side=224), m) for m in methods]
+for row_start in range(0, len(tiles), COLUMNS):
+    for column, (title, picture, method) in zip(st.columns(COLUMNS), tiles[row_start : row_start + COLUMNS]):
+        with column:
+            st.markdown(f"**{title}**")
+            st.image(picture, width="stretch")
+            if method is not None:
+                st.download_button(
+                    "PNG", png_bytes(overlay(image, maps[method], 1.0, colormap)), file_name=f"{card.id}-{method}.png",
+                    mime="image/png", key=f"download:{method}", icon=":material/download:",
+                )
+st.caption(
+    f"Target: **{card.classes[target]}**. Maps are min-max normalised per method; all share the {colormap} colormap "
+    "(high relevance at the top of the scale). Downloads hold the map alone at model-input resolution."
+)

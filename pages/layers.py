@@ -1,0 +1,59 @@
+"""Layers & CGMA: the Grad-CAM of every conv layer, the positions CGMAs end at, and the CGMAs."""
+
+import streamlit as st
+import torch
+
+from pages.common import keys
+from pages.common.image_input import choose_image, display_image
+from pages.common.resources import cached_layer_gradcams, cached_model
+from pages.common.sidebar import render_sidebar
+from pages.common.targets import choose_target
+from xai_core import CheckpointError, cumulative_gradcam_averages, layer_positions
+from xai_core.attribution import DEFAULT_ETA
+from xai_core.unified.overlays import colorize, enlarge
+
+COLUMNS = 8
+
+selection = render_sidebar()
+st.title("Layers & CGMA")
+st.caption(
+    "Grad-CAM at every convolutional layer, shallow to deep, from one forward and one backward pass; "
+    "the highlighted layers are where the Cumulative Grad-CAM Averages end (SFT-GAN paper, §3.1)."
+)
+
+try:
+    card = cached_model(selection.model_id)
+except CheckpointError as error:
+    st.error(f"Model {selection.model_id} cannot be loaded: {error}")
+    st.stop()
+
+chosen = choose_image(selection.dataset)
+if chosen is None:
+    st.stop()
+target, _ = choose_target(card, chosen.image)
+st.session_state.setdefault(keys.ETA, DEFAULT_ETA)
+eta = st.sidebar.number_input("CGMAs (eta)", min_value=1, max_value=32, step=1, key=keys.ETA)
+
+with st.spinner("One forward and one backward pass ..."):
+    names, layer_maps = cached_layer_gradcams(card.id, chosen.digest, target, chosen.image)
+positions = layer_positions(len(names), int(eta))
+cgmas = cumulative_gradcam_averages(torch.from_numpy(layer_maps)[None], int(eta))[0]
+
+left, right = st.columns([1, 7])
+left.image(display_image(chosen.image, 128), caption=chosen.caption)
+right.markdown(
+    f"**{len(names)} conv layers** in `{card.id}`; CGMA k averages layers 0..pos[k], pos = {positions} "
+    f"(target **{card.classes[target]}**)."
+)
+
+
+def strip(maps, captions):
+    for row_start in range(0, len(maps), COLUMNS):
+        for column, saliency, caption in zip(st.columns(COLUMNS), maps[row_start : row_start + COLUMNS], captions[row_start : row_start + COLUMNS]):
+            column.image(enlarge(colorize(torch.as_tensor(saliency)), 112), caption=caption)
+
+
+st.subheader("Grad-CAM of every conv layer")
+strip(list(layer_maps), [("★ " if i in positions else "") + f"{i}: {name}" for i, name in enumerate(names)])
+st.subheader(f"The {len(positions)} CGMAs")
+strip(list(cgmas), [f"CGMA {k} (layers 0..{p})" for k, p in enumerate(positions)])
