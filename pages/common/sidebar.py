@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
 
 from xai_core import list_datasets, list_models
 from xai_core.models import model_info
@@ -27,6 +28,18 @@ def _follow_model_dataset() -> None:
         st.session_state[keys.DATASET_NAME] = trained_on
 
 
+def ensure_app_router() -> None:
+    """Route every run through app.py's ``st.navigation``.
+
+    On a fresh server, Streamlit serves the first request for a sub-page URL with its legacy
+    multipage mode (it sees a ``pages/`` folder and runs the page file directly, with the wrong
+    navigation) until some run has called ``st.navigation``. Leave that mode and rerun once.
+    """
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def keep_widget_state_across_pages() -> None:
     """Widgets on another page are new widgets; re-assigning their keys keeps the user's choices."""
     for key in list(st.session_state):
@@ -35,6 +48,7 @@ def keep_widget_state_across_pages() -> None:
 
 
 def render_sidebar() -> Selection:
+    ensure_app_router()
     keep_widget_state_across_pages()
     models = list_models()
     datasets = list_datasets()
