@@ -78,3 +78,27 @@ def test_train_cnn_writes_a_loadable_checkpoint(tmp_path):
     env = {**os.environ, "XAI_STUDIO_CHECKPOINT_DIRS": str(tmp_path)}
     predicted = run_cli("predict", "--model", "resnet-digits", "--dataset", "digits", "--index", "0", env=env)
     assert predicted.returncode == 0, predicted.stderr
+
+
+def test_explain_writes_maps_overlays_and_summary(tmp_path):
+    result = run_cli("explain", "--model", "vgg-mnist", "--dataset", "mnist", "--index", "1", "--methods", "grad_cam",
+                     "saliency", "--target", "4", "--layers", "--out", str(tmp_path), "--quiet")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["target"] == 4 and set(summary["maps"]) == {"grad_cam", "saliency"}
+    grad_cam = np.load(tmp_path / "grad_cam.npy")
+    assert grad_cam.shape == (32, 32) and grad_cam.min() >= 0 and grad_cam.max() <= 1
+    assert Image.open(tmp_path / "saliency.png").size == (28, 28)
+    assert np.load(tmp_path / "layer_gradcams.npy").shape == (7, 32, 32)
+    assert np.load(tmp_path / "cgmas.npy").shape == (7, 32, 32)  # 7 conv layers < eta = 8: all of them
+    # the CLI's map is the engine's map
+    from xai_core import explain, load_model
+
+    card = load_model("vgg-mnist")
+    image = load_dataset("mnist", "test")[1][0]
+    np.testing.assert_allclose(grad_cam, explain(card, image, ["grad_cam"], 4)["grad_cam"][0, 0].numpy(), atol=1e-6)
+
+
+def test_explain_refuses_unknown_methods(tmp_path):
+    result = run_cli("explain", "--model", "vgg-mnist", "--dataset", "mnist", "--methods", "magic", "--out", str(tmp_path))
+    assert result.returncode == 2 and "unknown method(s) magic" in result.stderr

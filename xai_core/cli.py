@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import torch
+from tqdm.auto import tqdm
 
 from .data import DatasetUnavailable, ImageDecodeError, list_datasets, load_dataset, pil_to_tensor, read_image_file
 from .data.registry import DATASETS
@@ -99,8 +100,42 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_explain(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from .attribution import EXPLAINERS, cumulative_gradcam_averages, explain, layer_gradcams
+    from .unified.overlays import overlay, png_bytes
+
+    unknown = [m for m in args.methods if m not in EXPLAINERS]
+    if unknown:
+        raise ValueError(f"unknown method(s) {', '.join(unknown)}; choose from {', '.join(EXPLAINERS)}")
+    card = load_model(args.model)
+    image, label, source = _load_image_argument(args)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    top = card.predict(image, k=5)
+    target = top[0].label if args.target is None else args.target
+    if not 0 <= target < len(card.classes):
+        raise ValueError(f"--target must be in 0..{len(card.classes) - 1}")
+    summary = {"model": card.id, "source": source, "true_label": label, "predicted_label": top[0].label,
+               "predicted_class": top[0].name, "target": target, "target_class": card.classes[target], "maps": {}}
+    for method in tqdm(args.methods, desc="explaining", disable=args.quiet):
+        saliency = explain(card, image, [method], target)[method][0]
+        np.save(out / f"{method}.npy", saliency[0].numpy())
+        (out / f"{method}.png").write_bytes(png_bytes(overlay(image, saliency, args.opacity)))
+        summary["maps"][method] = {"npy": f"{method}.npy", "png": f"{method}.png", "mean": round(float(saliency.mean()), 6)}
+    if args.layers:
+        layers = layer_gradcams(card.model, card.preprocess(image), target)
+        np.save(out / "layer_gradcams.npy", layers.maps[0].numpy())
+        np.save(out / "cgmas.npy", cumulative_gradcam_averages(layers, args.eta)[0].numpy())
+        summary["layers"] = {"names": layers.names, "npy": "layer_gradcams.npy", "cgmas": "cgmas.npy", "eta": args.eta}
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m xai_core", description="XAI Studio engine: datasets, models, training, prediction.")
+    parser = argparse.ArgumentParser(prog="python -m xai_core", description="XAI Studio engine: datasets, models, training, prediction, explanation.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     datasets = commands.add_parser("datasets", help="list datasets and whether each is available here")
@@ -143,6 +178,24 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--split", default="test", choices=["train", "test"])
     predict.add_argument("--top", type=int, default=5)
     predict.set_defaults(handler=_cmd_predict)
+
+    from .attribution import DEFAULT_ETA, EXPLAINERS
+
+    explain = commands.add_parser("explain", help="explain one image: PNG overlays, .npy maps and summary.json")
+    explain.add_argument("--model", required=True)
+    source = explain.add_mutually_exclusive_group(required=True)
+    source.add_argument("--image", type=Path)
+    source.add_argument("--dataset")
+    explain.add_argument("--index", type=int, default=0)
+    explain.add_argument("--split", default="test", choices=["train", "test"])
+    explain.add_argument("--methods", nargs="+", default=list(EXPLAINERS), metavar="METHOD", help=f"any of {', '.join(EXPLAINERS)}")
+    explain.add_argument("--target", type=int, default=None, help="class to explain (default: the prediction)")
+    explain.add_argument("--layers", action="store_true", help="also save every conv layer's Grad-CAM and the CGMAs")
+    explain.add_argument("--eta", type=int, default=DEFAULT_ETA)
+    explain.add_argument("--opacity", type=float, default=0.5)
+    explain.add_argument("--out", required=True, help="output directory")
+    explain.add_argument("--quiet", action="store_true")
+    explain.set_defaults(handler=_cmd_explain)
     return parser
 
 

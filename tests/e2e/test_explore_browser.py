@@ -32,3 +32,25 @@ def test_explore_shows_a_digit_and_its_prediction(page, server_url):
     page.get_by_text(re.compile(rf"Predicted:\s*{expected} \(")).wait_for()
     page.locator(".js-plotly-plot").first.wait_for(state="visible")
     page.screenshot(path="test-artifacts/explore.png", full_page=True)
+
+
+def test_explain_renders_every_method(page, server_url):
+    from xai_core import EXPLAINERS
+    from xai_core.attribution import METHOD_LABELS
+
+    page.goto(f"{server_url}/explain")
+    page.get_by_text("Target: ").wait_for(timeout=180_000)
+    for method in EXPLAINERS:
+        page.get_by_text(METHOD_LABELS[method], exact=True).first.wait_for()
+    images = page.locator("[data-testid='stImage'] img")
+    assert images.count() == 1 + len(EXPLAINERS)
+    for index in range(images.count()):
+        images.nth(index).wait_for(state="visible")
+        assert images.nth(index).evaluate("img => img.complete && img.naturalWidth > 0")
+    page.screenshot(path="test-artifacts/explain.png", full_page=True)
+
+
+def test_layers_page_shows_every_conv_layer(page, server_url):
+    page.goto(f"{server_url}/layers")
+    page.get_by_text("7 conv layers").wait_for(timeout=120_000)
+    page.get_by_text("CGMA 6 (layers 0..6)").wait_for()
