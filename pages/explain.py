@@ -10,8 +10,9 @@ from pages.common.sidebar import render_sidebar
 from pages.common.targets import choose_target
 from xai_core import EXPLAINERS, CheckpointError
 from xai_core.attribution import METHOD_LABELS
+from xai_core.data import pil_to_tensor
 from xai_core.metrics.robustness import NOISE_LEVELS, salt_and_pepper
-from xai_core.unified.overlays import COLORMAPS, overlay, png_bytes
+from xai_core.unified.overlays import COLORMAPS, colorize, overlay, png_bytes
 
 COLUMNS = 4
 
@@ -39,9 +40,10 @@ with st.sidebar:
     noise = st.select_slider("Salt-and-pepper noise", NOISE_LEVELS, key=keys.NOISE,
                              help="Replace this fraction of pixels by black or white and explain the noisy image.")
 
-image = salt_and_pepper(chosen.image, noise, seed=0) if noise > 0 else chosen.image
-digest = chosen.digest if noise == 0 else f"{chosen.digest}:sp{noise}"
-target, predictions = choose_target(card, image)
+# noise hits pixels at the model's input resolution, so resizing cannot average it away
+image = salt_and_pepper(card.resize(chosen.image)[0], noise, seed=0) if noise > 0 else chosen.image
+digest = chosen.digest if noise == 0 else f"{chosen.digest}:{card.id}:sp{noise}"
+target, predictions = choose_target(card, image, digest)
 
 if not methods:
     st.info("Choose at least one method in the sidebar.")
@@ -54,8 +56,9 @@ for done, method in enumerate(methods, start=1):
     progress.progress(done / len(methods), text=f"{METHOD_LABELS[method]} done")
 progress.empty()
 
-tiles = [("Original" + (f" + {noise:.0%} noise" if noise else ""), display_image(image), None)]
-tiles += [(METHOD_LABELS[m], overlay(image, maps[m], opacity, colormap, display_side=224), m) for m in methods]
+shown = display_image(image, 224)  # overlays are drawn at display size, whatever the upload's size
+tiles = [("Original" + (f" + {noise:.0%} noise" if noise else ""), shown, None)]
+tiles += [(METHOD_LABELS[m], overlay(pil_to_tensor(shown), maps[m], opacity, colormap), m) for m in methods]
 for row_start in range(0, len(tiles), COLUMNS):
     for column, (title, picture, method) in zip(st.columns(COLUMNS), tiles[row_start : row_start + COLUMNS]):
         with column:
@@ -63,10 +66,10 @@ for row_start in range(0, len(tiles), COLUMNS):
             st.image(picture, width="stretch")
             if method is not None:
                 st.download_button(
-                    "PNG", png_bytes(overlay(image, maps[method], 1.0, colormap)), file_name=f"{card.id}-{method}.png",
-                    mime="image/png", key=f"download:{method}", icon=":material/download:",
+                    "PNG", png_bytes(colorize(maps[method], colormap)), file_name=f"{card.id}-{method}.png",
+                    mime="image/png", key=f"download:{method}", icon=":material/download:", on_click="ignore",
                 )
 st.caption(
     f"Target: **{card.classes[target]}**. Maps are min-max normalised per method; all share the {colormap} colormap "
-    "(high relevance at the top of the scale). Downloads hold the map alone at model-input resolution."
+    "(high relevance at the top of the scale). Downloads hold the coloured map alone at model-input resolution."
 )

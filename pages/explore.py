@@ -4,7 +4,7 @@ import streamlit as st
 
 from pages.common import keys
 from pages.common.image_input import choose_image, display_image, mask_overlay
-from pages.common.resources import cached_model
+from pages.common.resources import cached_model, cached_predictions
 from pages.common.sidebar import render_sidebar
 from xai_core import CheckpointError
 from xai_core.unified.charts import top_k_figure
@@ -23,7 +23,7 @@ chosen = choose_image(selection.dataset)
 if chosen is None:
     st.stop()
 
-predictions = card.predict(chosen.image, k=5)
+predictions = cached_predictions(card.id, chosen.digest, chosen.image)
 image_column, chart_column = st.columns([1, 2], gap="large")
 with image_column:
     show_mask = chosen.mask is not None and st.toggle("Show ground-truth mask", key=keys.SHOW_MASK)

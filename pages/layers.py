@@ -30,7 +30,7 @@ except CheckpointError as error:
 chosen = choose_image(selection.dataset)
 if chosen is None:
     st.stop()
-target, _ = choose_target(card, chosen.image)
+target, _ = choose_target(card, chosen.image, chosen.digest)
 st.session_state.setdefault(keys.ETA, DEFAULT_ETA)
 eta = st.sidebar.number_input("CGMAs (eta)", min_value=1, max_value=32, step=1, key=keys.ETA)
 

@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 from .data import DatasetUnavailable, ImageDecodeError, list_datasets, load_dataset, pil_to_tensor, read_image_file
 from .data.registry import DATASETS
 from .models import TRAINABLE_ARCHITECTURES, CheckpointError, TrainConfig, list_models, load_model, model_info, train_cnn
-from .models.checkpoints import DEFAULT_CHECKPOINT_DIR
+from .models.checkpoints import DEFAULT_CHECKPOINT_DIR, USER_CHECKPOINT_DIR, read_manifest
 from .models.training import shipped_checkpoint_configs
 
 
@@ -51,9 +51,14 @@ def _cmd_models(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    torch.set_num_threads(args.threads) if args.threads else None
+    if args.threads:
+        torch.set_num_threads(args.threads)
     config = TrainConfig(args.dataset, args.arch, seed=args.seed, epochs=args.epochs, batch_size=args.batch_size,
-                         lr=args.lr, patience=args.patience, max_train=args.max_train)
+                         lr=args.lr, patience=args.patience, max_train=args.max_train, model_id=args.id or "")
+    shipped = {entry["id"] for entry in read_manifest(DEFAULT_CHECKPOINT_DIR)}
+    if config.model_id in shipped and Path(args.out).resolve() != DEFAULT_CHECKPOINT_DIR.resolve():
+        raise ValueError(f"{config.model_id} is a shipped model id; choose another with --id "
+                         "(or retrain the shipped one with reproduce-checkpoints)")
     entry = train_cnn(config, out_dir=args.out, progress=not args.quiet)
     print(json.dumps({"id": entry["id"], "file": str(Path(args.out) / entry["file"]), **entry["metrics"]}, indent=2))
     return 0
@@ -87,6 +92,8 @@ def _load_image_argument(args: argparse.Namespace) -> tuple[torch.Tensor, int | 
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
+    if args.top < 1:
+        raise ValueError("--top must be at least 1")
     card = load_model(args.model)
     image, label, source = _load_image_argument(args)
     top = card.predict(image, k=args.top)
@@ -155,7 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--lr", type=float, default=2e-3)
     train.add_argument("--patience", type=int, default=3, help="stop after this many epochs without a better validation accuracy")
     train.add_argument("--max-train", type=int, default=None, help="use at most this many training images")
-    train.add_argument("--out", default=str(DEFAULT_CHECKPOINT_DIR), help="checkpoint directory (manifest.json is updated)")
+    train.add_argument("--id", default=None, help="model id (default <arch>-<dataset>)")
+    train.add_argument("--out", default=str(USER_CHECKPOINT_DIR),
+                       help="checkpoint directory whose manifest.json is updated (default runs/checkpoints, which the app lists)")
     train.add_argument("--threads", type=int, default=None)
     train.add_argument("--quiet", action="store_true", help="no progress bars")
     train.set_defaults(handler=_cmd_train)

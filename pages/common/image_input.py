@@ -11,12 +11,13 @@ from PIL import Image
 
 from xai_core import DatasetUnavailable, ImageDecodeError
 from xai_core.data import decode_image, pil_to_tensor, tensor_to_pil
-from xai_core.data.decode import ACCEPTED_EXTENSIONS, MAX_IMAGE_BYTES
+from xai_core.data.decode import ACCEPTED_EXTENSIONS, MAX_IMAGE_BYTES, limit_side
 
 from . import keys
 from .resources import cached_dataset
 
 DISPLAY_SIDE = 256
+MAX_WORKING_SIDE = 1024  # uploads are downscaled to this on arrival; every model input is smaller
 
 
 @dataclass(frozen=True)
@@ -31,8 +32,11 @@ class SelectedImage:
     digest: str
 
 
-def _digest(image: torch.Tensor) -> str:
-    return hashlib.sha256(image.numpy().tobytes()).hexdigest()[:16]
+def image_digest(image: torch.Tensor) -> str:
+    """Identifies an image by its shape and pixels (the cache key of everything computed from it)."""
+    digest = hashlib.sha256(str(tuple(image.shape)).encode())
+    digest.update(image.numpy().tobytes())
+    return digest.hexdigest()[:16]
 
 
 def choose_image(dataset_name: str) -> SelectedImage | None:
@@ -63,7 +67,7 @@ def _dataset_image(dataset_name: str) -> SelectedImage | None:
     position = index_column.number_input(f"Image (1-{len(members)})", min_value=1, max_value=len(members), step=1, key=index_key)
     index = members[int(position) - 1]
     image, label, mask = dataset[index]
-    return SelectedImage(image, label, dataset.classes[label], mask, f"{dataset_name} test #{index}", _digest(image))
+    return SelectedImage(image, label, dataset.classes[label], mask, f"{dataset_name} test #{index}", image_digest(image))
 
 
 def _uploaded_image() -> SelectedImage | None:
@@ -78,8 +82,9 @@ def _uploaded_image() -> SelectedImage | None:
     except ImageDecodeError as error:
         st.error(f"Cannot use {upload.name}: {error}")
         return None
-    image = pil_to_tensor(picture)
-    return SelectedImage(image, None, None, None, f"upload: {upload.name} ({picture.width}x{picture.height}, {picture.mode})", _digest(image))
+    caption = f"upload: {upload.name} ({picture.width}x{picture.height}, {picture.mode})"
+    image = pil_to_tensor(limit_side(picture, MAX_WORKING_SIDE))
+    return SelectedImage(image, None, None, None, caption, image_digest(image))
 
 
 def display_image(image: torch.Tensor, side: int = DISPLAY_SIDE) -> Image.Image:

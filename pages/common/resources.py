@@ -9,6 +9,7 @@ import streamlit as st
 import torch
 
 from xai_core import ImageDataset, ModelCard, explain, layer_gradcams, load_dataset, load_model
+from xai_core.models import Prediction
 
 
 @st.cache_resource(show_spinner="Loading model ...")
@@ -25,6 +26,13 @@ def cached_dataset(name: str, split: str = "test") -> ImageDataset:
 def model_lock(model_id: str) -> threading.Lock:
     """Serialises explanations on one shared model: hooks on a module see every thread's forward pass."""
     return threading.Lock()
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def cached_predictions(model_id: str, image_digest: str, _image: torch.Tensor, k: int = 5) -> list[Prediction]:
+    """Top-k predictions for one image, computed under the model's lock."""
+    with model_lock(model_id):
+        return cached_model(model_id).predict(_image, k=k)
 
 
 @st.cache_data(max_entries=512, show_spinner=False)

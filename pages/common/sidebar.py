@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from xai_core import list_datasets, list_models
+from xai_core import CheckpointError, list_datasets, list_models
 from xai_core.models import model_info
 
 from . import keys
@@ -50,7 +50,11 @@ def keep_widget_state_across_pages() -> None:
 def render_sidebar() -> Selection:
     ensure_app_router()
     keep_widget_state_across_pages()
-    models = list_models()
+    try:
+        models = list_models()
+    except CheckpointError as error:
+        st.error(f"The model manifests cannot be read: {error}")
+        st.stop()
     datasets = list_datasets()
     if keys.MODEL_ID not in st.session_state:
         st.session_state[keys.MODEL_ID] = DEFAULT_MODEL if DEFAULT_MODEL in models else models[0]

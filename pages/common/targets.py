@@ -9,13 +9,14 @@ from xai_core import ModelCard
 from xai_core.models import Prediction
 
 from . import keys
+from .resources import cached_predictions
 
 PREDICTED = -1
 
 
-def choose_target(card: ModelCard, image: torch.Tensor) -> tuple[int, list[Prediction]]:
+def choose_target(card: ModelCard, image: torch.Tensor, image_digest: str) -> tuple[int, list[Prediction]]:
     """Render the picker under the top-5 predictions; returns (target class index, predictions)."""
-    predictions = card.predict(image, k=5)
+    predictions = cached_predictions(card.id, image_digest, image)
     top = predictions[0]
     summary = ", ".join(f"{p.name} {p.probability:.1%}" for p in predictions[:3])
     st.markdown(f"**Prediction:** {top.name} ({top.probability:.1%}) · top 3: {summary}")

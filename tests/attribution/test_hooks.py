@@ -55,3 +55,23 @@ def test_memory_is_flat_over_200_calls():
         layer_gradcams(model, x)
     assert _rss_mb() - before < 30
     assert _hook_count(model) == 0
+
+
+def test_inplace_activations_do_not_change_the_maps_and_are_restored():
+    torch.manual_seed(0)
+    inplace = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(inplace=True), nn.Conv2d(4, 4, 3), nn.ReLU(inplace=True),
+                            nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 3)).eval()
+    plain = nn.Sequential(*[nn.ReLU() if isinstance(m, nn.ReLU) else m for m in inplace]).eval()
+    x = torch.randn(2, 1, 9, 9)
+    torch.testing.assert_close(layer_gradcams(inplace, x, 1).maps, layer_gradcams(plain, x, 1).maps)
+    for method in ("grad_cam", "guided_backprop"):
+        torch.testing.assert_close(EXPLAINERS[method](inplace).attribute(x, 1), EXPLAINERS[method](plain).attribute(x, 1))
+    assert inplace[1].inplace and inplace[3].inplace
+
+
+def test_guided_backprop_refuses_models_without_relu():
+    from xai_core.attribution import NotApplicable
+
+    model = build_model("mobilenet", 1, 10).eval()  # ReLU6 only
+    with pytest.raises(NotApplicable, match="nn.ReLU"):
+        EXPLAINERS["guided_backprop"](model).attribute(torch.rand(1, 1, 32, 32))

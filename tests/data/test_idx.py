@@ -19,3 +19,13 @@ def test_idx_rejects_bad_magic_and_truncation(tmp_path):
     (tmp_path / "short").write_bytes((tmp_path / "good").read_bytes()[:-1])
     with pytest.raises(IdxFormatError, match="expected 4 data bytes"):
         read_idx(tmp_path / "short")
+
+
+def test_idx_declared_size_is_checked_before_reading(tmp_path):
+    import gzip
+    import struct
+
+    with gzip.open(tmp_path / "bomb.gz", "wb") as handle:
+        handle.write(bytes([0, 0, 0x08, 3]) + struct.pack(">3I", 100000, 100000, 100000))
+    with pytest.raises(IdxFormatError, match="over the"):
+        read_idx(tmp_path / "bomb.gz")

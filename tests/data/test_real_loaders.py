@@ -139,6 +139,11 @@ def test_image_folder_with_train_test_subfolders(tmp_path):
     _write_image_folder(tmp_path / "d" / "test", per_class=2)
     assert len(load_image_folder(tmp_path / "d", "train")) == 6
     assert len(load_image_folder(tmp_path / "d", "test")) == 4
+    # a class missing from test/ does not shift the labels of the others
+    for file in (tmp_path / "d" / "test" / "cat").iterdir():
+        file.unlink()
+    test = load_image_folder(tmp_path / "d", "test")
+    assert test.classes == ["cat", "dog"] and test.labels.tolist() == [1, 1]
 
 
 def test_image_folder_errors_are_clear(tmp_path):

@@ -20,3 +20,21 @@ def test_short_training_run_learns_and_is_reproducible(tmp_path):
     )
     state = load_state_dict_file(tmp_path / "a" / first["file"], expected_sha256=first["sha256"])
     assert all(torch.isfinite(t.float()).all() for t in state.values())
+
+
+def test_model_ids_for_user_data_are_safe_names():
+    from xai_core.models.training import default_model_id
+
+    assert default_model_id("vgg", "mnist") == "vgg-mnist"
+    assert default_model_id("resnet", "folder:/data/x rays/") == "resnet-folder-x_rays"
+    assert default_model_id("vgg", "torchvision-mnist:/srv/tv") == "vgg-torchvision-mnist"
+    import pytest
+
+    with pytest.raises(ValueError, match="may only hold"):
+        TrainConfig("mnist", "vgg", model_id="../evil")
+
+
+def test_max_train_keeps_every_class(tmp_path):
+    entry = train_cnn(TrainConfig("digits", "vgg", epochs=1, max_train=100), out_dir=tmp_path, progress=False)
+    assert entry["metrics"]["n_train"] == 100
+    assert entry["metrics"]["test_accuracy"] > 0.15

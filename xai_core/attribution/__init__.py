@@ -1,6 +1,6 @@
 """Explainers: gradient family (captum), CAM family (own hooks), all-layer Grad-CAM and CGMAs."""
 
-from .base import Explainer, normalise_maps
+from .base import Explainer, NotApplicable, normalise_maps
 from .cam import CAMExplainer, GradCAM, GradCAMPlusPlus, LayerCAM, ScoreCAM
 from .gradient import GuidedBackpropExplainer, IntegratedGradientsExplainer, SmoothGrad, VanillaSaliency
 from .hooks import conv_layers_in_execution_order, record_activations
@@ -9,7 +9,7 @@ from .registry import EXPLAINERS, METHOD_LABELS, build_explainer, explain
 
 __all__ = [
     "CAMExplainer", "DEFAULT_ETA", "EXPLAINERS", "Explainer", "GradCAM", "GradCAMPlusPlus", "GuidedBackpropExplainer",
-    "IntegratedGradientsExplainer", "LayerCAM", "LayerGradCams", "METHOD_LABELS", "ScoreCAM", "SmoothGrad",
+    "IntegratedGradientsExplainer", "LayerCAM", "LayerGradCams", "METHOD_LABELS", "NotApplicable", "ScoreCAM", "SmoothGrad",
     "VanillaSaliency", "build_explainer", "conv_layers_in_execution_order", "cumulative_gradcam_averages", "explain",
     "layer_gradcams", "layer_positions", "normalise_maps", "record_activations",
 ]

@@ -8,6 +8,10 @@ import torch
 from torch import nn
 
 
+class NotApplicable(ValueError):
+    """The method is undefined for this model (the message says why)."""
+
+
 class Explainer(ABC):
     """Explains a classifier's decision for a batch of model inputs.
 

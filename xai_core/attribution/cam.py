@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .base import Explainer, normalise_maps, targets_from_logits
-from .hooks import conv_layers_in_execution_order, record_activations
+from .hooks import conv_layers_in_execution_order, inplace_activations_disabled, record_activations
 
 
 class CAMExplainer(Explainer):
@@ -41,7 +41,7 @@ class CAMExplainer(Explainer):
 
     def attribute(self, inputs: torch.Tensor, target=None) -> torch.Tensor:
         layer = self.target_layer(inputs)
-        with record_activations([layer]) as recorder:
+        with inplace_activations_disabled(self.model), record_activations([layer]) as recorder:
             if self.needs_gradients:
                 with torch.enable_grad():
                     logits = self.model(inputs.detach().requires_grad_(True))
@@ -107,12 +107,13 @@ class ScoreCAM(CAMExplainer):
 
     @torch.inference_mode()
     def weights(self, activations, gradients, inputs, targets):
-        masks = normalise_maps(F.interpolate(activations, size=tuple(inputs.shape[-2:]), mode="bilinear", align_corners=True))
-        n, k = masks.shape[:2]
+        n, k = activations.shape[:2]
+        size = tuple(inputs.shape[-2:])
         scores = torch.empty(n, k, dtype=inputs.dtype, device=inputs.device)
         for i in range(n):
-            masked = inputs[i : i + 1] * masks[i][:, None]  # [K, C, H, W]
-            for start in range(0, k, self.batch_size):
-                logits = self.model(masked[start : start + self.batch_size])
+            for start in range(0, k, self.batch_size):  # masks made per batch: memory stays O(batch)
+                channels = activations[i : i + 1, start : start + self.batch_size]
+                masks = normalise_maps(F.interpolate(channels, size=size, mode="bilinear", align_corners=True))[0]
+                logits = self.model(inputs[i : i + 1] * masks[:, None])
                 scores[i, start : start + self.batch_size] = logits[:, targets[i]]
         return scores.softmax(dim=1)[:, :, None, None]

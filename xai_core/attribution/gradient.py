@@ -16,7 +16,8 @@ import torch
 from captum.attr import GuidedBackprop, IntegratedGradients, NoiseTunnel, Saliency
 from torch import nn
 
-from .base import Explainer, normalise_maps, resolve_targets
+from .base import Explainer, NotApplicable, normalise_maps, resolve_targets
+from .hooks import inplace_activations_disabled
 
 
 class GradientExplainer(Explainer):
@@ -24,7 +25,7 @@ class GradientExplainer(Explainer):
 
     def attribute(self, inputs: torch.Tensor, target=None) -> torch.Tensor:
         targets = resolve_targets(self.model, inputs, target)
-        with torch.enable_grad():
+        with inplace_activations_disabled(self.model), torch.enable_grad():
             attributions = self.input_attributions(inputs.detach().clone().requires_grad_(True), targets)
         return normalise_maps(self.reduce_channels(attributions.detach()))
 
@@ -83,9 +84,13 @@ class IntegratedGradientsExplainer(GradientExplainer):
 
 
 class GuidedBackpropExplainer(GradientExplainer):
+    """Refuses models without ``nn.ReLU`` (ReLU6, SiLU ...): there captum's map would be plain saliency."""
+
     name = "guided_backprop"
 
     def input_attributions(self, inputs, targets):
+        if not any(isinstance(module, nn.ReLU) for module in self.model.modules()):
+            raise NotApplicable("Guided Backprop rewrites the backward pass of nn.ReLU; this model has none")
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Setting backward hooks on ReLU activations")
             return GuidedBackprop(self.model).attribute(inputs, target=targets)

@@ -60,6 +60,20 @@ def record_activations(modules: Sequence[nn.Module]) -> Iterator[ActivationRecor
             handle.remove()
 
 
+@contextmanager
+def inplace_activations_disabled(model: nn.Module) -> Iterator[None]:
+    """Turn ``inplace`` off on every activation for the block, so a recorded conv output is never
+    overwritten by a following ``ReLU(inplace=True)``; the original flags are restored after."""
+    flipped = [m for m in model.modules() if getattr(m, "inplace", False) is True]
+    for module in flipped:
+        module.inplace = False
+    try:
+        yield
+    finally:
+        for module in flipped:
+            module.inplace = True
+
+
 def conv_layers_in_execution_order(model: nn.Module, example: torch.Tensor) -> list[tuple[str, nn.Conv2d]]:
     """Every ``nn.Conv2d`` of ``model`` as (qualified name, module), ordered by when it first runs.
 

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .base import normalise_maps, targets_from_logits
-from .hooks import record_activations
+from .hooks import inplace_activations_disabled, record_activations
 
 DEFAULT_ETA = 8
 
@@ -56,7 +56,8 @@ def layer_gradcams(model: nn.Module, inputs: torch.Tensor, target=None) -> Layer
     convs = [(name, module) for name, module in model.named_modules() if isinstance(module, nn.Conv2d)]
     if not convs:
         raise ValueError("the model has no nn.Conv2d layer")
-    with record_activations([module for _, module in convs]) as recorder, torch.enable_grad():
+    with inplace_activations_disabled(model), record_activations([module for _, module in convs]) as recorder, \
+            torch.enable_grad():
         logits = model(inputs.detach().requires_grad_(True))
         targets = targets_from_logits(logits, target)
         order, activations = recorder.in_call_order()

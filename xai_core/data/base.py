@@ -66,19 +66,6 @@ class ImageDataset:
     def indices_of_class(self, label: int) -> list[int]:
         return torch.nonzero(self.labels == label).flatten().tolist()
 
-    def subset(self, indices: torch.Tensor | list[int], split: str | None = None) -> "ImageDataset":
-        index = torch.as_tensor(indices, dtype=torch.long)
-        return ImageDataset(
-            name=self.name,
-            split=split or self.split,
-            images=self.images[index],
-            labels=self.labels[index],
-            classes=self.classes,
-            masks=None if self.masks is None else self.masks[index],
-            source=self.source,
-            info=dict(self.info),
-        )
-
 
 def stroke_masks(images: torch.Tensor, threshold: int = 127) -> torch.Tensor:
     """Foreground of dark-background stroke images (MNIST-like): pixels above ``threshold``.

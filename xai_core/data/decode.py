@@ -18,7 +18,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
 MAX_IMAGE_PIXELS = 25_000_000
-ACCEPTED_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP", "PPM")
+ACCEPTED_FORMATS = ("PNG", "JPEG", "MPO", "GIF", "BMP", "TIFF", "WEBP", "PPM")
 ACCEPTED_EXTENSIONS = ("png", "jpg", "jpeg", "gif", "bmp", "tif", "tiff", "webp", "ppm", "pgm")
 
 
@@ -67,6 +67,10 @@ def decode_image(
         raise ImageDecodeError("This file is not an image Pillow can read (is it really a picture?).") from error
     except (OSError, SyntaxError, ValueError, EOFError) as error:
         raise ImageDecodeError(f"The image file is damaged or truncated ({error}).") from error
+    except MemoryError:
+        raise
+    except Exception as error:  # a trust boundary: any other decoder failure is a bad file, not a crash
+        raise ImageDecodeError(f"The image file could not be decoded ({type(error).__name__}: {error}).") from error
     return _to_l_or_rgb(image)
 
 
@@ -104,6 +108,14 @@ def read_image_file(path: str | Path, **limits) -> Image.Image:
     if size > max_bytes:
         raise ImageDecodeError(f"{path.name} is {size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB.")
     return decode_image(path.read_bytes(), **limits)
+
+
+def limit_side(image: Image.Image, max_side: int) -> Image.Image:
+    """Downscale (Lanczos) so the longer side is at most ``max_side``; smaller images are returned as is."""
+    if max(image.size) <= max_side:
+        return image
+    scale = max_side / max(image.size)
+    return image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.Resampling.LANCZOS)
 
 
 def pil_to_tensor(image: Image.Image) -> torch.Tensor:

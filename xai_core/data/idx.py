@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import math
 import struct
 from pathlib import Path
 
@@ -15,26 +16,36 @@ class IdxFormatError(ValueError):
     """The file is not a well-formed IDX file."""
 
 
-def read_idx(path: str | Path) -> np.ndarray:
-    """Read an IDX file (``.gz`` or raw) into an array of its declared shape."""
+MAX_IDX_BYTES = 2 * 1024**3
+
+
+def read_idx(path: str | Path, max_bytes: int = MAX_IDX_BYTES) -> np.ndarray:
+    """Read an IDX file (``.gz`` or raw) into an array of its declared shape.
+
+    The header is read first and the declared size checked against ``max_bytes`` before any
+    data is decompressed, so a crafted file cannot exhaust memory.
+    """
     path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rb") as handle:
-        raw = handle.read()
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
-        raise IdxFormatError(f"{path} is not an IDX file (bad magic number)")
-    dtype_code, n_dims = raw[2], raw[3]
-    if dtype_code not in _IDX_DTYPES:
-        raise IdxFormatError(f"{path}: unknown IDX element type 0x{dtype_code:02x}")
-    header_end = 4 + 4 * n_dims
-    if len(raw) < header_end:
-        raise IdxFormatError(f"{path}: truncated header")
-    shape = struct.unpack(f">{n_dims}I", raw[4:header_end])
-    dtype = np.dtype(_IDX_DTYPES[dtype_code])
-    expected = int(np.prod(shape)) * dtype.itemsize
-    if len(raw) - header_end != expected:
-        raise IdxFormatError(f"{path}: expected {expected} data bytes for shape {shape}, found {len(raw) - header_end}")
-    return np.frombuffer(raw, dtype=dtype, offset=header_end).reshape(shape).astype(dtype.newbyteorder("="))
+        magic = handle.read(4)
+        if len(magic) < 4 or magic[0] != 0 or magic[1] != 0:
+            raise IdxFormatError(f"{path} is not an IDX file (bad magic number)")
+        dtype_code, n_dims = magic[2], magic[3]
+        if dtype_code not in _IDX_DTYPES:
+            raise IdxFormatError(f"{path}: unknown IDX element type 0x{dtype_code:02x}")
+        header = handle.read(4 * n_dims)
+        if len(header) < 4 * n_dims:
+            raise IdxFormatError(f"{path}: truncated header")
+        shape = struct.unpack(f">{n_dims}I", header)
+        dtype = np.dtype(_IDX_DTYPES[dtype_code])
+        expected = math.prod(shape) * dtype.itemsize
+        if expected > max_bytes:
+            raise IdxFormatError(f"{path}: declares {expected:,} bytes of data, over the {max_bytes:,}-byte limit")
+        data = handle.read(expected + 1)
+    if len(data) != expected:
+        raise IdxFormatError(f"{path}: expected {expected} data bytes for shape {shape}, found {len(data)}")
+    return np.frombuffer(data, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="))
 
 
 def write_idx(path: str | Path, array: np.ndarray) -> None:

@@ -171,9 +171,10 @@ def load_lfw_subset(split: str = "test") -> ImageDataset:
 def load_image_folder(path: str | Path, split: str = "test", image_size: int = 64) -> ImageDataset:
     """An ImageFolder directory: ``<path>/<class>/<image>``, or ``<path>/{train,test}/<class>/<image>``.
 
-    Images are decoded safely, converted to RGB (to grayscale when every image is grayscale)
-    and resized to ``image_size`` squared. Without train/test sub-folders, a class-stratified
-    80/20 split (seed 0) is made. Unreadable files are skipped and listed in ``info["skipped"]``.
+    Images are decoded safely, converted to RGB and resized to ``image_size`` squared as they are
+    read. Classes come from ``train/`` when the folder is pre-split (so labels agree across
+    splits), otherwise a class-stratified 80/20 split (seed 0) is made. Unreadable files are
+    skipped and listed in ``info["skipped"]``.
     """
     _check_split(split)
     root = Path(path).expanduser()
@@ -181,26 +182,25 @@ def load_image_folder(path: str | Path, split: str = "test", image_size: int = 6
         raise DatasetUnavailable(f"Image folder {root} does not exist.")
     pre_split = (root / "train").is_dir() and (root / "test").is_dir()
     base = root / split if pre_split else root
-    classes = sorted(entry.name for entry in base.iterdir() if entry.is_dir())
+    class_root = root / "train" if pre_split else root
+    classes = sorted(entry.name for entry in class_root.iterdir() if entry.is_dir())
     if not classes:
-        raise DatasetUnavailable(f"{base} has no class sub-folders (expected <folder>/<class>/<image files>).")
-    pictures, labels, skipped = [], [], []
+        raise DatasetUnavailable(f"{class_root} has no class sub-folders (expected <folder>/<class>/<image files>).")
+    tensors, labels, skipped = [], [], []
     for label, class_name in enumerate(classes):
-        for file in sorted((base / class_name).iterdir()):
+        folder = base / class_name
+        for file in sorted(folder.iterdir()) if folder.is_dir() else []:
             if file.suffix.lower().lstrip(".") not in ACCEPTED_EXTENSIONS:
                 continue
             try:
-                pictures.append(read_image_file(file))
-                labels.append(label)
+                picture = pil_to_tensor(read_image_file(file).convert("RGB"))
             except ImageDecodeError as error:
                 skipped.append(f"{file}: {error}")
-    if not pictures:
+                continue
+            tensors.append(F.interpolate(picture[None], size=(image_size, image_size), mode="bilinear", antialias=True)[0])
+            labels.append(label)
+    if not tensors:
         raise DatasetUnavailable(f"No readable images under {base}.")
-    mode = "L" if all(picture.mode == "L" for picture in pictures) else "RGB"
-    tensors = [
-        F.interpolate(pil_to_tensor(p.convert(mode))[None], size=(image_size, image_size), mode="bilinear", antialias=True)[0]
-        for p in pictures
-    ]
     images = (torch.stack(tensors).clamp(0, 1) * 255).round().to(torch.uint8)
     labels_t = torch.tensor(labels, dtype=torch.long)
     if not pre_split:

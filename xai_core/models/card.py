@@ -38,8 +38,8 @@ class ModelCard:
     dataset: str | None = None
     provenance: dict = field(default_factory=dict)
 
-    def preprocess(self, images: torch.Tensor) -> torch.Tensor:
-        """float Tensor[C,H,W] or [N,C,H,W] in [0,1] -> model input Tensor[N, in_channels, *input_size]."""
+    def resize(self, images: torch.Tensor) -> torch.Tensor:
+        """float Tensor[C,H,W] or [N,C,H,W] in [0,1] -> Tensor[N, in_channels, *input_size] in [0,1] (not normalised)."""
         batch = images[None] if images.ndim == 3 else images
         if batch.ndim != 4 or batch.shape[1] not in (1, 3, 4):
             raise ValueError(f"expected images [N,C,H,W] with 1 or 3 channels, got {tuple(images.shape)}")
@@ -51,6 +51,12 @@ class ModelCard:
             batch = batch.expand(-1, 3, -1, -1)
         if tuple(batch.shape[2:]) != tuple(self.input_size):
             batch = F.interpolate(batch, size=self.input_size, mode="bilinear", align_corners=False, antialias=True)
+        return batch.clamp(0, 1)
+
+    def preprocess(self, images: torch.Tensor) -> torch.Tensor:
+        """float Tensor[C,H,W] or [N,C,H,W] in [0,1] -> model input Tensor[N, in_channels, *input_size]:
+        :meth:`resize`, then ``(x - mean) / std``."""
+        batch = self.resize(images)
         mean = torch.tensor(self.mean, dtype=batch.dtype, device=batch.device).view(1, -1, 1, 1)
         std = torch.tensor(self.std, dtype=batch.dtype, device=batch.device).view(1, -1, 1, 1)
         return (batch - mean) / std

@@ -6,6 +6,7 @@ state dicts are read only with ``torch.load(weights_only=True)``.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -33,10 +34,14 @@ def sha256_of(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+USER_CHECKPOINT_DIR = REPOSITORY_ROOT / "runs" / "checkpoints"
+
+
 def checkpoint_dirs() -> list[Path]:
-    """The shipped directory, then any in ``$XAI_STUDIO_CHECKPOINT_DIRS`` (os.pathsep-separated)."""
-    extra = [Path(p) for p in os.environ.get("XAI_STUDIO_CHECKPOINT_DIRS", "").split(os.pathsep) if p]
-    return [DEFAULT_CHECKPOINT_DIR, *extra]
+    """Where models are looked up, first match wins: the shipped directory, ``runs/checkpoints``
+    (where ``train-cnn`` writes by default), then ``$XAI_STUDIO_CHECKPOINT_DIRS`` (os.pathsep-separated)."""
+    extra = [Path(p).expanduser() for p in os.environ.get("XAI_STUDIO_CHECKPOINT_DIRS", "").split(os.pathsep) if p]
+    return [DEFAULT_CHECKPOINT_DIR, USER_CHECKPOINT_DIR, *extra]
 
 
 def read_manifest(directory: str | Path) -> list[dict]:
@@ -53,13 +58,21 @@ def read_manifest(directory: str | Path) -> list[dict]:
 
 
 def write_manifest_entry(directory: str | Path, entry: dict) -> None:
-    """Insert or replace (by ``id``) one entry in ``directory/manifest.json``, keeping ids sorted."""
+    """Insert or replace (by ``id``) one entry in ``directory/manifest.json``, keeping ids sorted.
+
+    The read-modify-write holds an exclusive lock, and the new manifest replaces the old one
+    atomically, so concurrent trainings keep every entry and readers never see half a file.
+    """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    entries = {e["id"]: e for e in read_manifest(directory)}
-    entries[entry["id"]] = entry
-    manifest = {"format": MANIFEST_FORMAT, "models": [entries[key] for key in sorted(entries)]}
-    (directory / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2) + "\n")
+    with open(directory / ".manifest.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        entries = {e["id"]: e for e in read_manifest(directory)}
+        entries[entry["id"]] = entry
+        manifest = {"format": MANIFEST_FORMAT, "models": [entries[key] for key in sorted(entries)]}
+        temporary = directory / f".{MANIFEST_NAME}.{os.getpid()}.tmp"
+        temporary.write_text(json.dumps(manifest, indent=2) + "\n")
+        os.replace(temporary, directory / MANIFEST_NAME)
 
 
 def save_state_dict(state_dict: dict[str, torch.Tensor], path: str | Path) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+import re
 import shlex
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -14,7 +15,7 @@ from tqdm.auto import tqdm
 
 from ..data import load_dataset, stratified_split
 from .card import ModelCard
-from .checkpoints import DEFAULT_CHECKPOINT_DIR, save_state_dict, write_manifest_entry
+from .checkpoints import USER_CHECKPOINT_DIR, save_state_dict, write_manifest_entry
 from .zoo import build_model, count_parameters
 
 MIN_INPUT_SIDE = 32
@@ -32,10 +33,13 @@ class TrainConfig:
     patience: int = 3
     val_fraction: float = 0.1
     max_train: int | None = None
+    model_id: str = ""
 
-    @property
-    def model_id(self) -> str:
-        return f"{self.arch}-{self.dataset}"
+    def __post_init__(self) -> None:
+        if not self.model_id:
+            self.model_id = default_model_id(self.arch, self.dataset)
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", self.model_id):
+            raise ValueError(f"model id {self.model_id!r} may only hold letters, digits, '_', '.' and '-'")
 
     def command(self) -> str:
         args = ["python", "-m", "xai_core", "train-cnn", "--dataset", self.dataset, "--arch", self.arch,
@@ -43,7 +47,17 @@ class TrainConfig:
                 "--lr", str(self.lr), "--patience", str(self.patience)]
         if self.max_train is not None:
             args += ["--max-train", str(self.max_train)]
+        if self.model_id != default_model_id(self.arch, self.dataset):
+            args += ["--id", self.model_id]
         return shlex.join(args)
+
+
+def default_model_id(arch: str, dataset: str) -> str:
+    """``<arch>-<dataset>``; for ``folder:<path>`` / ``torchvision-<kind>:<root>`` the folder's name / the kind."""
+    name, _, location = dataset.partition(":")
+    if name == "folder":
+        name = "folder-" + Path(location).expanduser().resolve().name
+    return f"{arch}-" + re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_.-")
 
 
 def input_size_for(image_size: tuple[int, int]) -> tuple[int, int]:
@@ -62,7 +76,7 @@ def accuracy(card: ModelCard, images: torch.Tensor, labels: torch.Tensor, batch_
     return correct / max(1, len(images))
 
 
-def train_cnn(config: TrainConfig, out_dir: str | Path = DEFAULT_CHECKPOINT_DIR, progress: bool = True) -> dict:
+def train_cnn(config: TrainConfig, out_dir: str | Path = USER_CHECKPOINT_DIR, progress: bool = True) -> dict:
     """Train ``config.arch`` on ``config.dataset``, save safetensors + manifest entry in ``out_dir``.
 
     Returns the manifest entry (with validation and test accuracy). Deterministic for a seed on CPU.
@@ -72,8 +86,8 @@ def train_cnn(config: TrainConfig, out_dir: str | Path = DEFAULT_CHECKPOINT_DIR,
     train_set = load_dataset(config.dataset, "train")
     test_set = load_dataset(config.dataset, "test")
     train_idx, val_idx = stratified_split(train_set.labels.numpy(), config.val_fraction, config.seed)
-    if config.max_train is not None:
-        train_idx = train_idx[: config.max_train]
+    if config.max_train is not None:  # a seeded random subset keeps every class
+        train_idx = np.sort(np.random.default_rng(config.seed).permutation(train_idx)[: config.max_train])
     channels = train_set.channels
     model = build_model(config.arch, channels, len(train_set.classes))
     card = ModelCard(
