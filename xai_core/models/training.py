@@ -60,6 +60,11 @@ def default_model_id(arch: str, dataset: str) -> str:
     return f"{arch}-" + re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_.-")
 
 
+def random_subset(indices: np.ndarray, size: int, seed: int) -> np.ndarray:
+    """A seeded random ``size``-subset, sorted (datasets stored class by class keep every class)."""
+    return np.sort(np.random.default_rng(seed).permutation(indices)[:size])
+
+
 def input_size_for(image_size: tuple[int, int]) -> tuple[int, int]:
     """Small images are upsampled so the side is at least 32 (two downsamplings leave >= 8x8)."""
     return tuple(max(side, MIN_INPUT_SIDE) for side in image_size)  # type: ignore[return-value]
@@ -86,8 +91,8 @@ def train_cnn(config: TrainConfig, out_dir: str | Path = USER_CHECKPOINT_DIR, pr
     train_set = load_dataset(config.dataset, "train")
     test_set = load_dataset(config.dataset, "test")
     train_idx, val_idx = stratified_split(train_set.labels.numpy(), config.val_fraction, config.seed)
-    if config.max_train is not None:  # a seeded random subset keeps every class
-        train_idx = np.sort(np.random.default_rng(config.seed).permutation(train_idx)[: config.max_train])
+    if config.max_train is not None:
+        train_idx = random_subset(train_idx, config.max_train, config.seed)
     channels = train_set.channels
     model = build_model(config.arch, channels, len(train_set.classes))
     card = ModelCard(
