@@ -94,7 +94,7 @@ def test_shipped_manifest_lists_every_file_with_its_accuracy_and_command():
     for entry in SHIPPED:
         assert sha256_of(DEFAULT_CHECKPOINT_DIR / entry["file"]) == entry["sha256"]
         assert 0 < entry["metrics"]["test_accuracy"] <= 1
-        assert entry["command"].startswith("python -m xai_core train-cnn")
+        assert entry["command"].startswith("python -m xai_core train-cnn") and entry["command"].endswith("--out checkpoints")
     assert json.loads((DEFAULT_CHECKPOINT_DIR / "manifest.json").read_text())["format"] == 1
 
 
@@ -117,3 +117,10 @@ def test_biased_model_is_fooled_by_the_leak():
     """Trained where the background tells the class, the model fails on random backgrounds."""
     biased = next(e for e in SHIPPED if e["id"] == "vgg-shapes_biased")["metrics"]
     assert biased["val_accuracy"] > 0.9 and biased["test_accuracy"] < biased["val_accuracy"] - 0.2
+
+
+def test_manifest_commands_are_what_reproduce_checkpoints_runs():
+    from xai_core.models.training import shipped_checkpoint_configs
+
+    recorded = {entry["id"]: entry["command"] for entry in SHIPPED}
+    assert recorded == {c.model_id: c.command(DEFAULT_CHECKPOINT_DIR) for c in shipped_checkpoint_configs()}

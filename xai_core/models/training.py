@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 
 from ..data import load_dataset, stratified_split
 from .card import ModelCard
-from .checkpoints import USER_CHECKPOINT_DIR, save_state_dict, write_manifest_entry
+from .checkpoints import REPOSITORY_ROOT, USER_CHECKPOINT_DIR, save_state_dict, write_manifest_entry
 from .zoo import build_model, count_parameters
 
 MIN_INPUT_SIDE = 32
@@ -41,7 +41,8 @@ class TrainConfig:
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", self.model_id):
             raise ValueError(f"model id {self.model_id!r} may only hold letters, digits, '_', '.' and '-'")
 
-    def command(self) -> str:
+    def command(self, out_dir: str | Path = USER_CHECKPOINT_DIR) -> str:
+        """The ``train-cnn`` command line that reproduces this run into ``out_dir``."""
         args = ["python", "-m", "xai_core", "train-cnn", "--dataset", self.dataset, "--arch", self.arch,
                 "--seed", str(self.seed), "--epochs", str(self.epochs), "--batch-size", str(self.batch_size),
                 "--lr", str(self.lr), "--patience", str(self.patience)]
@@ -49,6 +50,9 @@ class TrainConfig:
             args += ["--max-train", str(self.max_train)]
         if self.model_id != default_model_id(self.arch, self.dataset):
             args += ["--id", self.model_id]
+        out = Path(out_dir).resolve()
+        if out != USER_CHECKPOINT_DIR.resolve():
+            args += ["--out", str(out.relative_to(REPOSITORY_ROOT)) if out.is_relative_to(REPOSITORY_ROOT) else str(out)]
         return shlex.join(args)
 
 
@@ -147,7 +151,7 @@ def train_cnn(config: TrainConfig, out_dir: str | Path = USER_CHECKPOINT_DIR, pr
         "seed": config.seed, "parameters": count_parameters(model), "file": file_name, "sha256": sha256,
         "metrics": {"test_accuracy": round(test_accuracy, 4), "val_accuracy": round(best_accuracy, 4),
                     "best_epoch": best_epoch, "epochs_run": len(history), "n_train": len(train_x), "n_test": len(test_set)},
-        "history": history, "training": asdict(config), "command": config.command(),
+        "history": history, "training": asdict(config), "command": config.command(out_dir),
         "versions": {"torch": torch.__version__, "python": platform.python_version()},
     }
     write_manifest_entry(out_dir, entry)
