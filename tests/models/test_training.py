@@ -16,7 +16,7 @@ def test_short_training_run_learns_and_is_reproducible(tmp_path):
     assert [e["id"] for e in read_manifest(tmp_path / "a")] == ["vgg-digits"]
     assert first["command"] == (
         "python -m xai_core train-cnn --dataset digits --arch vgg --seed 7 --epochs 3 --batch-size 64 "
-        "--lr 0.002 --patience 3 --max-train 640"
+        f"--lr 0.002 --patience 3 --max-train 640 --out {tmp_path / 'a'}"
     )
     state = load_state_dict_file(tmp_path / "a" / first["file"], expected_sha256=first["sha256"])
     assert all(torch.isfinite(t.float()).all() for t in state.values())
