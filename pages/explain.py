@@ -4,11 +4,11 @@ import streamlit as st
 import torch
 
 from pages.common import keys
-from pages.common.image_input import choose_image, display_image
-from pages.common.resources import cached_map, cached_model
-from pages.common.sidebar import render_sidebar
+from pages.common.image_input import display_image
+from pages.common.page import open_page
+from pages.common.resources import cached_map
 from pages.common.targets import choose_target
-from xai_core import EXPLAINERS, CheckpointError
+from xai_core import EXPLAINERS
 from xai_core.attribution import METHOD_LABELS
 from xai_core.data import pil_to_tensor
 from xai_core.metrics.robustness import NOISE_LEVELS, salt_and_pepper
@@ -16,19 +16,10 @@ from xai_core.unified.overlays import COLORMAPS, colorize, overlay, png_bytes
 
 COLUMNS = 4
 
-selection = render_sidebar()
-st.title("Explain")
-st.caption("Why did the model decide this? Each map shows which pixels drove the score of the target class.")
-
-try:
-    card = cached_model(selection.model_id)
-except CheckpointError as error:
-    st.error(f"Model {selection.model_id} cannot be loaded: {error}")
-    st.stop()
-
-chosen = choose_image(selection.dataset)
-if chosen is None:
-    st.stop()
+selection, card, chosen = open_page(
+    "Explain",
+    "Why did the model decide this? Each map shows which pixels drove the score of the target class.",
+)
 
 for key, default in ((keys.METHODS, list(EXPLAINERS)), (keys.OPACITY, 0.5), (keys.NOISE, 0.0)):
     st.session_state.setdefault(key, default)

@@ -3,25 +3,15 @@
 import streamlit as st
 
 from pages.common import keys
-from pages.common.image_input import choose_image, display_image, mask_overlay
-from pages.common.resources import cached_model, cached_predictions
-from pages.common.sidebar import render_sidebar
-from xai_core import CheckpointError
+from pages.common.image_input import display_image, mask_overlay
+from pages.common.page import open_page
+from pages.common.resources import cached_predictions
 from xai_core.unified.charts import top_k_figure
 
-selection = render_sidebar()
-st.title("Explore")
-st.caption("Pick a test image by class, or upload your own, and see what the model predicts.")
-
-try:
-    card = cached_model(selection.model_id)
-except CheckpointError as error:
-    st.error(f"Model {selection.model_id} cannot be loaded: {error}")
-    st.stop()
-
-chosen = choose_image(selection.dataset)
-if chosen is None:
-    st.stop()
+selection, card, chosen = open_page(
+    "Explore",
+    "Pick a test image by class, or upload your own, and see what the model predicts.",
+)
 
 predictions = cached_predictions(card.id, chosen.digest, chosen.image)
 image_column, chart_column = st.columns([1, 2], gap="large")

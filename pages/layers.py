@@ -4,32 +4,22 @@ import streamlit as st
 import torch
 
 from pages.common import keys
-from pages.common.image_input import choose_image, display_image
-from pages.common.resources import cached_layer_gradcams, cached_model
-from pages.common.sidebar import render_sidebar
+from pages.common.image_input import display_image
+from pages.common.page import open_page
+from pages.common.resources import cached_layer_gradcams
 from pages.common.targets import choose_target
-from xai_core import CheckpointError, cumulative_gradcam_averages, layer_positions
+from xai_core import cumulative_gradcam_averages, layer_positions
 from xai_core.attribution import DEFAULT_ETA
 from xai_core.unified.overlays import colorize, enlarge
 
 COLUMNS = 8
 
-selection = render_sidebar()
-st.title("Layers & CGMA")
-st.caption(
+selection, card, chosen = open_page(
+    "Layers & CGMA",
     "Grad-CAM at every convolutional layer, shallow to deep, from one forward and one backward pass; "
     "the highlighted layers are where the Cumulative Grad-CAM Averages end (SFT-GAN paper, §3.1)."
+,
 )
-
-try:
-    card = cached_model(selection.model_id)
-except CheckpointError as error:
-    st.error(f"Model {selection.model_id} cannot be loaded: {error}")
-    st.stop()
-
-chosen = choose_image(selection.dataset)
-if chosen is None:
-    st.stop()
 target, _ = choose_target(card, chosen.image, chosen.digest)
 st.session_state.setdefault(keys.ETA, DEFAULT_ETA)
 eta = st.sidebar.number_input("CGMAs (eta)", min_value=1, max_value=32, step=1, key=keys.ETA)
