@@ -35,15 +35,14 @@ class LayerGradCams:
         return len(self.names)
 
 
-def gradcam_from(activations: torch.Tensor, gradients: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """Grad-CAM of one layer: ReLU(sum_k mean_hw(G_k) A_k), bilinear to ``size``, min-max to [0, 1].
-
-    activations, gradients: Tensor[N, K, h, w] -> Tensor[N, 1, *size].
-    """
+def _raw_gradcam(activations: torch.Tensor, gradients: torch.Tensor) -> torch.Tensor:
+    """ReLU(sum_k mean_hw(G_k) A_k) at the layer's own resolution: Tensor[N, 1, h, w]."""
     weights = gradients.mean(dim=(2, 3), keepdim=True)
-    cam = torch.relu((weights * activations).sum(dim=1, keepdim=True))
-    cam = F.interpolate(cam, size=size, mode="bilinear", align_corners=False)
-    return normalise_maps(cam)
+    return torch.relu((weights * activations).sum(dim=1, keepdim=True))
+
+
+def _upsample(maps: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    return F.interpolate(maps, size=size, mode="bilinear", align_corners=False)
 
 
 def layer_gradcams(model: nn.Module, inputs: torch.Tensor, target=None) -> LayerGradCams:
@@ -64,11 +63,15 @@ def layer_gradcams(model: nn.Module, inputs: torch.Tensor, target=None) -> Layer
         score = logits.gather(1, targets[:, None]).sum()
         gradients = torch.autograd.grad(score, activations, allow_unused=True)
     size = tuple(inputs.shape[-2:])
-    maps = [
-        gradcam_from(a.detach(), torch.zeros_like(a) if g is None else g, size)
-        for a, g in zip(activations, gradients)
-    ]
-    return LayerGradCams([convs[i][0] for i in order], torch.cat(maps, dim=1), targets, logits.detach())
+    raw = [_raw_gradcam(a.detach(), torch.zeros_like(a) if g is None else g) for a, g in zip(activations, gradients)]
+    # upsample all layers of one resolution in a single call, then normalise every map at once
+    maps = torch.empty(inputs.shape[0], len(raw), *size, dtype=raw[0].dtype, device=raw[0].device)
+    by_resolution: dict[tuple[int, int], list[int]] = {}
+    for index, cam in enumerate(raw):
+        by_resolution.setdefault(tuple(cam.shape[-2:]), []).append(index)
+    for indices in by_resolution.values():
+        maps[:, indices] = _upsample(torch.cat([raw[i] for i in indices], dim=1), size)
+    return LayerGradCams([convs[i][0] for i in order], normalise_maps(maps), targets, logits.detach())
 
 
 def layer_positions(n_layers: int, eta: int = DEFAULT_ETA) -> list[int]:
