@@ -58,8 +58,7 @@ def normalise_maps(maps: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
     maps: Tensor[..., H, W] -> same shape.
     """
     flat = maps.flatten(start_dim=-2)
-    low = flat.min(dim=-1, keepdim=True).values
-    high = flat.max(dim=-1, keepdim=True).values
+    low, high = torch.aminmax(flat, dim=-1, keepdim=True)
     span = high - low
-    scaled = torch.where(span > eps, (flat - low) / span.clamp_min(eps), torch.zeros_like(flat))
-    return scaled.view_as(maps)
+    scale = torch.where(span > eps, 1.0 / span.clamp_min(eps), torch.zeros_like(span))
+    return (flat - low).mul_(scale).view_as(maps)

@@ -65,13 +65,16 @@ def layer_gradcams(model: nn.Module, inputs: torch.Tensor, target=None) -> Layer
     size = tuple(inputs.shape[-2:])
     raw = [_raw_gradcam(a.detach(), torch.zeros_like(a) if g is None else g) for a, g in zip(activations, gradients)]
     # upsample all layers of one resolution in a single call, then normalise every map at once
-    maps = torch.empty(inputs.shape[0], len(raw), *size, dtype=raw[0].dtype, device=raw[0].device)
     by_resolution: dict[tuple[int, int], list[int]] = {}
     for index, cam in enumerate(raw):
         by_resolution.setdefault(tuple(cam.shape[-2:]), []).append(index)
+    upsampled: list[torch.Tensor] = [torch.empty(0)] * len(raw)
     for indices in by_resolution.values():
-        maps[:, indices] = _upsample(torch.cat([raw[i] for i in indices], dim=1), size)
-    return LayerGradCams([convs[i][0] for i in order], normalise_maps(maps), targets, logits.detach())
+        group = _upsample(torch.cat([raw[i] for i in indices], dim=1), size)
+        for position, index in enumerate(indices):
+            upsampled[index] = group[:, position : position + 1]
+    maps = normalise_maps(torch.cat(upsampled, dim=1))
+    return LayerGradCams([convs[i][0] for i in order], maps, targets, logits.detach())
 
 
 def layer_positions(n_layers: int, eta: int = DEFAULT_ETA) -> list[int]:
@@ -98,8 +101,10 @@ def cumulative_gradcam_averages(layer_maps: torch.Tensor | LayerGradCams, eta: i
     layer_maps: Tensor[N, L, H, W] (or a :class:`LayerGradCams`) -> Tensor[N, min(eta, L), H, W].
     """
     maps = layer_maps.maps if isinstance(layer_maps, LayerGradCams) else layer_maps
-    positions = torch.tensor(layer_positions(maps.shape[1], eta), device=maps.device)
-    cumulative = maps.cumsum(dim=1)[:, positions]
-    counts = (positions + 1).to(maps.dtype).view(1, -1, 1, 1)
-    return cumulative / counts
+    positions = layer_positions(maps.shape[1], eta)
+    # one pass over the maps: the sum of each segment between positions, then a running sum of 8
+    starts = [0] + [p + 1 for p in positions[:-1]]
+    segment_sums = torch.stack([maps[:, start : end + 1].sum(dim=1) for start, end in zip(starts, positions)], dim=1)
+    counts = torch.tensor([p + 1 for p in positions], dtype=maps.dtype, device=maps.device).view(1, -1, 1, 1)
+    return segment_sums.cumsum(dim=1) / counts
 
