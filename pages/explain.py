@@ -9,7 +9,7 @@ from pages.common.page import open_page
 from pages.common.resources import cached_map
 from pages.common.targets import choose_target
 from xai_core import EXPLAINERS
-from xai_core.attribution import METHOD_LABELS
+from xai_core.attribution import METHOD_LABELS, NotApplicable
 from xai_core.data import pil_to_tensor
 from xai_core.metrics.robustness import NOISE_LEVELS, salt_and_pepper
 from xai_core.unified.overlays import COLORMAPS, colorize, overlay, png_bytes
@@ -42,18 +42,25 @@ if not methods:
 
 progress = st.progress(0.0, text="Explaining ...")
 maps = {}
+not_applicable = {}
 for done, method in enumerate(methods, start=1):
-    maps[method] = torch.from_numpy(cached_map(card.id, digest, target, method, image))[None]
+    try:
+        maps[method] = torch.from_numpy(cached_map(card.id, digest, target, method, image))[None]
+    except NotApplicable as reason:
+        not_applicable[method] = str(reason)
     progress.progress(done / len(methods), text=f"{METHOD_LABELS[method]} done")
 progress.empty()
 
 shown = display_image(image, 224)  # overlays are drawn at display size, whatever the upload's size
 tiles = [("Original" + (f" + {noise:.0%} noise" if noise else ""), shown, None)]
-tiles += [(METHOD_LABELS[m], overlay(pil_to_tensor(shown), maps[m], opacity, colormap), m) for m in methods]
+tiles += [(METHOD_LABELS[m], overlay(pil_to_tensor(shown), maps[m], opacity, colormap) if m in maps else None, m) for m in methods]
 for row_start in range(0, len(tiles), COLUMNS):
     for column, (title, picture, method) in zip(st.columns(COLUMNS), tiles[row_start : row_start + COLUMNS]):
         with column:
             st.markdown(f"**{title}**")
+            if picture is None:
+                st.info(f"Not applicable: {not_applicable[method]}.")
+                continue
             st.image(picture, width="stretch")
             if method is not None:
                 st.download_button(

@@ -102,3 +102,12 @@ def test_explain_writes_maps_overlays_and_summary(tmp_path):
 def test_explain_refuses_unknown_methods(tmp_path):
     result = run_cli("explain", "--model", "vgg-mnist", "--dataset", "mnist", "--methods", "magic", "--out", str(tmp_path))
     assert result.returncode == 2 and "unknown method(s) magic" in result.stderr
+
+
+def test_explain_reports_methods_that_do_not_apply(tmp_path):
+    result = run_cli("explain", "--model", "mobilenet-mnist", "--dataset", "mnist", "--methods", "guided_backprop",
+                     "grad_cam", "--out", str(tmp_path), "--quiet")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert "nn.ReLU" in summary["maps"]["guided_backprop"]["not_applicable"]
+    assert (tmp_path / "grad_cam.npy").is_file() and not (tmp_path / "guided_backprop.npy").exists()

@@ -110,7 +110,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 def _cmd_explain(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from .attribution import EXPLAINERS, cumulative_gradcam_averages, explain, layer_gradcams
+    from .attribution import EXPLAINERS, NotApplicable, cumulative_gradcam_averages, explain, layer_gradcams
     from .unified.overlays import overlay, png_bytes
 
     unknown = [m for m in args.methods if m not in EXPLAINERS]
@@ -127,7 +127,11 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     summary = {"model": card.id, "source": source, "true_label": label, "predicted_label": top[0].label,
                "predicted_class": top[0].name, "target": target, "target_class": card.classes[target], "maps": {}}
     for method in tqdm(args.methods, desc="explaining", disable=args.quiet):
-        saliency = explain(card, image, [method], target)[method][0]
+        try:
+            saliency = explain(card, image, [method], target)[method][0]
+        except NotApplicable as reason:
+            summary["maps"][method] = {"not_applicable": str(reason)}
+            continue
         np.save(out / f"{method}.npy", saliency[0].numpy())
         (out / f"{method}.png").write_bytes(png_bytes(overlay(image, saliency, args.opacity)))
         summary["maps"][method] = {"npy": f"{method}.npy", "png": f"{method}.png", "mean": round(float(saliency.mean()), 6)}

@@ -81,3 +81,11 @@ def test_layers_page_eta_control():
     app.number_input(key=keys.ETA).set_value(4).run()
     captions = [c for element in app.get("image") for c in element.captions]
     assert [c for c in captions if c.startswith("CGMA")] == [f"CGMA {k} (layers 0..{p})" for k, p in enumerate(layer_positions(20, 4))]
+
+
+def test_a_method_that_does_not_apply_says_so():
+    app = _open("pages/explain.py")
+    app.selectbox(key=keys.MODEL_ID).select("mobilenet-mnist").run()  # ReLU6 only: no guided backprop
+    assert not app.exception
+    assert "Not applicable: Guided Backprop rewrites the backward pass of nn.ReLU" in app.info[0].value
+    assert len(app.get("image")) == len(EXPLAINERS)  # the original and every other method
