@@ -60,5 +60,5 @@ def normalise_maps(maps: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
     flat = maps.flatten(start_dim=-2)
     low, high = torch.aminmax(flat, dim=-1, keepdim=True)
     span = high - low
-    scale = torch.where(span > eps, 1.0 / span.clamp_min(eps), torch.zeros_like(span))
-    return (flat - low).mul_(scale).view_as(maps)
+    divisor = torch.where(span > eps, span, torch.full_like(span, float("inf")))  # constant maps -> 0
+    return (flat - low).div_(divisor).view_as(maps)
