@@ -109,6 +109,21 @@ def test_torchvision_cifar10_batches_and_refusal_of_code(tmp_path):
         load_torchvision_root("cifar10", "test", tmp_path)
 
 
+def test_download_goes_through_torchvision_only_when_asked(tmp_path, monkeypatch):
+    import torchvision.datasets
+
+    calls = []
+
+    class FakeMNIST:  # stands in for the network: writes the files torchvision would download
+        def __init__(self, root, train, download):
+            calls.append((root, train, download))
+            _write_mnist_like(tmp_path / "MNIST" / "raw", gz=False)
+
+    monkeypatch.setattr(torchvision.datasets, "MNIST", FakeMNIST)
+    data = load_torchvision_root("mnist", "train", tmp_path, download=True)
+    assert calls == [(str(tmp_path), True, True)] and len(data) == 6
+
+
 def test_torchvision_root_missing_says_how_to_download(tmp_path):
     with pytest.raises(DatasetUnavailable, match="download=True"):
         load_dataset(f"torchvision-mnist:{tmp_path}", "test")

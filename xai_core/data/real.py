@@ -278,6 +278,6 @@ def load_torchvision_root(kind: str, split: str = "test", root: str | Path | Non
     except (FileNotFoundError, DatasetUnavailable) as error:
         raise DatasetUnavailable(
             f"torchvision {class_name} not found under {root} ({error}). Point to a root that holds it, "
-            "or pass download=True (CLI: --download) on a machine with internet access."
+            "or call load_dataset(name, download=True) on a machine with internet access."
         ) from error
     return ImageDataset(f"torchvision-{kind}", split, images, labels, classes, masks, source=f"torchvision root {root}")
