@@ -9,6 +9,7 @@ navigation = st.navigation(
         st.Page("pages/explore.py", title="Explore", icon=":material/image_search:", url_path="explore"),
         st.Page("pages/explain.py", title="Explain", icon=":material/visibility:", url_path="explain"),
         st.Page("pages/layers.py", title="Layers & CGMA", icon=":material/layers:", url_path="layers"),
+        st.Page("pages/sftgan.py", title="SFT-GAN", icon=":material/auto_awesome:", url_path="sftgan"),
     ]
 )
 navigation.run()

@@ -7,6 +7,7 @@ from pages.common.sidebar import render_sidebar
 from xai_core import list_models
 from xai_core.data.registry import DATASETS
 from xai_core.models import model_info
+from xai_core.sftgan import generator_info, list_generators
 
 render_sidebar()
 st.title("XAI Studio")
@@ -29,6 +30,16 @@ for model_id in list_models():
     })
 st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
              column_config={"test accuracy": st.column_config.NumberColumn(format="percent")})
+
+st.subheader("SFT-GAN generators")
+st.dataframe(
+    pd.DataFrame([{
+        "generator": generator_id, "kind": info["kind"].upper(), "strategy": info["strategy"],
+        "trained on": ", ".join(sorted({pair["model"] for pair in info["pairs"]})), "parameters": info["parameters"],
+        "held-out Dice vs Grad-CAM": info["metrics"]["val_dice"], "reproduce with": info["command"],
+    } for generator_id in list_generators() for info in [generator_info(generator_id)]]),
+    hide_index=True, width="stretch",
+)
 
 st.subheader("Datasets")
 st.dataframe(

@@ -15,6 +15,7 @@ from .data.registry import DATASETS
 from .models import TRAINABLE_ARCHITECTURES, CheckpointError, TrainConfig, list_models, load_model, model_info, train_cnn
 from .models.checkpoints import DEFAULT_CHECKPOINT_DIR, USER_CHECKPOINT_DIR, read_manifest
 from .models.training import shipped_checkpoint_configs
+from .sftgan.explainer import average_relevance, explain_relevance
 
 
 def _cmd_datasets(args: argparse.Namespace) -> int:
@@ -55,22 +56,89 @@ def _cmd_train(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     config = TrainConfig(args.dataset, args.arch, seed=args.seed, epochs=args.epochs, batch_size=args.batch_size,
                          lr=args.lr, patience=args.patience, max_train=args.max_train, model_id=args.id or "")
-    shipped = {entry["id"] for entry in read_manifest(DEFAULT_CHECKPOINT_DIR)}
-    if config.model_id in shipped and Path(args.out).resolve() != DEFAULT_CHECKPOINT_DIR.resolve():
-        raise ValueError(f"{config.model_id} is a shipped model id; choose another with --id "
-                         "(or retrain the shipped one with reproduce-checkpoints)")
+    _refuse_shadowing_shipped(config.model_id, args.out, "models", "--id")
     entry = train_cnn(config, out_dir=args.out, progress=not args.quiet)
     print(json.dumps({"id": entry["id"], "file": str(Path(args.out) / entry["file"]), **entry["metrics"]}, indent=2))
     return 0
 
 
 def _cmd_reproduce(args: argparse.Namespace) -> int:
+    from .sftgan.training import shipped_generator_configs, train_sftgan
+
+    if args.generators:
+        generator_configs = [c for c in shipped_generator_configs() if not args.only or c.generator_id in args.only]
+        if not generator_configs:
+            raise SystemExit(f"no shipped generator matches {args.only}")
+        for generator_config in generator_configs:
+            entry = train_sftgan(generator_config, out_dir=args.out, progress=not args.quiet)
+            print(f"{entry['id']}: held-out Dice vs Grad-CAM {entry['metrics']['val_dice']:.4f}", flush=True)
+        return 0
     configs = [c for c in shipped_checkpoint_configs() if not args.only or c.model_id in args.only]
     if not configs:
         raise SystemExit(f"no shipped checkpoint matches {args.only}")
     for config in configs:
         entry = train_cnn(config, out_dir=args.out, progress=not args.quiet)
         print(f"{entry['id']}: test accuracy {entry['metrics']['test_accuracy']:.4f}", flush=True)
+    return 0
+
+
+def _refuse_shadowing_shipped(identifier: str, out: str, section: str, option: str) -> None:
+    """A run written elsewhere under a shipped id would be hidden by the shipped one (it is found first)."""
+    shipped = {entry["id"] for entry in read_manifest(DEFAULT_CHECKPOINT_DIR, section)}
+    if identifier in shipped and Path(out).resolve() != DEFAULT_CHECKPOINT_DIR.resolve():
+        raise ValueError(f"{identifier} is a shipped id; choose another with {option} "
+                         "(or retrain the shipped one with reproduce-checkpoints)")
+
+
+def _cmd_train_sftgan(args: argparse.Namespace) -> int:
+    from .sftgan.training import SFTGANConfig, train_sftgan
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    config = SFTGANConfig(args.kind, args.strategy, seed=args.seed, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                          lambda_reconstruction=args.lambda_reconstruction, reconstruction=args.reconstruction,
+                          channels=args.channels, per_pair=args.per_pair, holdout_fraction=args.holdout_fraction,
+                          generator_id=args.id or "")
+    _refuse_shadowing_shipped(config.generator_id, args.out, "generators", "--id")
+    entry = train_sftgan(config, out_dir=args.out, run_dir=args.run_dir, cache_dir=args.cache_dir,
+                         resume=not args.no_resume, progress=not args.quiet)
+    if entry:  # rank 0 under torchrun
+        print(json.dumps({"id": entry["id"], "file": str(Path(args.out) / entry["file"]), "parameters": entry["parameters"],
+                          **{k: v for k, v in entry["metrics"].items() if k != "per_pair"}}, indent=2))
+    return 0
+
+
+def _cmd_relevance(args: argparse.Namespace) -> int:
+    from .attribution import build_explainer
+    from .unified.overlays import colorize, png_bytes
+
+    card = load_model(args.model)
+    explainer = build_explainer(args.generator, card)
+    result: dict = {"model": card.id, "generator": args.generator}
+    if args.average:
+        dataset = load_dataset(args.dataset, args.split)
+        count = min(args.average, len(dataset))
+        bar = tqdm(total=count, desc="CGMA relevance", disable=args.quiet)
+        mean, per_image = average_relevance(explainer, card.preprocess, dataset.float_images(slice(0, count)),
+                                            on_progress=lambda done: bar.update(round(done * count) - bar.n))
+        bar.close()
+        result.update(source=f"{args.dataset}/{args.split}[:{count}]", images=count,
+                      mean_relevance=[round(float(v), 4) for v in mean], std_relevance=[round(float(v), 4) for v in per_image.std(0)])
+    else:
+        image, _, source = _load_image_argument(args)
+        analysis = explain_relevance(explainer, card.preprocess(image), args.target)
+        result.update(source=source, relevance=[round(float(v), 4) for v in analysis.relevance[0]])
+        if args.out:
+            out = Path(args.out)
+            out.mkdir(parents=True, exist_ok=True)
+            (out / "map.png").write_bytes(png_bytes(colorize(analysis.maps[0])))
+            for k, blackout in enumerate(analysis.blackout[0]):
+                (out / f"blackout-cgma{k}.png").write_bytes(png_bytes(colorize(blackout[None])))
+            result["blackout_pngs"] = [f"blackout-cgma{k}.png" for k in range(len(analysis.blackout[0]))]
+    if args.out:
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+        (Path(args.out) / "relevance.json").write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
     return 0
 
 
@@ -176,8 +244,48 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce = commands.add_parser("reproduce-checkpoints", help="retrain every shipped checkpoint from its recorded settings")
     reproduce.add_argument("--only", nargs="*", help="model ids to retrain (default: all)")
     reproduce.add_argument("--out", default=str(DEFAULT_CHECKPOINT_DIR))
+    reproduce.add_argument("--generators", action="store_true", help="retrain the shipped SFT-GAN generators instead of the CNNs")
     reproduce.add_argument("--quiet", action="store_true")
     reproduce.set_defaults(handler=_cmd_reproduce)
+
+    from .sftgan.data import DEFAULT_CACHE_DIR, STRATEGIES
+    from .sftgan.networks import GENERATOR_KINDS
+
+    sftgan = commands.add_parser("train-sftgan", help="train an LSFT/GSFT generator over a strategy's dataset/CNN pairs "
+                                 "(also under torchrun: DDP over gloo)")
+    sftgan.add_argument("--kind", required=True, choices=GENERATOR_KINDS)
+    sftgan.add_argument("--strategy", required=True, choices=list(STRATEGIES))
+    sftgan.add_argument("--seed", type=int, default=0)
+    sftgan.add_argument("--epochs", type=int, default=4)
+    sftgan.add_argument("--batch-size", type=int, default=32)
+    sftgan.add_argument("--lr", type=float, default=2e-4)
+    sftgan.add_argument("--lambda", dest="lambda_reconstruction", type=float, default=100.0, help="weight of the reconstruction loss")
+    sftgan.add_argument("--reconstruction", choices=["mse", "l1"], default="mse")
+    sftgan.add_argument("--channels", type=int, default=24, help="generator trunk width")
+    sftgan.add_argument("--per-pair", type=int, default=1000, help="images per dataset/CNN pair")
+    sftgan.add_argument("--holdout-fraction", type=float, default=0.2, help="share of each dataset's classes kept for validation")
+    sftgan.add_argument("--id", default=None, help="generator id (default <kind>-<strategy>)")
+    sftgan.add_argument("--out", default=str(USER_CHECKPOINT_DIR), help="checkpoint directory (default runs/checkpoints)")
+    sftgan.add_argument("--run-dir", default=None, help="resumable state, history.json, loss_curves.png (default runs/sftgan/<id>-seed<seed>)")
+    sftgan.add_argument("--cache-dir", default=str(DEFAULT_CACHE_DIR), help="where (image, CGMAs, Grad-CAM) shards are cached")
+    sftgan.add_argument("--no-resume", action="store_true", help="start from scratch even if run-dir holds a state")
+    sftgan.add_argument("--threads", type=int, default=None)
+    sftgan.add_argument("--quiet", action="store_true")
+    sftgan.set_defaults(handler=_cmd_train_sftgan)
+
+    relevance = commands.add_parser("relevance", help="CGMA-ablation relevance of an SFT-GAN: one image, or averaged over a dataset")
+    relevance.add_argument("--model", required=True)
+    relevance.add_argument("--generator", choices=GENERATOR_KINDS, default="lsft")
+    source = relevance.add_mutually_exclusive_group(required=True)
+    source.add_argument("--image", type=Path)
+    source.add_argument("--dataset")
+    relevance.add_argument("--index", type=int, default=0)
+    relevance.add_argument("--split", default="test", choices=["train", "test"])
+    relevance.add_argument("--target", type=int, default=None, help="class to explain (default: the prediction)")
+    relevance.add_argument("--average", type=int, default=0, metavar="N", help="average over the first N images of --dataset")
+    relevance.add_argument("--out", default=None, help="write relevance.json (and, for one image, the map and 8 blackout PNGs)")
+    relevance.add_argument("--quiet", action="store_true")
+    relevance.set_defaults(handler=_cmd_relevance)
 
     report = commands.add_parser("report-results", help="regenerate docs/results.md from the recorded figures")
     report.set_defaults(handler=_cmd_report_results)

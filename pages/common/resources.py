@@ -9,7 +9,9 @@ import streamlit as st
 import torch
 
 from xai_core import ImageDataset, ModelCard, explain, layer_gradcams, load_dataset, load_model
+from xai_core.attribution import build_explainer, conv_layers_in_execution_order
 from xai_core.models import Prediction
+from xai_core.sftgan import explain_relevance
 
 
 @st.cache_resource(show_spinner="Loading model ...")
@@ -50,3 +52,21 @@ def cached_layer_gradcams(model_id: str, image_digest: str, target: int, _image:
     with model_lock(model_id):
         result = layer_gradcams(card.model, card.preprocess(_image), target)
     return result.names, result.maps[0].numpy()
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached_cgma_relevance(model_id: str, image_digest: str, target: int, kind: str, _image: torch.Tensor) -> dict:
+    """CGMA-ablation analysis of one image: relevance float [eta], blackout maps float [eta,h,w], and the
+    conv layer count (to label the CGMAs)."""
+    card = cached_model(model_id)
+    with model_lock(model_id):
+        inputs = card.preprocess(_image)
+        analysis = explain_relevance(build_explainer(kind, card), inputs, target)
+        n_layers = len(conv_layers_in_execution_order(card.model, inputs))
+    return {"relevance": analysis.relevance[0].numpy(), "blackout": analysis.blackout[0].numpy(), "n_layers": n_layers}
+
+
+@st.cache_resource
+def relevance_averages() -> dict:
+    """Dataset/model-pair average relevance, shared by every session: {(model, dataset, kind, n): (mean, std)}."""
+    return {}

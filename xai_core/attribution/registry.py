@@ -7,6 +7,7 @@ from typing import Sequence
 import torch
 
 from ..models.card import ModelCard
+from ..sftgan.explainer import GSFT, LSFT, SFTGANExplainer, strategy_for
 from .base import Explainer
 from .cam import GradCAM, GradCAMPlusPlus, LayerCAM, ScoreCAM
 from .gradient import GuidedBackpropExplainer, IntegratedGradientsExplainer, SmoothGrad, VanillaSaliency
@@ -20,22 +21,27 @@ EXPLAINERS: dict[str, type[Explainer]] = {
     "grad_cam_pp": GradCAMPlusPlus,
     "score_cam": ScoreCAM,
     "layer_cam": LayerCAM,
+    "lsft": LSFT,
+    "gsft": GSFT,
 }
 
 METHOD_LABELS = {
     "saliency": "Saliency", "smoothgrad": "SmoothGrad", "integrated_gradients": "Integrated Gradients",
     "guided_backprop": "Guided Backprop", "grad_cam": "Grad-CAM", "grad_cam_pp": "Grad-CAM++",
-    "score_cam": "Score-CAM", "layer_cam": "LayerCAM",
+    "score_cam": "Score-CAM", "layer_cam": "LayerCAM", "lsft": "LSFT-GAN", "gsft": "GSFT-GAN",
 }
 
 
 def build_explainer(method: str, card: ModelCard) -> Explainer:
-    """An explainer for ``card.model`` with card-aware defaults (IG's baseline is a black image)."""
+    """An explainer for ``card.model`` with card-aware defaults: IG's baseline is a black image; the
+    SFT-GANs use the generator trained on symbols for handwriting/glyph models, on objects otherwise."""
     if method not in EXPLAINERS:
         raise KeyError(f"unknown method {method!r}; known: {', '.join(EXPLAINERS)}")
     if method == "integrated_gradients":
         black = torch.zeros(1, card.in_channels, *card.input_size)
         return IntegratedGradientsExplainer(card.model, baseline=card.preprocess(black))
+    if issubclass(EXPLAINERS[method], SFTGANExplainer):
+        return EXPLAINERS[method](card.model, strategy=strategy_for(card.dataset))
     return EXPLAINERS[method](card.model)
 
 

@@ -44,7 +44,11 @@ def checkpoint_dirs() -> list[Path]:
     return [DEFAULT_CHECKPOINT_DIR, USER_CHECKPOINT_DIR, *extra]
 
 
-def read_manifest(directory: str | Path) -> list[dict]:
+MANIFEST_SECTIONS = ("models", "generators")
+
+
+def read_manifest(directory: str | Path, section: str = "models") -> list[dict]:
+    """The entries of one manifest section: ``models`` (CNNs) or ``generators`` (SFT-GANs)."""
     path = Path(directory) / MANIFEST_NAME
     if not path.is_file():
         return []
@@ -54,10 +58,10 @@ def read_manifest(directory: str | Path) -> list[dict]:
         raise CheckpointError(f"{path} is not valid JSON: {error}") from error
     if manifest.get("format") != MANIFEST_FORMAT or not isinstance(manifest.get("models"), list):
         raise CheckpointError(f"{path} is not an XAI Studio manifest (format {MANIFEST_FORMAT})")
-    return manifest["models"]
+    return manifest.get(section, [])
 
 
-def write_manifest_entry(directory: str | Path, entry: dict) -> None:
+def write_manifest_entry(directory: str | Path, entry: dict, section: str = "models") -> None:
     """Insert or replace (by ``id``) one entry in ``directory/manifest.json``, keeping ids sorted.
 
     The read-modify-write holds an exclusive lock, and the new manifest replaces the old one
@@ -67,9 +71,13 @@ def write_manifest_entry(directory: str | Path, entry: dict) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     with open(directory / ".manifest.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        entries = {e["id"]: e for e in read_manifest(directory)}
-        entries[entry["id"]] = entry
-        manifest = {"format": MANIFEST_FORMAT, "models": [entries[key] for key in sorted(entries)]}
+        if section not in MANIFEST_SECTIONS:
+            raise ValueError(f"manifest section must be one of {MANIFEST_SECTIONS}, got {section!r}")
+        sections = {name: {e["id"]: e for e in read_manifest(directory, name)} for name in MANIFEST_SECTIONS}
+        sections[section][entry["id"]] = entry
+        manifest = {"format": MANIFEST_FORMAT}
+        manifest.update({name: [entries[key] for key in sorted(entries)] for name, entries in sections.items() if entries})
+        manifest.setdefault("models", [])
         temporary = directory / f".{MANIFEST_NAME}.{os.getpid()}.tmp"
         temporary.write_text(json.dumps(manifest, indent=2) + "\n")
         os.replace(temporary, directory / MANIFEST_NAME)

@@ -163,5 +163,9 @@ def shipped_checkpoint_configs() -> list[TrainConfig]:
     configs = []
     for dataset, epochs in (("mnist", 12), ("glyphs", 10), ("shapes", 12)):
         configs += [TrainConfig(dataset, arch, seed=0, epochs=epochs) for arch in ("vgg", "resnet", "mobilenet")]
-    configs.append(TrainConfig("shapes_biased", "vgg", seed=0, epochs=8))
+    # 1,437 training digits: mobilenet needs many more (short) epochs than the others to get going
+    configs += [TrainConfig("digits", arch, seed=0, epochs=15) for arch in ("vgg", "resnet")]
+    configs.append(TrainConfig("digits", "mobilenet", seed=0, epochs=60, patience=10))
+    configs += [TrainConfig("fashion_mnist", arch, seed=0, epochs=10, max_train=6000) for arch in ("vgg", "resnet", "mobilenet")]
+    configs += [TrainConfig("shapes_biased", arch, seed=0, epochs=8) for arch in ("vgg", "resnet", "mobilenet")]
     return configs

@@ -25,3 +25,21 @@ def top_k_figure(predictions: Sequence[Prediction], true_label: int | None = Non
         height=height, margin={"l": 10, "r": 10, "t": 30, "b": 10}, title="Top predictions",
     )
     return figure
+
+
+def relevance_figure(relevance: Sequence[float], slot_layers: Sequence[int], error: Sequence[float] | None = None,
+                     title: str = "CGMA-ablation relevance", height: int = 320) -> go.Figure:
+    """Bar per CGMA k: sum over pixels of |L(S) - L(S without CGMA k)|; ``error`` adds +- std bars."""
+    labels = [f"CGMA {k}<br>(layers 0..{layer})" for k, layer in enumerate(slot_layers)]
+    figure = go.Figure(
+        go.Bar(
+            x=labels, y=list(relevance), marker_color="#1f77b4",
+            error_y=None if error is None else {"type": "data", "array": list(error), "visible": True},
+            hovertemplate="%{x}: %{y:.2f}<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        title=title, yaxis={"title": "sum |L(S) - L(S without k)|"}, xaxis={"type": "category"},
+        height=height, margin={"l": 10, "r": 10, "t": 40, "b": 10},
+    )
+    return figure

@@ -1,0 +1,94 @@
+"""SFT-GAN: Grad-CAM next to the LSFT and GSFT generators' maps, and which CGMAs the generator relies on."""
+
+import json
+
+import streamlit as st
+import torch
+
+from pages.common import keys
+from pages.common.image_input import display_image
+from pages.common.page import open_page
+from pages.common.resources import cached_cgma_relevance, cached_dataset, cached_map, cached_model, model_lock, relevance_averages
+from pages.common.targets import choose_target
+from xai_core import CheckpointError
+from xai_core.attribution import METHOD_LABELS, build_explainer
+from xai_core.data import pil_to_tensor
+from xai_core.sftgan import average_relevance, generator_info, strategy_for
+from xai_core.sftgan.data import slot_layers
+from xai_core.unified.charts import relevance_figure
+from xai_core.unified.overlays import COLORMAPS, colorize, enlarge, overlay
+
+METHODS = ("grad_cam", "lsft", "gsft")
+
+selection, card, chosen = open_page(
+    "SFT-GAN",
+    "Conditional GANs that explain a CNN from the Cumulative Grad-CAM Averages (CGMAs) of all its conv layers "
+    "(Guna et al., §3.2). LSFT feeds CGMA k to SFT block k; GSFT feeds all CGMAs to every block.",
+)
+for key, default in ((keys.SFTGAN_KIND, "lsft"), (keys.RELEVANCE_IMAGES, 200)):
+    st.session_state.setdefault(key, default)
+with st.sidebar:
+    st.header("Display")
+    colormap = st.selectbox("Colormap", COLORMAPS, key=keys.COLORMAP)
+    kind = st.radio("Interpret generator", ("lsft", "gsft"), format_func=METHOD_LABELS.get, key=keys.SFTGAN_KIND, horizontal=True)
+target, _ = choose_target(card, chosen.image, chosen.digest)
+strategy = strategy_for(card.dataset)
+
+try:
+    with st.spinner("CGMAs and generators ..."):
+        maps = {m: torch.from_numpy(cached_map(card.id, chosen.digest, target, m, chosen.image))[None] for m in METHODS}
+        analysis = cached_cgma_relevance(card.id, chosen.digest, target, kind, chosen.image)
+except CheckpointError as error:
+    st.error(f"An SFT-GAN generator cannot be loaded: {error}")
+    st.stop()
+
+shown = display_image(chosen.image, 224)
+for column, (title, picture) in zip(st.columns(4), [("Original", shown)] + [
+        (METHOD_LABELS[m], overlay(pil_to_tensor(shown), maps[m], 0.5, colormap)) for m in METHODS]):
+    column.markdown(f"**{title}**")
+    column.image(picture, width="stretch")
+info = generator_info(f"{kind}-{strategy}")
+st.caption(
+    f"Target **{card.classes[target]}**. Generators trained on the *{strategy}* strategy "
+    f"({', '.join(sorted({p['dataset'] for p in info['pairs']}))}; held-out-class Dice vs Grad-CAM "
+    f"{info['metrics']['val_dice']:.3f}). Grad-CAM is the last conv layer's, the map the generators learned to imitate."
+)
+
+layers = slot_layers(analysis["n_layers"])
+st.subheader(f"Which CGMAs does {METHOD_LABELS[kind]} rely on? (§5)")
+left, right = st.columns([3, 2])
+left.plotly_chart(relevance_figure(analysis["relevance"], layers, title=f"{METHOD_LABELS[kind]}: relevance of each CGMA, this image"),
+                  key="relevance_chart")
+right.markdown(
+    "Relevance of CGMA k = sum over pixels of |L(S) - L(S with CGMA k zeroed)|: how much the map changes when the "
+    "generator no longer sees that stage of the CNN. Large bars for early CGMAs mean the map depends on shallow "
+    "layers too, not only on the final one."
+)
+rows = [{"cgma": k, "last_layer": layer, "relevance": float(value)} for k, (layer, value) in enumerate(zip(layers, analysis["relevance"]))]
+right.download_button("Relevance (JSON)", json.dumps({"model": card.id, "generator": kind, "target": target, "cgmas": rows}, indent=2),
+                      file_name=f"{card.id}-{kind}-relevance.json", mime="application/json", on_click="ignore",
+                      icon=":material/download:")
+
+st.markdown("**Blackout maps**: the generator's map with one CGMA removed")
+for column, (k, blackout) in zip(st.columns(len(layers)), enumerate(analysis["blackout"])):
+    column.image(enlarge(colorize(torch.from_numpy(blackout)[None], colormap), 112), caption=f"without CGMA {k}")
+
+st.subheader(f"Average relevance over {selection.dataset} for {card.id}")
+count = st.number_input("Images (first N of the test split)", min_value=8, max_value=2000, step=8, key=keys.RELEVANCE_IMAGES)
+store = relevance_averages()
+store_key = (card.id, selection.dataset, kind, int(count))
+if store_key not in store and st.button("Compute the average relevance", icon=":material/bar_chart:"):
+    dataset = cached_dataset(selection.dataset)
+    images = dataset.float_images(slice(0, min(int(count), len(dataset))))
+    progress = st.progress(0.0, text="Ablating CGMAs ...")
+    with model_lock(card.id):
+        mean, per_image = average_relevance(build_explainer(kind, cached_model(card.id)), card.preprocess, images,
+                                            on_progress=lambda done: progress.progress(done, text=f"{done:.0%} of {len(images)} images"))
+    progress.empty()
+    store[store_key] = (mean.numpy(), per_image.std(dim=0).numpy(), len(images))
+if store_key in store:
+    mean, std, n = store[store_key]
+    st.plotly_chart(relevance_figure(mean, layers, error=std, title=f"{METHOD_LABELS[kind]}: mean relevance +- std over {n} images"),
+                    key="average_relevance_chart")
+else:
+    st.caption("Runs the generator 9 times per image (original and 8 ablations); the result is kept for every session.")

@@ -1,0 +1,23 @@
+"""The SFT-GAN page in real Chromium: four maps, relevance bars drawn by plotly, blackout maps."""
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def test_sftgan_page_renders_maps_and_relevance_bars(page, server_url):
+    page.goto(f"{server_url}/sftgan")
+    page.get_by_text("Blackout maps").wait_for(timeout=180_000)
+    for title in ("Grad-CAM", "LSFT-GAN", "GSFT-GAN"):
+        page.get_by_text(title, exact=True).first.wait_for()
+    chart = page.locator(".js-plotly-plot").first
+    chart.wait_for(state="visible")
+    bars = chart.locator("g.trace.bars path")
+    bars.first.wait_for(state="attached")
+    assert bars.count() == 8
+    images = page.locator("[data-testid='stImage'] img")
+    assert images.count() == 4 + 8
+    for index in range(images.count()):
+        images.nth(index).wait_for(state="visible")
+        assert images.nth(index).evaluate("img => img.complete && img.naturalWidth > 0")
+    page.screenshot(path="test-artifacts/sftgan.png", full_page=True)

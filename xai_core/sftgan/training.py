@@ -1,0 +1,309 @@
+"""Seeded, resumable SFT-GAN training; the same code path runs alone or under ``torchrun`` (DDP, gloo).
+
+Source: Guna et al., "Interpreting CNN Predictions using Conditional GANs", §3.2 and §4.1.
+Generator loss = lambda * MSE (or L1) to the final-layer Grad-CAM + adversarial BCE; the
+conditional PatchGAN discriminator is trained with BCE-with-logits on (image, map) pairs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shlex
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from ..attribution.layers import DEFAULT_ETA
+from ..metrics.agreement import dice
+from ..models.checkpoints import REPOSITORY_ROOT, USER_CHECKPOINT_DIR, save_state_dict, write_manifest_entry
+from ..models.zoo import count_parameters
+from .data import DEFAULT_CACHE_DIR, STRATEGIES, Shard, build_strategy, training_batches
+from .networks import GENERATOR_KINDS, PatchDiscriminator, SFTGenerator
+
+RUN_DIR = REPOSITORY_ROOT / "runs" / "sftgan"
+RECONSTRUCTION_LOSSES = {"mse": F.mse_loss, "l1": F.l1_loss}
+
+
+@dataclass
+class SFTGANConfig:
+    kind: str
+    strategy: str
+    seed: int = 0
+    epochs: int = 4
+    batch_size: int = 32
+    lr: float = 2e-4
+    lambda_reconstruction: float = 100.0
+    reconstruction: str = "mse"
+    channels: int = 24
+    condition_channels: int = 16
+    eta: int = DEFAULT_ETA
+    per_pair: int = 1000
+    holdout_fraction: float = 0.2
+    generator_id: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in GENERATOR_KINDS:
+            raise ValueError(f"kind must be one of {', '.join(GENERATOR_KINDS)}, got {self.kind!r}")
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}, got {self.strategy!r}")
+        if self.reconstruction not in RECONSTRUCTION_LOSSES:
+            raise ValueError(f"reconstruction loss must be one of {', '.join(RECONSTRUCTION_LOSSES)}")
+        if not self.generator_id:
+            self.generator_id = f"{self.kind}-{self.strategy}"
+
+    def command(self, out_dir: str | Path = USER_CHECKPOINT_DIR) -> str:
+        """The ``train-sftgan`` command line that reproduces this run into ``out_dir``."""
+        defaults = SFTGANConfig(self.kind, self.strategy)
+        args = ["python", "-m", "xai_core", "train-sftgan", "--kind", self.kind, "--strategy", self.strategy,
+                "--seed", str(self.seed), "--epochs", str(self.epochs)]
+        options = {"batch_size": "--batch-size", "lr": "--lr", "lambda_reconstruction": "--lambda",
+                   "reconstruction": "--reconstruction", "channels": "--channels", "per_pair": "--per-pair",
+                   "holdout_fraction": "--holdout-fraction", "generator_id": "--id"}
+        for name, flag in options.items():
+            if getattr(self, name) != getattr(defaults, name):
+                args += [flag, str(getattr(self, name))]
+        out = Path(out_dir).resolve()
+        if out != USER_CHECKPOINT_DIR.resolve():
+            args += ["--out", str(out.relative_to(REPOSITORY_ROOT)) if out.is_relative_to(REPOSITORY_ROOT) else str(out)]
+        return shlex.join(args)
+
+    def build_generator(self) -> SFTGenerator:
+        return SFTGenerator(self.kind, self.eta, self.channels, self.condition_channels)
+
+
+@dataclass
+class Distributed:
+    rank: int = 0
+    world_size: int = 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    def barrier(self) -> None:
+        if self.world_size > 1:
+            dist.barrier()
+
+    def mean(self, value: float) -> float:
+        if self.world_size == 1:
+            return value
+        tensor = torch.tensor([value], dtype=torch.float64)
+        dist.all_reduce(tensor)
+        return float(tensor) / self.world_size
+
+
+@contextmanager
+def distributed_context() -> Iterator[Distributed]:
+    """DDP over gloo when launched by ``torchrun`` (``WORLD_SIZE`` > 1), a single process otherwise."""
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    if world_size == 1 or dist.is_initialized():
+        yield Distributed(dist.get_rank() if dist.is_initialized() else 0, dist.get_world_size() if dist.is_initialized() else 1)
+        return
+    dist.init_process_group("gloo")
+    try:
+        yield Distributed(dist.get_rank(), dist.get_world_size())
+    finally:
+        dist.destroy_process_group()
+
+
+@contextmanager
+def frozen(module: torch.nn.Module) -> Iterator[None]:
+    """Parameters of ``module`` do not collect gradients inside the block."""
+    flags = [p.requires_grad for p in module.parameters()]
+    module.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for parameter, flag in zip(module.parameters(), flags):
+            parameter.requires_grad_(flag)
+
+
+@torch.inference_mode()
+def validate(generator: SFTGenerator, shards: list[Shard], batch_size: int = 256) -> dict:
+    """MSE and Dice (binarised at 127) of the generator's maps against the final-layer Grad-CAM,
+    on held-out-class samples: overall and per pair."""
+    generator.eval()
+    squared, dices, per_pair = [], [], {}
+    for shard in shards:
+        rows = shard.rows(heldout=True)
+        pair_squared, pair_dice = [], []
+        for start in range(0, len(rows), batch_size):
+            image, cgmas, target = shard.batch(rows[start : start + batch_size])
+            generated = generator(image, cgmas)
+            pair_squared.append((generated - target).pow(2).flatten(1).mean(1))
+            pair_dice.append(dice(generated, target))
+        if pair_squared:
+            pair_squared_t, pair_dice_t = torch.cat(pair_squared), torch.cat(pair_dice)
+            per_pair[shard.pair.model_id] = {"mse": round(float(pair_squared_t.mean()), 5),
+                                             "dice": round(float(pair_dice_t.mean()), 4), "n": len(rows)}
+            squared.append(pair_squared_t)
+            dices.append(pair_dice_t)
+    generator.train()
+    return {"val_mse": float(torch.cat(squared).mean()), "val_dice": float(torch.cat(dices).mean()),
+            "n_val": sum(len(s) for s in squared), "per_pair": per_pair}
+
+
+@dataclass
+class TrainingState:
+    epoch: int = 0
+    history: list[dict] = field(default_factory=list)
+
+
+def _state_path(run_dir: Path) -> Path:
+    return run_dir / "state.pt"
+
+
+def _save_state(run_dir: Path, config: SFTGANConfig, epoch: int, history: list[dict], generator, discriminator,
+                optimiser_g, optimiser_d) -> None:
+    state = {"config": json.dumps(asdict(config)), "epoch": epoch, "history": json.dumps(history),
+             "generator": generator.state_dict(), "discriminator": discriminator.state_dict(),
+             "optimiser_g": optimiser_g.state_dict(), "optimiser_d": optimiser_d.state_dict()}
+    temporary = run_dir / "state.pt.tmp"
+    torch.save(state, temporary)
+    temporary.replace(_state_path(run_dir))
+
+
+def _load_state(run_dir: Path, config: SFTGANConfig, generator, discriminator, optimiser_g, optimiser_d) -> TrainingState:
+    """Resume from ``run_dir/state.pt`` when it was written by the same configuration (weights_only)."""
+    path = _state_path(run_dir)
+    if not path.is_file():
+        return TrainingState()
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    saved = json.loads(state["config"])
+    if {k: v for k, v in saved.items() if k != "epochs"} != {k: v for k, v in asdict(config).items() if k != "epochs"}:
+        raise ValueError(f"{path} was written by a different configuration; use another --run-dir or --no-resume")
+    generator.load_state_dict(state["generator"])
+    discriminator.load_state_dict(state["discriminator"])
+    optimiser_g.load_state_dict(state["optimiser_g"])
+    optimiser_d.load_state_dict(state["optimiser_d"])
+    return TrainingState(int(state["epoch"]), json.loads(state["history"]))
+
+
+def save_loss_curves(history: list[dict], path: Path) -> None:
+    """Per-epoch losses and validation MSE/Dice as a PNG (matplotlib, no display needed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    epochs = [h["epoch"] for h in history]
+    figure, axes = plt.subplots(1, 3, figsize=(12, 3.2))
+    for axis, keys, title in ((axes[0], ("loss_g", "loss_d"), "losses"), (axes[1], ("reconstruction", "val_mse"), "MSE to Grad-CAM"),
+                              (axes[2], ("val_dice",), "held-out Dice vs Grad-CAM")):
+        for key in keys:
+            axis.plot(epochs, [h[key] for h in history], marker="o", label=key)
+        axis.set_title(title)
+        axis.set_xlabel("epoch")
+        axis.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=90)
+    plt.close(figure)
+
+
+def train_sftgan(config: SFTGANConfig, out_dir: str | Path = USER_CHECKPOINT_DIR, run_dir: str | Path | None = None,
+                 cache_dir: str | Path = DEFAULT_CACHE_DIR, resume: bool = True, progress: bool = True,
+                 shards: list[Shard] | None = None) -> dict:
+    """Train one generator; write its safetensors and manifest entry (section ``generators``) to ``out_dir``.
+
+    Per epoch: validation MSE/Dice on held-out classes, ``history.json``, ``loss_curves.png`` and a
+    resumable ``state.pt`` in ``run_dir``. Under ``torchrun`` every rank trains on its share of
+    the batches and rank 0 validates and writes. Returns the manifest entry.
+    """
+    run_dir = Path(run_dir) if run_dir is not None else RUN_DIR / f"{config.generator_id}-seed{config.seed}"
+    with distributed_context() as world:
+        torch.manual_seed(config.seed)
+        if shards is None:
+            if world.is_main:  # one process builds the cache, the others read it
+                build_strategy(config.strategy, cache_dir, progress=progress, per_pair=config.per_pair,
+                               holdout_fraction=config.holdout_fraction, seed=config.seed, eta=config.eta)
+            world.barrier()
+            shards = build_strategy(config.strategy, cache_dir, progress=False, per_pair=config.per_pair,
+                                    holdout_fraction=config.holdout_fraction, seed=config.seed, eta=config.eta)
+        generator, discriminator = config.build_generator(), PatchDiscriminator()
+        optimiser_g = torch.optim.Adam(generator.parameters(), lr=config.lr, betas=(0.5, 0.999))
+        optimiser_d = torch.optim.Adam(discriminator.parameters(), lr=config.lr, betas=(0.5, 0.999))
+        run_dir.mkdir(parents=True, exist_ok=True)
+        state = _load_state(run_dir, config, generator, discriminator, optimiser_g, optimiser_d) if resume else TrainingState()
+        train_g, train_d = generator, discriminator
+        if world.world_size > 1:
+            from torch.nn.parallel import DistributedDataParallel
+
+            train_g, train_d = DistributedDataParallel(generator), DistributedDataParallel(discriminator)
+        reconstruction_loss = RECONSTRUCTION_LOSSES[config.reconstruction]
+        history = state.history
+        for epoch in range(state.epoch + 1, config.epochs + 1):
+            started = time.perf_counter()
+            batches = list(training_batches(shards, config.batch_size, config.seed, epoch, world.rank, world.world_size))
+            totals = {"loss_g": 0.0, "loss_d": 0.0, "reconstruction": 0.0, "adversarial": 0.0}
+            bar = tqdm(batches, desc=f"{config.generator_id} epoch {epoch}/{config.epochs}", disable=not (progress and world.is_main), leave=False)
+            for shard, rows in bar:
+                image, cgmas, target = shard.batch(rows)
+                generated = train_g(image, cgmas)
+                # discriminator: real (image, Grad-CAM) vs generated, one forward for both halves
+                logits = train_d(torch.cat([image, image]), torch.cat([target, generated.detach()]))
+                labels = torch.cat([torch.ones_like(logits[: len(rows)]), torch.zeros_like(logits[len(rows) :])])
+                loss_d = F.binary_cross_entropy_with_logits(logits, labels)
+                optimiser_d.zero_grad(set_to_none=True)
+                loss_d.backward()
+                optimiser_d.step()
+                # generator: imitate the final-layer Grad-CAM and fool the discriminator
+                with frozen(discriminator):
+                    fooled = discriminator(image, generated)
+                adversarial = F.binary_cross_entropy_with_logits(fooled, torch.ones_like(fooled))
+                reconstruction = reconstruction_loss(generated, target)
+                loss_g = config.lambda_reconstruction * reconstruction + adversarial
+                optimiser_g.zero_grad(set_to_none=True)
+                loss_g.backward()
+                optimiser_g.step()
+                for name, value in (("loss_g", loss_g), ("loss_d", loss_d), ("reconstruction", reconstruction), ("adversarial", adversarial)):
+                    totals[name] += value.item()
+                bar.set_postfix(mse=f"{reconstruction.item():.4f}", d=f"{loss_d.item():.3f}")
+            record = {"epoch": epoch, **{k: world.mean(v / max(1, len(batches))) for k, v in totals.items()},
+                      "seconds": round(time.perf_counter() - started, 1)}
+            if world.is_main:
+                validation = validate(generator, shards)
+                record.update(val_mse=validation["val_mse"], val_dice=validation["val_dice"])
+                history.append(record)
+                if progress:
+                    tqdm.write(f"{config.generator_id} epoch {epoch}: mse {record['reconstruction']:.4f}, "
+                               f"val mse {record['val_mse']:.4f}, val dice {record['val_dice']:.3f} ({record['seconds']} s)")
+                _save_state(run_dir, config, epoch, history, generator, discriminator, optimiser_g, optimiser_d)
+                (run_dir / "history.json").write_text(json.dumps(history, indent=2) + "\n")
+                save_loss_curves(history, run_dir / "loss_curves.png")
+            world.barrier()
+        entry = _write_generator(config, generator, shards, history, Path(out_dir)) if world.is_main else {}
+        world.barrier()
+        return entry
+
+
+def _write_generator(config: SFTGANConfig, generator: SFTGenerator, shards: list[Shard], history: list[dict], out_dir: Path) -> dict:
+    validation = validate(generator, shards)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    file_name = f"{config.generator_id}.safetensors"
+    sha256 = save_state_dict(generator.state_dict(), out_dir / file_name)
+    entry = {
+        "id": config.generator_id, "kind": config.kind, "strategy": config.strategy, "architecture": generator.config(),
+        "pairs": [{"dataset": s.pair.dataset, "model": s.pair.model_id, "heldout_classes": s.heldout_classes,
+                   "n_train": int((~s.heldout).sum()), "n_val": int(s.heldout.sum())} for s in shards],
+        "seed": config.seed, "parameters": count_parameters(generator), "file": file_name, "sha256": sha256,
+        "metrics": {"val_mse": round(validation["val_mse"], 5), "val_dice": round(validation["val_dice"], 4),
+                    "n_val": validation["n_val"], "epochs_run": len(history), "per_pair": validation["per_pair"]},
+        "history": history, "training": asdict(config), "command": config.command(out_dir),
+        "versions": {"torch": torch.__version__, "python": platform.python_version()},
+    }
+    write_manifest_entry(out_dir, entry, section="generators")
+    return entry
+
+
+def shipped_generator_configs() -> list[SFTGANConfig]:
+    """The generators committed under checkpoints/ (``reproduce-checkpoints --generators`` retrains them)."""
+    return [SFTGANConfig(kind, strategy, seed=0) for strategy in STRATEGIES for kind in GENERATOR_KINDS]
