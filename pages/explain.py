@@ -8,7 +8,7 @@ from pages.common.image_input import display_image
 from pages.common.page import open_page
 from pages.common.resources import cached_map
 from pages.common.targets import choose_target
-from xai_core import EXPLAINERS
+from xai_core import EXPLAINERS, CheckpointError
 from xai_core.attribution import METHOD_LABELS, NotApplicable
 from xai_core.data import pil_to_tensor
 from xai_core.metrics.robustness import NOISE_LEVELS, salt_and_pepper
@@ -48,6 +48,8 @@ for done, method in enumerate(methods, start=1):
         maps[method] = torch.from_numpy(cached_map(card.id, digest, target, method, image))[None]
     except NotApplicable as reason:
         not_applicable[method] = str(reason)
+    except CheckpointError as error:  # e.g. a generator removed from checkpoints/
+        not_applicable[method] = f"its weights cannot be loaded ({error})"
     progress.progress(done / len(methods), text=f"{METHOD_LABELS[method]} done")
 progress.empty()
 
@@ -68,6 +70,7 @@ for row_start in range(0, len(tiles), COLUMNS):
                     mime="image/png", key=f"download:{method}", icon=":material/download:", on_click="ignore",
                 )
 st.caption(
-    f"Target: **{card.classes[target]}**. Maps are min-max normalised per method; all share the {colormap} colormap "
+    f"Target: **{card.classes[target]}**. Maps are min-max normalised per method (LSFT/GSFT show the generator's "
+    f"sigmoid output, see the SFT-GAN page); all share the {colormap} colormap "
     "(high relevance at the top of the scale). Downloads hold the coloured map alone at model-input resolution."
 )

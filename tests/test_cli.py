@@ -18,7 +18,7 @@ def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
 def test_help_lists_every_command():
     result = run_cli("--help")
     assert result.returncode == 0
-    for command in ("datasets", "models", "train-cnn", "predict", "reproduce-checkpoints", "report-results"):
+    for command in ("datasets", "models", "train-cnn", "predict", "reproduce-checkpoints", "report-results", "train-sftgan", "relevance"):
         assert command in result.stdout
 
 
@@ -69,14 +69,14 @@ def test_datasets_and_models_listings():
 
 def test_train_cnn_writes_a_loadable_checkpoint(tmp_path):
     result = run_cli("train-cnn", "--dataset", "digits", "--arch", "resnet", "--epochs", "1", "--max-train", "256",
-                     "--out", str(tmp_path), "--quiet")
+                     "--id", "resnet-digits-small", "--out", str(tmp_path), "--quiet")
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
-    assert summary["id"] == "resnet-digits" and (tmp_path / "resnet-digits.safetensors").is_file()
+    assert summary["id"] == "resnet-digits-small" and (tmp_path / "resnet-digits-small.safetensors").is_file()
     import os
 
     env = {**os.environ, "XAI_STUDIO_CHECKPOINT_DIRS": str(tmp_path)}
-    predicted = run_cli("predict", "--model", "resnet-digits", "--dataset", "digits", "--index", "0", env=env)
+    predicted = run_cli("predict", "--model", "resnet-digits-small", "--dataset", "digits", "--index", "0", env=env)
     assert predicted.returncode == 0, predicted.stderr
 
 
@@ -111,3 +111,53 @@ def test_explain_reports_methods_that_do_not_apply(tmp_path):
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert "nn.ReLU" in summary["maps"]["guided_backprop"]["not_applicable"]
     assert (tmp_path / "grad_cam.npy").is_file() and not (tmp_path / "guided_backprop.npy").exists()
+
+
+def test_train_cnn_refuses_to_shadow_a_shipped_id(tmp_path):
+    result = run_cli("train-cnn", "--dataset", "digits", "--arch", "resnet", "--out", str(tmp_path))
+    assert result.returncode == 2 and "resnet-digits is a shipped id" in result.stderr
+
+
+def test_train_sftgan_tiny_run_writes_a_usable_generator(tmp_path):
+    result = run_cli("train-sftgan", "--kind", "gsft", "--strategy", "symbols", "--epochs", "1", "--per-pair", "24",
+                     "--channels", "8", "--id", "tiny-gsft", "--out", str(tmp_path / "out"), "--run-dir", str(tmp_path / "run"),
+                     "--cache-dir", str(tmp_path / "cache"), "--quiet")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["id"] == "tiny-gsft" and summary["epochs_run"] == 1 and 0 <= summary["val_dice"] <= 1
+    assert len(list((tmp_path / "cache").glob("*.safetensors"))) == 9  # 3 datasets x 3 CNNs
+    assert {p.name for p in (tmp_path / "run").iterdir()} >= {"state.pt", "history.json", "loss_curves.png"}
+    refused = run_cli("train-sftgan", "--kind", "lsft", "--strategy", "symbols", "--out", str(tmp_path))
+    assert refused.returncode == 2 and "lsft-symbols is a shipped id" in refused.stderr
+
+
+def test_relevance_of_one_image_writes_blackout_maps(tmp_path):
+    result = run_cli("relevance", "--model", "vgg-mnist", "--dataset", "mnist", "--index", "2", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    output = json.loads((tmp_path / "relevance.json").read_text())
+    assert len(output["relevance"]) == 8 and all(value >= 0 for value in output["relevance"])
+    assert sorted(p.name for p in tmp_path.glob("blackout-cgma*.png")) == [f"blackout-cgma{k}.png" for k in range(8)]
+    from xai_core import load_model
+    from xai_core.attribution import build_explainer
+    from xai_core.sftgan import explain_relevance
+
+    card = load_model("vgg-mnist")
+    expected = explain_relevance(build_explainer("lsft", card), card.preprocess(load_dataset("mnist", "test")[2][0])).relevance[0]
+    np.testing.assert_allclose(output["relevance"], expected.numpy(), atol=1e-3)
+
+
+def test_relevance_average_over_a_pair():
+    result = run_cli("relevance", "--model", "resnet-shapes", "--generator", "gsft", "--dataset", "shapes", "--average", "24", "--quiet")
+    assert result.returncode == 0, result.stderr
+    output = json.loads(result.stdout)
+    assert output["images"] == 24 and len(output["mean_relevance"]) == len(output["std_relevance"]) == 8
+    missing = run_cli("relevance", "--model", "vgg-mnist", "--image", "x.png", "--average", "5")
+    assert missing.returncode == 2 and "--average needs --dataset" in missing.stderr
+
+
+def test_explain_includes_the_sftgan_maps(tmp_path):
+    result = run_cli("explain", "--model", "vgg-shapes", "--dataset", "shapes", "--methods", "lsft", "gsft", "--out", str(tmp_path), "--quiet")
+    assert result.returncode == 0, result.stderr
+    for method in ("lsft", "gsft"):
+        saliency = np.load(tmp_path / f"{method}.npy")
+        assert saliency.shape == (48, 48) and 0 <= saliency.min() and saliency.max() <= 1

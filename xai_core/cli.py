@@ -15,6 +15,7 @@ from .data.registry import DATASETS
 from .models import TRAINABLE_ARCHITECTURES, CheckpointError, TrainConfig, list_models, load_model, model_info, train_cnn
 from .models.checkpoints import DEFAULT_CHECKPOINT_DIR, USER_CHECKPOINT_DIR, read_manifest
 from .models.training import shipped_checkpoint_configs
+from .attribution.layers import DEFAULT_ETA
 from .sftgan.explainer import average_relevance, explain_relevance
 
 
@@ -97,7 +98,7 @@ def _cmd_train_sftgan(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     config = SFTGANConfig(args.kind, args.strategy, seed=args.seed, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                           lambda_reconstruction=args.lambda_reconstruction, reconstruction=args.reconstruction,
-                          channels=args.channels, per_pair=args.per_pair, holdout_fraction=args.holdout_fraction,
+                          channels=args.channels, condition_channels=args.condition_channels, eta=args.eta, per_pair=args.per_pair, holdout_fraction=args.holdout_fraction,
                           generator_id=args.id or "")
     _refuse_shadowing_shipped(config.generator_id, args.out, "generators", "--id")
     entry = train_sftgan(config, out_dir=args.out, run_dir=args.run_dir, cache_dir=args.cache_dir,
@@ -116,6 +117,8 @@ def _cmd_relevance(args: argparse.Namespace) -> int:
     explainer = build_explainer(args.generator, card)
     result: dict = {"model": card.id, "generator": args.generator}
     if args.average:
+        if not args.dataset:
+            raise ValueError("--average needs --dataset (it averages over that dataset's images)")
         dataset = load_dataset(args.dataset, args.split)
         count = min(args.average, len(dataset))
         bar = tqdm(total=count, desc="CGMA relevance", disable=args.quiet)
@@ -256,12 +259,14 @@ def build_parser() -> argparse.ArgumentParser:
     sftgan.add_argument("--kind", required=True, choices=GENERATOR_KINDS)
     sftgan.add_argument("--strategy", required=True, choices=list(STRATEGIES))
     sftgan.add_argument("--seed", type=int, default=0)
-    sftgan.add_argument("--epochs", type=int, default=4)
+    sftgan.add_argument("--epochs", type=int, default=6)
     sftgan.add_argument("--batch-size", type=int, default=32)
     sftgan.add_argument("--lr", type=float, default=2e-4)
     sftgan.add_argument("--lambda", dest="lambda_reconstruction", type=float, default=100.0, help="weight of the reconstruction loss")
     sftgan.add_argument("--reconstruction", choices=["mse", "l1"], default="mse")
     sftgan.add_argument("--channels", type=int, default=24, help="generator trunk width")
+    sftgan.add_argument("--condition-channels", type=int, default=16, help="condition network width")
+    sftgan.add_argument("--eta", type=int, default=DEFAULT_ETA, help="CGMAs per image = SFT blocks")
     sftgan.add_argument("--per-pair", type=int, default=1000, help="images per dataset/CNN pair")
     sftgan.add_argument("--holdout-fraction", type=float, default=0.2, help="share of each dataset's classes kept for validation")
     sftgan.add_argument("--id", default=None, help="generator id (default <kind>-<strategy>)")
@@ -300,7 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--top", type=int, default=5)
     predict.set_defaults(handler=_cmd_predict)
 
-    from .attribution import DEFAULT_ETA, EXPLAINERS
+    from .attribution import EXPLAINERS
 
     explain = commands.add_parser("explain", help="explain one image: PNG overlays, .npy maps and summary.json")
     explain.add_argument("--model", required=True)

@@ -38,7 +38,7 @@ class SFTGANConfig:
     kind: str
     strategy: str
     seed: int = 0
-    epochs: int = 4
+    epochs: int = 6
     batch_size: int = 32
     lr: float = 2e-4
     lambda_reconstruction: float = 100.0
@@ -66,7 +66,8 @@ class SFTGANConfig:
         args = ["python", "-m", "xai_core", "train-sftgan", "--kind", self.kind, "--strategy", self.strategy,
                 "--seed", str(self.seed), "--epochs", str(self.epochs)]
         options = {"batch_size": "--batch-size", "lr": "--lr", "lambda_reconstruction": "--lambda",
-                   "reconstruction": "--reconstruction", "channels": "--channels", "per_pair": "--per-pair",
+                   "reconstruction": "--reconstruction", "channels": "--channels",
+                   "condition_channels": "--condition-channels", "eta": "--eta", "per_pair": "--per-pair",
                    "holdout_fraction": "--holdout-fraction", "generator_id": "--id"}
         for name, flag in options.items():
             if getattr(self, name) != getattr(defaults, name):
@@ -131,6 +132,7 @@ def frozen(module: torch.nn.Module) -> Iterator[None]:
 def validate(generator: SFTGenerator, shards: list[Shard], batch_size: int = 256) -> dict:
     """MSE and Dice (binarised at 127) of the generator's maps against the final-layer Grad-CAM,
     on held-out-class samples: overall and per pair."""
+    was_training = generator.training
     generator.eval()
     squared, dices, per_pair = [], [], {}
     for shard in shards:
@@ -147,7 +149,7 @@ def validate(generator: SFTGenerator, shards: list[Shard], batch_size: int = 256
                                              "dice": round(float(pair_dice_t.mean()), 4), "n": len(rows)}
             squared.append(pair_squared_t)
             dices.append(pair_dice_t)
-    generator.train()
+    generator.train(was_training)
     return {"val_mse": float(torch.cat(squared).mean()), "val_dice": float(torch.cat(dices).mean()),
             "n_val": sum(len(s) for s in squared), "per_pair": per_pair}
 
