@@ -77,7 +77,12 @@ st.subheader(f"Average relevance over {selection.dataset} for {card.id}")
 count = st.number_input("Images (first N of the test split)", min_value=8, max_value=2000, step=8, key=keys.RELEVANCE_IMAGES)
 store = relevance_averages()
 store_key = (card.id, selection.dataset, kind, int(count))
-if store_key not in store and st.button("Compute the average relevance", icon=":material/bar_chart:"):
+requested = st.session_state.pop(keys.RELEVANCE_REQUESTED, False)
+if store_key not in store and not requested:
+    # A callback, not the button's return value: a click survives the app router's one-off rerun.
+    st.button("Compute the average relevance", icon=":material/bar_chart:",
+              on_click=st.session_state.__setitem__, args=(keys.RELEVANCE_REQUESTED, True))
+if store_key not in store and requested:
     dataset = cached_dataset(selection.dataset)
     images = dataset.float_images(slice(0, min(int(count), len(dataset))))
     progress = st.progress(0.0, text="Ablating CGMAs ...")

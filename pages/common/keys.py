@@ -19,6 +19,7 @@ NOISE = "noise"
 ETA = "eta"
 SFTGAN_KIND = "sftgan_kind"
 RELEVANCE_IMAGES = "relevance_images"
+RELEVANCE_REQUESTED = "relevance_requested"
 
 # widgets that several pages render and whose value should follow the user from page to page
 SHARED_WIDGETS = (MODEL_ID, DATASET_NAME, IMAGE_SOURCE, CLASS_FILTER, METHODS, COLORMAP, OPACITY, NOISE, ETA, SFTGAN_KIND)

@@ -1,6 +1,7 @@
 """The SFT-GAN page in real Chromium: four maps, relevance bars drawn by plotly, blackout maps."""
 
 import pytest
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.e2e
 
@@ -21,3 +22,11 @@ def test_sftgan_page_renders_maps_and_relevance_bars(page, server_url):
         images.nth(index).wait_for(state="visible")
         assert images.nth(index).evaluate("img => img.complete && img.naturalWidth > 0")
     page.screenshot(path="test-artifacts/sftgan.png", full_page=True)
+
+    count = page.get_by_label("Images (first N of the test split)")
+    count.fill("16")
+    count.press("Enter")
+    page.get_by_role("button", name="Compute the average relevance").click()
+    page.get_by_text("mean relevance +- std over 16 images").wait_for(timeout=120_000)
+    expect(page.locator(".js-plotly-plot")).to_have_count(2)
+    expect(page.get_by_role("button", name="Compute the average relevance")).to_have_count(0)  # once the run settles

@@ -10,6 +10,7 @@ from xai_core import CheckpointError, load_dataset, load_model
 from xai_core.models import build_model, list_models, load_state_dict_file, save_state_dict, sha256_of
 from xai_core.models.checkpoints import DEFAULT_CHECKPOINT_DIR, read_manifest, write_manifest_entry
 from xai_core.models.registry import model_info
+from xai_core.models.training import shipped_checkpoint_configs
 
 
 def test_round_trip_and_tamper_detection(tmp_path):
@@ -85,10 +86,11 @@ SHIPPED = read_manifest(DEFAULT_CHECKPOINT_DIR)
 
 
 def test_shipped_manifest_lists_every_file_with_its_accuracy_and_command():
-    expected = {f"{arch}-{data}" for arch in ("vgg", "resnet", "mobilenet") for data in ("mnist", "glyphs", "shapes")} | {"vgg-shapes_biased"}
-    assert {entry["id"] for entry in SHIPPED} == expected
+    assert {entry["id"] for entry in SHIPPED} == {config.model_id for config in shipped_checkpoint_configs()}
+    assert len(SHIPPED) == 18
+    generators = read_manifest(DEFAULT_CHECKPOINT_DIR, section="generators")
     files = {p.name for p in DEFAULT_CHECKPOINT_DIR.glob("*.safetensors")}
-    assert files == {entry["file"] for entry in SHIPPED}
+    assert files == {entry["file"] for entry in SHIPPED + generators}
     total = sum(p.stat().st_size for p in DEFAULT_CHECKPOINT_DIR.iterdir())
     assert total < 100 * 2**20
     for entry in SHIPPED:
