@@ -78,10 +78,6 @@ count = st.number_input("Images (first N of the test split)", min_value=8, max_v
 store = relevance_averages()
 store_key = (card.id, selection.dataset, kind, int(count))
 requested = st.session_state.pop(keys.RELEVANCE_REQUESTED, False)
-if store_key not in store and not requested:
-    # A callback, not the button's return value: a click survives the app router's one-off rerun.
-    st.button("Compute the average relevance", icon=":material/bar_chart:",
-              on_click=st.session_state.__setitem__, args=(keys.RELEVANCE_REQUESTED, True))
 if store_key not in store and requested:
     dataset = cached_dataset(selection.dataset)
     images = dataset.float_images(slice(0, min(int(count), len(dataset))))
@@ -91,6 +87,10 @@ if store_key not in store and requested:
                                             on_progress=lambda done: progress.progress(done, text=f"{done:.0%} of {len(images)} images"))
     progress.empty()
     store[store_key] = (mean.numpy(), per_image.std(dim=0).numpy(), len(images))
+elif store_key not in store:
+    # A callback, not the button's return value: a click survives the app router's one-off rerun.
+    st.button("Compute the average relevance", icon=":material/bar_chart:",
+              on_click=st.session_state.__setitem__, args=(keys.RELEVANCE_REQUESTED, True))
 if store_key in store:
     mean, std, n = store[store_key]
     st.plotly_chart(relevance_figure(mean, layers, error=std, title=f"{METHOD_LABELS[kind]}: mean relevance +- std over {n} images"),

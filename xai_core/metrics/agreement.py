@@ -1,7 +1,9 @@
-"""Agreement between two maps: binarisation at 127 on a 0-255 scale, and the Dice coefficient.
+"""Agreement between two maps: binarisation at 127 on a 0-255 scale, the Dice coefficient, and the
+Spearman rank correlation.
 
-Source: Guna et al., "Interpreting CNN Predictions using Conditional GANs", §4.2.1 (Dice against
-binarised Grad-CAM); definitions pinned in DESIGN.md.
+Sources: Guna et al., "Interpreting CNN Predictions using Conditional GANs", §4.2.1 (Dice against
+binarised Grad-CAM); Adebayo et al., "Sanity Checks for Saliency Maps", NeurIPS 2018 (Spearman rank
+correlation between maps). Definitions pinned in DESIGN.md.
 """
 
 from __future__ import annotations
@@ -16,13 +18,49 @@ def binarise(maps: torch.Tensor, threshold: int = BINARY_THRESHOLD) -> torch.Ten
     return (maps * 255).round() > threshold
 
 
-def dice(maps: torch.Tensor, references: torch.Tensor) -> torch.Tensor:
-    """Dice ``2|A and B| / (|A| + |B|)`` of binarised maps, one value per map.
+def dice(map_a: torch.Tensor, map_b: torch.Tensor, threshold: int = BINARY_THRESHOLD) -> torch.Tensor:
+    """Dice ``2|A and B| / (|A| + |B|)`` of the binarised maps, one value per map.
 
-    maps, references: Tensor[N, ...] in [0, 1] -> Tensor[N]. Two empty masks agree fully (Dice 1).
+    map_a, map_b: Tensor[N, ...] in [0, 1] (or bool) -> Tensor[N] (float64). Two empty masks agree fully (Dice 1).
     """
-    a = binarise(maps).flatten(start_dim=1)
-    b = binarise(references).flatten(start_dim=1)
+    a = _as_binary(map_a, threshold).flatten(start_dim=1)
+    b = _as_binary(map_b, threshold).flatten(start_dim=1)
     overlap = (a & b).sum(dim=1).double()
     total = (a.sum(dim=1) + b.sum(dim=1)).double()
     return torch.where(total > 0, 2 * overlap / total.clamp(min=1), torch.ones_like(total))
+
+
+def _as_binary(maps: torch.Tensor, threshold: int) -> torch.Tensor:
+    return maps if maps.dtype == torch.bool else binarise(maps, threshold)
+
+
+def average_ranks(values: torch.Tensor) -> torch.Tensor:
+    """Ranks 1..L along the last dim, ties sharing their average rank (as scipy's ``rankdata``): Tensor[N, L] float64."""
+    values = values.double()
+    n, length = values.shape
+    order = torch.argsort(values, dim=1, stable=True)
+    ordered = values.gather(1, order)
+    starts_group = torch.ones_like(ordered, dtype=torch.bool)
+    starts_group[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
+    group = starts_group.long().cumsum(dim=1) - 1 + torch.arange(n)[:, None] * length  # unique per row
+    positions = torch.arange(1, length + 1, dtype=torch.float64).expand(n, -1).reshape(-1)
+    flat_group = group.reshape(-1)
+    sums = torch.zeros(n * length, dtype=torch.float64).index_add_(0, flat_group, positions)
+    counts = torch.zeros(n * length, dtype=torch.float64).index_add_(0, flat_group, torch.ones_like(positions))
+    ordered_ranks = (sums / counts.clamp(min=1))[flat_group].view(n, length)
+    return torch.empty_like(ordered_ranks).scatter_(1, order, ordered_ranks)
+
+
+def rank_correlation(map_a: torch.Tensor, map_b: torch.Tensor) -> torch.Tensor:
+    """Spearman rank correlation between paired maps: Tensor[N, ...] x2 -> Tensor[N] (float64).
+
+    A constant map has no ranking; its correlation is 1 with another constant map and 0 otherwise.
+    """
+    a = average_ranks(map_a.flatten(start_dim=1))
+    b = average_ranks(map_b.flatten(start_dim=1))
+    a = a - a.mean(dim=1, keepdim=True)
+    b = b - b.mean(dim=1, keepdim=True)
+    norms = a.norm(dim=1) * b.norm(dim=1)
+    both_constant = (a.norm(dim=1) == 0) & (b.norm(dim=1) == 0)
+    correlation = torch.where(norms > 0, (a * b).sum(dim=1) / norms.clamp(min=1e-300), torch.zeros_like(norms))
+    return torch.where(both_constant, torch.ones_like(correlation), correlation)
