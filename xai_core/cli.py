@@ -145,6 +145,41 @@ def _cmd_relevance(args: argparse.Namespace) -> int:
     return 0
 
 
+def _seed_list(text: str) -> list[int]:
+    try:
+        seeds = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"seeds must be comma-separated integers, got {text!r}") from None
+    if not seeds:
+        raise argparse.ArgumentTypeError("give at least one seed")
+    return seeds
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from .metrics.suite import EvaluationSettings, parse_pair, run_evaluation, write_evaluation
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    settings = EvaluationSettings(reference_method=args.reference, perturbation_steps=args.perturbation_steps,
+                                  robustness_images=args.robustness_images or None, sanity_images=args.sanity_images or None,
+                                  sanity_steps=args.sanity_steps or None, batch_size=args.batch_size)
+    pairs = [parse_pair(text) for text in args.pairs]
+    bar = tqdm(total=1.0, desc="evaluate", disable=args.quiet, bar_format="{l_bar}{bar}| {elapsed} {postfix}")
+
+    def show(fraction: float, message: str) -> None:
+        bar.n = round(fraction, 4)
+        bar.set_postfix_str(message)
+
+    result = run_evaluation(pairs, args.methods, args.metrics, args.n, args.seeds, settings, on_progress=show)
+    bar.close()
+    written = write_evaluation(result, Path(args.out))
+    for row in result.summary():
+        level = f" @ {row['level']}" if row["level"] else ""
+        print(f"{row['pair']:<28} {row['method']:<22} {row['metric'] + level:<40} {row['mean']:.4f} +- {row['std']:.4f}")
+    print(f"wrote {len(result.rows)} rows to {written[0]} (summary, JSON and {len(written) - 3} figures beside it)")
+    return 0
+
+
 def _cmd_report_results(args: argparse.Namespace) -> int:
     from .unified.results import write_results
 
@@ -292,6 +327,30 @@ def build_parser() -> argparse.ArgumentParser:
     relevance.add_argument("--quiet", action="store_true")
     relevance.set_defaults(handler=_cmd_relevance)
 
+    from .attribution import EXPLAINERS
+    from .metrics.suite import METRICS, EvaluationSettings
+
+    defaults = EvaluationSettings()
+    evaluate = commands.add_parser("evaluate", help="run the metric suite over model/dataset pairs, methods and seeds; "
+                                   "writes tidy CSV + JSON and plotly figures")
+    evaluate.add_argument("--pairs", nargs="+", required=True, metavar="PAIR",
+                          help="model id, model@dataset (generalisation) or model@dataset[train]")
+    evaluate.add_argument("--methods", nargs="+", default=["grad_cam", "lsft", "gsft"], metavar="METHOD",
+                          help=f"any of {', '.join(EXPLAINERS)}, or lsft|gsft-<strategy> for a chosen generator")
+    evaluate.add_argument("--metrics", nargs="+", default=list(METRICS), metavar="METRIC", help=f"any of {', '.join(METRICS)}")
+    evaluate.add_argument("--n", type=int, default=100, help="images per pair and seed (drawn by the seed from the split)")
+    evaluate.add_argument("--seeds", type=_seed_list, default=[0], help="comma-separated, e.g. 0,1,2")
+    evaluate.add_argument("--reference", default=defaults.reference_method, help="method that Dice and win %% compare with")
+    evaluate.add_argument("--perturbation-steps", type=int, default=defaults.perturbation_steps, help="deletion/insertion steps")
+    evaluate.add_argument("--robustness-images", type=int, default=defaults.robustness_images, help="images re-explained under noise (0: all)")
+    evaluate.add_argument("--sanity-images", type=int, default=defaults.sanity_images, help="images re-explained per randomised model (0: all)")
+    evaluate.add_argument("--sanity-steps", type=int, default=defaults.sanity_steps, help="points of the randomisation cascade (0: every layer)")
+    evaluate.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    evaluate.add_argument("--out", required=True, help="output directory")
+    evaluate.add_argument("--threads", type=int, default=None)
+    evaluate.add_argument("--quiet", action="store_true")
+    evaluate.set_defaults(handler=_cmd_evaluate)
+
     report = commands.add_parser("report-results", help="regenerate docs/results.md from the recorded figures")
     report.set_defaults(handler=_cmd_report_results)
 
@@ -304,8 +363,6 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--split", default="test", choices=["train", "test"])
     predict.add_argument("--top", type=int, default=5)
     predict.set_defaults(handler=_cmd_predict)
-
-    from .attribution import EXPLAINERS
 
     explain = commands.add_parser("explain", help="explain one image: PNG overlays, .npy maps and summary.json")
     explain.add_argument("--model", required=True)

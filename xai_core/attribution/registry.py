@@ -7,6 +7,7 @@ from typing import Sequence
 import torch
 
 from ..models.card import ModelCard
+from ..sftgan.data import STRATEGIES
 from ..sftgan.explainer import GSFT, LSFT, SFTGANExplainer, strategy_for
 from .base import Explainer
 from .cam import GradCAM, GradCAMPlusPlus, LayerCAM, ScoreCAM
@@ -32,11 +33,33 @@ METHOD_LABELS = {
 }
 
 
+def generator_method(method: str) -> tuple[str, str] | None:
+    """``"lsft-symbols"`` -> ("lsft", "symbols"): an SFT-GAN with a chosen generator; None for other names."""
+    kind, _, strategy = method.partition("-")
+    if kind in EXPLAINERS and issubclass(EXPLAINERS[kind], SFTGANExplainer) and strategy in STRATEGIES:
+        return kind, strategy
+    return None
+
+
+def is_known_method(method: str) -> bool:
+    return method in EXPLAINERS or generator_method(method) is not None
+
+
+def method_label(method: str) -> str:
+    """Display name: "Grad-CAM", "LSFT-GAN", or "LSFT-GAN (symbols)" for a chosen generator."""
+    chosen = generator_method(method)
+    return f"{METHOD_LABELS[chosen[0]]} ({chosen[1]})" if chosen else METHOD_LABELS.get(method, method)
+
+
 def build_explainer(method: str, card: ModelCard) -> Explainer:
     """An explainer for ``card.model`` with card-aware defaults: IG's baseline is a black image; the
-    SFT-GANs use the generator trained on symbols for handwriting/glyph models, on objects otherwise."""
+    SFT-GANs use the generator trained on symbols for handwriting/glyph models, on objects otherwise.
+    ``<kind>-<strategy>`` (e.g. ``lsft-objects``) picks the generator explicitly (generalisation tests)."""
+    chosen = generator_method(method)
+    if chosen is not None:
+        return EXPLAINERS[chosen[0]](card.model, strategy=chosen[1])
     if method not in EXPLAINERS:
-        raise KeyError(f"unknown method {method!r}; known: {', '.join(EXPLAINERS)}")
+        raise KeyError(f"unknown method {method!r}; known: {', '.join(EXPLAINERS)} (or lsft|gsft-<strategy>)")
     if method == "integrated_gradients":
         black = torch.zeros(1, card.in_channels, *card.input_size)
         return IntegratedGradientsExplainer(card.model, baseline=card.preprocess(black))

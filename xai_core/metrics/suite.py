@@ -22,7 +22,7 @@ from typing import Callable, Sequence
 import torch
 import torch.nn.functional as F
 
-from ..attribution.registry import EXPLAINERS, build_explainer
+from ..attribution.registry import build_explainer, is_known_method
 from ..data import load_dataset
 from ..models import ModelCard, load_model
 from . import faithfulness, localisation
@@ -252,22 +252,29 @@ METRICS: dict[str, Metric] = {metric.name: metric for metric in [
 
 @dataclass(frozen=True)
 class EvaluationPair:
-    """A model and the dataset it is evaluated on (its own by default; another one tests generalisation)."""
+    """A model and the dataset split it is evaluated on (its own test split by default; another dataset
+    tests generalisation; the training split shows what an overfitted model learnt)."""
 
     model_id: str
     dataset: str
+    split: str = "test"
 
     @property
     def name(self) -> str:
-        return f"{self.model_id}@{self.dataset}"
+        return f"{self.model_id}@{self.dataset}" + ("" if self.split == "test" else f"[{self.split}]")
 
 
 def parse_pair(text: str) -> EvaluationPair:
-    """``"vgg-mnist"`` (the model's own dataset) or ``"vgg-mnist@digits"``."""
+    """``"vgg-mnist"`` (the model's own dataset), ``"vgg-mnist@digits"`` or ``"vgg-shapes_biased@shapes_biased[train]"``."""
     model_id, _, dataset = text.strip().partition("@")
     if not model_id:
         raise ValueError(f"empty model id in pair {text!r}")
-    return EvaluationPair(model_id, dataset or load_model(model_id).dataset or "")
+    split = "test"
+    if dataset.endswith("]") and "[" in dataset:
+        dataset, _, split = dataset[:-1].rpartition("[")
+        if split not in ("train", "test"):
+            raise ValueError(f"split must be train or test in pair {text!r}")
+    return EvaluationPair(model_id, dataset or load_model(model_id).dataset or "", split)
 
 
 @dataclass
@@ -281,10 +288,10 @@ class Sample:
     target_source: str
 
 
-def draw_sample(card: ModelCard, dataset_name: str, n: int, seed: int) -> Sample:
-    """``n`` test images chosen by ``seed`` (sorted indices). Targets are the true labels when the data is
-    the model's own, otherwise the model's predictions. Masks are resized with nearest neighbours."""
-    dataset = load_dataset(dataset_name, "test")
+def draw_sample(card: ModelCard, dataset_name: str, n: int, seed: int, split: str = "test") -> Sample:
+    """``n`` images of a split chosen by ``seed`` (sorted indices). Targets are the true labels when the data
+    is the model's own, otherwise the model's predictions. Masks are resized with nearest neighbours."""
+    dataset = load_dataset(dataset_name, split)
     count = min(n, len(dataset))
     indices = sorted(torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))[:count].tolist())
     images = card.resize(dataset.float_images(torch.tensor(indices)))
@@ -324,7 +331,7 @@ def run_evaluation(pairs: Sequence[EvaluationPair | str], methods: Sequence[str]
     """Evaluate ``methods`` with ``metrics`` on ``n`` images per pair and seed. Mask metrics are skipped
     on data without masks. ``on_progress(fraction done, what is running)`` is called after each step."""
     pairs = [parse_pair(p) if isinstance(p, str) else p for p in pairs]
-    unknown = [m for m in methods if m not in EXPLAINERS] + [m for m in metrics if m not in METRICS]
+    unknown = [m for m in methods if not is_known_method(m)] + [m for m in metrics if m not in METRICS]
     if unknown:
         raise KeyError(f"unknown method or metric: {', '.join(unknown)}")
     config = evaluation_config(pairs, methods, metrics, n, seeds, settings)
@@ -341,7 +348,7 @@ def run_evaluation(pairs: Sequence[EvaluationPair | str], methods: Sequence[str]
     for pair in pairs:
         card = load_model(pair.model_id)
         for seed in seeds:
-            sample = draw_sample(card, pair.dataset, n, seed)
+            sample = draw_sample(card, pair.dataset, n, seed, pair.split)
             reference = method_map_function(card, settings.reference_method, settings.batch_size, seed)(sample.images, sample.targets)
             shared: dict = {}
             advance(f"{pair.name} seed {seed}: reference maps")
@@ -361,7 +368,7 @@ def run_evaluation(pairs: Sequence[EvaluationPair | str], methods: Sequence[str]
 def _rows(pair: EvaluationPair, seed: int, method: str, metric: Metric, values, sample: Sample) -> list[dict]:
     if values is None:
         return []
-    base = {"pair": pair.name, "model": pair.model_id, "dataset": pair.dataset, "seed": seed, "method": method,
+    base = {"pair": pair.name, "model": pair.model_id, "dataset": pair.dataset, "split": pair.split, "seed": seed, "method": method,
             "metric": metric.name}
     if isinstance(values, Curve):
         return [{**base, "image": sample.indices[i], "level": str(level), "value": float(values.values[i, j])}
@@ -398,7 +405,7 @@ def sanity_verdicts(summary: Sequence[dict], threshold: float = SANITY_THRESHOLD
     return verdicts
 
 
-CSV_COLUMNS = ("pair", "model", "dataset", "seed", "method", "metric", "level", "image", "value")
+CSV_COLUMNS = ("pair", "model", "dataset", "split", "seed", "method", "metric", "level", "image", "value")
 SUMMARY_COLUMNS = ("pair", "method", "metric", "level", "mean", "std", "seeds", "images")
 
 
@@ -457,3 +464,27 @@ def library_versions() -> dict[str, str]:
 
     return {"xai_core": __version__, "torch": torch.__version__, "torchvision": torchvision.__version__,
             "captum": captum.__version__, "python": platform.python_version()}
+
+
+SANITY_VERDICTS_PATH = Path(__file__).resolve().parents[2] / "assets" / "evaluation" / "sanity.json"
+
+
+def write_sanity_verdicts(result: EvaluationResult, path: Path = SANITY_VERDICTS_PATH) -> Path:
+    """Record each (model, method)'s cascading-randomisation verdict for the Explain page's badges."""
+    summary = result.summary()
+    verdicts = sanity_verdicts(summary, result.config["settings"]["sanity_threshold"])
+    images = {(row["pair"], row["method"]): row["images"] for row in summary if row["metric"] == "sanity_correlation"}
+    entries = [{"model": pair.partition("@")[0], "dataset": pair.partition("@")[2], "method": method,
+                "final_correlation": round(verdict["final_correlation"], 4), "passed": verdict["passed"],
+                "images": images[(pair, method)], "seeds": result.config["seeds"]}
+               for (pair, method), verdict in verdicts.items()]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"threshold": result.config["settings"]["sanity_threshold"], "verdicts": entries}, indent=1))
+    return path
+
+
+def load_sanity_verdicts(path: Path = SANITY_VERDICTS_PATH) -> dict[tuple[str, str], dict]:
+    """{(model id, method): {"passed", "final_correlation", "images", "seeds", "dataset"}}; empty when none recorded."""
+    if not path.exists():
+        return {}
+    return {(entry["model"], entry["method"]): entry for entry in json.loads(path.read_text())["verdicts"]}
