@@ -22,6 +22,7 @@ from typing import Callable, Sequence
 import torch
 import torch.nn.functional as F
 
+from ..attribution.base import NotApplicable
 from ..attribution.registry import build_explainer, is_known_method
 from ..data import load_dataset
 from ..models import ModelCard, load_model
@@ -308,10 +309,12 @@ def draw_sample(card: ModelCard, dataset_name: str, n: int, seed: int, split: st
 
 @dataclass
 class EvaluationResult:
-    """``rows``: one dict per image, method, metric, level and seed; ``config``: what produced them."""
+    """``rows``: one dict per image, method, metric, level and seed; ``config``: what produced them;
+    ``skipped``: {pair, method, reason} for methods undefined on a model (e.g. Guided Backprop without ReLU)."""
 
     rows: list[dict]
     config: dict
+    skipped: list[dict] = field(default_factory=list)
 
     def summary(self) -> list[dict]:
         return summarise(self.rows)
@@ -345,6 +348,7 @@ def run_evaluation(pairs: Sequence[EvaluationPair | str], methods: Sequence[str]
             on_progress(done / steps, message)
 
     rows: list[dict] = []
+    skipped: list[dict] = []
     for pair in pairs:
         card = load_model(pair.model_id)
         for seed in seeds:
@@ -353,8 +357,14 @@ def run_evaluation(pairs: Sequence[EvaluationPair | str], methods: Sequence[str]
             shared: dict = {}
             advance(f"{pair.name} seed {seed}: reference maps")
             for method in methods:
-                maps = reference if method == settings.reference_method else method_map_function(
-                    card, method, settings.batch_size, seed)(sample.images, sample.targets)
+                try:
+                    maps = reference if method == settings.reference_method else method_map_function(
+                        card, method, settings.batch_size, seed)(sample.images, sample.targets)
+                except NotApplicable as reason:
+                    if seed == seeds[0]:
+                        skipped.append({"pair": pair.name, "method": method, "reason": str(reason)})
+                    advance(f"{pair.name} seed {seed}: {method} (not applicable)")
+                    continue
                 batch = MethodBatch(card, method, sample.images, sample.targets, sample.masks, maps, reference, settings, seed, shared)
                 for metric_name in metrics:
                     metric = METRICS[metric_name]
@@ -362,7 +372,7 @@ def run_evaluation(pairs: Sequence[EvaluationPair | str], methods: Sequence[str]
                         continue
                     rows.extend(_rows(pair, seed, method, metric, metric.evaluate_batch(batch), sample))
                 advance(f"{pair.name} seed {seed}: {method}")
-    return EvaluationResult(rows, config)
+    return EvaluationResult(rows, config, skipped)
 
 
 def _rows(pair: EvaluationPair, seed: int, method: str, metric: Metric, values, sample: Sample) -> list[dict]:
@@ -444,7 +454,7 @@ def write_evaluation(result: EvaluationResult, out_dir: Path) -> list[Path]:
     written[2].write_text(json.dumps({
         "config": result.config, "versions": library_versions(), "summary": summary,
         "sanity": [{"pair": pair, "method": method, **verdict} for (pair, method), verdict in verdicts.items()],
-        "rows": result.rows}, indent=1))
+        "skipped": result.skipped, "rows": result.rows}, indent=1))
     figure_dir = out_dir / "figures"
     figure_dir.mkdir(exist_ok=True)
     for stem, figure in evaluation_figures(summary).items():
