@@ -183,7 +183,15 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 def _cmd_report_results(args: argparse.Namespace) -> int:
     from .unified.results import write_results
 
-    print(f"wrote {write_results()}")
+    bar = tqdm(total=1.0, desc="report-results", disable=args.quiet, bar_format="{l_bar}{bar}| {elapsed} {postfix}")
+
+    def show(fraction: float, message: str) -> None:
+        bar.n = round(fraction, 4)
+        bar.set_postfix_str(message)
+
+    path = write_results(rerun=args.rerun, on_progress=show)
+    bar.close()
+    print(f"wrote {path}")
     return 0
 
 
@@ -351,7 +359,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--quiet", action="store_true")
     evaluate.set_defaults(handler=_cmd_evaluate)
 
-    report = commands.add_parser("report-results", help="regenerate docs/results.md from the recorded figures")
+    report = commands.add_parser("report-results", help="regenerate docs/results.md: model figures from the manifest, "
+                                 "the paper's evaluation tables from the pinned suite runs (cached in runs/evaluation)")
+    report.add_argument("--rerun", action="store_true", help="recompute the evaluation runs even when cached")
+    report.add_argument("--quiet", action="store_true")
     report.set_defaults(handler=_cmd_report_results)
 
     predict = commands.add_parser("predict", help="predict one image; prints JSON")
