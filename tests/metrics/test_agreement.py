@@ -1,9 +1,10 @@
-"""Binarisation at 127 on a 0-255 scale and the Dice coefficient (DESIGN.md, Methods pinned)."""
+"""Binarisation at 127 on a 0-255 scale, the Dice coefficient and the Spearman rank correlation (DESIGN.md, Methods pinned)."""
 
 import pytest
 import torch
+from scipy.stats import rankdata, spearmanr
 
-from xai_core.metrics.agreement import BINARY_THRESHOLD, binarise, dice
+from xai_core.metrics.agreement import BINARY_THRESHOLD, average_ranks, binarise, dice, rank_correlation
 
 
 def test_binarise_at_127_of_255():
@@ -48,3 +49,81 @@ def test_dice_binarises_soft_maps_and_is_symmetric():
     a, b = binarise(x).flatten(1), binarise(y).flatten(1)
     expected = 2 * (a & b).sum(1).double() / (a.sum(1) + b.sum(1)).double()
     torch.testing.assert_close(values, expected)
+
+
+# --- threshold edges, empty maps, bool maps -----------------------------------------------------
+
+def test_dice_threshold_edge_127_is_off_128_is_on():
+    at_127 = torch.full((1, 1, 2, 2), 127 / 255)
+    at_128 = torch.full((1, 1, 2, 2), 128 / 255)
+    ones = torch.ones(1, 1, 2, 2)
+    assert dice(at_127, ones).tolist() == [0.0]  # 127 is not above 127: empty vs full
+    assert dice(at_128, ones).tolist() == [1.0]
+    assert dice(at_127, torch.zeros(1, 1, 2, 2)).tolist() == [1.0]  # both empty
+    # a custom threshold moves the edge: 128/255 is off at 128
+    assert dice(at_128, ones, threshold=128).tolist() == [0.0]
+    # half the pixels at 128/255, half at 127/255 -> |A| = 2 of 4, all inside B -> 2 * 2 / (2 + 4)
+    mixed = torch.tensor([[[[127 / 255, 128 / 255], [128 / 255, 127 / 255]]]])
+    assert dice(mixed, ones).tolist() == pytest.approx([2 / 3])
+
+
+def test_dice_of_two_empty_maps_is_one_and_accepts_bool_maps():
+    empty = torch.zeros(3, 1, 5, 5)
+    assert dice(empty, empty).tolist() == [1.0, 1.0, 1.0]
+    assert dice(empty, empty).dtype == torch.float64
+    a = torch.zeros(1, 1, 3, 3, dtype=torch.bool)
+    a[..., 0, :] = True  # 3 pixels
+    b = torch.zeros(1, 1, 3, 3, dtype=torch.bool)
+    b[..., :, 0] = True  # 3 pixels, overlap (0, 0)
+    assert dice(a, b).tolist() == pytest.approx([2 * 1 / 6])
+    assert dice(a, b.float()).tolist() == pytest.approx([2 * 1 / 6])  # bool and float maps mix
+    assert dice(a, ~a).tolist() == [0.0]
+
+
+# --- average ranks and rank correlation ---------------------------------------------------------
+
+def test_average_ranks_by_hand():
+    values = torch.tensor([[3.0, 1.0, 3.0, 2.0, 3.0], [5.0, 5.0, 5.0, 5.0, 5.0]])
+    # row 0: 1 -> 1, 2 -> 2, the three 3s share ranks 3, 4, 5 -> 4; row 1: all tie -> 3
+    assert average_ranks(values).tolist() == [[4.0, 1.0, 4.0, 2.0, 4.0], [3.0] * 5]
+    assert average_ranks(values).dtype == torch.float64
+
+
+def test_average_ranks_match_scipy_rankdata_with_ties():
+    generator = torch.Generator().manual_seed(11)
+    values = torch.randint(0, 7, (20, 50), generator=generator).float()  # many ties
+    expected = rankdata(values.numpy(), method="average", axis=1)
+    assert average_ranks(values).numpy() == pytest.approx(expected)
+    continuous = torch.rand(5, 64, generator=generator)
+    assert average_ranks(continuous).numpy() == pytest.approx(rankdata(continuous.numpy(), axis=1))
+
+
+def test_rank_correlation_matches_scipy_spearmanr_with_ties():
+    generator = torch.Generator().manual_seed(12)
+    a = torch.randint(0, 5, (8, 1, 6, 6), generator=generator).float() / 4  # maps in [0, 1] with ties
+    b = (a + 0.3 * torch.rand(8, 1, 6, 6, generator=generator)).clamp(0, 1).mul(8).round() / 8
+    result = rank_correlation(a, b)
+    assert result.shape == (8,) and result.dtype == torch.float64
+    expected = [spearmanr(x.flatten().numpy(), y.flatten().numpy()).statistic for x, y in zip(a, b)]
+    assert result.tolist() == pytest.approx(expected, abs=1e-12)
+    assert all(0.2 < value < 1 for value in expected)  # a meaningful, non-trivial check
+    c = torch.rand(8, 1, 6, 6, generator=generator)
+    expected = [spearmanr(x.flatten().numpy(), y.flatten().numpy()).statistic for x, y in zip(a, c)]
+    assert rank_correlation(a, c).tolist() == pytest.approx(expected, abs=1e-12)
+
+
+def test_rank_correlation_identical_reversed_and_constant_maps():
+    torch.manual_seed(0)
+    maps = torch.rand(4, 1, 5, 5)
+    assert rank_correlation(maps, maps).tolist() == pytest.approx([1.0] * 4)
+    # any strictly increasing transform keeps the ranking
+    assert rank_correlation(maps, maps.pow(3) * 0.5).tolist() == pytest.approx([1.0] * 4)
+    assert rank_correlation(maps, 1 - maps).tolist() == pytest.approx([-1.0] * 4)
+    constant, other_constant = torch.full((1, 1, 5, 5), 0.3), torch.zeros(1, 1, 5, 5)
+    assert rank_correlation(constant, other_constant).tolist() == [1.0]
+    assert rank_correlation(constant, maps[:1]).tolist() == [0.0]
+    assert rank_correlation(maps[:1], constant).tolist() == [0.0]
+    # per map in a batch: identical, reversed, constant-vs-constant, constant-vs-varying
+    batch_a = torch.stack([maps[0], maps[1], constant[0], constant[0]])
+    batch_b = torch.stack([maps[0], 1 - maps[1], other_constant[0], maps[3]])
+    assert rank_correlation(batch_a, batch_b).tolist() == pytest.approx([1.0, -1.0, 1.0, 0.0])

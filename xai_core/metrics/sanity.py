@@ -70,9 +70,14 @@ def cascading_randomisation(model: nn.Module, build: Callable[[nn.Module], MapFu
     layers = list(reversed(layers_in_execution_order(randomised, model_inputs(images[:1]))))
     if not layers:
         raise ValueError("the model has no Conv2d or Linear layer to randomise")
+    if max_steps is not None and max_steps < 1:
+        raise ValueError(f"max_steps must be >= 1, got {max_steps}")
+    last = len(layers) - 1
     checkpoints = set(range(len(layers)))
-    if max_steps is not None and max_steps < len(layers):
-        checkpoints = {round(i * (len(layers) - 1) / max(1, max_steps - 1)) for i in range(max_steps)}
+    if max_steps == 1:
+        checkpoints = {last}  # one comparison: the fully random model
+    elif max_steps is not None and max_steps < len(layers):
+        checkpoints = {round(i * last / (max_steps - 1)) for i in range(max_steps)}
     names, correlations = [], []
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
