@@ -4,13 +4,15 @@ import streamlit as st
 import torch
 
 from pages.common import keys
-from pages.common.image_input import display_image
+from pages.common.badges import BADGE_HELP, badge_markdown, sanity_markdown
+from pages.common.image_input import display_image, image_digest
 from pages.common.page import open_page
-from pages.common.resources import cached_map
+from pages.common.resources import cached_badges, cached_map, sanity_verdicts
 from pages.common.targets import choose_target
 from xai_core import EXPLAINERS, CheckpointError
 from xai_core.attribution import METHOD_LABELS, NotApplicable
 from xai_core.data import pil_to_tensor
+from xai_core.metrics.badges import sanity_badge
 from xai_core.metrics.robustness import NOISE_LEVELS, salt_and_pepper
 from xai_core.unified.overlays import COLORMAPS, colorize, overlay, png_bytes
 
@@ -56,6 +58,7 @@ progress.empty()
 shown = display_image(image, 224)  # overlays are drawn at display size, whatever the upload's size
 tiles = [("Original" + (f" + {noise:.0%} noise" if noise else ""), shown, None)]
 tiles += [(METHOD_LABELS[m], overlay(pil_to_tensor(shown), maps[m], opacity, colormap) if m in maps else None, m) for m in methods]
+badge_slots = {}
 for row_start in range(0, len(tiles), COLUMNS):
     for column, (title, picture, method) in zip(st.columns(COLUMNS), tiles[row_start : row_start + COLUMNS]):
         with column:
@@ -65,6 +68,7 @@ for row_start in range(0, len(tiles), COLUMNS):
                 continue
             st.image(picture, width="stretch")
             if method is not None:
+                badge_slots[method] = st.empty()
                 st.download_button(
                     "PNG", png_bytes(colorize(maps[method], colormap)), file_name=f"{card.id}-{method}.png",
                     mime="image/png", key=f"download:{method}", icon=":material/download:", on_click="ignore",
@@ -72,5 +76,18 @@ for row_start in range(0, len(tiles), COLUMNS):
 st.caption(
     f"Target: **{card.classes[target]}**. Maps are min-max normalised per method (LSFT/GSFT show the generator's "
     f"sigmoid output, see the SFT-GAN page); all share the {colormap} colormap "
-    "(high relevance at the top of the scale). Downloads hold the coloured map alone at model-input resolution."
+    "(high relevance at the top of the scale). Downloads hold the coloured map alone at model-input resolution. "
+    "Badges score each map on this image (hover the ? for definitions; the Evaluate page averages them over a "
+    "dataset) and give its recorded model-randomisation sanity check."
 )
+
+# badges last, so the maps show while they are computed
+mask = chosen.mask
+with st.spinner("Scoring the maps ..."):
+    badges = cached_badges(card.id, digest, target, tuple(maps), None if mask is None else image_digest(mask),
+                           image, {m: maps[m][None] for m in maps}, mask)
+verdicts = sanity_verdicts()
+for method, slot in badge_slots.items():
+    with slot.container():
+        st.markdown(badge_markdown(badges[method]), help=BADGE_HELP)
+        st.markdown(sanity_markdown(*sanity_badge(verdicts, card.id, method)))

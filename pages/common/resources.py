@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import numpy as np
 import streamlit as st
@@ -10,6 +11,8 @@ import torch
 
 from xai_core import ImageDataset, ModelCard, explain, layer_gradcams, load_dataset, load_model
 from xai_core.attribution import build_explainer, conv_layers_in_execution_order
+from xai_core.metrics import suite
+from xai_core.metrics.badges import image_badges
 from xai_core.models import Prediction
 from xai_core.sftgan import explain_relevance
 
@@ -64,6 +67,34 @@ def cached_cgma_relevance(model_id: str, image_digest: str, target: int, kind: s
         analysis = explain_relevance(build_explainer(kind, card), inputs, target)
         n_layers = len(conv_layers_in_execution_order(card.model, inputs))
     return {"relevance": analysis.relevance[0].numpy(), "blackout": analysis.blackout[0].numpy(), "n_layers": n_layers}
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def cached_badges(model_id: str, image_digest: str, target: int, methods: tuple[str, ...], mask_digest: str | None,
+                  _image: torch.Tensor, _maps: dict[str, torch.Tensor], _mask: torch.Tensor | None) -> dict[str, dict[str, float]]:
+    """Per-image metrics of each method's map ({method: {metric: value}}, see :func:`image_badges`); keyed by
+    (model, image digest, target, methods, mask digest). _maps: {method: Tensor[1,1,H,W]}, _mask: Tensor[1,H,W]."""
+    card = cached_model(model_id)
+    with model_lock(model_id):
+        return image_badges(card, _image, {m: _maps[m] for m in methods}, target, _mask)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _sanity_verdicts(path: str, modified: float) -> dict[tuple[str, str], dict]:
+    return suite.load_sanity_verdicts(Path(path))
+
+
+def sanity_verdicts() -> dict[tuple[str, str], dict]:
+    """The recorded cascading-randomisation verdicts ({(model id, method): entry}; empty when none), re-read
+    when the file changes."""
+    path = suite.SANITY_VERDICTS_PATH
+    return _sanity_verdicts(str(path), path.stat().st_mtime) if path.exists() else {}
+
+
+@st.cache_resource
+def evaluation_results() -> dict:
+    """Evaluation runs shared by every session, oldest first: {config key: (EvaluationResult, seconds)}."""
+    return {}
 
 
 @st.cache_resource

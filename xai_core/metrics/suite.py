@@ -447,14 +447,10 @@ def write_evaluation(result: EvaluationResult, out_dir: Path) -> list[Path]:
     one interactive HTML figure per metric under figures/. Returns the written paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     summary = result.summary()
-    verdicts = sanity_verdicts(summary, result.config["settings"]["sanity_threshold"])
     written = [out_dir / "results.csv", out_dir / "summary.csv", out_dir / "results.json"]
     written[0].write_text(rows_to_csv(result.rows))
     written[1].write_text(rows_to_csv(summary, SUMMARY_COLUMNS))
-    written[2].write_text(json.dumps({
-        "config": result.config, "versions": library_versions(), "summary": summary,
-        "sanity": [{"pair": pair, "method": method, **verdict} for (pair, method), verdict in verdicts.items()],
-        "skipped": result.skipped, "rows": result.rows}, indent=1))
+    written[2].write_text(results_json(result, summary))
     figure_dir = out_dir / "figures"
     figure_dir.mkdir(exist_ok=True)
     for stem, figure in evaluation_figures(summary).items():
@@ -462,6 +458,16 @@ def write_evaluation(result: EvaluationResult, out_dir: Path) -> list[Path]:
         figure.write_html(path, include_plotlyjs="directory")
         written.append(path)
     return written
+
+
+def results_json(result: EvaluationResult, summary: Sequence[dict] | None = None) -> str:
+    """The run as JSON: config, library versions, summary, sanity verdicts, skipped methods and the tidy rows."""
+    summary = result.summary() if summary is None else summary
+    verdicts = sanity_verdicts(summary, result.config["settings"]["sanity_threshold"])
+    return json.dumps({
+        "config": result.config, "versions": library_versions(), "summary": summary,
+        "sanity": [{"pair": pair, "method": method, **verdict} for (pair, method), verdict in verdicts.items()],
+        "skipped": result.skipped, "rows": result.rows}, indent=1)
 
 
 def library_versions() -> dict[str, str]:
