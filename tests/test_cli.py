@@ -18,7 +18,8 @@ def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
 def test_help_lists_every_command():
     result = run_cli("--help")
     assert result.returncode == 0
-    for command in ("datasets", "models", "train-cnn", "predict", "reproduce-checkpoints", "report-results", "train-sftgan", "relevance"):
+    for command in ("datasets", "models", "train-cnn", "predict", "reproduce-checkpoints", "report-results", "train-sftgan", "relevance",
+                    "evaluate"):
         assert command in result.stdout
 
 
@@ -161,3 +162,98 @@ def test_explain_includes_the_sftgan_maps(tmp_path):
     for method in ("lsft", "gsft"):
         saliency = np.load(tmp_path / f"{method}.npy")
         assert saliency.shape == (48, 48) and 0 <= saliency.min() and saliency.max() <= 1
+
+
+# --- evaluate (in process, through main) ---------------------------------------------------------
+
+EVALUATE = ["evaluate", "--pairs", "vgg-mnist", "--methods", "grad_cam", "saliency", "--metrics", "average_drop", "dice",
+            "--n", "3", "--seeds", "0,1", "--quiet"]
+
+
+@pytest.fixture
+def restore_threads():
+    """``--threads`` sets torch's intra-op threads for the whole process: put them back afterwards."""
+    import torch
+
+    previous = torch.get_num_threads()
+    yield
+    torch.set_num_threads(previous)
+
+
+def test_evaluate_writes_tidy_rows_summary_json_and_figures(tmp_path, capsys, restore_threads):
+    import csv
+
+    from xai_core.cli import main
+    from xai_core.metrics.suite import CSV_COLUMNS, SUMMARY_COLUMNS, EvaluationSettings, rows_to_csv, run_evaluation
+
+    out = tmp_path / "run"
+    assert main(EVALUATE + ["--out", str(out), "--threads", "1"]) == 0
+    printed = capsys.readouterr().out
+    # 3 images x 2 seeds x (average drop and Dice for Saliency + average drop and Dice for Grad-CAM, its Dice with itself)
+    expected_rows = 3 * 2 * (2 + 2)
+    assert f"wrote {expected_rows} rows to {out / 'results.csv'} (summary, JSON and 2 figures beside it)" in printed
+
+    with open(out / "results.csv", newline="") as handle:
+        reader = csv.DictReader(handle)
+        rows = list(reader)
+    assert tuple(reader.fieldnames) == CSV_COLUMNS and len(rows) == expected_rows
+    assert {(r["method"], r["metric"]) for r in rows} == {(m, k) for m in ("grad_cam", "saliency") for k in ("average_drop", "dice")}
+    assert {r["seed"] for r in rows} == {"0", "1"} and {r["pair"] for r in rows} == {"vgg-mnist@mnist"}
+    assert all(len([r for r in rows if r["seed"] == s and r["method"] == m and r["metric"] == k]) == 3
+               for s in ("0", "1") for m in ("grad_cam", "saliency") for k in ("average_drop", "dice"))
+    assert all(float(r["value"]) == 1.0 for r in rows if r["method"] == "grad_cam" and r["metric"] == "dice")
+    # the CLI's rows are the engine's rows
+    engine = run_evaluation(["vgg-mnist"], ["grad_cam", "saliency"], ["average_drop", "dice"], 3, [0, 1], EvaluationSettings())
+    assert (out / "results.csv").read_text() == rows_to_csv(engine.rows)
+
+    with open(out / "summary.csv", newline="") as handle:
+        reader = csv.DictReader(handle)
+        summary = list(reader)
+    assert tuple(reader.fieldnames) == SUMMARY_COLUMNS and len(summary) == 4
+    for entry in summary:
+        per_seed = [np.mean([float(r["value"]) for r in rows if r["method"] == entry["method"] and r["metric"] == entry["metric"]
+                             and r["seed"] == s]) for s in ("0", "1")]
+        assert float(entry["mean"]) == pytest.approx(np.mean(per_seed))
+        assert float(entry["std"]) == pytest.approx(np.std(per_seed, ddof=1), abs=1e-12)
+        assert (entry["seeds"], entry["images"]) == ("2", "3")
+    for metric in ("average_drop", "dice"):
+        for method in ("grad_cam", "saliency"):
+            line = next(l for l in printed.splitlines() if method in l and metric in l)
+            entry = next(e for e in summary if e["method"] == method and e["metric"] == metric)
+            assert f"{float(entry['mean']):.4f} +- {float(entry['std']):.4f}" in line
+
+    recorded = json.loads((out / "results.json").read_text())
+    assert recorded["config"]["pairs"] == ["vgg-mnist@mnist"] and recorded["config"]["seeds"] == [0, 1]
+    assert recorded["config"]["methods"] == ["grad_cam", "saliency"] and recorded["config"]["n"] == 3
+    assert len(recorded["rows"]) == expected_rows and len(recorded["summary"]) == 4 and recorded["skipped"] == []
+    assert sorted(p.name for p in (out / "figures").glob("*.html")) == ["average_drop.html", "dice.html"]
+    assert "plotly" in (out / "figures" / "dice.html").read_text().lower()
+
+
+def test_evaluate_twice_gives_identical_rows(tmp_path, restore_threads):
+    from xai_core.cli import main
+
+    for name in ("a", "b"):
+        assert main(EVALUATE + ["--out", str(tmp_path / name), "--threads", "1"]) == 0
+    assert (tmp_path / "a" / "results.csv").read_bytes() == (tmp_path / "b" / "results.csv").read_bytes()
+
+
+@pytest.mark.parametrize("seeds,message", [("0,a", "seeds must be comma-separated integers, got '0,a'"), (",", "give at least one seed")])
+def test_evaluate_refuses_bad_seeds(tmp_path, capsys, seeds, message):
+    from xai_core.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["evaluate", "--pairs", "vgg-mnist", "--seeds", seeds, "--out", str(tmp_path / "run")])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "--seeds" in err and message in err and not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("option,name", [("--methods", "magic"), ("--metrics", "beauty")])
+def test_evaluate_refuses_unknown_methods_and_metrics(tmp_path, capsys, option, name):
+    from xai_core.cli import main
+
+    assert main(["evaluate", "--pairs", "vgg-mnist", option, name, "--n", "2", "--out", str(tmp_path / "run"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert f"error: unknown method or metric: {name}" in err and "Traceback" not in err
+    assert not (tmp_path / "run").exists()

@@ -101,7 +101,10 @@ def run_relevance(experiment: RelevanceExperiment = RelevanceExperiment(), rerun
 
     cached = root / f"relevance-{experiment.kind}-n{experiment.n}-seeds{'_'.join(map(str, experiment.seeds))}.json"
     if cached.exists() and not rerun:
-        return json.loads(cached.read_text())
+        recorded = json.loads(cached.read_text())
+        # the file name does not name the pairs: reuse it only when it holds exactly these pairs
+        if list(recorded) == [parse_pair(p).name for p in experiment.pairs]:
+            return recorded
     results = {}
     for i, pair_text in enumerate(experiment.pairs):
         pair = parse_pair(pair_text)
