@@ -101,7 +101,11 @@ def render_evaluation_markdown(results: dict[str, EvaluationResult], relevance: 
         return (f"*Run `{name}`: {len(config['pairs'])} pairs, {config['n']} images per pair and seed (drawn by the seed from "
                 f"the split), seeds {', '.join(map(str, config['seeds']))}; mean over images per seed, then mean ± std over seeds.*")
 
-    skipped = [f"`{s['method']}` on `{s['pair']}` ({s['reason']})" for r in results.values() for s in r.skipped]
+    skipped_by_reason: dict[tuple[str, str], list[str]] = {}
+    for result in results.values():
+        for entry in result.skipped:
+            skipped_by_reason.setdefault((entry["method"], entry["reason"]), []).append(f"`{entry['pair']}`")
+    skipped = [f"`{method}` on {', '.join(dict.fromkeys(pairs))} ({reason})" for (method, reason), pairs in skipped_by_reason.items()]
     return f"""
 ## Evaluation: the SFT-GAN paper's tables beside ours
 
@@ -128,7 +132,7 @@ TP and FN are shares of the foreground pixels, TN and FP of the background pixel
 
 ### Table 3: faithfulness (average drop, increase in confidence, win vs Grad-CAM)
 
-{run_line("objects")}
+The symbols rows come from the `symbols` run above. {run_line("objects")}
 
 {faithfulness_table({"symbols": symbols.rows, "objects": objects.rows})}
 
@@ -156,7 +160,8 @@ Relevance of CGMA k = sum over pixels of |L(S) - L(S with CGMA k zeroed)|, avera
 
 {run_line("generalisation")} Each generator was trained on one strategy's datasets; EfficientNet-Lite0
 (ImageNet-pretrained, 49 conv layers) and its photos are unseen by both. On photos the target is the
-CNN's prediction (they have no ImageNet labels).
+CNN's prediction (they have no ImageNet labels); there are only 12 photos, so every seed sees all of
+them and the std over seeds is 0.
 
 {generalisation_table(results["generalisation"].rows)}
 
@@ -176,7 +181,7 @@ model when the Spearman rank correlation of its maps with the trained model's ma
 (`assets/evaluation/sanity.json`).
 
 {sanity_table(sanity.rows, sanity.config["settings"]["sanity_threshold"])}
-""" + (f"\nNot applicable and skipped: {'; '.join(dict.fromkeys(skipped))}.\n" if skipped else "")
+""" + (f"\nNot applicable and skipped: {'; '.join(skipped)}.\n" if skipped else "")
 
 
 def write_results(path: Path = RESULTS_PATH, rerun: bool = False, on_progress: Callable[[float, str], None] | None = None) -> Path:
