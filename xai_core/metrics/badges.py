@@ -24,16 +24,6 @@ from .agreement import BINARY_THRESHOLD, dice
 
 BADGE_STEPS = 16
 
-# metric name -> (label, higher is better)
-BADGE_METRICS: dict[str, tuple[str, bool]] = {
-    "average_drop": ("Drop %", False),
-    "deletion_auc": ("Deletion AUC", False),
-    "dice": ("Dice vs reference", True),
-    "mask_dice": ("Dice vs mask", True),
-    "pointing_game": ("Pointing game", True),
-    "energy_pointing_game": ("Energy on mask", True),
-}
-
 
 def image_badges(card: ModelCard, image: torch.Tensor, maps: dict[str, torch.Tensor], target: int,
                  mask: torch.Tensor | None = None, reference_method: str = "grad_cam",
