@@ -1,0 +1,43 @@
+"""Latent sensitivity equals the column norms of a linear generator; jvp agrees with finite differences;
+SeFa returns a known matrix's eigenvectors in descending order."""
+
+import torch
+from torch import nn
+
+from xai_core.generative.latent import latent_sensitivity, sefa_directions
+
+
+def test_sensitivity_of_a_linear_generator_is_its_column_norms():
+    torch.manual_seed(0)
+    layer = nn.Linear(5, 12, bias=True)
+    generator = lambda z: layer(z).view(-1, 3, 2, 2)  # noqa: E731
+    result = latent_sensitivity(generator, torch.randn(7, 5))
+    torch.testing.assert_close(result.sensitivity, layer.weight.detach().norm(dim=0))
+    torch.testing.assert_close(result.pixel_maps, layer.weight.detach().abs().T.reshape(5, 3, 2, 2))
+    assert result.ranking.tolist() == torch.argsort(layer.weight.detach().norm(dim=0), descending=True).tolist()
+
+
+def test_jvp_matches_finite_differences_on_a_nonlinear_generator():
+    torch.manual_seed(1)
+    net = nn.Sequential(nn.Linear(4, 16), nn.Tanh(), nn.Linear(16, 9)).double()
+    generator = lambda z: net(z).view(-1, 1, 3, 3)  # noqa: E731
+    latents = torch.randn(6, 4, dtype=torch.float64)
+    exact = latent_sensitivity(generator, latents, dimensions=[2, 0])
+    step = 1e-6
+    expected = []
+    for i in (2, 0):
+        shift = torch.zeros_like(latents)
+        shift[:, i] = step
+        derivative = (generator(latents + shift) - generator(latents - shift)) / (2 * step)
+        expected.append(derivative.flatten(start_dim=1).norm(dim=1).mean())
+    torch.testing.assert_close(exact.sensitivity, torch.stack(expected).detach(), rtol=1e-6, atol=1e-8)
+
+
+def test_sefa_returns_the_eigenvectors_of_wtw_sorted_descending():
+    # W = U diag(s) V^T with V the identity permuted: W^T W = V diag(s^2) V^T
+    v = torch.eye(3)[[2, 0, 1]]  # columns are the eigenvectors
+    weight = torch.diag(torch.tensor([1.0, 3.0, 2.0])) @ v.T
+    eigenvalues, directions = sefa_directions(weight)
+    torch.testing.assert_close(eigenvalues, torch.tensor([9.0, 4.0, 1.0], dtype=torch.float64))
+    for k, column in enumerate((1, 2, 0)):
+        assert torch.allclose(directions[k].abs(), v[:, column].double().abs())
