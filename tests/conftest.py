@@ -16,6 +16,18 @@ def _seed_everything():
     np.random.seed(0)
 
 
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """One intra-op thread for a test module of tiny networks: on a busy machine several OpenMP threads
+    competing for the cores make each tiny op wait on the others."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
 def png_bytes(array: np.ndarray, mode: str | None = None) -> bytes:
     buffer = io.BytesIO()
     image = Image.fromarray(array) if mode is None else Image.fromarray(array).convert(mode)

@@ -23,15 +23,9 @@ from xai_core.unified.results import render_evaluation_markdown
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """Tiny networks on a few images: one intra-op thread keeps them fast even on a busy machine (as in
-    tests/sftgan/conftest.py); module scope so the module-scoped runs below use it too."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
+def _one_thread(one_torch_thread):
+    """Module scope, so the module-scoped runs below use one thread too."""
+    yield
 
 
 # --- the registry ------------------------------------------------------------------------------------
