@@ -159,7 +159,7 @@ def test_run_relevance_is_cached(relevance, relevance_root, monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("recomputed")
 
-    monkeypatch.setattr("xai_core.attribution.registry.build_explainer", refuse)
+    monkeypatch.setattr("xai_core.metrics.experiments.build_explainer", refuse)
     assert run_relevance(RELEVANCE, root=relevance_root) == doctored
     with pytest.raises(AssertionError, match="recomputed"):
         run_relevance(RELEVANCE, rerun=True, root=relevance_root)

@@ -11,9 +11,14 @@ from typing import Callable
 
 import torch
 
+from ..attribution.hooks import conv_layers_in_execution_order
+from ..attribution.registry import build_explainer
+from ..models import load_model
 from ..models.checkpoints import REPOSITORY_ROOT
 from ..sftgan.data import ARCHITECTURES, STRATEGIES, slot_layers
-from .suite import EvaluationResult, EvaluationSettings, evaluation_config, parse_pair, run_evaluation, write_evaluation
+from ..sftgan.explainer import average_relevance
+from .suite import (EvaluationResult, EvaluationSettings, draw_sample, evaluation_config, parse_pair, run_evaluation,
+                    write_evaluation)
 
 EVALUATION_CACHE_DIR = REPOSITORY_ROOT / "runs" / "evaluation"
 REPORT_SEEDS = (0, 1, 2)
@@ -93,12 +98,6 @@ class RelevanceExperiment:
 def run_relevance(experiment: RelevanceExperiment = RelevanceExperiment(), rerun: bool = False, root: Path = EVALUATION_CACHE_DIR,
                   on_progress: Callable[[float, str], None] | None = None) -> dict[str, dict]:
     """{pair: {"mean": [eta], "std": [eta] over seeds, "layers": slot layers}}, cached like the suite runs."""
-    from ..attribution.hooks import conv_layers_in_execution_order
-    from ..attribution.registry import build_explainer
-    from ..models import load_model
-    from ..sftgan.explainer import average_relevance
-    from .suite import draw_sample
-
     cached = root / f"relevance-{experiment.kind}-n{experiment.n}-seeds{'_'.join(map(str, experiment.seeds))}.json"
     if cached.exists() and not rerun:
         recorded = json.loads(cached.read_text())

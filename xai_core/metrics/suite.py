@@ -14,18 +14,23 @@ import hashlib
 import io
 import json
 import math
+import platform
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
+import captum
 import torch
 import torch.nn.functional as F
+import torchvision
 
+from .. import __version__
 from ..attribution.base import NotApplicable
 from ..attribution.registry import build_explainer, is_known_method
 from ..data import load_dataset
 from ..models import ModelCard, load_model
+from ..unified.charts import level_curves_figure, metric_bars_figure
 from . import faithfulness, localisation
 from .agreement import BINARY_THRESHOLD, dice
 from .robustness import NOISE_LEVELS, MapFunction, noise_curves
@@ -429,8 +434,6 @@ def rows_to_csv(rows: Sequence[dict], columns: Sequence[str] = CSV_COLUMNS) -> s
 
 def evaluation_figures(summary: Sequence[dict]) -> dict[str, "go.Figure"]:
     """{file stem: plotly figure}: bars with error bars per per-image metric, curves for noise and randomisation."""
-    from ..unified.charts import level_curves_figure, metric_bars_figure
-
     figures = {}
     for name in dict.fromkeys(row["metric"] for row in summary):
         metric = METRICS[name]
@@ -471,13 +474,6 @@ def results_json(result: EvaluationResult, summary: Sequence[dict] | None = None
 
 
 def library_versions() -> dict[str, str]:
-    import platform
-
-    import captum
-    import torchvision
-
-    from .. import __version__
-
     return {"xai_core": __version__, "torch": torch.__version__, "torchvision": torchvision.__version__,
             "captum": captum.__version__, "python": platform.python_version()}
 

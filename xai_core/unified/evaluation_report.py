@@ -11,6 +11,8 @@ import math
 from typing import Sequence
 
 from ..attribution.registry import method_label
+from ..metrics.suite import sanity_verdicts, summarise
+from ..sftgan.data import STRATEGIES
 
 # Guna et al., "Interpreting CNN Predictions using Conditional GANs": the figures its text states.
 PAPER_TABLE2_LSFT_DICE = 0.6588
@@ -152,8 +154,6 @@ def relevance_table(relevance: dict[str, dict]) -> str:
 
 def generalisation_table(rows: Sequence[dict]) -> str:
     """§4.3.4: each generator on pairs whose dataset (and, for EfficientNet-Lite0, architecture) it never saw."""
-    from ..sftgan.data import STRATEGIES
-
     generators = [m for m in dict.fromkeys(row["method"] for row in rows) if m != "grad_cam"]
     body = []
     for pair in pairs_of(rows):
@@ -206,8 +206,6 @@ def overfitting_table(rows: Sequence[dict]) -> str:
 
 def sanity_table(rows: Sequence[dict], threshold: float) -> str:
     """Cascading randomisation: per method, how many models it passes on and the mean final rank correlation."""
-    from ..metrics.suite import sanity_verdicts, summarise
-
     verdicts = sanity_verdicts(summarise(rows), threshold)
     body = []
     for method in dict.fromkeys(method for _, method in verdicts):

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from ..metrics.suite import EvaluationResult
+from ..metrics.experiments import EXPERIMENTS, run_experiment, run_relevance
+from ..metrics.suite import EvaluationResult, write_sanity_verdicts
 from ..models.checkpoints import DEFAULT_CHECKPOINT_DIR, REPOSITORY_ROOT, read_manifest
 from .evaluation_report import (dice_table, faithfulness_table, generalisation_table, localisation_table, noise_table,
                                 overfitting_table, perturbation_table, relevance_table, sanity_table)
@@ -186,9 +187,6 @@ model when the Spearman rank correlation of its maps with the trained model's ma
 
 def write_results(path: Path = RESULTS_PATH, rerun: bool = False, on_progress: Callable[[float, str], None] | None = None) -> Path:
     """Run (or reuse) every pinned experiment, record the sanity verdicts, and write docs/results.md."""
-    from ..metrics.experiments import EXPERIMENTS, run_experiment, run_relevance
-    from ..metrics.suite import write_sanity_verdicts
-
     results = {}
     for i, (name, experiment) in enumerate(EXPERIMENTS.items()):
         def report(fraction: float, message: str, i: int = i) -> None:
