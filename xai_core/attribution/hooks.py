@@ -87,3 +87,15 @@ def conv_layers_in_execution_order(model: nn.Module, example: torch.Tensor) -> l
         model(example)
         order = list(recorder.call_order)
     return [named[i] for i in order]
+
+
+@contextmanager
+def record_input(module: nn.Module) -> Iterator[list[torch.Tensor]]:
+    """Hook ``module`` so each call appends its (first) input to the yielded list; removed even on error.
+    Used to read a classifier's penultimate features: the input of its last Linear layer."""
+    inputs: list[torch.Tensor] = []
+    handle = module.register_forward_pre_hook(lambda _module, args: inputs.append(args[0]))
+    try:
+        yield inputs
+    finally:
+        handle.remove()

@@ -44,11 +44,11 @@ def checkpoint_dirs() -> list[Path]:
     return [DEFAULT_CHECKPOINT_DIR, USER_CHECKPOINT_DIR, *extra]
 
 
-MANIFEST_SECTIONS = ("models", "generators")
+MANIFEST_SECTIONS = ("models", "generators", "gans")
 
 
 def read_manifest(directory: str | Path, section: str = "models") -> list[dict]:
-    """The entries of one manifest section: ``models`` (CNNs) or ``generators`` (SFT-GANs)."""
+    """The entries of one manifest section: ``models`` (CNNs), ``generators`` (SFT-GANs) or ``gans`` (DCGANs)."""
     path = Path(directory) / MANIFEST_NAME
     if not path.is_file():
         return []

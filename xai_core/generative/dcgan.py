@@ -1,0 +1,155 @@
+"""DCGAN generator and discriminator, unconditional or class-conditional, and loading shipped GANs.
+
+Source: Radford, Metz & Chintala, "Unsupervised Representation Learning with Deep Convolutional
+GANs" (ICLR 2016): a linear projection of the latent code to a small feature map, strided transposed
+convolutions with BatchNorm + ReLU, Tanh output; a strided-convolution discriminator with LeakyReLU.
+Two departures, both common practice: the discriminator uses spectral normalisation instead of
+BatchNorm (stable short CPU runs), and the conditional variants feed a one-hot label to the
+generator's first layer and use a projection discriminator (Miyato & Koyama, ICLR 2018).
+The unified XAI framework paper (§3.3) explains such a generator through its latent space.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm
+
+from ..models.checkpoints import CheckpointError, checkpoint_dirs, load_state_dict_file, load_weights_into, read_manifest
+
+MANIFEST_SECTION = "gans"
+
+
+def upsampling_steps(image_size: int) -> int:
+    """Number of 2x transposed-conv steps: 3 when the side is divisible by 8 (32 -> 4x4 start, 48 -> 6x6),
+    else 2 (28 -> 7x7 start)."""
+    if image_size % 8 == 0 and image_size >= 16:
+        return 3
+    if image_size % 4 == 0 and image_size >= 8:
+        return 2
+    raise ValueError(f"DCGAN image size must be a multiple of 4 (>= 8), got {image_size}")
+
+
+class DCGANGenerator(nn.Module):
+    """z Tensor[N, latent_dim] (+ labels Tensor[N] when conditional) -> images Tensor[N, C, S, S] in [0, 1].
+
+    ``project`` (a Linear on [z, one_hot(label)]) is the first layer; SeFa factorises its z columns.
+    """
+
+    def __init__(self, latent_dim: int = 64, channels: int = 1, image_size: int = 32, num_classes: int = 0, width: int = 32):
+        super().__init__()
+        self.latent_dim, self.channels, self.image_size = latent_dim, channels, image_size
+        self.num_classes, self.width = num_classes, width
+        steps = upsampling_steps(image_size)
+        self.start_size = image_size // 2**steps
+        self.start_channels = width * 2 ** (steps - 1)
+        self.project = nn.Linear(latent_dim + num_classes, self.start_channels * self.start_size**2)
+        layers: list[nn.Module] = [nn.BatchNorm2d(self.start_channels), nn.ReLU(inplace=True)]
+        current = self.start_channels
+        for step in range(steps):
+            last = step == steps - 1
+            out = channels if last else current // 2
+            layers.append(nn.ConvTranspose2d(current, out, 4, stride=2, padding=1, bias=last))
+            layers += [nn.Tanh()] if last else [nn.BatchNorm2d(out), nn.ReLU(inplace=True)]
+            current = out
+        self.body = nn.Sequential(*layers)
+
+    @property
+    def conditional(self) -> bool:
+        return self.num_classes > 0
+
+    def config(self) -> dict:
+        return {"latent_dim": self.latent_dim, "channels": self.channels, "image_size": self.image_size,
+                "num_classes": self.num_classes, "width": self.width}
+
+    def latent_weight(self) -> torch.Tensor:
+        """The first layer's weight restricted to the latent code: Tensor[out, latent_dim] (for SeFa)."""
+        return self.project.weight[:, : self.latent_dim]
+
+    def forward(self, latents: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        if latents.ndim != 2 or latents.shape[1] != self.latent_dim:
+            raise ValueError(f"latents must be [N, {self.latent_dim}], got {tuple(latents.shape)}")
+        inputs = latents
+        if self.conditional:
+            if labels is None:
+                raise ValueError("this generator is class-conditional: pass labels")
+            labels = torch.as_tensor(labels, device=latents.device).reshape(-1).expand(latents.shape[0])
+            inputs = torch.cat([latents, F.one_hot(labels.long(), self.num_classes).to(latents.dtype)], dim=1)
+        features = self.project(inputs).view(-1, self.start_channels, self.start_size, self.start_size)
+        return (self.body(features) + 1) / 2
+
+
+class DCGANDiscriminator(nn.Module):
+    """images Tensor[N, C, S, S] in [0, 1] (+ labels) -> real/fake logits Tensor[N].
+
+    Three spectral-normalised stride-2 convolutions with LeakyReLU(0.2), a linear head and, when
+    conditional, a projection term <embed(label), features>.
+    """
+
+    def __init__(self, channels: int = 1, image_size: int = 32, num_classes: int = 0, width: int = 32):
+        super().__init__()
+        layers: list[nn.Module] = []
+        current = channels
+        for out in (width, width * 2, width * 4):
+            layers += [spectral_norm(nn.Conv2d(current, out, 4, stride=2, padding=1)), nn.LeakyReLU(0.2, inplace=True)]
+            current = out
+        self.body = nn.Sequential(*layers, nn.Flatten())
+        with torch.no_grad():
+            features = self.body(torch.zeros(1, channels, image_size, image_size)).shape[1]
+        self.head = spectral_norm(nn.Linear(features, 1))
+        self.embed = spectral_norm(nn.Embedding(num_classes, features)) if num_classes else None
+
+    def forward(self, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        features = self.body(images * 2 - 1)
+        logits = self.head(features).squeeze(1)
+        if self.embed is not None:
+            if labels is None:
+                raise ValueError("this discriminator is class-conditional: pass labels")
+            logits = logits + (self.embed(labels) * features).sum(dim=1)
+        return logits
+
+
+def sample_latents(count: int, latent_dim: int, seed: int) -> torch.Tensor:
+    """Seeded standard-normal latent codes Tensor[count, latent_dim] (the same on every machine)."""
+    return torch.randn(count, latent_dim, generator=torch.Generator().manual_seed(seed))
+
+
+def _gan_entries() -> dict[str, tuple[Path, dict]]:
+    entries: dict[str, tuple[Path, dict]] = {}
+    for directory in checkpoint_dirs():
+        for entry in read_manifest(directory, MANIFEST_SECTION):
+            entries.setdefault(entry["id"], (directory, entry))
+    return entries
+
+
+def list_gans(dataset: str | None = None) -> list[str]:
+    """Ids of every DCGAN in the manifests (``dcgan-<dataset>`` / ``cdcgan-<dataset>`` for shipped ones)."""
+    return sorted(i for i, (_, e) in _gan_entries().items() if dataset is None or e["dataset"] == dataset)
+
+
+def gan_info(gan_id: str) -> dict:
+    """The manifest entry of a GAN (architecture, dataset, seed, FID, command)."""
+    entries = _gan_entries()
+    if gan_id not in entries:
+        raise CheckpointError(f"no GAN {gan_id!r}; known: {', '.join(sorted(entries)) or 'none'} "
+                              "(train one with: python -m xai_core train-gan --dataset mnist)")
+    return entries[gan_id][1]
+
+
+@lru_cache(maxsize=8)
+def load_gan(gan_id: str) -> DCGANGenerator:
+    """The generator a manifest entry describes, with its sha256-checked weights, in eval mode
+    (cached per process; generators are read-only at inference)."""
+    info = gan_info(gan_id)
+    directory = _gan_entries()[gan_id][0]
+    try:
+        generator = DCGANGenerator(**info["architecture"])
+    except (TypeError, ValueError) as error:
+        raise CheckpointError(f"{gan_id}: manifest architecture {info.get('architecture')} is not a DCGAN generator") from error
+    state = load_state_dict_file(directory / info["file"], expected_sha256=info["sha256"])
+    load_weights_into(generator, state, f"{info['file']} (DCGAN generator)")
+    return generator.eval().requires_grad_(False)

@@ -1,0 +1,200 @@
+"""Seeded DCGAN training (unconditional or class-conditional) with per-epoch sample grids and FID.
+
+Non-saturating GAN loss (BCE with logits), Adam(2e-4, betas 0.5/0.999) as in DCGAN. After training
+the generator is scored by FID against the real test split under the domain CNN's penultimate
+features, beside the real-vs-real baseline (training images vs the same test images, equal n), and,
+for conditional GANs, by the domain CNN's accuracy on generated images of each requested class.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import re
+import shlex
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from ..data import load_dataset
+from ..models.checkpoints import REPOSITORY_ROOT, USER_CHECKPOINT_DIR, save_state_dict, write_manifest_entry
+from ..models.registry import load_model
+from ..models.zoo import count_parameters
+from .dcgan import MANIFEST_SECTION, DCGANDiscriminator, DCGANGenerator, sample_latents
+from .fid import PenultimateFeatures, fid_with_baseline
+
+RUN_DIR = REPOSITORY_ROOT / "runs" / "gan"
+GRID_SEED = 12345
+
+
+@dataclass
+class GANConfig:
+    dataset: str
+    conditional: bool = False
+    seed: int = 0
+    epochs: int = 20
+    batch_size: int = 64
+    lr: float = 2e-4
+    latent_dim: int = 64
+    width: int = 32
+    feature_model: str = ""
+    gan_id: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.gan_id:
+            self.gan_id = f"{'cdcgan' if self.conditional else 'dcgan'}-{re.sub(r'[^A-Za-z0-9_.-]+', '_', self.dataset)}"
+        if not self.feature_model:
+            self.feature_model = f"vgg-{self.dataset}"
+
+    def command(self, out_dir: str | Path = USER_CHECKPOINT_DIR) -> str:
+        """The ``train-gan`` command line that reproduces this run into ``out_dir``."""
+        defaults = GANConfig(self.dataset, self.conditional)
+        args = ["python", "-m", "xai_core", "train-gan", "--dataset", self.dataset, "--seed", str(self.seed),
+                "--epochs", str(self.epochs)]
+        if self.conditional:
+            args.append("--conditional")
+        options = {"batch_size": "--batch-size", "lr": "--lr", "latent_dim": "--latent-dim", "width": "--width",
+                   "feature_model": "--feature-model", "gan_id": "--id"}
+        for name, flag in options.items():
+            if getattr(self, name) != getattr(defaults, name):
+                args += [flag, str(getattr(self, name))]
+        out = Path(out_dir).resolve()
+        if out != USER_CHECKPOINT_DIR.resolve():
+            args += ["--out", str(out.relative_to(REPOSITORY_ROOT)) if out.is_relative_to(REPOSITORY_ROOT) else str(out)]
+        return shlex.join(args)
+
+
+def grid_labels(num_classes: int, count: int) -> torch.Tensor:
+    """Labels 0, 1, ..., wrapping around: one column per class in a sample grid."""
+    return torch.arange(count) % max(1, num_classes)
+
+
+@torch.inference_mode()
+def generate(generator: DCGANGenerator, count: int, seed: int, labels: torch.Tensor | None = None, batch_size: int = 500) -> torch.Tensor:
+    """``count`` seeded samples Tensor[count, C, S, S] in [0, 1] (eval mode); conditional generators get
+    ``labels`` (default: classes in turn)."""
+    was_training = generator.training
+    generator.eval()
+    latents = sample_latents(count, generator.latent_dim, seed)
+    if generator.conditional and labels is None:
+        labels = grid_labels(generator.num_classes, count)
+    chunks = [generator(latents[s : s + batch_size], None if labels is None else labels[s : s + batch_size])
+              for s in range(0, count, batch_size)]
+    generator.train(was_training)
+    return torch.cat(chunks)
+
+
+def save_sample_grid(images: torch.Tensor, path: Path, columns: int) -> None:
+    """A PNG grid of images Tensor[N, C, H, W] in [0, 1]."""
+    from torchvision.utils import save_image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_image(images, str(path), nrow=columns, padding=2, pad_value=0.5)
+
+
+@torch.inference_mode()
+def score_generator(generator: DCGANGenerator, dataset: str, feature_model: str, seed: int = 0) -> dict:
+    """FID vs the test split (n = test size, at most 2,000) beside the real-vs-real baseline, and for
+    conditional GANs the domain CNN's accuracy on generated samples of the conditioned class."""
+    test, train = load_dataset(dataset, "test"), load_dataset(dataset, "train")
+    count = min(len(test), 2000)
+    reference = test.float_images(torch.randperm(len(test), generator=torch.Generator().manual_seed(seed))[:count])
+    labels = grid_labels(generator.num_classes, count) if generator.conditional else None
+    generated = generate(generator, count, seed + 1, labels)
+    card = load_model(feature_model)
+    network = PenultimateFeatures(card)
+    scores = fid_with_baseline(reference, train.float_images(), generated, network, feature_model, seed)
+    metrics = {"fid": round(scores["generated"].fid, 3), "fid_real_vs_real": round(scores["real_vs_real"].fid, 3),
+               "fid_n": count, "fid_feature_network": f"{feature_model} penultimate ({network.num_features}-d)"}
+    if generator.conditional:
+        predictions = card.probabilities(generated).argmax(dim=1)
+        metrics["class_accuracy"] = round(float((predictions == labels).float().mean()), 4)
+    return metrics
+
+
+def train_gan(config: GANConfig, out_dir: str | Path = USER_CHECKPOINT_DIR, run_dir: str | Path | None = None,
+              progress: bool = True, score: bool = True) -> dict:
+    """Train one DCGAN on ``config.dataset``'s training split; write safetensors + manifest entry
+    (section ``gans``) to ``out_dir`` and a sample grid per epoch plus ``history.json`` to ``run_dir``.
+    Deterministic for a seed on CPU. Returns the manifest entry."""
+    torch.manual_seed(config.seed)
+    run_dir = Path(run_dir) if run_dir is not None else RUN_DIR / f"{config.gan_id}-seed{config.seed}"
+    data = load_dataset(config.dataset, "train")
+    side = data.image_size[0]
+    if data.image_size[0] != data.image_size[1]:
+        raise ValueError(f"{config.dataset}: DCGAN needs square images, got {data.image_size}")
+    num_classes = len(data.classes) if config.conditional else 0
+    generator = DCGANGenerator(config.latent_dim, data.channels, side, num_classes, config.width)
+    discriminator = DCGANDiscriminator(data.channels, side, num_classes, config.width)
+    optimiser_g = torch.optim.Adam(generator.parameters(), lr=config.lr, betas=(0.5, 0.999))
+    optimiser_d = torch.optim.Adam(discriminator.parameters(), lr=config.lr, betas=(0.5, 0.999))
+    images, labels = data.float_images(), data.labels
+    shuffler = torch.Generator().manual_seed(config.seed)
+    grid_count = min(num_classes, 10) * 8 if num_classes else 64
+    grid_columns = min(num_classes, 10) if num_classes else 8
+    history = []
+    steps = len(images) // config.batch_size
+    for epoch in range(1, config.epochs + 1):
+        started = time.perf_counter()
+        order = torch.randperm(len(images), generator=shuffler)
+        totals = {"loss_g": 0.0, "loss_d": 0.0, "d_real": 0.0, "d_fake": 0.0}
+        bar = tqdm(range(steps), desc=f"{config.gan_id} epoch {epoch}/{config.epochs}", disable=not progress, leave=False)
+        for step in bar:
+            batch = order[step * config.batch_size : (step + 1) * config.batch_size]
+            real, real_labels = images[batch], labels[batch] if num_classes else None
+            latents = torch.randn(len(batch), config.latent_dim, generator=shuffler)
+            fake_labels = torch.randint(0, num_classes, (len(batch),), generator=shuffler) if num_classes else None
+            fake = generator(latents, fake_labels)
+            logits_real = discriminator(real, real_labels)
+            logits_fake = discriminator(fake.detach(), fake_labels)
+            loss_d = (F.binary_cross_entropy_with_logits(logits_real, torch.ones_like(logits_real))
+                      + F.binary_cross_entropy_with_logits(logits_fake, torch.zeros_like(logits_fake)))
+            optimiser_d.zero_grad(set_to_none=True)
+            loss_d.backward()
+            optimiser_d.step()
+            logits_generated = discriminator(fake, fake_labels)
+            loss_g = F.binary_cross_entropy_with_logits(logits_generated, torch.ones_like(logits_generated))
+            optimiser_g.zero_grad(set_to_none=True)
+            loss_g.backward()
+            optimiser_g.step()
+            values = {"loss_g": loss_g.item(), "loss_d": loss_d.item(),
+                      "d_real": torch.sigmoid(logits_real).mean().item(), "d_fake": torch.sigmoid(logits_fake).mean().item()}
+            for name, value in values.items():
+                totals[name] += value
+            bar.set_postfix(g=f"{values['loss_g']:.3f}", d=f"{values['loss_d']:.3f}")
+        record = {"epoch": epoch, **{k: round(v / max(1, steps), 4) for k, v in totals.items()},
+                  "seconds": round(time.perf_counter() - started, 1)}
+        history.append(record)
+        save_sample_grid(generate(generator, grid_count, GRID_SEED), run_dir / "samples" / f"epoch_{epoch:03d}.png", grid_columns)
+        (run_dir / "history.json").write_text(json.dumps(history, indent=2) + "\n")
+        if progress:
+            tqdm.write(f"{config.gan_id} epoch {epoch}: loss G {record['loss_g']:.3f}, loss D {record['loss_d']:.3f}, "
+                       f"D(real) {record['d_real']:.2f}, D(fake) {record['d_fake']:.2f} ({record['seconds']} s)")
+    generator.eval()
+    metrics = score_generator(generator, config.dataset, config.feature_model, config.seed) if score else {}
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    file_name = f"{config.gan_id}.safetensors"
+    sha256 = save_state_dict(generator.state_dict(), out_dir / file_name)
+    entry = {
+        "id": config.gan_id, "kind": "cdcgan" if config.conditional else "dcgan", "dataset": config.dataset,
+        "classes": list(data.classes), "architecture": generator.config(), "seed": config.seed,
+        "parameters": count_parameters(generator), "file": file_name, "sha256": sha256,
+        "metrics": {**metrics, "epochs_run": len(history), "n_train": len(images)},
+        "history": history, "training": asdict(config), "command": config.command(out_dir),
+        "versions": {"torch": torch.__version__, "python": platform.python_version()},
+    }
+    write_manifest_entry(out_dir, entry, section=MANIFEST_SECTION)
+    return entry
+
+
+SHIPPED_GAN_DATASETS = ("mnist", "glyphs", "shapes")
+
+
+def shipped_gan_configs() -> list[GANConfig]:
+    """The DCGANs committed under checkpoints/ (``reproduce-checkpoints --gans`` retrains them)."""
+    return [GANConfig(dataset, conditional, seed=0) for dataset in SHIPPED_GAN_DATASETS for conditional in (False, True)]
