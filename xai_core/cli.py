@@ -64,8 +64,17 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_reproduce(args: argparse.Namespace) -> int:
+    from .generative.training import shipped_gan_configs, train_gan
     from .sftgan.training import shipped_generator_configs, train_sftgan
 
+    if args.gans:
+        gan_configs = [c for c in shipped_gan_configs() if not args.only or c.gan_id in args.only]
+        if not gan_configs:
+            raise SystemExit(f"no shipped GAN matches {args.only}")
+        for gan_config in gan_configs:
+            entry = train_gan(gan_config, out_dir=args.out, progress=not args.quiet)
+            print(f"{entry['id']}: FID {entry['metrics']['fid']:.2f} (real vs real {entry['metrics']['fid_real_vs_real']:.2f})", flush=True)
+        return 0
     if args.generators:
         generator_configs = [c for c in shipped_generator_configs() if not args.only or c.generator_id in args.only]
         if not generator_configs:
@@ -106,6 +115,21 @@ def _cmd_train_sftgan(args: argparse.Namespace) -> int:
     if entry:  # rank 0 under torchrun
         print(json.dumps({"id": entry["id"], "file": str(Path(args.out) / entry["file"]), "parameters": entry["parameters"],
                           **{k: v for k, v in entry["metrics"].items() if k != "per_pair"}}, indent=2))
+    return 0
+
+
+def _cmd_train_gan(args: argparse.Namespace) -> int:
+    from .generative.training import GANConfig, train_gan
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    config = GANConfig(args.dataset, conditional=args.conditional, seed=args.seed, epochs=args.epochs, batch_size=args.batch_size,
+                       lr=args.lr, latent_dim=args.latent_dim, width=args.width, feature_model=args.feature_model or "",
+                       gan_id=args.id or "")
+    _refuse_shadowing_shipped(config.gan_id, args.out, "gans", "--id")
+    entry = train_gan(config, out_dir=args.out, run_dir=args.run_dir, progress=not args.quiet, score=not args.no_fid)
+    print(json.dumps({"id": entry["id"], "file": str(Path(args.out) / entry["file"]), "parameters": entry["parameters"],
+                      **entry["metrics"]}, indent=2))
     return 0
 
 
@@ -291,6 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce.add_argument("--only", nargs="*", help="model ids to retrain (default: all)")
     reproduce.add_argument("--out", default=str(DEFAULT_CHECKPOINT_DIR))
     reproduce.add_argument("--generators", action="store_true", help="retrain the shipped SFT-GAN generators instead of the CNNs")
+    reproduce.add_argument("--gans", action="store_true", help="retrain the shipped DCGANs instead of the CNNs")
     reproduce.add_argument("--quiet", action="store_true")
     reproduce.set_defaults(handler=_cmd_reproduce)
 
@@ -320,6 +345,25 @@ def build_parser() -> argparse.ArgumentParser:
     sftgan.add_argument("--threads", type=int, default=None)
     sftgan.add_argument("--quiet", action="store_true")
     sftgan.set_defaults(handler=_cmd_train_sftgan)
+
+    gan = commands.add_parser("train-gan", help="train a DCGAN (unconditional or --conditional) on a dataset; sample grid per "
+                              "epoch in the run dir, FID beside the real-vs-real baseline in the manifest")
+    gan.add_argument("--dataset", required=True)
+    gan.add_argument("--conditional", action="store_true", help="class-conditional generator and projection discriminator")
+    gan.add_argument("--seed", type=int, default=0)
+    gan.add_argument("--epochs", type=int, default=30)
+    gan.add_argument("--batch-size", type=int, default=64)
+    gan.add_argument("--lr", type=float, default=2e-4)
+    gan.add_argument("--latent-dim", type=int, default=64)
+    gan.add_argument("--width", type=int, default=64, help="generator/discriminator base width")
+    gan.add_argument("--feature-model", default=None, help="CNN whose penultimate layer is the FID feature network (default vgg-<dataset>)")
+    gan.add_argument("--no-fid", action="store_true", help="skip scoring (FID needs the feature CNN)")
+    gan.add_argument("--id", default=None, help="GAN id (default dcgan-<dataset> or cdcgan-<dataset>)")
+    gan.add_argument("--out", default=str(USER_CHECKPOINT_DIR), help="checkpoint directory (default runs/checkpoints)")
+    gan.add_argument("--run-dir", default=None, help="sample grids and history.json (default runs/gan/<id>-seed<seed>)")
+    gan.add_argument("--threads", type=int, default=None)
+    gan.add_argument("--quiet", action="store_true")
+    gan.set_defaults(handler=_cmd_train_gan)
 
     relevance = commands.add_parser("relevance", help="CGMA-ablation relevance of an SFT-GAN: one image, or averaged over a dataset")
     relevance.add_argument("--model", required=True)

@@ -1,10 +1,11 @@
 """Latent sensitivity equals the column norms of a linear generator; jvp agrees with finite differences;
-SeFa returns a known matrix's eigenvectors in descending order."""
+SeFa returns a known matrix's eigenvectors in descending order; GANSpace PCA recovers planted latent
+directions; the stability of a linear generator's ranking is perfect."""
 
 import torch
 from torch import nn
 
-from xai_core.generative.latent import latent_sensitivity, sefa_directions
+from xai_core.generative.latent import latent_sensitivity, latent_stability, pca_directions, sefa_directions
 
 
 def test_sensitivity_of_a_linear_generator_is_its_column_norms():
@@ -41,3 +42,23 @@ def test_sefa_returns_the_eigenvectors_of_wtw_sorted_descending():
     torch.testing.assert_close(eigenvalues, torch.tensor([9.0, 4.0, 1.0], dtype=torch.float64))
     for k, column in enumerate((1, 2, 0)):
         assert torch.allclose(directions[k].abs(), v[:, column].double().abs())
+
+
+def test_pca_directions_recover_the_latent_axes_of_a_scaled_feature_map():
+    # features = z * (5, 3, 1): variances 25, 9, 1 -> components along e0, e1, e2 in that order
+    latents = torch.randn(4000, 3, generator=torch.Generator().manual_seed(2))
+    scale = torch.tensor([3.0, 5.0, 1.0])
+    ratios, directions = pca_directions(lambda z: z * scale, latents)
+    torch.testing.assert_close(ratios, torch.tensor([25.0, 9.0, 1.0], dtype=torch.float64) / 35, atol=0.01, rtol=0)
+    for k, axis in enumerate((1, 0, 2)):
+        assert directions[k].abs().argmax().item() == axis
+        assert directions[k].abs()[axis].item() > 0.999
+    torch.testing.assert_close(directions.norm(dim=1), torch.ones(3, dtype=torch.float64))
+
+
+def test_a_linear_generator_has_a_perfectly_stable_ranking():
+    torch.manual_seed(3)
+    layer = nn.Linear(6, 10)
+    stability = latent_stability(lambda z: layer(z).view(-1, 1, 2, 5), latent_dim=6, samples=8, k=3)
+    assert stability.rank_correlation == 1.0
+    assert stability.top_k_overlap == 1.0

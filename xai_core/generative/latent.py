@@ -4,6 +4,9 @@
   autodiff (``torch.func.jvp`` along the basis vector e_i), with a per-pixel map of where it acts.
 * Latent directions by closed-form factorisation (SeFa; Shen & Zhou, CVPR 2021): the eigenvectors of
   W^T W of the generator's first layer weight W [out, latent], sorted by descending eigenvalue.
+* Latent directions by PCA of sampled features (GANSpace; Harkonen et al., NeurIPS 2020): principal
+  components of an intermediate layer's activations, carried back to the latent space by regression.
+* Stability of the sensitivity ranking: Spearman rank correlation between two independent samples.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from typing import Callable
 
 import torch
 from torch.func import jvp
+
+from ..metrics.agreement import rank_correlation
 
 
 @dataclass
@@ -59,3 +64,47 @@ def sefa_directions(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     eigenvalues, eigenvectors = torch.linalg.eigh(matrix.T @ matrix)
     order = torch.argsort(eigenvalues, descending=True)
     return eigenvalues[order], eigenvectors[:, order].T
+
+
+@dataclass
+class SensitivityStability:
+    """Agreement of two sensitivity estimates from independent latent samples: ``rank_correlation``
+    (Spearman over all D dimensions) and ``top_k_overlap`` (share of the top-k dimensions in common)."""
+
+    rank_correlation: float
+    top_k_overlap: float
+    k: int
+    first: LatentSensitivity
+    second: LatentSensitivity
+
+
+def latent_stability(generator: Callable[[torch.Tensor], torch.Tensor], latent_dim: int, samples: int = 256,
+                     seeds: tuple[int, int] = (0, 1), k: int = 8) -> SensitivityStability:
+    """Sensitivity on two seeded standard-normal samples Tensor[samples, latent_dim] and their agreement."""
+    estimates = [latent_sensitivity(generator, torch.randn(samples, latent_dim, generator=torch.Generator().manual_seed(seed)))
+                 for seed in seeds]
+    correlation = float(rank_correlation(estimates[0].sensitivity[None], estimates[1].sensitivity[None])[0])
+    k = min(k, latent_dim)
+    overlap = len(set(estimates[0].ranking[:k].tolist()) & set(estimates[1].ranking[:k].tolist())) / k
+    return SensitivityStability(correlation, overlap, k, *estimates)
+
+
+def pca_directions(features: Callable[[torch.Tensor], torch.Tensor], latents: torch.Tensor,
+                   components: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """GANSpace: (explained-variance ratios Tensor[K], unit latent directions Tensor[K, D]).
+
+    ``features`` maps latents Tensor[N, D] to activations of an intermediate layer (any shape [N, ...]).
+    The principal components of the centred activations give coordinates X [N, K]; the latent
+    direction of component k is the least-squares regression of the centred latents on X[:, k].
+    """
+    with torch.no_grad():
+        activations = features(latents).flatten(start_dim=1).double()
+    centred = activations - activations.mean(dim=0)
+    latents_centred = latents.double() - latents.double().mean(dim=0)
+    components = min(components or latents.shape[1], *centred.shape)
+    _, singular_values, right = torch.linalg.svd(centred, full_matrices=False)
+    coordinates = centred @ right[:components].T
+    directions = torch.linalg.lstsq(coordinates, latents_centred).solution
+    directions = directions / directions.norm(dim=1, keepdim=True).clamp(min=1e-12)
+    variance = singular_values.pow(2)
+    return (variance[:components] / variance.sum()), directions

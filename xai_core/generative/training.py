@@ -36,11 +36,11 @@ class GANConfig:
     dataset: str
     conditional: bool = False
     seed: int = 0
-    epochs: int = 20
+    epochs: int = 30
     batch_size: int = 64
     lr: float = 2e-4
     latent_dim: int = 64
-    width: int = 32
+    width: int = 64
     feature_model: str = ""
     gan_id: str = ""
 

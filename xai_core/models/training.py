@@ -85,10 +85,13 @@ def accuracy(card: ModelCard, images: torch.Tensor, labels: torch.Tensor, batch_
     return correct / max(1, len(images))
 
 
-def train_cnn(config: TrainConfig, out_dir: str | Path = USER_CHECKPOINT_DIR, progress: bool = True) -> dict:
+def train_cnn(config: TrainConfig, out_dir: str | Path = USER_CHECKPOINT_DIR, progress: bool = True,
+              synthetic: tuple[torch.Tensor, torch.Tensor] | None = None) -> dict:
     """Train ``config.arch`` on ``config.dataset``, save safetensors + manifest entry in ``out_dir``.
 
-    Returns the manifest entry (with validation and test accuracy). Deterministic for a seed on CPU.
+    ``synthetic`` (images float Tensor[M,C,H,W] in [0,1], labels Tensor[M]) is added to the training
+    images only (never to validation or test): GAN augmentation. Returns the manifest entry (with
+    validation and test accuracy). Deterministic for a seed on CPU.
     """
     torch.manual_seed(config.seed)
     np.random.seed(config.seed)
@@ -106,6 +109,9 @@ def train_cnn(config: TrainConfig, out_dir: str | Path = USER_CHECKPOINT_DIR, pr
     )
     train_x = card.preprocess(train_set.float_images(torch.from_numpy(train_idx)))
     train_y = train_set.labels[torch.from_numpy(train_idx)]
+    if synthetic is not None:
+        train_x = torch.cat([train_x, card.preprocess(synthetic[0])])
+        train_y = torch.cat([train_y, synthetic[1].long()])
     val_images, val_labels = train_set.float_images(torch.from_numpy(val_idx)), train_set.labels[torch.from_numpy(val_idx)]
 
     optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
@@ -150,7 +156,8 @@ def train_cnn(config: TrainConfig, out_dir: str | Path = USER_CHECKPOINT_DIR, pr
         "in_channels": channels, "input_size": list(card.input_size), "mean": list(card.mean), "std": list(card.std),
         "seed": config.seed, "parameters": count_parameters(model), "file": file_name, "sha256": sha256,
         "metrics": {"test_accuracy": round(test_accuracy, 4), "val_accuracy": round(best_accuracy, 4),
-                    "best_epoch": best_epoch, "epochs_run": len(history), "n_train": len(train_x), "n_test": len(test_set)},
+                    "best_epoch": best_epoch, "epochs_run": len(history), "n_train": len(train_x), "n_synthetic": 0 if synthetic is None else len(synthetic[1]),
+                    "n_test": len(test_set)},
         "history": history, "training": asdict(config), "command": config.command(out_dir),
         "versions": {"torch": torch.__version__, "python": platform.python_version()},
     }
