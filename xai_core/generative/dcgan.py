@@ -70,7 +70,8 @@ class DCGANGenerator(nn.Module):
         """The first layer's weight restricted to the latent code: Tensor[out, latent_dim] (for SeFa)."""
         return self.project.weight[:, : self.latent_dim]
 
-    def forward(self, latents: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+    def project_latents(self, latents: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """The first layer's output: Tensor[N, start_channels, start_size, start_size] (before BatchNorm)."""
         if latents.ndim != 2 or latents.shape[1] != self.latent_dim:
             raise ValueError(f"latents must be [N, {self.latent_dim}], got {tuple(latents.shape)}")
         inputs = latents
@@ -79,8 +80,10 @@ class DCGANGenerator(nn.Module):
                 raise ValueError("this generator is class-conditional: pass labels")
             labels = torch.as_tensor(labels, device=latents.device).reshape(-1).expand(latents.shape[0])
             inputs = torch.cat([latents, F.one_hot(labels.long(), self.num_classes).to(latents.dtype)], dim=1)
-        features = self.project(inputs).view(-1, self.start_channels, self.start_size, self.start_size)
-        return (self.body(features) + 1) / 2
+        return self.project(inputs).view(-1, self.start_channels, self.start_size, self.start_size)
+
+    def forward(self, latents: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return (self.body(self.project_latents(latents, labels)) + 1) / 2
 
 
 class DCGANDiscriminator(nn.Module):

@@ -1,0 +1,115 @@
+"""The pinned GAN experiments behind docs/results.md (unified XAI framework paper, Table 2 and §4):
+FID beside the real-vs-real baseline, latent-explanation stability, synthetic augmentation, the bias
+audit, TCAV and the explainability score. Each runs once per configuration (which includes the sha256
+of the checkpoints it uses) and is cached as JSON under ``runs/gan-results``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from ..models.checkpoints import REPOSITORY_ROOT
+from ..models.registry import load_model, model_info
+from .augmentation import AugmentationSettings, bias_audit, run_augmentation, summarise_augmentation
+from .dcgan import gan_info, load_gan
+from .latent import latent_stability, pca_directions, sefa_directions
+from .training import SHIPPED_GAN_DATASETS, score_generator
+
+GAN_RESULTS_DIR = REPOSITORY_ROOT / "runs" / "gan-results"
+REPORT_SEEDS = (0, 1, 2)
+Progress = Callable[[float, str], None]
+
+
+def cached(name: str, config: dict, compute: Callable[[], Any], rerun: bool = False, root: Path = GAN_RESULTS_DIR) -> Any:
+    """``compute()`` once per (name, config); the JSON result lives in ``root/<name>-<key>.json``."""
+    key = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:12]
+    path = root / f"{name}-{key}.json"
+    if path.exists() and not rerun:
+        return json.loads(path.read_text())["result"]
+    result = compute()
+    root.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"name": name, "config": config, "result": result}, indent=1) + "\n")
+    return result
+
+
+def mean_std(values: list[float]) -> dict[str, float]:
+    return {"mean": float(np.mean(values)), "std": float(np.std(values))}
+
+
+def fid_over_seeds(gan_id: str, seeds: tuple[int, ...] = REPORT_SEEDS) -> dict:
+    """FID and the real-vs-real baseline (mean and std over sampling seeds), plus class accuracy for conditional GANs."""
+    info = gan_info(gan_id)
+    feature_model = info["training"]["feature_model"]
+    runs = [score_generator(load_gan(gan_id), info["dataset"], feature_model, seed) for seed in seeds]
+    summary = {"fid": mean_std([r["fid"] for r in runs]), "fid_real_vs_real": mean_std([r["fid_real_vs_real"] for r in runs]),
+               "n": runs[0]["fid_n"], "feature_network": runs[0]["fid_feature_network"]}
+    if "class_accuracy" in runs[0]:
+        summary["class_accuracy"] = mean_std([r["class_accuracy"] for r in runs])
+    return summary
+
+
+def latent_summary(gan_id: str, samples: int = 256, k: int = 8) -> dict:
+    """Sensitivity ranking stability over two latent samples, top dimensions, and the variance shares of
+    the leading SeFa and GANSpace directions."""
+    generator = load_gan(gan_id)
+    label = torch.zeros(samples, dtype=torch.long) if generator.conditional else None
+    stability = latent_stability(lambda z: generator(z, label), generator.latent_dim, samples=samples, k=k)
+    eigenvalues, _ = sefa_directions(generator.latent_weight())
+    first_block = torch.nn.Sequential(*list(generator.body)[:2])
+    latents = torch.randn(2048, generator.latent_dim, generator=torch.Generator().manual_seed(7))
+    conditioning = torch.zeros(2048, dtype=torch.long) if generator.conditional else None
+    ratios, _ = pca_directions(lambda z: first_block(generator.project_latents(z, conditioning)), latents, components=5)
+    return {"rank_correlation": stability.rank_correlation, "top_k_overlap": stability.top_k_overlap, "k": stability.k,
+            "top_dimensions": stability.first.ranking[:k].tolist(),
+            "sefa_top5_share": float(eigenvalues[:5].sum() / eigenvalues.sum()), "pca_top5_share": float(ratios.sum())}
+
+
+def run_gan_experiments(rerun: bool = False, on_progress: Progress | None = None, root: Path = GAN_RESULTS_DIR) -> dict:
+    """Every GAN experiment of docs/results.md, cached: {"fid", "latent", "augmentation", "audit", "score", "tcav"}."""
+    from ..unified.explainability_score import score_systems, summarise_scores
+
+    def report(fraction: float, message: str) -> None:
+        if on_progress is not None:
+            on_progress(fraction, message)
+
+    results: dict[str, Any] = {"fid": {}, "latent": {}, "augmentation": {}, "audit": {}, "score": {}}
+    gan_ids = [f"{kind}-{dataset}" for dataset in SHIPPED_GAN_DATASETS for kind in ("dcgan", "cdcgan")]
+    for i, gan_id in enumerate(gan_ids):
+        report(0.3 * i / len(gan_ids), f"FID and latent stability of {gan_id}")
+        config = {"gan": gan_id, "sha256": gan_info(gan_id)["sha256"], "seeds": REPORT_SEEDS}
+        results["fid"][gan_id] = cached("fid", config, lambda: fid_over_seeds(gan_id), rerun, root)
+        results["latent"][gan_id] = cached("latent", config, lambda: latent_summary(gan_id), rerun, root)
+    for i, dataset in enumerate(SHIPPED_GAN_DATASETS):
+        gan_id = f"cdcgan-{dataset}"
+        settings = AugmentationSettings(dataset, gan_id)
+        config = {**settings.__dict__, "sha256": gan_info(gan_id)["sha256"]}
+        fraction = 0.3 + 0.4 * i / len(SHIPPED_GAN_DATASETS)
+        rows = cached("augmentation", config, lambda: run_augmentation(
+            settings, load_gan(gan_id), lambda f, m: report(fraction + 0.4 * f / len(SHIPPED_GAN_DATASETS), f"augmentation {dataset}: {m}")),
+            rerun, root)
+        results["augmentation"][dataset] = {"rows": rows, "summary": summarise_augmentation(rows)}
+        model_id = f"vgg-{dataset}"
+        audit_config = {"gan": gan_id, "sha256": gan_info(gan_id)["sha256"], "model": model_id,
+                        "model_sha256": model_info(model_id)["sha256"], "per_class": 50}
+        results["audit"][dataset] = cached("audit", audit_config, lambda: bias_audit(load_model(model_id), load_gan(gan_id), dataset),
+                                           rerun, root)
+    for i, dataset in enumerate(("mnist", "glyphs")):
+        gan_id, model_id = f"cdcgan-{dataset}", f"vgg-{dataset}"
+        config = {"gan": gan_id, "sha256": gan_info(gan_id)["sha256"], "model": model_id, "model_sha256": model_info(model_id)["sha256"],
+                  "seeds": REPORT_SEEDS, "images": 100}
+        report(0.75 + 0.2 * i / 2, f"explainability score on {dataset}")
+
+        def compute() -> dict:
+            rows = score_systems(load_model(model_id), load_gan(gan_id), dataset, images_per_seed=100, seeds=REPORT_SEEDS)
+            return {"rows": [{"system": r.system, "seed": r.seed, "parts": r.parts, "score": r.score} for r in rows],
+                    "summary": summarise_scores(rows)}
+
+        results["score"][dataset] = cached("score", config, compute, rerun, root)
+    report(1.0, "done")
+    return results
