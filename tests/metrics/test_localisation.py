@@ -109,3 +109,9 @@ def test_mask_metrics_refuse_missing_or_mismatched_masks(metric):
         metric(maps, torch.ones(2, 1, 8, 8, dtype=torch.bool))  # other size
     with pytest.raises(ValueError, match="same count and size"):
         metric(maps, torch.ones(3, 1, 4, 4, dtype=torch.bool))  # other count
+
+
+def test_energy_share_of_a_map_with_little_total_mass():
+    maps = torch.tensor([[[[0.03, 0.0], [0.04, 0.0]]]])
+    masks = torch.tensor([[[[1.0, 0.0], [1.0, 0.0]]]])
+    assert energy_pointing_game(maps, masks).item() == pytest.approx(1.0)

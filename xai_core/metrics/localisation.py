@@ -28,7 +28,7 @@ def _check(maps: torch.Tensor, masks: torch.Tensor) -> tuple[torch.Tensor, torch
 
 
 def _share(part: torch.Tensor, whole: torch.Tensor) -> torch.Tensor:
-    return torch.where(whole > 0, part / whole.clamp(min=1), torch.zeros_like(part))
+    return torch.where(whole > 0, part / whole.clamp(min=1e-300), torch.zeros_like(part))
 
 
 def localisation_rates(maps: torch.Tensor, masks: torch.Tensor, threshold: int = BINARY_THRESHOLD) -> dict[str, torch.Tensor]:
