@@ -36,8 +36,58 @@ EVAL_SANITY_STEPS = "eval_sanity_steps"
 EVAL_REQUESTED = "eval_requested"
 OWN_DATASET = "each model's own"
 
+GAN_ID = "gan_id"
+GAN_CLASS = "gan_class"
+GAN_CNN = "gan_cnn"
+GAN_SEED = "gan_seed"
+GAN_TOP_DIMENSIONS = "gan_top_dimensions"
+GAN_TOP_DIRECTIONS = "gan_top_directions"
+GAN_DIMENSION_OFFSET = "gan_dimension_offset_"  # + dimension index: one slider per latent dimension shown
+GAN_DIRECTION_OFFSET = "gan_direction_offset_"  # + SeFa direction index
+GAN_OTHER_SEED = "gan_other_seed"
+GAN_FRAMES = "gan_frames"
+GAN_INTERPOLATION = "gan_interpolation"
+
+REPORT_SOURCE = "report_source"
+REPORT_ON_IMAGE = "The current image"
+REPORT_ON_RUN = "A finished evaluation run"
+REPORT_METHODS = "report_methods"
+REPORT_GAN = "report_gan"
+REPORT_NO_GAN = "No GAN sample"
+REPORT_GAN_SEED = "report_gan_seed"
+REPORT_GAN_CLASS = "report_gan_class"
+REPORT_RUN = "report_run"
+REPORT_RUN_PATH = "report_run_path"
+REPORT_REQUESTED = "report_requested"
+REPORT_RESULT = "report_result"
+# the Report page's choices, kept while the user visits other pages
+REPORT_WIDGETS = (REPORT_SOURCE, REPORT_METHODS, REPORT_GAN, REPORT_GAN_SEED, REPORT_GAN_CLASS, REPORT_RUN, REPORT_RUN_PATH)
+GAN_IMAGE = "gan_image"  # the GAN Studio's current image: {gan_id, label, seed, latent, image, digest}
+
 # widgets that several pages render and whose value should follow the user from page to page
 SHARED_WIDGETS = (MODEL_ID, DATASET_NAME, IMAGE_SOURCE, CLASS_FILTER, METHODS, COLORMAP, OPACITY, NOISE, ETA, SFTGAN_KIND)
 # the Evaluate page's choices, kept while the user visits other pages
 EVALUATE_WIDGETS = (EVAL_MODELS, EVAL_DATASET, EVAL_SPLIT, EVAL_METHODS, EVAL_METRICS, EVAL_IMAGES, EVAL_SEEDS, EVAL_REFERENCE,
                     EVAL_PERTURBATION_STEPS, EVAL_ROBUSTNESS_IMAGES, EVAL_SANITY_IMAGES, EVAL_SANITY_STEPS)
+
+TCAV_MODEL = "tcav_model"
+TCAV_TARGET = "tcav_target"
+TCAV_LAYER = "tcav_layer"
+TCAV_CONCEPTS = "tcav_concepts"
+TCAV_USER_CONCEPT_NAME = "tcav_user_concept_name"
+TCAV_USER_CONCEPT_FILES = "tcav_user_concept_files"
+TCAV_RANDOMS = "tcav_randoms"
+TCAV_IMAGES = "tcav_images"
+TCAV_SEED = "tcav_seed"
+TCAV_BONFERRONI = "tcav_bonferroni"
+TCAV_REQUESTED = "tcav_requested"
+
+SYNTH_DATASET = "synth_dataset"
+SYNTH_SEEDS = "synth_seeds"
+SYNTH_REAL_IMAGES = "synth_real_images"
+SYNTH_SYNTHETIC_IMAGES = "synth_synthetic_images"
+SYNTH_EPOCHS = "synth_epochs"
+SYNTH_AUDIT_PER_CLASS = "synth_audit_per_class"
+SYNTH_AUDIT_METRIC = "synth_audit_metric"
+SYNTH_SCORE_IMAGES = "synth_score_images"
+SYNTH_REQUESTED = "synth_requested"  # which analysis the user asked to run: "augmentation", "audit" or "score"

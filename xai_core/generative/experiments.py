@@ -26,14 +26,18 @@ REPORT_SEEDS = (0, 1, 2)
 Progress = Callable[[float, str], None]
 
 
-def cached(name: str, config: dict, compute: Callable[[], Any], rerun: bool = False, root: Path = GAN_RESULTS_DIR) -> Any:
+def cache_path(name: str, config: dict, root: Path | None = None) -> Path:
+    """Where ``cached`` keeps (name, config): ``root`` (default ``GAN_RESULTS_DIR``, read at call time)."""
+    return (root or GAN_RESULTS_DIR) / f"{name}-{hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:12]}.json"
+
+
+def cached(name: str, config: dict, compute: Callable[[], Any], rerun: bool = False, root: Path | None = None) -> Any:
     """``compute()`` once per (name, config); the JSON result lives in ``root/<name>-<key>.json``."""
-    key = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:12]
-    path = root / f"{name}-{key}.json"
+    path = cache_path(name, config, root)
     if path.exists() and not rerun:
         return json.loads(path.read_text())["result"]
     result = compute()
-    root.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"name": name, "config": config, "result": result}, indent=1) + "\n")
     return result
 
@@ -70,46 +74,90 @@ def latent_summary(gan_id: str, samples: int = 256, k: int = 8) -> dict:
             "sefa_top5_share": float(eigenvalues[:5].sum() / eigenvalues.sum()), "pca_top5_share": float(ratios.sum())}
 
 
-def run_gan_experiments(rerun: bool = False, on_progress: Progress | None = None, root: Path = GAN_RESULTS_DIR) -> dict:
-    """Every GAN experiment of docs/results.md, cached: {"fid", "latent", "augmentation", "audit", "score", "tcav"}."""
+def augmentation_config(settings: AugmentationSettings) -> dict:
+    return {**settings.__dict__, "seeds": list(settings.seeds), "sha256": gan_info(settings.gan_id)["sha256"]}
+
+
+def augmentation_result(settings: AugmentationSettings, rerun: bool = False, on_progress: Progress | None = None,
+                        root: Path | None = None) -> dict:
+    """{"rows": per (condition, seed), "summary": per condition} for ``settings``, cached."""
+    rows = cached("augmentation", augmentation_config(settings),
+                  lambda: run_augmentation(settings, load_gan(settings.gan_id), on_progress), rerun, root)
+    return {"rows": rows, "summary": summarise_augmentation(rows)}
+
+
+def pair_config(dataset: str) -> dict:
+    """The conditional GAN and the domain CNN an experiment on ``dataset`` uses, with their checkpoints' sha256."""
+    gan_id, model_id = f"cdcgan-{dataset}", f"vgg-{dataset}"
+    return {"gan": gan_id, "sha256": gan_info(gan_id)["sha256"], "model": model_id, "model_sha256": model_info(model_id)["sha256"]}
+
+
+def audit_config(dataset: str, per_class: int = 50) -> dict:
+    return {**pair_config(dataset), "per_class": per_class}
+
+
+def audit_result(dataset: str, per_class: int = 50, rerun: bool = False, on_progress: Progress | None = None,
+                 root: Path | None = None) -> list[dict]:
+    """Bias-audit rows of ``vgg-<dataset>`` on real vs ``cdcgan-<dataset>`` images, cached."""
+    config = audit_config(dataset, per_class)
+    return cached("audit", config, lambda: bias_audit(load_model(config["model"]), load_gan(config["gan"]), dataset, per_class,
+                                                      progress=on_progress), rerun, root)
+
+
+SCORE_DATASETS = ("mnist", "glyphs")
+
+
+def score_config(dataset: str, images: int = 100, seeds: tuple[int, ...] = REPORT_SEEDS) -> dict:
+    return {**pair_config(dataset), "seeds": list(seeds), "images": images}
+
+
+def score_result(dataset: str, images: int = 100, seeds: tuple[int, ...] = REPORT_SEEDS, rerun: bool = False,
+                 on_progress: Progress | None = None, root: Path | None = None) -> dict:
+    """Explainability-score rows (system, seed, parts, score) and per-system summary on ``dataset``, cached."""
     from ..unified.explainability_score import score_systems, summarise_scores
 
-    def report(fraction: float, message: str) -> None:
-        if on_progress is not None:
-            on_progress(fraction, message)
+    config = score_config(dataset, images, seeds)
 
+    def compute() -> dict:
+        rows = score_systems(load_model(config["model"]), load_gan(config["gan"]), dataset, images, seeds, on_progress)
+        return {"rows": [{"system": r.system, "seed": r.seed, "parts": r.parts, "score": r.score} for r in rows],
+                "summary": summarise_scores(rows)}
+
+    return cached("score", config, compute, rerun, root)
+
+
+def run_gan_experiments(rerun: bool = False, on_progress: Progress | None = None, root: Path | None = None) -> dict:
+    """Every GAN experiment of docs/results.md, cached: {"fid", "latent", "augmentation", "audit", "score"}."""
     results: dict[str, Any] = {"fid": {}, "latent": {}, "augmentation": {}, "audit": {}, "score": {}}
     gan_ids = [f"{kind}-{dataset}" for dataset in SHIPPED_GAN_DATASETS for kind in ("dcgan", "cdcgan")]
-    for i, gan_id in enumerate(gan_ids):
-        report(0.3 * i / len(gan_ids), f"FID and latent stability of {gan_id}")
-        config = {"gan": gan_id, "sha256": gan_info(gan_id)["sha256"], "seeds": REPORT_SEEDS}
+    steps = len(gan_ids) + 2 * len(SHIPPED_GAN_DATASETS) + len(SCORE_DATASETS)
+    done = 0
+
+    def stage(message: str) -> Progress:
+        start = done / steps
+
+        def report(fraction: float, detail: str) -> None:
+            if on_progress is not None:
+                on_progress(start + fraction / steps, f"{message}: {detail}")
+
+        report(0.0, "starting")
+        return report
+
+    for gan_id in gan_ids:
+        stage(f"FID and latent stability of {gan_id}")
+        config = {"gan": gan_id, "sha256": gan_info(gan_id)["sha256"], "seeds": list(REPORT_SEEDS)}
         results["fid"][gan_id] = cached("fid", config, lambda: fid_over_seeds(gan_id), rerun, root)
         results["latent"][gan_id] = cached("latent", config, lambda: latent_summary(gan_id), rerun, root)
-    for i, dataset in enumerate(SHIPPED_GAN_DATASETS):
-        gan_id = f"cdcgan-{dataset}"
-        settings = AugmentationSettings(dataset, gan_id)
-        config = {**settings.__dict__, "sha256": gan_info(gan_id)["sha256"]}
-        fraction = 0.3 + 0.4 * i / len(SHIPPED_GAN_DATASETS)
-        rows = cached("augmentation", config, lambda: run_augmentation(
-            settings, load_gan(gan_id), lambda f, m: report(fraction + 0.4 * f / len(SHIPPED_GAN_DATASETS), f"augmentation {dataset}: {m}")),
-            rerun, root)
-        results["augmentation"][dataset] = {"rows": rows, "summary": summarise_augmentation(rows)}
-        model_id = f"vgg-{dataset}"
-        audit_config = {"gan": gan_id, "sha256": gan_info(gan_id)["sha256"], "model": model_id,
-                        "model_sha256": model_info(model_id)["sha256"], "per_class": 50}
-        results["audit"][dataset] = cached("audit", audit_config, lambda: bias_audit(load_model(model_id), load_gan(gan_id), dataset),
-                                           rerun, root)
-    for i, dataset in enumerate(("mnist", "glyphs")):
-        gan_id, model_id = f"cdcgan-{dataset}", f"vgg-{dataset}"
-        config = {"gan": gan_id, "sha256": gan_info(gan_id)["sha256"], "model": model_id, "model_sha256": model_info(model_id)["sha256"],
-                  "seeds": REPORT_SEEDS, "images": 100}
-        report(0.75 + 0.2 * i / 2, f"explainability score on {dataset}")
-
-        def compute() -> dict:
-            rows = score_systems(load_model(model_id), load_gan(gan_id), dataset, images_per_seed=100, seeds=REPORT_SEEDS)
-            return {"rows": [{"system": r.system, "seed": r.seed, "parts": r.parts, "score": r.score} for r in rows],
-                    "summary": summarise_scores(rows)}
-
-        results["score"][dataset] = cached("score", config, compute, rerun, root)
-    report(1.0, "done")
+        done += 1
+    for dataset in SHIPPED_GAN_DATASETS:
+        results["augmentation"][dataset] = augmentation_result(AugmentationSettings(dataset, f"cdcgan-{dataset}"), rerun,
+                                                               stage(f"augmentation on {dataset}"), root)
+        done += 1
+        results["audit"][dataset] = audit_result(dataset, rerun=rerun, on_progress=stage(f"bias audit on {dataset}"), root=root)
+        done += 1
+    for dataset in SCORE_DATASETS:
+        results["score"][dataset] = score_result(dataset, rerun=rerun, on_progress=stage(f"explainability score on {dataset}"), root=root)
+        done += 1
+    if on_progress is not None:
+        on_progress(1.0, "done")
     return results

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import plotly.graph_objects as go
 
 from ..models.card import Prediction
+
+if TYPE_CHECKING:
+    from ..attribution.tcav import TCAVResult
 
 
 def top_k_figure(predictions: Sequence[Prediction], true_label: int | None = None, height: int = 300) -> go.Figure:
@@ -77,5 +80,107 @@ def level_curves_figure(summary: Sequence[dict], metric: str, title: str = "", x
             error_y={"type": "data", "array": [row["std"] for row in mine], "visible": True},
         ))
     figure.update_layout(title=title or metric, height=height, xaxis={"title": x_title, "type": "category"},
+                         margin={"l": 10, "r": 10, "t": 40, "b": 10})
+    return figure
+
+
+def sensitivity_bars_figure(sensitivity: Sequence[float], highlighted: Sequence[int] = (),
+                            title: str = "Latent sensitivity ranking", height: int = 340) -> go.Figure:
+    """One bar per latent dimension i, sorted from most to least sensitive: E_z ||dG(z)/dz_i||_2
+    (unified XAI framework paper §3.3); the ``highlighted`` dimensions (the sliders) in orange."""
+    values = [float(v) for v in sensitivity]
+    order = sorted(range(len(values)), key=lambda i: (-values[i], i))
+    chosen = set(highlighted)
+    figure = go.Figure(
+        go.Bar(
+            x=[f"z[{i}]" for i in order], y=[values[i] for i in order],
+            marker_color=["#ff7f0e" if i in chosen else "#1f77b4" for i in order],
+            hovertemplate="%{x}: %{y:.4g}<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        title=title, yaxis={"title": "E_z ||dG(z)/dz_i||"}, xaxis={"type": "category", "title": "latent dimension"},
+        height=height, margin={"l": 10, "r": 10, "t": 40, "b": 10},
+    )
+    return figure
+
+
+def tcav_bars_figure(result: TCAVResult, height: int = 380) -> go.Figure:
+    """One bar per concept: its mean TCAV score over the runs against the random sets, +- std as error bars,
+    stars by p-value (* < 0.05, ** < 0.01, *** < 0.001; Bonferroni-adjusted when the run used it), significant
+    concepts in blue, the others grey; the random-vs-random null as a dashed line at its mean and a band of
+    +- one std (Kim et al. 2018, TCAV)."""
+    concepts = result.concepts
+    figure = go.Figure(
+        go.Bar(
+            x=[c.concept for c in concepts], y=[c.score for c in concepts],
+            error_y={"type": "data", "array": [c.score_std for c in concepts], "visible": True},
+            marker_color=["#1f77b4" if c.significant else "#b0b0b0" for c in concepts],
+            text=[c.stars for c in concepts], textposition="outside",
+            customdata=[[c.p_adjusted, c.magnitude] for c in concepts], name="concept",
+            hovertemplate="%{x}: TCAV %{y:.3f} +- %{error_y.array:.3f}, p %{customdata[0]:.3g}, "
+                          "magnitude %{customdata[1]:.3g}<extra></extra>",
+        )
+    )
+    low, high = max(0.0, result.random_mean - result.random_std), min(1.0, result.random_mean + result.random_std)
+    figure.add_hrect(y0=low, y1=high, fillcolor="#ff7f0e", opacity=0.15, line_width=0)
+    figure.add_hline(y=result.random_mean, line_dash="dash", line_color="#ff7f0e",
+                     annotation_text=f"random {result.random_mean:.2f} +- {result.random_std:.2f}", annotation_position="top left")
+    figure.update_layout(
+        title=f"TCAV scores for class {result.target_class} at {result.layer}", height=height,
+        yaxis={"range": [0, 1.15], "title": "TCAV score (share of class inputs)"}, xaxis={"type": "category", "title": "concept"},
+        margin={"l": 10, "r": 10, "t": 40, "b": 10}, showlegend=False,
+    )
+    return figure
+
+
+PAPER_TABLE_2 = {"CNN only": {"accuracy": 92.4, "fid": None, "score": 61},
+                 "GAN only": {"accuracy": None, "fid": 28.7, "score": 54},
+                 "Unified framework": {"accuracy": 91.8, "fid": 29.3, "score": 79}}
+
+
+def augmentation_figure(summary: Sequence[dict], title: str = "Test accuracy: real vs real + GAN", height: int = 340) -> go.Figure:
+    """Bars of accuracy mean +- std (over seeds) per training condition."""
+    figure = go.Figure(go.Bar(
+        x=[row["condition"] for row in summary], y=[row["accuracy_mean"] for row in summary],
+        error_y={"type": "data", "array": [row["accuracy_std"] for row in summary], "visible": True},
+        text=[f"{row['accuracy_mean']:.1%}" for row in summary], textposition="outside", marker_color=["#1f77b4", "#ff7f0e"],
+        hovertemplate="%{x}: %{y:.2%}<extra></extra>"))
+    low = min(row["accuracy_mean"] - row["accuracy_std"] for row in summary)
+    figure.update_layout(title=title, height=height, yaxis={"title": "test accuracy", "tickformat": ".0%", "range": [max(0, low - 0.1), 1]},
+                         margin={"l": 10, "r": 10, "t": 40, "b": 10})
+    return figure
+
+
+def audit_figure(rows: Sequence[dict], metric: str, label: str = "", height: int = 360) -> go.Figure:
+    """Per class: the metric's mean +- std on real and on GAN images; classes whose distributions differ
+    (KS test p < 0.05) are starred."""
+    chosen = [row for row in rows if row["metric"] == metric]
+    classes = [row["class"] + (" *" if row["p_value"] < 0.05 else "") for row in chosen]
+    figure = go.Figure()
+    for side, colour in (("real", "#1f77b4"), ("synthetic", "#ff7f0e")):
+        figure.add_trace(go.Bar(name=side, x=classes, y=[row[f"{side}_mean"] for row in chosen], marker_color=colour,
+                                error_y={"type": "data", "array": [row[f"{side}_std"] for row in chosen], "visible": True}))
+    figure.update_layout(barmode="group", height=height, title=label or metric, margin={"l": 10, "r": 10, "t": 40, "b": 10},
+                         xaxis={"title": "class (* KS p < 0.05)", "type": "category"})
+    return figure
+
+
+def explainability_score_figure(summary: Sequence[dict], height: int = 380) -> go.Figure:
+    """Score mean +- std per system beside the paper's Table 2 value, and each part's weighted contribution."""
+    from .explainability_score import PART_WEIGHTS
+
+    systems = [row["system"] for row in summary]
+    total = sum(PART_WEIGHTS.values())
+    figure = go.Figure()
+    for part, weight in PART_WEIGHTS.items():
+        figure.add_trace(go.Bar(name=f"{part} (w {weight})", x=systems, y=[100 * weight / total * row[f"{part}_mean"] for row in summary],
+                                offsetgroup="ours", hovertemplate=f"{part}: %{{y:.1f}} points<extra></extra>"))
+    figure.add_trace(go.Bar(name="paper (Table 2)", x=systems, y=[PAPER_TABLE_2.get(s, {}).get("score") for s in systems],
+                            offsetgroup="paper", marker_color="#bbbbbb", hovertemplate="paper: %{y}<extra></extra>"))
+    figure.add_trace(go.Scatter(name="ours (mean +- std)", x=systems, y=[row["score_mean"] for row in summary], mode="markers+text",
+                                text=[f"{row['score_mean']:.1f}" for row in summary], textposition="top center",
+                                error_y={"type": "data", "array": [row["score_std"] for row in summary]}, marker={"color": "black"}))
+    figure.update_layout(barmode="stack", height=height, title="Explainability score and its parts", yaxis={"range": [0, 100]},
                          margin={"l": 10, "r": 10, "t": 40, "b": 10})
     return figure
