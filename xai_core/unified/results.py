@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
+from ..generative.experiments import run_gan_experiments
 from ..metrics.experiments import EXPERIMENTS, run_experiment, run_relevance
 from ..metrics.suite import EvaluationResult, write_sanity_verdicts
 from ..models.checkpoints import DEFAULT_CHECKPOINT_DIR, REPOSITORY_ROOT, read_manifest
 from .evaluation_report import (dice_table, faithfulness_table, generalisation_table, localisation_table, noise_table,
                                 overfitting_table, perturbation_table, relevance_table, sanity_table)
+from .gan_report import render_gan_markdown
 
 RESULTS_PATH = REPOSITORY_ROOT / "docs" / "results.md"
 
@@ -185,17 +187,35 @@ model when the Spearman rank correlation of its maps with the trained model's ma
 """ + (f"\nNot applicable and skipped: {'; '.join(skipped)}.\n" if skipped else "")
 
 
+GAN_SECTION_HEADING = "\n## Explainable GAN"
+
+
+def write_gan_results(path: Path = RESULTS_PATH, rerun: bool = False, on_progress: Callable[[float, str], None] | None = None) -> Path:
+    """Rerun (or reuse) only the GAN experiments and replace the GAN sections at the end of an existing docs/results.md."""
+    if not path.is_file():
+        raise ValueError(f"{path} does not exist yet: run report-results without --gan-only first")
+    recorded = path.read_text()
+    kept = recorded.split(GAN_SECTION_HEADING)[0].rstrip("\n") + "\n"
+    path.write_text(kept + render_gan_markdown(run_gan_experiments(rerun=rerun, on_progress=on_progress)))
+    return path
+
+
 def write_results(path: Path = RESULTS_PATH, rerun: bool = False, on_progress: Callable[[float, str], None] | None = None) -> Path:
     """Run (or reuse) every pinned experiment, record the sanity verdicts, and write docs/results.md."""
     results = {}
-    for i, (name, experiment) in enumerate(EXPERIMENTS.items()):
-        def report(fraction: float, message: str, i: int = i) -> None:
+    stages = len(EXPERIMENTS) + 2  # the suite runs, CGMA relevance, the GAN experiments
+
+    def stage(index: int, name: str) -> Callable[[float, str], None]:
+        def report(fraction: float, message: str) -> None:
             if on_progress is not None:
-                on_progress((i + fraction) / (len(EXPERIMENTS) + 1), f"{name}: {message}")
-        results[name] = run_experiment(experiment, rerun, on_progress=report)
-    relevance = run_relevance(rerun=rerun, on_progress=lambda f, m: on_progress and on_progress(
-        (len(EXPERIMENTS) + f) / (len(EXPERIMENTS) + 1), f"relevance: {m}"))
+                on_progress((index + fraction) / stages, f"{name}: {message}")
+        return report
+
+    for i, (name, experiment) in enumerate(EXPERIMENTS.items()):
+        results[name] = run_experiment(experiment, rerun, on_progress=stage(i, name))
+    relevance = run_relevance(rerun=rerun, on_progress=stage(len(EXPERIMENTS), "relevance"))
     write_sanity_verdicts(results["sanity"])
+    gan_results = run_gan_experiments(rerun=rerun, on_progress=stage(len(EXPERIMENTS) + 1, "GAN experiments"))
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_results_markdown(evaluation=render_evaluation_markdown(results, relevance)))
+    path.write_text(render_results_markdown(evaluation=render_evaluation_markdown(results, relevance) + render_gan_markdown(gan_results)))
     return path
