@@ -23,9 +23,6 @@ PAGE_COMMAND = "XAI Studio, Report page"
 
 ensure_app_router()
 keep_widget_state_across_pages()
-for widget in keys.REPORT_WIDGETS:
-    if widget in st.session_state:
-        st.session_state[widget] = st.session_state[widget]
 st.session_state.setdefault(keys.REPORT_METHODS, DEFAULT_METHODS)
 with st.sidebar:
     st.header("Report")

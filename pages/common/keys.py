@@ -47,6 +47,7 @@ GAN_DIRECTION_OFFSET = "gan_direction_offset_"  # + SeFa direction index
 GAN_OTHER_SEED = "gan_other_seed"
 GAN_FRAMES = "gan_frames"
 GAN_INTERPOLATION = "gan_interpolation"
+GAN_IMAGE = "gan_image"  # the GAN Studio's current image: {gan_id, label, seed, latent, image, digest}
 
 REPORT_SOURCE = "report_source"
 REPORT_ON_IMAGE = "The current image"
@@ -62,7 +63,6 @@ REPORT_REQUESTED = "report_requested"
 REPORT_RESULT = "report_result"
 # the Report page's choices, kept while the user visits other pages
 REPORT_WIDGETS = (REPORT_SOURCE, REPORT_METHODS, REPORT_GAN, REPORT_GAN_SEED, REPORT_GAN_CLASS, REPORT_RUN, REPORT_RUN_PATH)
-GAN_IMAGE = "gan_image"  # the GAN Studio's current image: {gan_id, label, seed, latent, image, digest}
 
 # widgets that several pages render and whose value should follow the user from page to page
 SHARED_WIDGETS = (MODEL_ID, DATASET_NAME, IMAGE_SOURCE, CLASS_FILTER, METHODS, COLORMAP, OPACITY, NOISE, ETA, SFTGAN_KIND)
@@ -91,3 +91,11 @@ SYNTH_AUDIT_PER_CLASS = "synth_audit_per_class"
 SYNTH_AUDIT_METRIC = "synth_audit_metric"
 SYNTH_SCORE_IMAGES = "synth_score_images"
 SYNTH_REQUESTED = "synth_requested"  # which analysis the user asked to run: "augmentation", "audit" or "score"
+
+# the Concepts and Synthetic data pages' choices, kept while the user visits other pages
+CONCEPTS_WIDGETS = (TCAV_MODEL, TCAV_TARGET, TCAV_LAYER, TCAV_CONCEPTS, TCAV_USER_CONCEPT_NAME, TCAV_RANDOMS, TCAV_IMAGES,
+                    TCAV_SEED, TCAV_BONFERRONI)
+SYNTHETIC_WIDGETS = (SYNTH_DATASET, SYNTH_SEEDS, SYNTH_REAL_IMAGES, SYNTH_SYNTHETIC_IMAGES, SYNTH_EPOCHS, SYNTH_AUDIT_PER_CLASS,
+                     SYNTH_AUDIT_METRIC, SYNTH_SCORE_IMAGES)
+# every widget whose value survives a page switch (file uploaders cannot be re-assigned and are not here)
+KEPT_WIDGETS = frozenset(SHARED_WIDGETS + EVALUATE_WIDGETS + REPORT_WIDGETS + CONCEPTS_WIDGETS + SYNTHETIC_WIDGETS)

@@ -11,6 +11,7 @@ import torch
 
 from xai_core import ImageDataset, ModelCard, explain, layer_gradcams, load_dataset, load_model
 from xai_core.attribution import build_explainer, conv_layers_in_execution_order
+from xai_core.generative.dcgan import DCGANGenerator, load_gan
 from xai_core.metrics import suite
 from xai_core.metrics.badges import image_badges
 from xai_core.models import Prediction
@@ -100,4 +101,39 @@ def evaluation_results() -> dict:
 @st.cache_resource
 def relevance_averages() -> dict:
     """Dataset/model-pair average relevance, shared by every session: {(model, dataset, kind, n): (mean, std)}."""
+    return {}
+
+
+@st.cache_resource(show_spinner="Loading GAN ...")
+def cached_gan(gan_id: str) -> DCGANGenerator:
+    return load_gan(gan_id)
+
+
+@st.cache_resource
+def latent_sensitivities() -> dict:
+    """Latent sensitivity samples shared by every session: {(gan id, class, samples, seed): LatentSensitivity}."""
+    return {}
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def cached_conv_layer_names(model_id: str) -> list[str]:
+    """The model's conv layers (names as in named_modules), in execution order."""
+    card = cached_model(model_id)
+    with model_lock(model_id):
+        example = torch.zeros(1, card.in_channels, *card.input_size)
+        return [name for name, _ in conv_layers_in_execution_order(card.model, example)]
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached_concept_preview(dataset: str, concept: str | None, count: int, seed: int) -> np.ndarray:
+    """A few images of a registered concept set (or of a random set when ``concept`` is None): uint8 [n,H,W,C]."""
+    from xai_core.data.concepts import build_concept, random_concept_set
+
+    images = random_concept_set(dataset, count, seed) if concept is None else build_concept(dataset, concept, count, seed)
+    return (images.clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
+
+
+@st.cache_resource
+def tcav_results() -> dict:
+    """TCAV runs shared by every session, oldest first: {config key: (TCAVResult, seconds)}."""
     return {}

@@ -43,7 +43,7 @@ def ensure_app_router() -> None:
 def keep_widget_state_across_pages() -> None:
     """Widgets on another page are new widgets; re-assigning their keys keeps the user's choices."""
     for key in list(st.session_state):
-        if key in keys.SHARED_WIDGETS or key in keys.EVALUATE_WIDGETS or key.startswith(keys.SAMPLE_INDEX):
+        if key in keys.KEPT_WIDGETS or key.startswith(keys.SAMPLE_INDEX):
             st.session_state[key] = st.session_state[key]
 
 
