@@ -126,11 +126,40 @@ def score_result(dataset: str, images: int = 100, seeds: tuple[int, ...] = REPOR
     return cached("score", config, compute, rerun, root)
 
 
+# (model, class index, concepts): the concepts of each dataset on one class; the biased CNN should lean on colour
+TCAV_EXPERIMENTS = (
+    ("vgg-mnist", 1, ("thick strokes", "thin strokes", "slanted")),
+    ("vgg-glyphs", 0, ("thick strokes", "thin strokes", "slanted")),
+    ("vgg-shapes", 0, ("red", "green", "striped texture")),
+    ("vgg-shapes_biased", 0, ("red", "green", "striped texture")),
+)
+
+
+def tcav_result(model_id: str, target: int, concepts: tuple[str, ...], seeds: tuple[int, ...] = REPORT_SEEDS, n_images: int = 50,
+                n_random: int = 10, rerun: bool = False, on_progress: Progress | None = None, root: Path | None = None) -> list[dict]:
+    """TCAV rows (one per seed and concept: score, random mean, p, significant, CAV accuracy), cached."""
+    from ..attribution.tcav import run_tcav
+
+    config = {"model": model_id, "model_sha256": model_info(model_id)["sha256"], "target": target, "concepts": list(concepts),
+              "seeds": list(seeds), "n_images": n_images, "n_random": n_random}
+
+    def compute() -> list[dict]:
+        card = load_model(model_id)
+        rows = []
+        for i, seed in enumerate(seeds):
+            result = run_tcav(card, list(concepts), target, n_images, n_random, seed, progress=on_progress and (
+                lambda f, m, i=i: on_progress((i + f) / len(seeds), f"seed {seed}: {m}")))
+            rows += [{"seed": seed, "class": result.target_class, "layer": result.layer, **row} for row in result.rows()]
+        return rows
+
+    return cached("tcav", config, compute, rerun, root)
+
+
 def run_gan_experiments(rerun: bool = False, on_progress: Progress | None = None, root: Path | None = None) -> dict:
-    """Every GAN experiment of docs/results.md, cached: {"fid", "latent", "augmentation", "audit", "score"}."""
-    results: dict[str, Any] = {"fid": {}, "latent": {}, "augmentation": {}, "audit": {}, "score": {}}
+    """Every GAN experiment of docs/results.md, cached: {"fid", "latent", "augmentation", "audit", "score", "tcav"}."""
+    results: dict[str, Any] = {"fid": {}, "latent": {}, "augmentation": {}, "audit": {}, "score": {}, "tcav": {}}
     gan_ids = [f"{kind}-{dataset}" for dataset in SHIPPED_GAN_DATASETS for kind in ("dcgan", "cdcgan")]
-    steps = len(gan_ids) + 2 * len(SHIPPED_GAN_DATASETS) + len(SCORE_DATASETS)
+    steps = len(gan_ids) + 2 * len(SHIPPED_GAN_DATASETS) + len(SCORE_DATASETS) + len(TCAV_EXPERIMENTS)
     done = 0
 
     def stage(message: str) -> Progress:
@@ -157,6 +186,9 @@ def run_gan_experiments(rerun: bool = False, on_progress: Progress | None = None
         done += 1
     for dataset in SCORE_DATASETS:
         results["score"][dataset] = score_result(dataset, rerun=rerun, on_progress=stage(f"explainability score on {dataset}"), root=root)
+        done += 1
+    for model_id, target, concepts in TCAV_EXPERIMENTS:
+        results["tcav"][model_id] = tcav_result(model_id, target, concepts, rerun=rerun, on_progress=stage(f"TCAV of {model_id}"), root=root)
         done += 1
     if on_progress is not None:
         on_progress(1.0, "done")
