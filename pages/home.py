@@ -6,6 +6,7 @@ import streamlit as st
 from pages.common.sidebar import render_sidebar
 from xai_core import list_models
 from xai_core.data.registry import DATASETS
+from xai_core.generative.dcgan import gan_info, list_gans
 from xai_core.models import model_info
 from xai_core.sftgan import generator_info, list_generators
 
@@ -40,6 +41,24 @@ st.dataframe(
     } for generator_id in list_generators() for info in [generator_info(generator_id)]]),
     hide_index=True, width="stretch",
 )
+
+st.subheader("DCGANs")
+gan_rows = []
+for gan_id in list_gans():
+    info = gan_info(gan_id)
+    metrics = info["metrics"]
+    gan_rows.append({
+        "GAN": gan_id, "kind": "class-conditional" if info["kind"] == "cdcgan" else "unconditional", "trained on": info["dataset"],
+        "parameters": info["parameters"], "FID": metrics.get("fid"), "real-vs-real FID": metrics.get("fid_real_vs_real"),
+        "class accuracy": metrics.get("class_accuracy"), "reproduce with": info["command"],
+    })
+if gan_rows:
+    st.dataframe(pd.DataFrame(gan_rows), hide_index=True, width="stretch",
+                 column_config={"class accuracy": st.column_config.NumberColumn(format="percent")})
+    st.caption("FID on the domain CNN's penultimate features (lower is better), beside two real sets' FID; class accuracy: "
+               "the CNN's accuracy on samples of the conditioned class. Explore them in **GAN Studio**.")
+else:
+    st.caption("No DCGAN installed: `python -m xai_core train-gan --dataset mnist --conditional`.")
 
 st.subheader("Datasets")
 st.dataframe(

@@ -31,12 +31,15 @@ def test_home_lists_models_and_datasets():
     app = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     assert not app.exception
     assert app.title[0].value == "XAI Studio"
-    models_table, generators_table, datasets_table = (frame.value for frame in app.dataframe)
+    models_table, generators_table, gans_table, datasets_table = (frame.value for frame in app.dataframe)
     assert "vgg-mnist" in set(models_table["model"])
     assert models_table.set_index("model").loc["vgg-mnist", "test accuracy"] >= 0.98
     assert set(generators_table["generator"]) == {"lsft-symbols", "gsft-symbols", "lsft-objects", "gsft-objects"}
     assert generators_table["held-out Dice vs Grad-CAM"].between(0, 1).all()
     assert {"mnist", "glyphs", "shapes"} <= set(datasets_table["dataset"])
+    shipped_gans = {f"{kind}-{dataset}" for kind in ("dcgan", "cdcgan") for dataset in ("mnist", "glyphs", "shapes")}
+    assert set(gans_table["GAN"]) == shipped_gans
+    assert (gans_table["FID"] > gans_table["real-vs-real FID"]).all()
 
 
 def test_explore_defaults_to_mnist_vgg_and_predicts_the_first_digit(explore):
