@@ -14,8 +14,7 @@ Public API for notebooks and scripts::
 from .attribution import EXPLAINERS, cumulative_gradcam_averages, explain, layer_gradcams, layer_positions
 from .data import DatasetUnavailable, ImageDataset, ImageDecodeError, list_datasets, load_dataset
 from .models import CheckpointError, ModelCard, list_models, load_model
-
-__version__ = "0.1.0"
+from .versions import __version__
 
 __all__ = [
     "EXPLAINERS", "CheckpointError", "DatasetUnavailable", "ImageDataset", "ImageDecodeError", "ModelCard", "__version__",

@@ -27,7 +27,6 @@ import csv
 import io
 import json
 import math
-import platform
 import tempfile
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -40,6 +39,7 @@ from captum.concept._utils.classifier import Classifier
 from torch.utils.data import DataLoader
 
 from ..models.card import ModelCard
+from ..versions import library_versions
 from .hooks import conv_layers_in_execution_order, inplace_activations_disabled
 
 MIN_RANDOM_SETS = 10
@@ -214,17 +214,6 @@ class TCAVResult:
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=1)
-
-
-def library_versions() -> dict[str, str]:
-    import captum
-    import scipy
-    import sklearn
-
-    from .. import __version__
-
-    return {"xai_core": __version__, "torch": torch.__version__, "captum": captum.__version__, "scipy": scipy.__version__,
-            "sklearn": sklearn.__version__, "python": platform.python_version()}
 
 
 def default_layer(card: ModelCard) -> str:

@@ -14,23 +14,20 @@ import hashlib
 import io
 import json
 import math
-import platform
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
-import captum
 import torch
 import torch.nn.functional as F
-import torchvision
 
-from .. import __version__
 from ..attribution.base import NotApplicable
 from ..attribution.registry import build_explainer, is_known_method
 from ..data import load_dataset
 from ..models import ModelCard, load_model
 from ..unified.charts import level_curves_figure, metric_bars_figure
+from ..versions import library_versions
 from . import faithfulness, localisation
 from .agreement import BINARY_THRESHOLD, dice
 from .robustness import NOISE_LEVELS, MapFunction, noise_curves
@@ -471,11 +468,6 @@ def results_json(result: EvaluationResult, summary: Sequence[dict] | None = None
         "config": result.config, "versions": library_versions(), "summary": summary,
         "sanity": [{"pair": pair, "method": method, **verdict} for (pair, method), verdict in verdicts.items()],
         "skipped": result.skipped, "rows": result.rows}, indent=1)
-
-
-def library_versions() -> dict[str, str]:
-    return {"xai_core": __version__, "torch": torch.__version__, "torchvision": torchvision.__version__,
-            "captum": captum.__version__, "python": platform.python_version()}
 
 
 SANITY_VERDICTS_PATH = Path(__file__).resolve().parents[2] / "assets" / "evaluation" / "sanity.json"

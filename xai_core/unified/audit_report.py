@@ -28,7 +28,7 @@ import plotly.graph_objects as go
 import torch
 from plotly.offline import get_plotlyjs
 
-from .. import __version__
+from ..versions import __version__
 from ..attribution.registry import method_label
 from ..metrics.experiments import EVALUATION_CACHE_DIR
 from ..metrics.suite import METRICS, SUMMARY_COLUMNS, evaluation_figures

@@ -23,10 +23,8 @@ import base64
 import hashlib
 import json
 import math
-import platform
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
-from importlib import metadata
 from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 import numpy as np
@@ -35,7 +33,6 @@ import plotly.io as pio
 import torch
 import torch.nn.functional as F
 
-from .. import __version__
 from ..attribution.base import NotApplicable, normalise_maps
 from ..attribution.registry import explain
 from ..data import load_dataset
@@ -44,6 +41,7 @@ from ..generative.latent import latent_sensitivity
 from ..metrics.badges import image_badges
 from ..metrics.suite import METRICS
 from ..models import CheckpointError, ModelCard, model_info
+from ..versions import library_versions
 
 if TYPE_CHECKING:
     from ..attribution.tcav import TCAVResult
@@ -51,7 +49,6 @@ if TYPE_CHECKING:
 BUNDLE_FORMAT = "xai-studio-explanation-bundle/1"
 ORIGINAL, GENERATED, GAN = "original", "generated", "gan"
 SUBJECTS = (ORIGINAL, GENERATED)
-LIBRARIES = ("torch", "torchvision", "captum", "numpy", "plotly", "streamlit")
 TOP_LATENT_MAPS = 4
 
 ProgressCallback = Callable[[float, str], None]
@@ -214,17 +211,6 @@ def tensor_sha256(tensor: torch.Tensor) -> str:
     digest = hashlib.sha256(f"{array.dtype.str}{tuple(array.shape)}".encode())
     digest.update(array.tobytes())
     return digest.hexdigest()
-
-
-def library_versions() -> dict[str, str]:
-    """Installed versions (package metadata, nothing imported) of the libraries a bundle depends on."""
-    versions = {"xai_core": __version__, "python": platform.python_version()}
-    for name in LIBRARIES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    return versions
 
 
 def model_provenance(model_id: str) -> dict:

@@ -1,0 +1,21 @@
+"""Library versions recorded with every run, bundle and result (DESIGN.md: determinism and provenance)."""
+
+from __future__ import annotations
+
+import platform
+from importlib import metadata
+
+__version__ = "0.1.0"
+RECORDED_LIBRARIES = ("torch", "torchvision", "captum", "numpy", "scipy", "scikit-learn", "plotly", "streamlit")
+
+
+def library_versions() -> dict[str, str]:
+    """{"xai_core", "python", and each of RECORDED_LIBRARIES: version}, read from package metadata
+    (nothing is imported; a missing package reads "not installed")."""
+    versions = {"xai_core": __version__, "python": platform.python_version()}
+    for name in RECORDED_LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
