@@ -205,7 +205,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _cmd_report_results(args: argparse.Namespace) -> int:
-    from .unified.results import write_results
+    from .unified.results import write_gan_results, write_results
 
     bar = tqdm(total=1.0, desc="report-results", disable=args.quiet, bar_format="{l_bar}{bar}| {elapsed} {postfix}")
 
@@ -213,9 +213,73 @@ def _cmd_report_results(args: argparse.Namespace) -> int:
         bar.n = round(fraction, 4)
         bar.set_postfix_str(message)
 
-    path = write_results(rerun=args.rerun, on_progress=show)
+    path = (write_gan_results if args.gan_only else write_results)(rerun=args.rerun, on_progress=show)
     bar.close()
     print(f"wrote {path}")
+    return 0
+
+
+def _method_names(values: list[str]) -> list[str]:
+    """``["grad_cam,lsft", "saliency"]`` -> ["grad_cam", "lsft", "saliency"] (commas or spaces separate methods)."""
+    return list(dict.fromkeys(name.strip() for value in values for name in value.split(",") if name.strip()))
+
+
+def _cmd_audit_report(args: argparse.Namespace) -> int:
+    import shlex
+
+    from .attribution.registry import is_known_method
+    from .unified.audit_report import write_audit_report
+    from .unified.bundle import bundle_for_generated, bundle_for_image
+
+    if args.run:
+        if args.model or args.gan:
+            raise ValueError("--run reports on a finished evaluation run: drop --model and --gan")
+        path = write_audit_report(args.run, args.out, args.title)
+        print(json.dumps({"report": str(path), "bytes": path.stat().st_size, "run": str(args.run)}, indent=2))
+        return 0
+    if not args.model:
+        raise ValueError("give --model (with --dataset/--index, --image and/or --gan), or --run DIR")
+    if args.label is not None and not args.gan:
+        raise ValueError("--label chooses the class of a GAN sample: give --gan too")
+    methods = _method_names(args.methods)
+    unknown = [m for m in methods if not is_known_method(m)]
+    if unknown:
+        raise ValueError(f"unknown method(s) {', '.join(unknown)}")
+    card = load_model(args.model)
+    command = shlex.join(["python", "-m", "xai_core", *args.argv])
+    bar = tqdm(total=1.0, desc="audit-report", disable=args.quiet, bar_format="{l_bar}{bar}| {elapsed} {postfix}")
+
+    def show(fraction: float, message: str) -> None:
+        bar.n = round(fraction, 4)
+        bar.set_postfix_str(message)
+
+    bundle = None
+    if args.image or args.dataset:
+        image, _, source = _load_image_argument(args)
+        mask = None if args.image else load_dataset(args.dataset, args.split)[args.index][2]
+        bundle = bundle_for_image(card, image, args.target, methods, args.seed, mask=mask,
+                                  dataset=None if args.image else args.dataset, split=args.split,
+                                  index=None if args.image else args.index, source=source, title=args.title, command=command,
+                                  on_progress=show)
+    if args.gan:
+        bundle = bundle_for_generated(card, args.gan, None, args.label, methods, gan_seed=args.gan_seed, seed=args.seed,
+                                      bundle=bundle, title=args.title, command=command, on_progress=show)
+    bar.close()
+    if bundle is None:
+        raise ValueError("nothing to report on: give --dataset (with --index), --image or --gan")
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(bundle.to_json(indent=1))
+    path = write_audit_report(bundle, args.out, args.title)
+    summary = {"report": str(path), "bytes": path.stat().st_size, "model": bundle.provenance["model"]["id"],
+               "model_sha256": bundle.provenance["model"]["sha256"], "targets": bundle.targets,
+               "maps": {subject: list(maps) for subject, maps in bundle.maps.items()}, "not_applicable": bundle.not_applicable}
+    if bundle.latent_sensitivity is not None:
+        summary.update(gan=args.gan, gan_sha256=bundle.provenance["gan"]["sha256"],
+                       most_sensitive_dimensions=bundle.latent_sensitivity.top(5))
+    if args.json:
+        summary["bundle_json"] = str(args.json)
+    print(json.dumps(summary, indent=2))
     return 0
 
 
@@ -280,6 +344,49 @@ def _cmd_explain(args: argparse.Namespace) -> int:
         summary["layers"] = {"names": layers.names, "npy": "layer_gradcams.npy", "cgmas": "cgmas.npy", "eta": args.eta}
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     print(json.dumps(summary, indent=2))
+    return 0
+
+
+def _class_index(text: str, classes: list[str]) -> int:
+    """A class given by name (``A``) or by index (``0``) -> its index."""
+    if text in classes:
+        return classes.index(text)
+    if text.lstrip("-").isdigit() and 0 <= int(text) < len(classes):
+        return int(text)
+    raise ValueError(f"unknown class {text!r}; give a class name ({', '.join(classes[:10])}{', ...' if len(classes) > 10 else ''}) "
+                     f"or an index in 0..{len(classes) - 1}")
+
+
+def _cmd_tcav(args: argparse.Namespace) -> int:
+    from .attribution.tcav import run_tcav
+    from .data.concepts import concept_names
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    card = load_model(args.model)
+    concepts = [name.strip() for name in args.concepts.split(",") if name.strip()]
+    if not concepts:
+        raise ValueError(f"give at least one concept; {card.dataset} has: {', '.join(concept_names(card.dataset or '')) or 'none'}")
+    target = _class_index(args.target, card.classes)
+    bar = tqdm(total=1.0, desc="tcav", disable=args.quiet, bar_format="{l_bar}{bar}| {elapsed} {postfix}")
+
+    def show(fraction: float, message: str) -> None:
+        bar.n = round(fraction, 4)
+        bar.set_postfix_str(message)
+
+    result = run_tcav(card, concepts, target, n_images=args.n, n_random=args.randoms, seed=args.seed, layer_name=args.layer,
+                      alpha=args.alpha, bonferroni=args.bonferroni, progress=show)
+    bar.close()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "tcav.csv").write_text(result.to_csv())
+    (out / "tcav.json").write_text(result.to_json())
+    print(f"TCAV for class {result.target_class} of {card.id} at {result.layer}: random {result.random_mean:.3f} +- "
+          f"{result.random_std:.3f} over {result.n_random_sets} random-vs-random runs")
+    for row in result.rows():
+        print(f"{row['concept']:<20} TCAV {row['tcav_score']:.3f} +- {row['score_std']:.3f}  p {row['p_adjusted']:.3g} "
+              f"{row['stars']:<3} {'significant' if row['significant'] else 'not significant'}  CAV accuracy {row['cav_accuracy']:.2f}")
+    print(f"wrote {out / 'tcav.csv'} and {out / 'tcav.json'}")
     return 0
 
 
@@ -404,10 +511,35 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.set_defaults(handler=_cmd_evaluate)
 
     report = commands.add_parser("report-results", help="regenerate docs/results.md: model figures from the manifest, "
-                                 "the paper's evaluation tables from the pinned suite runs (cached in runs/evaluation)")
+                                 "the paper's evaluation tables from the pinned suite runs (cached in runs/evaluation), "
+                                 "the GAN tables from the pinned GAN experiments (cached in runs/gan-results)")
     report.add_argument("--rerun", action="store_true", help="recompute the evaluation runs even when cached")
+    report.add_argument("--gan-only", action="store_true", help="only (re)compute the GAN sections and replace them at the end "
+                        "of the existing docs/results.md")
     report.add_argument("--quiet", action="store_true")
     report.set_defaults(handler=_cmd_report_results)
+
+    audit = commands.add_parser("audit-report", help="one self-contained HTML audit report: an image (and a GAN sample) "
+                                "with maps, scores, latent sensitivities and provenance, or a finished evaluation run")
+    audit.add_argument("--run", type=Path, default=None, help="a finished evaluation run directory (written by evaluate --out)")
+    audit.add_argument("--model", default=None)
+    source = audit.add_mutually_exclusive_group()
+    source.add_argument("--image", type=Path)
+    source.add_argument("--dataset")
+    audit.add_argument("--index", type=int, default=0)
+    audit.add_argument("--split", default="test", choices=["train", "test"])
+    audit.add_argument("--methods", nargs="+", default=["grad_cam", "lsft"], metavar="METHOD",
+                       help=f"comma- or space-separated, any of {', '.join(EXPLAINERS)}")
+    audit.add_argument("--target", type=int, default=None, help="class to explain on the image (default: the prediction)")
+    audit.add_argument("--gan", default=None, help="also explain a sample of this GAN (an id from the manifests, e.g. cdcgan-mnist)")
+    audit.add_argument("--gan-seed", type=int, default=0, help="seed of the GAN sample's latent code")
+    audit.add_argument("--label", type=int, default=None, help="class of the sample, for a class-conditional GAN")
+    audit.add_argument("--seed", type=int, default=0, help="seed of the explainers' randomness (SmoothGrad)")
+    audit.add_argument("--title", default="", help="report title")
+    audit.add_argument("--json", default=None, help="also write the explanation bundle as JSON here")
+    audit.add_argument("--out", required=True, help="the HTML file to write")
+    audit.add_argument("--quiet", action="store_true")
+    audit.set_defaults(handler=_cmd_audit_report)
 
     predict = commands.add_parser("predict", help="predict one image; prints JSON")
     predict.add_argument("--model", required=True)
@@ -434,11 +566,30 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--out", required=True, help="output directory")
     explain.add_argument("--quiet", action="store_true")
     explain.set_defaults(handler=_cmd_explain)
+
+    from .attribution.tcav import DEFAULT_ALPHA, MIN_RANDOM_SETS
+
+    tcav = commands.add_parser("tcav", help="TCAV (Kim et al. 2018): how much registered concepts (thick strokes, slanted, "
+                               "red ...) push a class, with t-tests over random concepts; writes tcav.csv and tcav.json")
+    tcav.add_argument("--model", required=True)
+    tcav.add_argument("--concepts", required=True, help='comma-separated concept names, e.g. "thick strokes,slanted"')
+    tcav.add_argument("--target", required=True, help="the class: its name (e.g. A) or index")
+    tcav.add_argument("--layer", default=None, help="layer name as in the model's named_modules (default: the last conv layer)")
+    tcav.add_argument("--randoms", type=int, default=MIN_RANDOM_SETS, help=f"random concept sets (at least {MIN_RANDOM_SETS})")
+    tcav.add_argument("--n", type=int, default=50, help="images per concept set, per random set and of the class")
+    tcav.add_argument("--seed", type=int, default=0)
+    tcav.add_argument("--alpha", type=float, default=DEFAULT_ALPHA, help="significance level of the t-test")
+    tcav.add_argument("--bonferroni", action="store_true", help="divide alpha by the number of concepts")
+    tcav.add_argument("--out", required=True, help="output directory")
+    tcav.add_argument("--threads", type=int, default=None)
+    tcav.add_argument("--quiet", action="store_true")
+    tcav.set_defaults(handler=_cmd_tcav)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         return args.handler(args)
     except (DatasetUnavailable, ImageDecodeError, CheckpointError, KeyError, ValueError) as error:
