@@ -24,9 +24,14 @@ PAGE_COMMAND = "XAI Studio, Report page"
 ensure_app_router()
 keep_widget_state_across_pages()
 st.session_state.setdefault(keys.REPORT_METHODS, DEFAULT_METHODS)
+sources = [keys.REPORT_ON_IMAGE, keys.REPORT_ON_RUN]
 with st.sidebar:
     st.header("Report")
-    report_on = st.radio("Report on", [keys.REPORT_ON_IMAGE, keys.REPORT_ON_RUN], key=keys.REPORT_SOURCE)
+    # The image branch renders the shared sidebar, which re-assigns the kept widgets after this radio exists; so the
+    # radio's choice survives page switches through its own key and the default index, not through KEPT_WIDGETS.
+    report_on = st.radio("Report on", sources, key=keys.REPORT_SOURCE,
+                         index=sources.index(st.session_state.get(keys.REPORT_SOURCE_CHOICE, keys.REPORT_ON_IMAGE)),
+                         on_change=lambda: st.session_state.__setitem__(keys.REPORT_SOURCE_CHOICE, st.session_state[keys.REPORT_SOURCE]))
 
 
 def _display_path(path) -> str:

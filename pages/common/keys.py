@@ -50,6 +50,7 @@ GAN_INTERPOLATION = "gan_interpolation"
 GAN_IMAGE = "gan_image"  # the GAN Studio's current image: {gan_id, label, seed, latent, image, digest}
 
 REPORT_SOURCE = "report_source"
+REPORT_SOURCE_CHOICE = "report_source_choice"  # the radio's last value, kept outside the widget (see pages/report.py)
 REPORT_ON_IMAGE = "The current image"
 REPORT_ON_RUN = "A finished evaluation run"
 REPORT_METHODS = "report_methods"
@@ -62,7 +63,7 @@ REPORT_RUN_PATH = "report_run_path"
 REPORT_REQUESTED = "report_requested"
 REPORT_RESULT = "report_result"
 # the Report page's choices, kept while the user visits other pages
-REPORT_WIDGETS = (REPORT_SOURCE, REPORT_METHODS, REPORT_GAN, REPORT_GAN_SEED, REPORT_GAN_CLASS, REPORT_RUN, REPORT_RUN_PATH)
+REPORT_WIDGETS = (REPORT_METHODS, REPORT_GAN, REPORT_GAN_SEED, REPORT_GAN_CLASS, REPORT_RUN, REPORT_RUN_PATH)
 
 # widgets that several pages render and whose value should follow the user from page to page
 SHARED_WIDGETS = (MODEL_ID, DATASET_NAME, IMAGE_SOURCE, CLASS_FILTER, METHODS, COLORMAP, OPACITY, NOISE, ETA, SFTGAN_KIND)

@@ -114,3 +114,12 @@ def test_a_finished_evaluation_run_is_reported_and_a_wrong_directory_refused(tmp
     html, _ = _download(_build(app), downloads)
     assert 'id="run-scores"' in html and 'id="run-provenance"' in html and model_info("vgg-mnist")["sha256"] in html
     assert "Plotly.newPlot(" in html
+
+
+def test_the_report_source_survives_a_visit_to_another_page():
+    app = _open()
+    app.radio(key=keys.REPORT_SOURCE).set_value(keys.REPORT_ON_RUN).run()
+    app.switch_page("pages/home.py").run()
+    app.switch_page("pages/report.py").run()
+    assert not app.exception, [e.message for e in app.exception]
+    assert app.radio(key=keys.REPORT_SOURCE).value == keys.REPORT_ON_RUN
