@@ -11,6 +11,7 @@ from xai_core.models import build_model, list_models, load_state_dict_file, save
 from xai_core.models.checkpoints import DEFAULT_CHECKPOINT_DIR, read_manifest, write_manifest_entry
 from xai_core.models.registry import model_info
 from xai_core.models.training import shipped_checkpoint_configs
+from xai_core.generative.training import shipped_gan_configs
 
 
 def test_round_trip_and_tamper_detection(tmp_path):
@@ -89,8 +90,15 @@ def test_shipped_manifest_lists_every_file_with_its_accuracy_and_command():
     assert {entry["id"] for entry in SHIPPED} == {config.model_id for config in shipped_checkpoint_configs()}
     assert len(SHIPPED) == 18
     generators = read_manifest(DEFAULT_CHECKPOINT_DIR, section="generators")
+    gans = read_manifest(DEFAULT_CHECKPOINT_DIR, section="gans")
+    assert {entry["id"] for entry in gans} == {config.gan_id for config in shipped_gan_configs()}
     files = {p.name for p in DEFAULT_CHECKPOINT_DIR.glob("*.safetensors")}
-    assert files == {entry["file"] for entry in SHIPPED + generators}
+    assert files == {entry["file"] for entry in SHIPPED + generators + gans}
+    for entry in generators + gans:
+        assert sha256_of(DEFAULT_CHECKPOINT_DIR / entry["file"]) == entry["sha256"]
+    for entry in gans:
+        assert entry["command"] == next(c for c in shipped_gan_configs() if c.gan_id == entry["id"]).command(DEFAULT_CHECKPOINT_DIR)
+        assert entry["metrics"]["fid"] > entry["metrics"]["fid_real_vs_real"] > 0
     total = sum(p.stat().st_size for p in DEFAULT_CHECKPOINT_DIR.iterdir())
     assert total < 100 * 2**20
     for entry in SHIPPED:

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from ..models.checkpoints import CheckpointError, checkpoint_dirs, load_state_dict_file, load_weights_into, read_manifest
+from ..models.checkpoints import CheckpointError, checkpoint_dirs, load_state_dict_file, load_weights_into, manifest_entries
 
 MANIFEST_SECTION = "gans"
 
@@ -122,11 +122,7 @@ def sample_latents(count: int, latent_dim: int, seed: int) -> torch.Tensor:
 
 
 def _gan_entries() -> dict[str, tuple[Path, dict]]:
-    entries: dict[str, tuple[Path, dict]] = {}
-    for directory in checkpoint_dirs():
-        for entry in read_manifest(directory, MANIFEST_SECTION):
-            entries.setdefault(entry["id"], (directory, entry))
-    return entries
+    return manifest_entries(MANIFEST_SECTION, checkpoint_dirs())
 
 
 def list_gans(dataset: str | None = None) -> list[str]:

@@ -21,7 +21,8 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from ..data import load_dataset
-from ..models.checkpoints import REPOSITORY_ROOT, USER_CHECKPOINT_DIR, save_state_dict, write_manifest_entry
+from ..models.checkpoints import (REPOSITORY_ROOT, USER_CHECKPOINT_DIR, changed_option_arguments, out_dir_arguments, save_state_dict,
+                                  write_manifest_entry)
 from ..models.registry import load_model
 from ..models.zoo import count_parameters
 from .dcgan import MANIFEST_SECTION, DCGANDiscriminator, DCGANGenerator, sample_latents
@@ -59,13 +60,8 @@ class GANConfig:
             args.append("--conditional")
         options = {"batch_size": "--batch-size", "lr": "--lr", "latent_dim": "--latent-dim", "width": "--width",
                    "feature_model": "--feature-model", "gan_id": "--id"}
-        for name, flag in options.items():
-            if getattr(self, name) != getattr(defaults, name):
-                args += [flag, str(getattr(self, name))]
-        out = Path(out_dir).resolve()
-        if out != USER_CHECKPOINT_DIR.resolve():
-            args += ["--out", str(out.relative_to(REPOSITORY_ROOT)) if out.is_relative_to(REPOSITORY_ROOT) else str(out)]
-        return shlex.join(args)
+        args += changed_option_arguments(self, defaults, options)
+        return shlex.join(args + out_dir_arguments(out_dir))
 
 
 def grid_labels(num_classes: int, count: int) -> torch.Tensor:

@@ -61,6 +61,32 @@ def read_manifest(directory: str | Path, section: str = "models") -> list[dict]:
     return manifest.get(section, [])
 
 
+def changed_option_arguments(config: object, defaults: object, options: dict[str, str]) -> list[str]:
+    """``[flag, value, ...]`` for each ``options`` field (field name -> command-line flag) where ``config`` differs from ``defaults``."""
+    arguments: list[str] = []
+    for name, flag in options.items():
+        if getattr(config, name) != getattr(defaults, name):
+            arguments += [flag, str(getattr(config, name))]
+    return arguments
+
+
+def out_dir_arguments(out_dir: str | Path) -> list[str]:
+    """``["--out", DIR]`` (relative to the repository when inside it) unless ``out_dir`` is the default ``runs/checkpoints``."""
+    out = Path(out_dir).resolve()
+    if out == USER_CHECKPOINT_DIR.resolve():
+        return []
+    return ["--out", str(out.relative_to(REPOSITORY_ROOT)) if out.is_relative_to(REPOSITORY_ROOT) else str(out)]
+
+
+def manifest_entries(section: str, directories: list[Path]) -> dict[str, tuple[Path, dict]]:
+    """{id: (directory, entry)} of one manifest section over ``directories``; the first directory holding an id wins."""
+    entries: dict[str, tuple[Path, dict]] = {}
+    for directory in directories:
+        for entry in read_manifest(directory, section):
+            entries.setdefault(entry["id"], (directory, entry))
+    return entries
+
+
 def write_manifest_entry(directory: str | Path, entry: dict, section: str = "models") -> None:
     """Insert or replace (by ``id``) one entry in ``directory/manifest.json``, keeping ids sorted.
 

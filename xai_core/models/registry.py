@@ -7,7 +7,7 @@ from pathlib import Path
 from torch import nn
 
 from .card import ModelCard
-from .checkpoints import CheckpointError, checkpoint_dirs, load_state_dict_file, load_weights_into, read_manifest
+from .checkpoints import CheckpointError, checkpoint_dirs, load_state_dict_file, load_weights_into, manifest_entries
 from .zoo import build_model, efficientnet_lite0, efficientnet_lite0_weights_path
 
 EFFICIENTNET_LITE0_ID = "efficientnet_lite0-imagenet"
@@ -30,11 +30,7 @@ def disable_inplace_activations(model: nn.Module) -> nn.Module:
 
 
 def _manifest_entries() -> dict[str, tuple[Path, dict]]:
-    entries: dict[str, tuple[Path, dict]] = {}
-    for directory in checkpoint_dirs():
-        for entry in read_manifest(directory):
-            entries.setdefault(entry["id"], (directory, entry))
-    return entries
+    return manifest_entries("models", checkpoint_dirs())
 
 
 def list_models() -> list[str]:

@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 
 from ..data import load_dataset, stratified_split
 from .card import ModelCard
-from .checkpoints import REPOSITORY_ROOT, USER_CHECKPOINT_DIR, save_state_dict, write_manifest_entry
+from .checkpoints import USER_CHECKPOINT_DIR, out_dir_arguments, save_state_dict, write_manifest_entry
 from .zoo import build_model, count_parameters
 
 MIN_INPUT_SIDE = 32
@@ -50,10 +50,7 @@ class TrainConfig:
             args += ["--max-train", str(self.max_train)]
         if self.model_id != default_model_id(self.arch, self.dataset):
             args += ["--id", self.model_id]
-        out = Path(out_dir).resolve()
-        if out != USER_CHECKPOINT_DIR.resolve():
-            args += ["--out", str(out.relative_to(REPOSITORY_ROOT)) if out.is_relative_to(REPOSITORY_ROOT) else str(out)]
-        return shlex.join(args)
+        return shlex.join(args + out_dir_arguments(out_dir))
 
 
 def default_model_id(arch: str, dataset: str) -> str:

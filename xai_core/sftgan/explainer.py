@@ -15,7 +15,7 @@ import torch
 
 from ..attribution.base import Explainer
 from ..attribution.layers import DEFAULT_ETA
-from ..models.checkpoints import CheckpointError, checkpoint_dirs, load_state_dict_file, load_weights_into, read_manifest
+from ..models.checkpoints import CheckpointError, checkpoint_dirs, load_state_dict_file, load_weights_into, manifest_entries
 from .data import STRATEGIES, generator_inputs, resize_maps, working_size
 from .networks import SFTGenerator
 
@@ -29,11 +29,7 @@ def strategy_for(dataset: str | None) -> str:
 
 
 def _generator_entries() -> dict[str, tuple[Path, dict]]:
-    entries: dict[str, tuple[Path, dict]] = {}
-    for directory in checkpoint_dirs():
-        for entry in read_manifest(directory, "generators"):
-            entries.setdefault(entry["id"], (directory, entry))
-    return entries
+    return manifest_entries("generators", checkpoint_dirs())
 
 
 def list_generators() -> list[str]:

@@ -24,7 +24,8 @@ from tqdm.auto import tqdm
 
 from ..attribution.layers import DEFAULT_ETA
 from ..metrics.agreement import dice
-from ..models.checkpoints import REPOSITORY_ROOT, USER_CHECKPOINT_DIR, save_state_dict, write_manifest_entry
+from ..models.checkpoints import (REPOSITORY_ROOT, USER_CHECKPOINT_DIR, changed_option_arguments, out_dir_arguments, save_state_dict,
+                                  write_manifest_entry)
 from ..models.zoo import count_parameters
 from .data import DEFAULT_CACHE_DIR, STRATEGIES, Shard, build_strategy, training_batches
 from .networks import GENERATOR_KINDS, PatchDiscriminator, SFTGenerator
@@ -69,13 +70,8 @@ class SFTGANConfig:
                    "reconstruction": "--reconstruction", "channels": "--channels",
                    "condition_channels": "--condition-channels", "eta": "--eta", "per_pair": "--per-pair",
                    "holdout_fraction": "--holdout-fraction", "generator_id": "--id"}
-        for name, flag in options.items():
-            if getattr(self, name) != getattr(defaults, name):
-                args += [flag, str(getattr(self, name))]
-        out = Path(out_dir).resolve()
-        if out != USER_CHECKPOINT_DIR.resolve():
-            args += ["--out", str(out.relative_to(REPOSITORY_ROOT)) if out.is_relative_to(REPOSITORY_ROOT) else str(out)]
-        return shlex.join(args)
+        args += changed_option_arguments(self, defaults, options)
+        return shlex.join(args + out_dir_arguments(out_dir))
 
     def build_generator(self) -> SFTGenerator:
         return SFTGenerator(self.kind, self.eta, self.channels, self.condition_channels)
