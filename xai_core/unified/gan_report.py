@@ -131,8 +131,8 @@ The same CNN recipe (VGG-style, 10 epochs) trained on 1,000 real training images
 
 {augmentation}
 
-The paper's framework loses 0.6 points of accuracy with augmentation; here augmentation helped on
-{helped} of {len(changes)} datasets.
+The paper's framework loses 0.6 points of accuracy with augmentation; here
+augmentation helped on {helped} of {len(changes)} datasets.
 
 ### Bias audit: Grad-CAM on real vs synthetic images of the same class
 
