@@ -188,7 +188,7 @@ def train_gan(config: GANConfig, out_dir: str | Path = USER_CHECKPOINT_DIR, run_
     return entry
 
 
-SHIPPED_GAN_EPOCHS = {"mnist": 30, "glyphs": 40, "shapes": 60}  # about 1,900 / 3,200 / 3,000 steps
+SHIPPED_GAN_EPOCHS = {"mnist": 30, "glyphs": 40, "shapes": 15}  # about 1,900 / 3,200 / 750 steps
 SHIPPED_GAN_DATASETS = tuple(SHIPPED_GAN_EPOCHS)
 
 
