@@ -8,7 +8,8 @@ from xai_core.unified import gan_report
 
 @pytest.fixture
 def results(monkeypatch):
-    monkeypatch.setattr(gan_report, "gan_info", lambda gan_id: {"dataset": "mnist", "parameters": 1000, "metrics": {"epochs_run": 30}})
+    monkeypatch.setattr(gan_report, "gan_info", lambda gan_id: {"dataset": "mnist", "parameters": 1000, "metrics": {"epochs_run": 30},
+                                                                "classes": list("0123456789")})
 
     def pm(mean, std=0.0):
         return {"mean": mean, "std": std}
@@ -52,3 +53,10 @@ def test_the_ranking_sentence_says_whether_the_paper_holds(results):
     for row in results["score"]["mnist"]["summary"]:
         row["score_mean"] = {"CNN only": 61, "GAN only": 54, "Unified framework": 79}[row["system"]]
     assert "The paper's ordering is reproduced." in gan_report.render_gan_markdown(results)
+
+
+def test_a_conditional_gan_near_chance_is_flagged(results):
+    assert "Every conditional GAN produces its requested class well above chance." in gan_report.render_gan_markdown(results)
+    results["fid"]["cdcgan-mnist"]["class_accuracy"] = {"mean": 0.12, "std": 0.0}
+    assert "have not learnt their classes (class accuracy at most twice chance): `cdcgan-mnist` (12.0 % vs chance 10.0 %)" in \
+        gan_report.render_gan_markdown(results)

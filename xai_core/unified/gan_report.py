@@ -25,6 +25,16 @@ def fid_table(fid: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
+def unlearnt_conditionals(fid: dict[str, dict]) -> list[str]:
+    """Conditional GANs whose samples the domain CNN classifies as the requested class at most twice as often as chance."""
+    flagged = []
+    for gan_id, result in fid.items():
+        classes = len(gan_info(gan_id).get("classes", [])) or 1
+        if "class_accuracy" in result and result["class_accuracy"]["mean"] <= 2 / classes:
+            flagged.append(f"`{gan_id}` ({100 * result['class_accuracy']['mean']:.1f} % vs chance {100 / classes:.1f} %)")
+    return flagged
+
+
 def latent_table(latent: dict[str, dict]) -> str:
     lines = ["| GAN | Spearman of two sensitivity rankings | top-k overlap | most sensitive dims | SeFa top-5 share | GANSpace top-5 share |",
              "| --- | ---: | ---: | --- | ---: | ---: |"]
@@ -115,6 +125,8 @@ number of samples (FID is biased by n). Class accuracy is the domain CNN's accur
 conditioned class (chance is 1 / classes).
 
 {fid_table(results["fid"])}
+
+{"Conditional GANs that have not learnt their classes (class accuracy at most twice chance): " + ", ".join(unlearnt_conditionals(results["fid"])) + "; their rows below describe a failed generator." if unlearnt_conditionals(results["fid"]) else "Every conditional GAN produces its requested class well above chance."}
 
 ### Latent explanations
 
