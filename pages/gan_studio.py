@@ -10,7 +10,7 @@ from pages.common.resources import cached_gan, cached_map, cached_predictions, l
 from pages.common.sidebar import ensure_app_router, keep_widget_state_across_pages
 from xai_core import CheckpointError, list_models
 from xai_core.attribution import METHOD_LABELS
-from xai_core.generative.dcgan import DCGANGenerator, gan_info, list_gans
+from xai_core.generative.dcgan import DCGANGenerator, gan_info, list_gans, quality_warning
 from xai_core.generative.studio import (INTERPOLATION_MODES, MAX_SEED, SENSITIVITY_SAMPLES, SENSITIVITY_SEED, base_latent,
                                         dimension_maps, edit_latent, encode_png, interpolation_strip, next_random_seed,
                                         render, sensitivity_csv, sensitivity_sample, top_dimensions, top_sefa_directions)
@@ -215,6 +215,9 @@ for column, dimension, pixel_map in zip(st.columns(top_k), dimensions, dimension
 st.subheader("FID")
 metrics = info.get("metrics", {})
 with st.container(border=True):
+    failure = quality_warning(info)
+    if failure:
+        st.warning(failure, icon=":material/warning:")
     if "fid" not in metrics:
         st.info(f"No FID was recorded for {gan_id} (trained without scoring). Retrain with scoring: `{info.get('command', '')}`")
     else:

@@ -89,3 +89,20 @@ def test_train_gan_cli_refuses_to_shadow_a_shipped_gan(tmp_path, capsys):
         pytest.skip("no shipped dcgan-mnist")
     assert main(["train-gan", "--dataset", "mnist", "--out", str(tmp_path), "--quiet"]) == 2
     assert "shipped id" in capsys.readouterr().err
+
+
+def test_quality_warning_flags_failed_generators_only():
+    entry = {"id": "g", "classes": list("abcdefgh"), "metrics": {"fid": 90.0, "fid_real_vs_real": 3.0, "class_accuracy": 0.74}}
+    assert dcgan.quality_warning(entry) is None
+    near_chance = {**entry, "metrics": {**entry["metrics"], "class_accuracy": 0.124}}
+    assert dcgan.quality_warning(near_chance).startswith("g has not learnt its classes: the domain CNN recognises 12.4% ")
+    far = {"id": "u", "classes": list("ab"), "metrics": {"fid": 1166.0, "fid_real_vs_real": 3.1}}
+    assert "376x the real-vs-real baseline" in dcgan.quality_warning(far)
+    assert dcgan.quality_warning({"id": "unscored", "classes": [], "metrics": {}}) is None
+
+
+def test_the_shipped_shapes_gans_are_flagged_and_the_others_not():
+    shipped = {e["id"]: e for e in read_manifest(dcgan.checkpoint_dirs()[0], "gans")}
+    if len(shipped) < 6:
+        pytest.skip("the shipped GANs are not all in the manifest")
+    assert {gan_id for gan_id, entry in shipped.items() if dcgan.quality_warning(entry)} == {"dcgan-shapes", "cdcgan-shapes"}

@@ -139,6 +139,24 @@ def gan_info(gan_id: str) -> dict:
     return entries[gan_id][1]
 
 
+FAILED_FID_RATIO = 100.0
+
+
+def quality_warning(info: dict) -> str | None:
+    """A plain-language warning when a GAN's recorded metrics (its manifest entry) say it failed: a conditional GAN
+    whose samples the domain CNN recognises as the requested class at most twice as often as chance, or an FID
+    more than FAILED_FID_RATIO times the real-vs-real baseline. None when neither holds (or nothing was measured)."""
+    metrics = info.get("metrics", {})
+    chance = 1 / max(1, len(info.get("classes", [])))
+    if "class_accuracy" in metrics and metrics["class_accuracy"] <= 2 * chance:
+        return (f"{info['id']} has not learnt its classes: the domain CNN recognises {metrics['class_accuracy']:.1%} of its samples "
+                f"as the requested class (chance {chance:.1%}). Its latent explanations describe a failed generator.")
+    if "fid" in metrics and metrics["fid"] > FAILED_FID_RATIO * metrics.get("fid_real_vs_real", float("inf")):
+        return (f"{info['id']}'s FID is {metrics['fid'] / metrics['fid_real_vs_real']:.0f}x the real-vs-real baseline: its samples are "
+                "far from the data, and its latent explanations describe a failed generator.")
+    return None
+
+
 @lru_cache(maxsize=8)
 def load_gan(gan_id: str) -> DCGANGenerator:
     """The generator a manifest entry describes, with its sha256-checked weights, in eval mode

@@ -17,7 +17,7 @@ import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -32,6 +32,9 @@ from . import faithfulness, localisation
 from .agreement import BINARY_THRESHOLD, dice
 from .robustness import NOISE_LEVELS, MapFunction, noise_curves
 from .sanity import SANITY_THRESHOLD, cascading_randomisation
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
 
 
 @dataclass(frozen=True)
