@@ -257,3 +257,10 @@ def test_evaluate_refuses_unknown_methods_and_metrics(tmp_path, capsys, option, 
     err = capsys.readouterr().err
     assert f"error: unknown method or metric: {name}" in err and "Traceback" not in err
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("flags, kind", [([], "checkpoint"), (["--generators"], "generator"), (["--gans"], "GAN")])
+def test_reproduce_names_what_matched_nothing(flags, kind):
+    result = run_cli("reproduce-checkpoints", *flags, "--only", "no-such-id")
+    assert result.returncode == 1
+    assert f"no shipped {kind} matches ['no-such-id']" in result.stderr

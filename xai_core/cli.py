@@ -67,28 +67,22 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     from .generative.training import shipped_gan_configs, train_gan
     from .sftgan.training import shipped_generator_configs, train_sftgan
 
+    # what to retrain: (shipped configs, their id, the trainer, one summary line per manifest entry)
     if args.gans:
-        gan_configs = [c for c in shipped_gan_configs() if not args.only or c.gan_id in args.only]
-        if not gan_configs:
-            raise SystemExit(f"no shipped GAN matches {args.only}")
-        for gan_config in gan_configs:
-            entry = train_gan(gan_config, out_dir=args.out, progress=not args.quiet)
-            print(f"{entry['id']}: FID {entry['metrics']['fid']:.2f} (real vs real {entry['metrics']['fid_real_vs_real']:.2f})", flush=True)
-        return 0
-    if args.generators:
-        generator_configs = [c for c in shipped_generator_configs() if not args.only or c.generator_id in args.only]
-        if not generator_configs:
-            raise SystemExit(f"no shipped generator matches {args.only}")
-        for generator_config in generator_configs:
-            entry = train_sftgan(generator_config, out_dir=args.out, progress=not args.quiet)
-            print(f"{entry['id']}: held-out Dice vs Grad-CAM {entry['metrics']['val_dice']:.4f}", flush=True)
-        return 0
-    configs = [c for c in shipped_checkpoint_configs() if not args.only or c.model_id in args.only]
-    if not configs:
-        raise SystemExit(f"no shipped checkpoint matches {args.only}")
-    for config in configs:
-        entry = train_cnn(config, out_dir=args.out, progress=not args.quiet)
-        print(f"{entry['id']}: test accuracy {entry['metrics']['test_accuracy']:.4f}", flush=True)
+        configs, identify, train, kind = shipped_gan_configs(), lambda c: c.gan_id, train_gan, "GAN"
+        summary = lambda m: f"FID {m['fid']:.2f} (real vs real {m['fid_real_vs_real']:.2f})"  # noqa: E731
+    elif args.generators:
+        configs, identify, train, kind = shipped_generator_configs(), lambda c: c.generator_id, train_sftgan, "generator"
+        summary = lambda m: f"held-out Dice vs Grad-CAM {m['val_dice']:.4f}"  # noqa: E731
+    else:
+        configs, identify, train, kind = shipped_checkpoint_configs(), lambda c: c.model_id, train_cnn, "checkpoint"
+        summary = lambda m: f"test accuracy {m['test_accuracy']:.4f}"  # noqa: E731
+    chosen = [c for c in configs if not args.only or identify(c) in args.only]
+    if not chosen:
+        raise SystemExit(f"no shipped {kind} matches {args.only}")
+    for config in chosen:
+        entry = train(config, out_dir=args.out, progress=not args.quiet)
+        print(f"{entry['id']}: {summary(entry['metrics'])}", flush=True)
     return 0
 
 
