@@ -41,3 +41,11 @@ def digit_png() -> bytes:
     array = np.zeros((28, 28), dtype=np.uint8)
     array[4:24, 13:16] = 255
     return png_bytes(array)
+
+
+def train_tiny_gan(directory, gan_id: str = "", conditional: bool = True) -> dict:
+    """A one-epoch MNIST DCGAN (latent 8, width 8, about 3 s) saved into ``directory``; returns its manifest entry."""
+    from xai_core.generative.training import GANConfig, train_gan
+
+    config = GANConfig("mnist", conditional=conditional, epochs=1, width=8, latent_dim=8, batch_size=256, gan_id=gan_id)
+    return train_gan(config, out_dir=directory, run_dir=directory / "run", progress=False, score=False)

@@ -9,9 +9,9 @@ from streamlit.testing.v1 import AppTest
 
 from pages.common import keys
 from xai_core.generative import dcgan
-from xai_core.generative.training import GANConfig, train_gan
 from xai_core.metrics.suite import run_evaluation, write_evaluation
 from xai_core.models import model_info
+from tests.conftest import train_tiny_gan
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 GAN_ID = "test-report-page-cdcgan"
@@ -84,8 +84,7 @@ def test_building_the_report_yields_an_html_download_with_provenance_and_images(
 def tiny_gan(tmp_path, monkeypatch):
     monkeypatch.setenv("XAI_STUDIO_CHECKPOINT_DIRS", str(tmp_path))
     dcgan.load_gan.cache_clear()
-    entry = train_gan(GANConfig("mnist", conditional=True, epochs=1, width=8, latent_dim=8, batch_size=256, gan_id=GAN_ID),
-                      out_dir=tmp_path, run_dir=tmp_path / "run", progress=False, score=False)
+    entry = train_tiny_gan(tmp_path, GAN_ID)
     yield entry
     dcgan.load_gan.cache_clear()
 

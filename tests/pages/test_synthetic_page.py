@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 from pages.common import keys
 from xai_core.generative import dcgan, experiments
 from xai_core.generative.augmentation import AugmentationSettings
-from xai_core.generative.training import GANConfig, train_gan
+from tests.conftest import train_tiny_gan
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
@@ -17,8 +17,7 @@ APP = str(Path(__file__).resolve().parents[2] / "app.py")
 @pytest.fixture(scope="module")
 def tiny_gan_dir(tmp_path_factory):
     directory = tmp_path_factory.mktemp("gans")
-    train_gan(GANConfig("mnist", conditional=True, epochs=1, batch_size=256, width=8, latent_dim=8), out_dir=directory,
-              run_dir=directory / "run", progress=False, score=False)
+    train_tiny_gan(directory)
     return directory
 
 

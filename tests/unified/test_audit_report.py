@@ -14,12 +14,12 @@ from plotly.offline import get_plotlyjs
 
 from xai_core.cli import main
 from xai_core.generative import dcgan
-from xai_core.generative.training import GANConfig, train_gan
 from xai_core.metrics.suite import run_evaluation, write_evaluation
 from xai_core.models import model_info
 from xai_core.unified.audit_report import list_evaluation_runs, load_evaluation_run, render_audit_report, write_audit_report
 from xai_core.unified.bundle import ExplanationBundle
 from xai_core.unified.charts import top_k_figure
+from tests.conftest import train_tiny_gan
 
 MALICIOUS = '<script>alert("owned")</script>'
 PLOTLY_MARK = get_plotlyjs()[:200]
@@ -158,8 +158,7 @@ def tiny_gan(tmp_path_factory, one_torch_thread):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("XAI_STUDIO_CHECKPOINT_DIRS", str(directory))
         dcgan.load_gan.cache_clear()
-        entry = train_gan(GANConfig("mnist", conditional=True, epochs=1, width=8, latent_dim=8, batch_size=256, gan_id=GAN_ID),
-                          out_dir=directory, run_dir=directory / "run", progress=False, score=False)
+        entry = train_tiny_gan(directory, GAN_ID)
     dcgan.load_gan.cache_clear()
     return directory, entry
 

@@ -10,7 +10,6 @@ from xai_core.attribution.tcav import ConceptScore, TCAVResult
 from xai_core.generative import dcgan
 from xai_core.generative.dcgan import gan_info, load_gan, sample_latents
 from xai_core.generative.latent import latent_sensitivity
-from xai_core.generative.training import GANConfig, train_gan
 from xai_core.metrics.badges import image_badges
 from xai_core.models import model_info, sha256_of
 from xai_core.models.checkpoints import DEFAULT_CHECKPOINT_DIR
@@ -18,6 +17,7 @@ from xai_core.unified import bundle as bundle_module
 from xai_core.unified.bundle import (ExplanationBundle, bundle_for_generated, bundle_for_image, normalise_concept_scores,
                                      normalise_latent_sensitivity, normalise_map, tensor_sha256)
 from xai_core.unified.charts import top_k_figure
+from tests.conftest import train_tiny_gan
 
 GAN_ID = "test-bundle-cdcgan"
 
@@ -29,8 +29,7 @@ def tiny_gan(tmp_path_factory, one_torch_thread):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("XAI_STUDIO_CHECKPOINT_DIRS", str(directory))
         dcgan.load_gan.cache_clear()
-        train_gan(GANConfig("mnist", conditional=True, epochs=1, width=8, latent_dim=8, batch_size=256, gan_id=GAN_ID),
-                  out_dir=directory, run_dir=directory / "run", progress=False, score=False)
+        train_tiny_gan(directory, GAN_ID)
         yield directory
     dcgan.load_gan.cache_clear()
 
