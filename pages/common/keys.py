@@ -93,6 +93,32 @@ SYNTH_AUDIT_METRIC = "synth_audit_metric"
 SYNTH_SCORE_IMAGES = "synth_score_images"
 SYNTH_REQUESTED = "synth_requested"  # which analysis the user asked to run: "augmentation", "audit" or "score"
 
+SURVEY_ADMIN = "survey_admin_signed_in"
+SURVEY_SELECTED = "survey_selected"  # the code of the survey the admin / results pages show
+SURVEY_CREATED = "survey_created"  # message after a survey was created
+SURVEY_TITLE = "survey_title"
+SURVEY_MODEL = "survey_model"
+SURVEY_IMAGE_SOURCE = "survey_image_source"
+SURVEY_DATASET = "survey_dataset"
+SURVEY_UPLOADS = "survey_uploads"
+SURVEY_METHODS = "survey_methods"
+SURVEY_QUESTIONS = "survey_questions"
+SURVEY_SEED = "survey_seed"
+SURVEY_ATTENTION_CHECKS = "survey_attention_checks"
+SURVEY_ATTENTION_KINDS = "survey_attention_kinds"
+SURVEY_SHUFFLE = "survey_shuffle"
+SURVEY_CONSENT = "survey_consent"
+SURVEY_INSTRUCTIONS = "survey_instructions"
+SURVEY_CREATE_REQUESTED = "survey_create_requested"
+SURVEY_RESPONDENTS = "survey_respondents"  # results page: all respondents or those who passed the attention checks
+SURVEY_CODE_INPUT = "survey_code_input"  # respondent page: a code typed in by hand
+SURVEY_INSTRUCTIONS_READ = "survey_instructions_read"  # respondent page: per survey code + token
+SURVEY_ANSWER = "survey_answer"
+SURVEY_CONFIDENCE = "survey_confidence"
+SURVEY_COMMENT = "survey_comment"
+SURVEY_DECLINED = "survey_declined"
+SURVEY_MESSAGE = "survey_message"  # respondent page: a warning to show after a submit
+
 # the Concepts and Synthetic data pages' choices, kept while the user visits other pages
 CONCEPTS_WIDGETS = (TCAV_MODEL, TCAV_TARGET, TCAV_LAYER, TCAV_CONCEPTS, TCAV_USER_CONCEPT_NAME, TCAV_RANDOMS, TCAV_IMAGES,
                     TCAV_SEED, TCAV_BONFERRONI)
@@ -101,5 +127,10 @@ SYNTHETIC_WIDGETS = (SYNTH_DATASET, SYNTH_SEEDS, SYNTH_REAL_IMAGES, SYNTH_SYNTHE
 # the GAN Studio's choices (its slider offsets start again at 0 on return)
 GAN_STUDIO_WIDGETS = (GAN_ID, GAN_CLASS, GAN_CNN, GAN_SEED, GAN_TOP_DIMENSIONS, GAN_TOP_DIRECTIONS, GAN_OTHER_SEED, GAN_FRAMES,
                       GAN_INTERPOLATION)
+# the survey admin's form, kept while the admin visits other pages
+SURVEY_ADMIN_WIDGETS = (SURVEY_TITLE, SURVEY_MODEL, SURVEY_IMAGE_SOURCE, SURVEY_DATASET, SURVEY_METHODS, SURVEY_QUESTIONS,
+                        SURVEY_SEED, SURVEY_ATTENTION_CHECKS, SURVEY_ATTENTION_KINDS, SURVEY_SHUFFLE, SURVEY_CONSENT,
+                        SURVEY_INSTRUCTIONS, SURVEY_SELECTED, SURVEY_RESPONDENTS)
 # every widget whose value survives a page switch (file uploaders cannot be re-assigned and are not here)
-KEPT_WIDGETS = frozenset(SHARED_WIDGETS + EVALUATE_WIDGETS + REPORT_WIDGETS + CONCEPTS_WIDGETS + SYNTHETIC_WIDGETS + GAN_STUDIO_WIDGETS)
+KEPT_WIDGETS = frozenset(SHARED_WIDGETS + EVALUATE_WIDGETS + REPORT_WIDGETS + CONCEPTS_WIDGETS + SYNTHETIC_WIDGETS + GAN_STUDIO_WIDGETS
+                         + SURVEY_ADMIN_WIDGETS)

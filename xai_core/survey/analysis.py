@@ -46,9 +46,13 @@ def _require_columns(frame: pd.DataFrame, columns: tuple[str, ...], name: str) -
 
 
 def regular_votes(votes: pd.DataFrame) -> pd.DataFrame:
-    """The rows with kind == "question" (attention checks removed)."""
+    """The rows with kind == "question" (attention checks removed); ValueError for an answer other than a / b / equal."""
     _require_columns(votes, VOTE_COLUMNS, "votes")
-    return votes[votes["kind"] == REGULAR_KIND]
+    regular = votes[votes["kind"] == REGULAR_KIND]
+    unknown = sorted(set(regular["answer"]) - set(ANSWERS), key=str)
+    if unknown:
+        raise ValueError(f"votes hold answer(s) {unknown}; expected one of {', '.join(ANSWERS)}")
+    return regular
 
 
 def preference_by_question(votes: pd.DataFrame) -> pd.DataFrame:
@@ -336,12 +340,20 @@ class SurveyAnalysis:
         }
 
 
+def analysed_votes(votes: pd.DataFrame, exclude_failed_attention: bool) -> pd.DataFrame:
+    """The votes an analysis uses: all, or only those of respondents who failed no attention check."""
+    if not exclude_failed_attention:
+        return votes
+    attention = attention_outcomes(votes)
+    return votes[~votes["respondent"].isin(attention.loc[attention["excluded"], "respondent"])]
+
+
 def analyse(votes: pd.DataFrame, stimulus_metrics: pd.DataFrame | None = None,
             exclude_failed_attention: bool = True) -> SurveyAnalysis:
     """All tables for one choice of respondents; without ``stimulus_metrics`` the correlation table is empty."""
     attention = attention_outcomes(votes)
     excluded = set(attention.loc[attention["excluded"], "respondent"])
-    analysed = votes[~votes["respondent"].isin(excluded)] if exclude_failed_attention else votes
+    analysed = analysed_votes(votes, exclude_failed_attention)
     per_question = preference_by_question(analysed)
     metrics = pd.DataFrame(columns=METRIC_COLUMNS) if stimulus_metrics is None else stimulus_metrics
     return SurveyAnalysis(

@@ -176,14 +176,19 @@ def build_stimuli(design: SurveyDesign, card: ModelCard, images: torch.Tensor, s
     return stimuli
 
 
-def create_survey(store: SurveyStore, design: SurveyDesign, images: torch.Tensor | None = None,
+def create_survey(store: SurveyStore, design: SurveyDesign, images: Sequence[torch.Tensor] | None = None,
                   sources: Sequence[str] | None = None, on_progress: ProgressCallback | None = None) -> str:
     """Build and store a survey (status "draft"); returns its code. Images come from ``design.dataset``
-    (class-balanced, seeded) unless ``images`` (Tensor[N, C, H, W] in [0, 1], e.g. uploads) are given."""
+    (class-balanced, seeded) unless ``images`` are given (e.g. uploads: Tensor[C, H, W] each in [0, 1], any size and
+    channel count; each is resized to the model's input)."""
     design.validate()
     card = load_model(design.model_id)
     masks, uploaded = None, images is not None
-    if not uploaded:
+    if uploaded:
+        if len(images) == 0:
+            raise ValueError("upload at least one image")
+        images = torch.cat([card.resize(image) for image in images])
+    else:
         if not design.dataset:
             raise ValueError("choose a dataset or upload images")
         dataset = load_dataset(design.dataset, design.split)
@@ -192,7 +197,7 @@ def create_survey(store: SurveyStore, design: SurveyDesign, images: torch.Tensor
         images = dataset.float_images(torch.tensor(indices))
         masks = None if dataset.masks is None else dataset.masks[indices]
         sources = [f"{design.dataset}/{design.split}#{i} ({dataset.classes[int(dataset.labels[i])]})" for i in indices]
-    elif sources is None or len(sources) != images.shape[0]:
+    if sources is None or len(sources) != images.shape[0]:
         sources = [f"upload #{i + 1}" for i in range(images.shape[0])]
     stimuli = build_stimuli(design, card, images, sources, masks, on_progress)
     settings = {key: value for key, value in asdict(design).items() if key not in ("title", "consent_text", "instructions")}

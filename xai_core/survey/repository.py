@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Iterator
 
 import pandas as pd
-from sqlalchemy import Engine, create_engine, event, func, select, text
+from sqlalchemy import Engine, create_engine, event, func, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -107,14 +107,16 @@ def create_schema(engine: Engine) -> int:
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": POSTGRES_MIGRATION_LOCK})
+        version = None
+        if inspect(connection).has_table(SchemaInfo.__tablename__):
+            version = connection.execute(select(SchemaInfo.version).where(SchemaInfo.id == 1)).scalar_one_or_none()
+        if version is not None and version > SCHEMA_VERSION:  # checked before any table is created
+            raise SurveyDatabaseError(f"the survey database has schema version {version}, newer than this XAI "
+                                      f"Studio's {SCHEMA_VERSION}: upgrade XAI Studio (the database was left unchanged)")
         Base.metadata.create_all(connection)
-        version = connection.execute(select(SchemaInfo.version).where(SchemaInfo.id == 1)).scalar_one_or_none()
         if version is None:
             connection.execute(SchemaInfo.__table__.insert().values(id=1, version=SCHEMA_VERSION))
             return SCHEMA_VERSION
-    if version > SCHEMA_VERSION:
-        raise SurveyDatabaseError(f"the survey database has schema version {version}, newer than this XAI Studio's "
-                                  f"{SCHEMA_VERSION}: upgrade XAI Studio (the database was left unchanged)")
     return version
 
 
@@ -226,7 +228,12 @@ class SurveyStore:
 
     def __init__(self, url: str | None = None, engine: Engine | None = None):
         self.engine = engine or create_database_engine(url)
-        self.schema_version = create_schema(self.engine)
+        try:
+            self.schema_version = create_schema(self.engine)
+        except Exception:
+            if engine is None:  # the refused database is closed again, not held open by a half-built store
+                self.engine.dispose()
+            raise
 
     @property
     def url(self) -> str:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Sequence
 
+import pandas as pd
 import plotly.graph_objects as go
 
+from ..attribution.registry import method_label
 from ..models.card import Prediction
+from ..survey.analysis import regular_votes
 
 if TYPE_CHECKING:
     from ..attribution.tcav import TCAVResult
@@ -182,5 +185,90 @@ def explainability_score_figure(summary: Sequence[dict], height: int = 380) -> g
                                 text=[f"{row['score_mean']:.1f}" for row in summary], textposition="top center",
                                 error_y={"type": "data", "array": [row["score_std"] for row in summary]}, marker={"color": "black"}))
     figure.update_layout(barmode="stack", height=height, title="Explainability score and its parts", yaxis={"range": [0, 100]},
+                         margin={"l": 10, "r": 10, "t": 40, "b": 10})
+    return figure
+
+
+def survey_question_figure(per_question: pd.DataFrame, height: int | None = None) -> go.Figure:
+    """Stacked horizontal bars per question, question 1 on top: percent of votes for method a / equal / method b,
+    like Fig. 17 of "Interpreting CNN with conditional GANs". When every question compares the same two methods the
+    traces carry their names; otherwise they are "method a" / "method b" and each question's label names its pair.
+
+    per_question: :func:`xai_core.survey.analysis.preference_by_question`."""
+    pairs = list(dict.fromkeys(zip(per_question["method_a"], per_question["method_b"])))
+    one_pair = len(pairs) == 1
+    names = (method_label(pairs[0][0]), "equal", method_label(pairs[0][1])) if one_pair else ("method a", "equal", "method b")
+    labels = [f"Q{question}" if one_pair else f"Q{question} · {method_label(a)} vs {method_label(b)}"
+              for question, a, b in zip(per_question["question"], per_question["method_a"], per_question["method_b"])]
+    total = per_question["n"].where(per_question["n"] > 0)
+    figure = go.Figure()
+    for name, column, colour in zip(names, ("votes_a", "equal", "votes_b"), ("#1f77b4", "#b0b0b0", "#ff7f0e")):
+        figure.add_trace(go.Bar(
+            name=name, x=(100 * per_question[column] / total).tolist(), y=labels, orientation="h", marker_color=colour,
+            customdata=per_question[column].tolist(), hovertemplate="%{y}: %{x:.0f}% (%{customdata} votes)<extra>" + name + "</extra>",
+        ))
+    figure.update_layout(
+        title="Which explanation do people understand better?", barmode="stack", legend={"orientation": "h"},
+        xaxis={"range": [0, 100], "title": "votes (%)"}, yaxis={"type": "category", "autorange": "reversed"},
+        height=height or 120 + 24 * len(per_question), margin={"l": 10, "r": 10, "t": 40, "b": 10},
+    )
+    return figure
+
+
+def survey_preference_figure(pairwise: pd.DataFrame, height: int = 360) -> go.Figure:
+    """Per method pair: the share of decisive votes for the first method with its Wilson interval as error bars,
+    a dashed line at 50 %, wins, ties and the exact binomial p-value in the hover.
+
+    pairwise: :func:`xai_core.survey.analysis.pairwise_preference`."""
+    share = pairwise["share_a"]
+    figure = go.Figure(go.Bar(
+        x=[f"{method_label(a)} vs {method_label(b)}" for a, b in zip(pairwise["method_a"], pairwise["method_b"])],
+        y=share.tolist(), marker_color="#1f77b4",
+        error_y={"type": "data", "symmetric": False, "array": (pairwise["ci_high"] - share).tolist(),
+                 "arrayminus": (share - pairwise["ci_low"]).tolist(), "visible": True},
+        customdata=pairwise[["wins_a", "wins_b", "ties", "p_value"]].values.tolist(),
+        hovertemplate="%{x}: %{y:.1%} prefer the first (%{customdata[0]} vs %{customdata[1]}, %{customdata[2]} ties), "
+                      "binomial p %{customdata[3]:.3g}<extra></extra>",
+    ))
+    figure.add_hline(y=0.5, line_dash="dash", line_color="#7f7f7f", annotation_text="no preference", annotation_position="top left")
+    figure.update_layout(
+        title="Preference per method pair (decisive votes, Wilson interval)", height=height,
+        yaxis={"range": [0, 1], "tickformat": ".0%", "title": "share preferring the first method"}, xaxis={"type": "category"},
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+    )
+    return figure
+
+
+def bradley_terry_figure(strengths: pd.DataFrame, height: int = 340) -> go.Figure:
+    """Bradley-Terry strength per method, strongest first (they sum to 1; Hunter 2004).
+
+    strengths: :func:`xai_core.survey.analysis.bradley_terry`."""
+    figure = go.Figure(go.Bar(
+        x=[method_label(method) for method in strengths["method"]], y=strengths["strength"].tolist(), marker_color="#1f77b4",
+        text=[f"#{rank}" for rank in strengths["rank"]], textposition="outside",
+        customdata=strengths[["wins", "losses", "ties"]].values.tolist(),
+        hovertemplate="%{x}: strength %{y:.3f} (%{customdata[0]} wins, %{customdata[1]} losses, %{customdata[2]} ties)<extra></extra>",
+    ))
+    figure.update_layout(title="Bradley-Terry strengths", height=height, yaxis={"range": [0, 1.1], "title": "strength"},
+                         xaxis={"type": "category"}, margin={"l": 10, "r": 10, "t": 40, "b": 10})
+    return figure
+
+
+def response_time_figure(votes: pd.DataFrame, height: int = 360) -> go.Figure:
+    """Box of response seconds per respondent over the regular questions (attention checks left out), every answer
+    as a point, with the overall median as a dashed line: unusually fast respondents stand out.
+
+    votes: the survey's votes table (see :mod:`xai_core.survey.analysis`)."""
+    regular = regular_votes(votes)
+    figure = go.Figure(go.Box(
+        x=regular["respondent"].tolist(), y=regular["response_seconds"].tolist(), boxpoints="all", jitter=0.3,
+        marker_color="#1f77b4", name="seconds", hovertemplate="%{x}: %{y:.1f} s<extra></extra>",
+    ))
+    if not regular.empty:
+        median = float(regular["response_seconds"].median())
+        figure.add_hline(y=median, line_dash="dash", line_color="#ff7f0e", annotation_text=f"overall median {median:.1f} s",
+                         annotation_position="top left")
+    figure.update_layout(title="Response time per respondent", height=height, showlegend=False,
+                         yaxis={"title": "seconds", "rangemode": "tozero"}, xaxis={"type": "category", "title": "respondent"},
                          margin={"l": 10, "r": 10, "t": 40, "b": 10})
     return figure

@@ -1,0 +1,152 @@
+"""Survey admin (hidden page, password): create comprehensibility surveys, preview them, open and close
+them, share the link and watch responses come in."""
+
+import streamlit as st
+
+from pages.common import keys
+from pages.common.survey import pick_survey, require_admin, survey_store
+from pages.common.sidebar import ensure_app_router, keep_widget_state_across_pages
+from xai_core import CheckpointError, DatasetUnavailable, ImageDecodeError, list_datasets, list_models
+from xai_core.attribution.registry import EXPLAINERS, method_label
+from xai_core.data import pil_to_tensor
+from xai_core.data.decode import decode_image
+from xai_core.survey.access import share_link
+from xai_core.survey.design import ATTENTION_KINDS, DEFAULT_CONSENT, DEFAULT_INSTRUCTIONS, MAX_QUESTIONS, SurveyDesign, create_survey
+from xai_core.survey.repository import SurveyError
+
+ensure_app_router()
+keep_widget_state_across_pages()
+st.title("Survey admin")
+require_admin()
+store = survey_store()
+st.caption(f"Database: `{store.url}`")
+
+models = list_models()
+defaults = {keys.SURVEY_TITLE: "Which explanation is easier to understand?",
+            keys.SURVEY_MODEL: "vgg-mnist" if "vgg-mnist" in models else models[0],
+            keys.SURVEY_IMAGE_SOURCE: "Dataset", keys.SURVEY_DATASET: "mnist", keys.SURVEY_METHODS: ["lsft", "grad_cam"],
+            keys.SURVEY_QUESTIONS: 20, keys.SURVEY_SEED: 0, keys.SURVEY_ATTENTION_CHECKS: 2,
+            keys.SURVEY_ATTENTION_KINDS: list(ATTENTION_KINDS), keys.SURVEY_SHUFFLE: True,
+            keys.SURVEY_CONSENT: DEFAULT_CONSENT, keys.SURVEY_INSTRUCTIONS: DEFAULT_INSTRUCTIONS}
+for key, value in defaults.items():
+    st.session_state.setdefault(key, value)
+
+
+def uploaded_images() -> tuple[list, list[str]]:
+    """Decoded uploads (Tensor[C,H,W] in [0,1]) and their names; a bad file is reported and skipped."""
+    images, names = [], []
+    for upload in st.session_state.get(keys.SURVEY_UPLOADS) or []:
+        try:
+            images.append(pil_to_tensor(decode_image(upload.getvalue())))
+            names.append(upload.name)
+        except ImageDecodeError as error:
+            st.warning(f"{upload.name} was skipped: {error}")
+    return images, names
+
+
+def create_requested_survey() -> None:
+    state = st.session_state
+    design = SurveyDesign(
+        title=state[keys.SURVEY_TITLE], methods=tuple(state[keys.SURVEY_METHODS]), model_id=state[keys.SURVEY_MODEL],
+        dataset=state[keys.SURVEY_DATASET] if state[keys.SURVEY_IMAGE_SOURCE] == "Dataset" else "",
+        questions=int(state[keys.SURVEY_QUESTIONS]), seed=int(state[keys.SURVEY_SEED]),
+        attention_checks=int(state[keys.SURVEY_ATTENTION_CHECKS]), attention_kinds=tuple(state[keys.SURVEY_ATTENTION_KINDS]),
+        shuffle_questions=bool(state[keys.SURVEY_SHUFFLE]), consent_text=state[keys.SURVEY_CONSENT],
+        instructions=state[keys.SURVEY_INSTRUCTIONS])
+    images, names = (None, None) if design.dataset else uploaded_images()
+    progress = st.progress(0.0, text="Loading the model ...")
+    try:
+        code = create_survey(store, design, images, names,
+                             on_progress=lambda done, message: progress.progress(min(1.0, done), text=message))
+    except (ValueError, KeyError, SurveyError, CheckpointError, DatasetUnavailable) as error:
+        st.error(f"The survey was not created: {error}")
+        return
+    finally:
+        progress.empty()
+    state[keys.SURVEY_SELECTED] = code
+    state[keys.SURVEY_CREATED] = f"Survey {code} created as a draft: preview it, then open it."
+
+
+if st.session_state.pop(keys.SURVEY_CREATE_REQUESTED, False):
+    create_requested_survey()
+if keys.SURVEY_CREATED in st.session_state:
+    st.success(st.session_state.pop(keys.SURVEY_CREATED))
+
+manage_tab, create_tab = st.tabs(["Surveys", "Create a survey"])
+
+with create_tab:
+    st.text_input("Title", key=keys.SURVEY_TITLE, max_chars=200)
+    left, right = st.columns(2)
+    left.selectbox("Model", models, key=keys.SURVEY_MODEL)
+    left.radio("Images", ["Dataset", "Uploaded images"], key=keys.SURVEY_IMAGE_SOURCE, horizontal=True)
+    if st.session_state[keys.SURVEY_IMAGE_SOURCE] == "Dataset":
+        left.selectbox("Dataset (class-balanced sample of its test split)", list_datasets(), key=keys.SURVEY_DATASET)
+    else:
+        left.file_uploader("Images (PNG, JPEG, ...; reused in turn when fewer than the questions)", accept_multiple_files=True,
+                           type=["png", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff"], key=keys.SURVEY_UPLOADS)
+    right.multiselect("Methods to compare (two or more; every pair is asked in turn)", list(EXPLAINERS), key=keys.SURVEY_METHODS,
+                      format_func=method_label)
+    right.number_input("Questions", 1, MAX_QUESTIONS, key=keys.SURVEY_QUESTIONS)
+    right.number_input("Randomisation seed (images, attention-check positions, noise)", 0, 2**31 - 1, key=keys.SURVEY_SEED)
+    right.number_input("Attention checks (added to the questions)", 0, 20, key=keys.SURVEY_ATTENTION_CHECKS)
+    right.multiselect("Attention-check kinds", list(ATTENTION_KINDS), key=keys.SURVEY_ATTENTION_KINDS,
+                      format_func={"noise": "One side is pure noise (expects the real map)",
+                                   "identical": "Both sides identical (expects \"equally good\")"}.get)
+    right.checkbox("Shuffle the question order per respondent", key=keys.SURVEY_SHUFFLE)
+    st.text_area("Consent text", key=keys.SURVEY_CONSENT, height=120)
+    st.text_area("Instructions", key=keys.SURVEY_INSTRUCTIONS, height=120)
+    st.button("Create survey", type="primary", icon=":material/add:", key="survey_create",
+              on_click=st.session_state.__setitem__, args=(keys.SURVEY_CREATE_REQUESTED, True))
+
+with manage_tab:
+    survey = pick_survey(store)
+    if survey is None:
+        st.stop()
+    st.markdown(f"**Status:** {survey.status} · **methods:** {', '.join(map(method_label, survey.methods))} · "
+                f"**questions:** {survey.questions} · **model:** {survey.model_id} · "
+                f"**images:** {survey.dataset or 'uploaded'} · **seed:** {survey.seed}")
+
+    def change_status(code: str, status: str) -> None:
+        try:
+            store.set_status(code, status)
+        except SurveyError as error:
+            st.session_state[keys.SURVEY_CREATED] = str(error)
+
+    buttons = st.columns(4)
+    buttons[0].button("Open", icon=":material/play_arrow:", disabled=survey.status == "open", key="survey_open",
+                      on_click=change_status, args=(survey.code, "open"))
+    buttons[1].button("Close", icon=":material/stop:", disabled=survey.status != "open", key="survey_close",
+                      on_click=change_status, args=(survey.code, "closed"))
+    confirm = buttons[3].checkbox("Allow deleting", key=f"survey_confirm_delete_{survey.code}")
+    buttons[2].button("Delete", icon=":material/delete:", disabled=not confirm, key="survey_delete",
+                      on_click=store.delete_survey, args=(survey.code,))
+
+    base_url = st.context.url.rsplit("/", 1)[0] if st.context.url else None
+    st.markdown("**Share link** (respondents need no account):")
+    st.code(share_link(survey.code, base_url), language=None)
+    st.markdown(f"For Prolific, use this study URL (completion code **{survey.completion_code}**):")
+    st.code(share_link(survey.code, base_url, prolific=True), language=None)
+    st.page_link("pages/survey_results.py", label="Results and analysis", icon=":material/bar_chart:")
+
+    @st.fragment(run_every=5)
+    def live_progress(code: str) -> None:
+        progress = store.progress(code)
+        columns = st.columns(4)
+        columns[0].metric("Respondents", progress.respondents)
+        columns[1].metric("Completed", progress.completed)
+        columns[2].metric("Completion rate", f"{progress.completion_rate:.0%}", help="completed / consented respondents")
+        columns[3].metric("Votes", progress.responses, help=f"{progress.questions} questions per respondent")
+
+    live_progress(survey.code)
+
+    with st.expander(f"Preview the {survey.questions} questions (method names are hidden from respondents)"):
+        for stimulus in store.stimuli(survey.code):
+            label = {"question": "", "attention_noise": " · attention check: noise (expects A)",
+                     "attention_identical": " · attention check: identical (expects equal)"}[stimulus.kind]
+            st.markdown(f"**Question {stimulus.position}**{label} · {stimulus.details.get('source', '')}, "
+                        f"predicted {stimulus.details.get('prediction', '?')}")
+            image, map_a, map_b = st.columns(3)
+            image.image(stimulus.image_png, caption="image", width=200)
+            map_a.image(stimulus.map_a_png, caption=f"A: {method_label(stimulus.method_a)}", width=200)
+            map_b.image(stimulus.map_b_png, caption=f"B: {'noise' if stimulus.kind == 'attention_noise' else method_label(stimulus.method_b)}",
+                        width=200)

@@ -1,0 +1,73 @@
+"""A survey's results as files: the responses as CSV (one row per stored vote), the analysis both ways
+(all respondents, and without those who failed an attention check) as JSON, and the charts as
+self-contained HTML. Shared by the Survey results page and ``python -m xai_core survey-report``."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from ..unified.charts import bradley_terry_figure, response_time_figure, survey_preference_figure, survey_question_figure
+from .analysis import SurveyAnalysis, analyse_both_ways, analysed_votes
+from .repository import SurveyInfo, SurveyStore
+
+
+@dataclass
+class SurveyReport:
+    survey: SurveyInfo
+    responses: pd.DataFrame  # SurveyStore.responses: every vote, attention checks included
+    stimulus_metrics: pd.DataFrame
+    analyses: dict[str, SurveyAnalysis]  # "all respondents", "passed attention checks"
+
+
+def survey_report(store: SurveyStore, code: str) -> SurveyReport:
+    responses = store.responses(code)
+    metrics = store.stimulus_metrics(code)
+    return SurveyReport(store.survey(code), responses, metrics, analyse_both_ways(responses, metrics))
+
+
+def responses_csv(responses: pd.DataFrame) -> bytes:
+    """UTF-8 CSV, one row per vote; times in ISO 8601 UTC, model versions as JSON text, comments verbatim."""
+    table = responses.copy()
+    for column in ("shown_at", "answered_at"):
+        table[column] = pd.to_datetime(table[column], utc=True).map(lambda moment: moment.isoformat())
+    table["model_versions"] = table["model_versions"].map(lambda versions: json.dumps(versions, sort_keys=True))
+    return table.to_csv(index=False).encode("utf-8")
+
+
+def report_dict(report: SurveyReport) -> dict:
+    """JSON-safe: the survey's settings (no images), vote counts and both analyses."""
+    survey = {key: value.isoformat() if isinstance(value, datetime) else value for key, value in asdict(report.survey).items()}
+    return {"survey": survey, "votes": len(report.responses),
+            "exported_at": datetime.now(timezone.utc).isoformat(),
+            "analyses": {name: analysis.to_dict() for name, analysis in report.analyses.items()}}
+
+
+def report_figures(report: SurveyReport, analysis_name: str) -> dict:
+    """{file stem: plotly figure} for one analysis."""
+    analysis = report.analyses[analysis_name]
+    analysed = analysed_votes(report.responses, analysis.exclude_failed_attention)
+    return {"questions": survey_question_figure(analysis.per_question),
+            "preference": survey_preference_figure(analysis.pairwise),
+            "bradley_terry": bradley_terry_figure(analysis.strengths),
+            "response_times": response_time_figure(analysed)}
+
+
+def write_report(report: SurveyReport, out_dir: str | Path) -> list[Path]:
+    """responses.csv, analysis.json and, for each analysis, one HTML file per chart (works offline)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = [out / "responses.csv", out / "analysis.json"]
+    written[0].write_bytes(responses_csv(report.responses))
+    written[1].write_text(json.dumps(report_dict(report), indent=2), encoding="utf-8")
+    for name in report.analyses:
+        suffix = "all" if name == "all respondents" else "attentive"
+        for stem, figure in report_figures(report, name).items():
+            path = out / f"{stem}_{suffix}.html"
+            figure.write_html(path, include_plotlyjs=True, full_html=True)
+            written.append(path)
+    return written
