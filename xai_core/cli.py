@@ -17,6 +17,7 @@ from .models.checkpoints import DEFAULT_CHECKPOINT_DIR, USER_CHECKPOINT_DIR, rea
 from .models.training import shipped_checkpoint_configs
 from .attribution.layers import DEFAULT_ETA
 from .sftgan.explainer import average_relevance, explain_relevance
+from .survey.repository import SurveyError
 
 
 def _cmd_datasets(args: argparse.Namespace) -> int:
@@ -578,6 +579,10 @@ def build_parser() -> argparse.ArgumentParser:
     tcav.add_argument("--threads", type=int, default=None)
     tcav.add_argument("--quiet", action="store_true")
     tcav.set_defaults(handler=_cmd_tcav)
+
+    from .survey.commands import add_survey_commands
+
+    add_survey_commands(commands)
     return parser
 
 
@@ -586,7 +591,7 @@ def main(argv: list[str] | None = None) -> int:
     args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         return args.handler(args)
-    except (DatasetUnavailable, ImageDecodeError, CheckpointError, KeyError, ValueError) as error:
+    except (DatasetUnavailable, ImageDecodeError, CheckpointError, SurveyError, KeyError, ValueError) as error:
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
         print(f"error: {message}", file=sys.stderr)
         return 2
