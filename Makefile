@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-DEBIAN_TEST_PACKAGES := chromium dataset-fashion-mnist fonts-noto-cjk
+DEBIAN_TEST_PACKAGES := chromium dataset-fashion-mnist fonts-noto-cjk postgresql
 
 .PHONY: run test system-test-deps clean-venv
 
@@ -21,7 +21,7 @@ $(VENV)/.installed-test: requirements-test.txt $(VENV)/.installed-run
 run: $(VENV)/.installed-run
 	$(PY) -m streamlit run app.py --server.address 127.0.0.1 --server.port 8501
 
-# As root, install the Debian packages the tests use (browser, Fashion-MNIST, a CJK font) when missing.
+# As root, install the Debian packages the tests use (browser, Fashion-MNIST, a CJK font, a PostgreSQL server) when missing.
 system-test-deps:
 	@if [ "$$(id -u)" = 0 ]; then \
 	  missing=""; for p in $(DEBIAN_TEST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

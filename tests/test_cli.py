@@ -19,7 +19,8 @@ def test_help_lists_every_command():
     result = run_cli("--help")
     assert result.returncode == 0
     for command in ("datasets", "models", "train-cnn", "predict", "reproduce-checkpoints", "report-results", "train-sftgan", "relevance",
-                    "evaluate", "train-gan", "tcav", "audit-report"):
+                    "evaluate", "train-gan", "tcav", "audit-report", "survey-demo", "survey-create", "surveys", "survey-status",
+                    "survey-report"):
         assert command in result.stdout
 
 
