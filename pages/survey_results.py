@@ -66,6 +66,12 @@ if len(survey.methods) > 2:
     st.plotly_chart(figures["bradley_terry"], key="survey_bradley_terry_chart")
     st.dataframe(analysis.strengths, hide_index=True)
 
+st.subheader("Explainability score with human preference")
+st.caption("docs/explainability_score.md: 100 × (0.4 fidelity + 0.3 localisation + 0.3 robustness + 0.25 human preference) "
+           "/ 1.25. The map parts are means over this survey's questions; human preference is the share of a method's "
+           "comparisons it won (a tie counts half). n/a without ground-truth masks (uploaded images).")
+st.dataframe(report.scores[chosen].assign(method=lambda t: t.method.map(method_label)), hide_index=True)
+
 st.subheader("Attention checks")
 st.dataframe(analysis.attention, hide_index=True)
 st.subheader("Response times (seconds)")

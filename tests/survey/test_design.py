@@ -11,7 +11,7 @@ from PIL import Image
 
 from xai_core.models.registry import model_info
 from xai_core.sftgan import generator_info
-from xai_core.survey.design import (DEMO_DESIGN, SURVEY_METRICS, SurveyDesign, _stimulus_plan, balanced_indices, create_survey,
+from xai_core.survey.design import (DEMO_DESIGN, ROBUSTNESS_METRIC, SURVEY_METRICS, SurveyDesign, _stimulus_plan, balanced_indices, create_survey,
                                     method_pairs)
 from xai_core.survey.repository import SurveyStore
 
@@ -87,7 +87,7 @@ def test_dataset_survey_stores_rendered_stimuli_checks_and_provenance(demo_surve
         if stimulus.kind == "question":
             assert (stimulus.method_a, stimulus.method_b, stimulus.expected_answer) == ("lsft", "grad_cam", None)
             assert {(m["method"], m["metric"]) for m in stimulus.metrics} == {
-                (method, metric) for method in ("lsft", "grad_cam") for metric in SURVEY_METRICS}
+                (method, metric) for method in ("lsft", "grad_cam") for metric in (*SURVEY_METRICS, ROBUSTNESS_METRIC)}
             assert not np.array_equal(map_a, map_b)
         elif stimulus.kind == "attention_identical":
             assert stimulus.expected_answer == "equal" and stimulus.map_a_png == stimulus.map_b_png and stimulus.metrics == []
@@ -95,7 +95,9 @@ def test_dataset_survey_stores_rendered_stimuli_checks_and_provenance(demo_surve
             assert stimulus.expected_answer == "a" and stimulus.method_a == stimulus.method_b
             assert np.abs(map_a.astype(int) - map_b.astype(int)).mean() > 10  # noise looks nothing like the map
     metrics = store.stimulus_metrics(code)
-    assert len(metrics) == 4 * 2 * len(SURVEY_METRICS)
+    assert len(metrics) == 4 * 2 * (len(SURVEY_METRICS) + 1)
+    robustness = metrics[metrics.metric == ROBUSTNESS_METRIC]
+    assert robustness.higher_is_better.all() and robustness.value.between(0, 1).all() and robustness.value.std() > 0
     drop = metrics[metrics.metric == "average_drop"]
     assert not drop.higher_is_better.any() and drop.value.between(0, 100).all()
 

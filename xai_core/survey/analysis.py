@@ -299,7 +299,8 @@ def _json_safe(value):
     return value
 
 
-def _records(table: pd.DataFrame) -> list[dict]:
+def json_records(table: pd.DataFrame) -> list[dict]:
+    """Rows as dicts with NaN / NA as None and numpy scalars as Python ones."""
     return [{column: _json_safe(value) for column, value in row.items()} for row in table.to_dict(orient="records")]
 
 
@@ -329,14 +330,14 @@ class SurveyAnalysis:
             "respondents_total": self.respondents_total,
             "respondents_excluded": self.respondents_excluded,
             "respondents_analysed": self.respondents_analysed,
-            "per_question": _records(self.per_question),
-            "winners": _records(self.winners),
-            "pairwise": _records(self.pairwise),
-            "strengths": _records(self.strengths),
+            "per_question": json_records(self.per_question),
+            "winners": json_records(self.winners),
+            "pairwise": json_records(self.pairwise),
+            "strengths": json_records(self.strengths),
             "agreement": {key: _json_safe(value) for key, value in self.agreement.items()},
-            "attention": _records(self.attention),
-            "response_times": _records(self.response_times),
-            "metric_correlation": _records(self.metric_correlation),
+            "attention": json_records(self.attention),
+            "response_times": json_records(self.response_times),
+            "metric_correlation": json_records(self.metric_correlation),
         }
 
 

@@ -116,6 +116,9 @@ def _cmd_survey_report(args: argparse.Namespace) -> int:
                   f"share {share}, binomial p = {row.p_value:.3g}")
         winners = ", ".join(f"{w.method_or_equal if w.method_or_equal == 'equal' else method_label(w.method_or_equal)} {w.questions}"
                             for w in analysis.winners.itertuples())
+        for row in report.scores[name].itertuples():
+            print(f"  explainability score {method_label(row.method)}: {row.score:.1f} with human preference {row.human_preference:.2f} "
+                  f"({row.score_without_people:.1f} without)")
         kappa = analysis.agreement["kappa"]
         print(f"  questions won: {winners or 'none'}; Fleiss' kappa {'n/a' if kappa != kappa else f'{kappa:.3f}'}")
     print(f"\nwrote {len(written)} files to {args.out}")

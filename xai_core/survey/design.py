@@ -17,9 +17,12 @@ import torch
 
 from ..attribution.registry import EXPLAINERS, generator_method, is_known_method
 from ..data import load_dataset
+from ..metrics.agreement import rank_correlation
+from ..metrics.robustness import salt_and_pepper
 from ..metrics.suite import METRICS, EvaluationSettings, MethodBatch, method_map_function
 from ..models import ModelCard, load_model
 from ..sftgan.explainer import SFTGANExplainer, generator_info, strategy_for
+from ..unified.explainability_score import NOISE_AMOUNT
 from ..unified.overlays import enlarge, overlay, png_bytes
 from ..versions import library_versions
 from .repository import StimulusData, SurveyStore
@@ -27,6 +30,7 @@ from .repository import StimulusData, SurveyStore
 ATTENTION_KINDS = {"noise": "attention_noise", "identical": "attention_identical"}
 SURVEY_METRICS = ("average_drop", "increase_in_confidence", "deletion_auc", "insertion_auc", "energy_pointing_game",
                   "background_error")
+ROBUSTNESS_METRIC = "noise_robustness"  # the explainability score's robustness part, per image (see its docs)
 MAX_QUESTIONS = 200
 DEFAULT_CONSENT = (
     "This study asks which of two explanations of an image classifier you find easier to understand. "
@@ -133,7 +137,8 @@ def build_stimuli(design: SurveyDesign, card: ModelCard, images: torch.Tensor, s
                   masks: torch.Tensor | None = None, on_progress: ProgressCallback | None = None) -> list[StimulusData]:
     """Render every question. images: Tensor[N, C, H, W] in [0, 1] (cycled when fewer than the questions);
     sources: one description per image; masks: bool Tensor[N, 1, H, W] or None. Maps explain the predicted
-    class. Noise checks pair a method's map with uniform noise (expected answer: that map, "a"); identical
+    class. Each question stores both maps' SURVEY_METRICS (those needing masks only with masks) and their
+    robustness to 10 % salt-and-pepper noise. Noise checks pair a method's map with uniform noise (expected answer: that map, "a"); identical
     checks show one map twice (expected: "equal")."""
     design.validate()
     report = on_progress or (lambda _done, _message: None)
@@ -152,6 +157,8 @@ def build_stimuli(design: SurveyDesign, card: ModelCard, images: torch.Tensor, s
                             design.seed)
         metrics[method] = {name: METRICS[name].evaluate_batch(batch) for name in SURVEY_METRICS
                            if not METRICS[name].needs_mask or chosen_masks is not None}
+        noisy_maps = method_map_function(card, method, seed=design.seed)(salt_and_pepper(inputs, NOISE_AMOUNT, design.seed), targets)
+        metrics[method][ROBUSTNESS_METRIC] = rank_correlation(noisy_maps, maps[method]).clamp(min=0)
     report(len(design.methods) / (len(design.methods) + 1), "Rendering the questions ...")
     noise = torch.rand(len(plan), 1, *card.input_size, generator=torch.Generator().manual_seed(design.seed))
     stimuli = []
@@ -170,7 +177,8 @@ def build_stimuli(design: SurveyDesign, card: ModelCard, images: torch.Tensor, s
                      "confidence": round(float(confidence), 6),
                      "image_sha256": hashlib.sha256(image.numpy().tobytes()).hexdigest()},
             metrics=[] if kind != "question" else [
-                {"method": method, "metric": name, "value": float(values[index]), "higher_is_better": METRICS[name].higher_is_better}
+                {"method": method, "metric": name, "value": float(values[index]),
+                 "higher_is_better": name == ROBUSTNESS_METRIC or METRICS[name].higher_is_better}
                 for method in (method_a, method_b) for name, values in metrics[method].items()]))
     report(1.0, f"{len(stimuli)} questions rendered")
     return stimuli

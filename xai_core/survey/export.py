@@ -9,11 +9,21 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..unified.charts import bradley_terry_figure, response_time_figure, survey_preference_figure, survey_question_figure
-from .analysis import SurveyAnalysis, analyse_both_ways, analysed_votes
+from ..unified.explainability_score import explainability_score
+from .analysis import SurveyAnalysis, analyse_both_ways, analysed_votes, json_records
+from .design import ROBUSTNESS_METRIC
 from .repository import SurveyInfo, SurveyStore
+
+
+# the explainability score's map parts, from the metrics stored with each question: part -> (metric, to [0, 1])
+SCORE_PARTS = {"fidelity": ("average_drop", lambda drop: 1 - drop / 100),
+               "localisation": ("energy_pointing_game", lambda share: share),
+               "robustness": (ROBUSTNESS_METRIC, lambda correlation: correlation)}
+SCORE_COLUMNS = ["method", *SCORE_PARTS, "human_preference", "score_without_people", "score"]
 
 
 @dataclass
@@ -22,12 +32,33 @@ class SurveyReport:
     responses: pd.DataFrame  # SurveyStore.responses: every vote, attention checks included
     stimulus_metrics: pd.DataFrame
     analyses: dict[str, SurveyAnalysis]  # "all respondents", "passed attention checks"
+    scores: dict[str, pd.DataFrame]  # per analysis: method_scores
+
+
+def method_scores(analysis: SurveyAnalysis, stimulus_metrics: pd.DataFrame) -> pd.DataFrame:
+    """The explainability score (docs/explainability_score.md) of each surveyed method: fidelity, localisation and
+    robustness are means over the survey's questions of the metrics stored with them; human preference is the
+    method's share of its comparisons won, a tie counting half. Scores are NaN when a part is missing (no masks)."""
+    rows = []
+    for row in analysis.strengths.itertuples():
+        metrics = stimulus_metrics[stimulus_metrics["method"] == row.method]
+        parts = {part: float(convert(metrics.loc[metrics["metric"] == metric, "value"].mean()))
+                 for part, (metric, convert) in SCORE_PARTS.items()}
+        comparisons = row.wins + row.losses + row.ties
+        people = (row.wins + row.ties / 2) / comparisons if comparisons else float("nan")
+        complete = not any(np.isnan(value) for value in parts.values())
+        rows.append({"method": row.method, **parts, "human_preference": people,
+                     "score_without_people": explainability_score(parts) if complete else float("nan"),
+                     "score": explainability_score(parts, None if np.isnan(people) else people) if complete else float("nan")})
+    return pd.DataFrame(rows, columns=SCORE_COLUMNS)
 
 
 def survey_report(store: SurveyStore, code: str) -> SurveyReport:
     responses = store.responses(code)
     metrics = store.stimulus_metrics(code)
-    return SurveyReport(store.survey(code), responses, metrics, analyse_both_ways(responses, metrics))
+    analyses = analyse_both_ways(responses, metrics)
+    return SurveyReport(store.survey(code), responses, metrics, analyses,
+                        {name: method_scores(analysis, metrics) for name, analysis in analyses.items()})
 
 
 def responses_csv(responses: pd.DataFrame) -> bytes:
@@ -44,7 +75,8 @@ def report_dict(report: SurveyReport) -> dict:
     survey = {key: value.isoformat() if isinstance(value, datetime) else value for key, value in asdict(report.survey).items()}
     return {"survey": survey, "votes": len(report.responses),
             "exported_at": datetime.now(timezone.utc).isoformat(),
-            "analyses": {name: analysis.to_dict() for name, analysis in report.analyses.items()}}
+            "analyses": {name: analysis.to_dict() | {"explainability_scores": json_records(report.scores[name])}
+                         for name, analysis in report.analyses.items()}}
 
 
 def report_figures(report: SurveyReport, analysis_name: str) -> dict:

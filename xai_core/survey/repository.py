@@ -348,7 +348,7 @@ class SurveyStore:
                 "answered_at": _utc(response.answered_at), "attention_passed": response.attention_passed,
                 "app_version": response.app_version, "model_versions": response.model_versions,
             } for response, respondent, stimulus in rows]
-        return votes_frame(records)
+        return responses_frame(records)
 
     def stimulus_metrics(self, code: str) -> pd.DataFrame:
         """Automatic metrics stored with each question: DataFrame[question, method, metric, value, higher_is_better]."""
@@ -416,7 +416,11 @@ class SurveyStore:
             stimulus = self._stimulus(session, survey, order[index])
             if session.scalar(select(QuestionView.id).where(QuestionView.respondent_id == respondent.id,
                                                             QuestionView.stimulus_id == stimulus.id)) is None:
-                session.add(QuestionView(respondent_id=respondent.id, stimulus_id=stimulus.id))
+                try:
+                    with session.begin_nested():
+                        session.add(QuestionView(respondent_id=respondent.id, stimulus_id=stimulus.id))
+                except IntegrityError:  # a racing refresh stored the first showing (PostgreSQL); its time stands
+                    pass
             left, right = ((stimulus.map_a_png, stimulus.map_b_png) if respondent.left_is_a[index]
                            else (stimulus.map_b_png, stimulus.map_a_png))
             return Question(len(answered) + 1, len(order), stimulus.position, stimulus.image_png, left, right)
@@ -516,18 +520,18 @@ class SurveyStore:
                           self._question_count(session, survey))
 
 
-VOTE_COLUMNS = ("response_id", "survey", "respondent", "prolific_pid", "question", "kind", "method_a", "method_b",
+RESPONSE_COLUMNS = ("response_id", "survey", "respondent", "prolific_pid", "question", "kind", "method_a", "method_b",
                 "left_method", "right_method", "choice", "answer", "chosen_method", "confidence", "comment", "shown_at",
                 "answered_at", "response_seconds", "attention_passed", "app_version", "model_versions")
 
 
-def votes_frame(records: list[dict]) -> pd.DataFrame:
-    """Response records -> the votes DataFrame (VOTE_COLUMNS), with nullable confidence and attention columns
+def responses_frame(records: list[dict]) -> pd.DataFrame:
+    """Response records -> the responses DataFrame (RESPONSE_COLUMNS), with nullable confidence and attention columns
     and response_seconds = answered_at - shown_at."""
-    frame = pd.DataFrame.from_records(records, columns=[c for c in VOTE_COLUMNS if c != "response_seconds"])
+    frame = pd.DataFrame.from_records(records, columns=[c for c in RESPONSE_COLUMNS if c != "response_seconds"])
     frame["confidence"] = frame["confidence"].astype("Int64")
     frame["attention_passed"] = frame["attention_passed"].astype("boolean")
     frame["question"] = frame["question"].astype("int64")
     elapsed = pd.to_datetime(frame["answered_at"], utc=True) - pd.to_datetime(frame["shown_at"], utc=True)
-    frame.insert(VOTE_COLUMNS.index("response_seconds"), "response_seconds", elapsed.dt.total_seconds().astype("float64"))
+    frame.insert(RESPONSE_COLUMNS.index("response_seconds"), "response_seconds", elapsed.dt.total_seconds().astype("float64"))
     return frame
