@@ -133,7 +133,8 @@ def new_code(length: int = 8) -> str:
 
 @dataclass(frozen=True)
 class StimulusData:
-    """A question as built by the design: image and the two maps as PNG bytes (see ``design.py``)."""
+    """A question: image and the two maps as PNG bytes (built by ``design.py``); ``position`` is its 1-based place
+    in the survey once stored (0 before)."""
 
     kind: str
     method_a: str
@@ -144,6 +145,7 @@ class StimulusData:
     expected_answer: str | None = None
     details: dict = field(default_factory=dict)
     metrics: list = field(default_factory=list)
+    position: int = 0
 
 
 @dataclass(frozen=True)
@@ -163,20 +165,6 @@ class SurveyInfo:
     opened_at: datetime | None
     closed_at: datetime | None
     questions: int
-
-
-@dataclass(frozen=True)
-class StoredStimulus:
-    position: int
-    kind: str
-    method_a: str
-    method_b: str
-    image_png: bytes
-    map_a_png: bytes
-    map_b_png: bytes
-    expected_answer: str | None
-    details: dict
-    metrics: list
 
 
 @dataclass(frozen=True)
@@ -309,12 +297,12 @@ class SurveyStore:
         with self._transaction() as session:
             session.delete(self._survey(session, code))
 
-    def stimuli(self, code: str) -> list[StoredStimulus]:
+    def stimuli(self, code: str) -> list[StimulusData]:
         with self._transaction() as session:
             survey = self._survey(session, code)
             rows = session.scalars(select(Stimulus).where(Stimulus.survey_id == survey.id).order_by(Stimulus.position))
-            return [StoredStimulus(s.position, s.kind, s.method_a, s.method_b, s.image_png, s.map_a_png, s.map_b_png,
-                                   s.expected_answer, s.details, s.metrics) for s in rows]
+            return [StimulusData(s.kind, s.method_a, s.method_b, s.image_png, s.map_a_png, s.map_b_png, s.expected_answer,
+                                 s.details, s.metrics, s.position) for s in rows]
 
     def progress(self, code: str) -> Progress:
         with self._transaction() as session:
