@@ -48,20 +48,33 @@ def show_completion(completion_code: str) -> None:
     st.stop()
 
 
-def respondent_token() -> str:
-    """This browser's respondent: the id in the URL when it belongs to this survey, else a new (or, for a
-    Prolific id seen before, the same) respondent, whose id is put into the URL."""
+def participant() -> Participant:
+    return Participant(*(st.query_params.get(name) or None for name in ("PROLIFIC_PID", "STUDY_ID", "SESSION_ID")))
+
+
+def known_respondent() -> str | None:
+    """This browser's respondent: the id in the URL when it belongs to this survey, else the respondent of a Prolific
+    id seen before, else None (nobody is registered before they consent)."""
     token = st.query_params.get("rid")
     if token:
         try:
             store.respondent(code, token)
             return token
         except RespondentNotFound:
-            pass
-    participant = Participant(*(st.query_params.get(name) or None for name in ("PROLIFIC_PID", "STUDY_ID", "SESSION_ID")))
-    token = store.join(code, participant)
-    st.query_params["rid"] = token
+            del st.query_params["rid"]
+    pid = participant().prolific_pid
+    token = store.prolific_respondent(code, pid) if pid else None
+    if token:
+        st.query_params["rid"] = token
     return token
+
+
+def agree(token: str | None) -> None:
+    """Register a new respondent with their consent, or record the consent of a known one."""
+    if token is None:
+        st.query_params["rid"] = store.join(code, participant(), consent=True)
+    else:
+        store.consent(code, token)
 
 
 def submit(position: int) -> None:
@@ -77,21 +90,20 @@ def submit(position: int) -> None:
 
 
 try:
-    token = respondent_token()
-    state = store.respondent(code, token)
-    if state.completed:
-        show_completion(store.complete(code, token))
-    if not state.consented:
+    token = known_respondent()
+    state = None if token is None else store.respondent(code, token)
+    if state is None or not state.consented:
         st.subheader("Consent")
         st.markdown(survey.consent_text)
-        agree, decline = st.columns(2)
-        agree.button("I agree and want to take part", type="primary", key="survey_consent",
-                     on_click=store.consent, args=(code, token))
-        decline.button("I do not agree", key="survey_decline",
-                       on_click=st.session_state.__setitem__, args=(keys.SURVEY_DECLINED, "declined"))
+        yes, no = st.columns(2)
+        yes.button("I agree and want to take part", type="primary", key="survey_consent", on_click=agree, args=(token,))
+        no.button("I do not agree", key="survey_decline",
+                  on_click=st.session_state.__setitem__, args=(keys.SURVEY_DECLINED, "declined"))
         if st.session_state.get(keys.SURVEY_DECLINED) == "declined":
-            st.info("You have not taken part and nothing was recorded beyond this visit. You can close this page.")
+            st.info("You have not taken part and nothing was recorded. You can close this page.")
         st.stop()
+    if state.completed:
+        show_completion(store.complete(code, token))
     instructions_read = f"{keys.SURVEY_INSTRUCTIONS_READ}_{code}_{token}"
     if state.answered == 0 and not st.session_state.get(instructions_read):
         st.subheader("Instructions")

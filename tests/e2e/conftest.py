@@ -1,4 +1,5 @@
-"""Real-browser fixtures: a ``streamlit run`` server on 127.0.0.1 and Debian's Chromium driven by Playwright."""
+"""Real-browser fixtures: a ``streamlit run`` server on 127.0.0.1 (its survey database in SURVEY_DATA_DIR, emptied at
+the start, and survey admin password ADMIN_PASSWORD) and Debian's Chromium driven by Playwright."""
 
 from __future__ import annotations
 
@@ -13,8 +14,13 @@ from pathlib import Path
 
 import pytest
 
+from xai_core.survey.access import ADMIN_PASSWORD_VARIABLE
+from xai_core.survey.repository import DATA_DIR_VARIABLE, DATABASE_URL_VARIABLE
+
 REPOSITORY = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPOSITORY / "test-artifacts"
+SURVEY_DATA_DIR = ARTIFACTS / "e2e-surveys"
+ADMIN_PASSWORD = "e2e-admin-password"
 CHROMIUM = os.environ.get("XAI_STUDIO_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -28,15 +34,23 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+def server_environment() -> dict[str, str]:
+    """This process's environment with the survey database in SURVEY_DATA_DIR (no database URL) and ADMIN_PASSWORD."""
+    environment = {name: value for name, value in os.environ.items() if name != DATABASE_URL_VARIABLE}
+    return {**environment, DATA_DIR_VARIABLE: str(SURVEY_DATA_DIR), ADMIN_PASSWORD_VARIABLE: ADMIN_PASSWORD}
+
+
 @pytest.fixture(scope="session")
 def server_url():
     port = _free_port()
     ARTIFACTS.mkdir(exist_ok=True)
+    shutil.rmtree(SURVEY_DATA_DIR, ignore_errors=True)
     log = open(ARTIFACTS / "streamlit-server.log", "w")
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1", "--server.port", str(port),
          "--server.headless", "true", "--browser.gatherUsageStats", "false"],
         cwd=REPOSITORY, stdout=log, stderr=subprocess.STDOUT,
+        env=server_environment(),
     )
     url = f"http://127.0.0.1:{port}"
     try:

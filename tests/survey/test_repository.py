@@ -158,6 +158,18 @@ def test_joining_twice_with_one_prolific_id_resumes(store):
     assert (state.consented, state.answered, state.total) == (True, 1, 3)
 
 
+def test_a_prolific_id_is_looked_up_without_registering_and_joins_with_consent(store):
+    code = make_survey(store, questions=2)
+    assert store.prolific_respondent(code, "PID-1") is None
+    assert store.progress(code).respondents == 0
+    token = store.join(code, Participant("PID-1", "S", "X"), consent=True)
+    assert store.prolific_respondent(code, "PID-1") == token
+    assert store.respondent(code, token).consented and store.next_question(code, token) is not None
+    assert store.join(code, Participant("PID-1"), consent=True) == token
+    progress = store.progress(code)
+    assert (progress.respondents, progress.consented) == (1, 1)
+
+
 def test_a_refresh_shows_the_same_question_and_keeps_its_first_time(store):
     code = make_survey(store, questions=3)
     token = consented_respondent(store, code)

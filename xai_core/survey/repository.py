@@ -344,9 +344,14 @@ class SurveyStore:
         return pd.DataFrame(records, columns=["question", "method", "metric", "value", "higher_is_better"])
 
     # ---- respondents -------------------------------------------------------------------------------------
-    def join(self, code: str, participant: Participant = Participant()) -> str:
+    def join(self, code: str, participant: Participant = Participant(), consent: bool = False) -> str:
         """Start (or, for a Prolific id seen before, resume) a respondent of an open survey; returns their token.
-        Question order and left/right sides are drawn once, from the survey seed and the token."""
+        Question order and left/right sides are drawn once, from the survey seed and the token. With ``consent``
+        their consent is recorded at once (the respondent page registers nobody before they agree)."""
+        if consent:
+            token = self.join(code, participant)
+            self.consent(code, token)
+            return token
         key = f"prolific:{participant.prolific_pid}" if participant.prolific_pid else None
         for _ in range(2):  # a second pass only when two requests raced to create the same Prolific respondent
             try:
@@ -372,6 +377,13 @@ class SurveyStore:
             except IntegrityError:
                 continue
         raise SurveyDatabaseError("could not register the participant; please reload the page")
+
+    def prolific_respondent(self, code: str, prolific_pid: str) -> str | None:
+        """The token of the respondent with this Prolific id in this survey, or None (nothing is created)."""
+        with self._transaction() as session:
+            survey = self._survey(session, code)
+            return session.scalar(select(Respondent.token).where(
+                Respondent.survey_id == survey.id, Respondent.participant_key == f"prolific:{prolific_pid}"))
 
     def respondent(self, code: str, token: str) -> RespondentState:
         with self._transaction() as session:

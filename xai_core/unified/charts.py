@@ -208,9 +208,10 @@ def survey_question_figure(per_question: pd.DataFrame, height: int | None = None
             customdata=per_question[column].tolist(), hovertemplate="%{y}: %{x:.0f}% (%{customdata} votes)<extra>" + name + "</extra>",
         ))
     figure.update_layout(
-        title="Which explanation do people understand better?", barmode="stack", legend={"orientation": "h"},
+        title="Which explanation do people understand better?", barmode="stack",
+        legend={"orientation": "h", "traceorder": "normal", "x": 0, "y": 1.0, "yanchor": "bottom"},
         xaxis={"range": [0, 100], "title": "votes (%)"}, yaxis={"type": "category", "autorange": "reversed"},
-        height=height or 120 + 24 * len(per_question), margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        height=height or 150 + 24 * len(per_question), margin={"l": 10, "r": 10, "t": 70, "b": 10},
     )
     return figure
 
