@@ -14,8 +14,8 @@ $(VENV)/.installed-run: requirements.txt | $(PY)
 	$(PY) -m pip install -r requirements.txt
 	touch $@
 
-$(VENV)/.installed-test: requirements-test.txt $(VENV)/.installed-run
-	$(PY) -m pip install -r requirements-test.txt
+$(VENV)/.installed-test: requirements-test.txt requirements-scale.txt $(VENV)/.installed-run
+	$(PY) -m pip install -r requirements-test.txt -r requirements-scale.txt
 	touch $@
 
 run: $(VENV)/.installed-run
