@@ -11,11 +11,13 @@ import torch
 from tqdm.auto import tqdm
 
 from .data import DatasetUnavailable, ImageDecodeError, list_datasets, load_dataset, pil_to_tensor, read_image_file
+from .data.decode import MAX_WORKING_SIDE, limit_side
 from .data.registry import DATASETS
 from .models import TRAINABLE_ARCHITECTURES, CheckpointError, TrainConfig, list_models, load_model, model_info, train_cnn
 from .models.checkpoints import DEFAULT_CHECKPOINT_DIR, USER_CHECKPOINT_DIR, read_manifest
 from .models.training import shipped_checkpoint_configs
 from .attribution.layers import DEFAULT_ETA
+from .jobs.commands import add_executor_options, add_jobs_commands
 from .sftgan.explainer import average_relevance, explain_relevance
 from .survey.repository import SurveyError
 
@@ -59,8 +61,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
     config = TrainConfig(args.dataset, args.arch, seed=args.seed, epochs=args.epochs, batch_size=args.batch_size,
                          lr=args.lr, patience=args.patience, max_train=args.max_train, model_id=args.id or "")
     _refuse_shadowing_shipped(config.model_id, args.out, "models", "--id")
-    entry = train_cnn(config, out_dir=args.out, progress=not args.quiet)
-    print(json.dumps({"id": entry["id"], "file": str(Path(args.out) / entry["file"]), **entry["metrics"]}, indent=2))
+    entry = train_cnn(config, out_dir=args.out, progress=not args.quiet, device=args.device)
+    if entry:  # rank 0 under torchrun
+        print(json.dumps({"id": entry["id"], "file": str(Path(args.out) / entry["file"]), **entry["metrics"]}, indent=2))
     return 0
 
 
@@ -83,7 +86,8 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         raise SystemExit(f"no shipped {kind} matches {args.only}")
     for config in chosen:
         entry = train(config, out_dir=args.out, progress=not args.quiet)
-        print(f"{entry['id']}: {summary(entry['metrics'])}", flush=True)
+        if entry:  # rank 0 under torchrun
+            print(f"{entry['id']}: {summary(entry['metrics'])}", flush=True)
     return 0
 
 
@@ -122,9 +126,11 @@ def _cmd_train_gan(args: argparse.Namespace) -> int:
                        lr=args.lr, latent_dim=args.latent_dim, width=args.width, feature_model=args.feature_model or "",
                        gan_id=args.id or "")
     _refuse_shadowing_shipped(config.gan_id, args.out, "gans", "--id")
-    entry = train_gan(config, out_dir=args.out, run_dir=args.run_dir, progress=not args.quiet, score=not args.no_fid)
-    print(json.dumps({"id": entry["id"], "file": str(Path(args.out) / entry["file"]), "parameters": entry["parameters"],
-                      **entry["metrics"]}, indent=2))
+    entry = train_gan(config, out_dir=args.out, run_dir=args.run_dir, progress=not args.quiet, score=not args.no_fid,
+                      device=args.device)
+    if entry:  # rank 0 under torchrun
+        print(json.dumps({"id": entry["id"], "file": str(Path(args.out) / entry["file"]), "parameters": entry["parameters"],
+                          **entry["metrics"]}, indent=2))
     return 0
 
 
@@ -174,7 +180,21 @@ def _seed_list(text: str) -> list[int]:
     return seeds
 
 
+def _eta(text: str) -> int:
+    """``--eta``: the number of CGMAs, a positive integer."""
+    try:
+        eta = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"eta must be a whole number, got {text!r}") from None
+    if eta < 1:
+        raise argparse.ArgumentTypeError(f"eta (the number of CGMAs) must be at least 1, got {eta}")
+    return eta
+
+
 def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from .jobs.commands import executor_from
+    from .jobs.executors import LocalExecutor
+    from .jobs.tasks import evaluate as evaluate_on
     from .metrics.suite import EvaluationSettings, parse_pair, run_evaluation, write_evaluation
 
     if args.threads:
@@ -189,7 +209,11 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         bar.n = round(fraction, 4)
         bar.set_postfix_str(message)
 
-    result = run_evaluation(pairs, args.methods, args.metrics, args.n, args.seeds, settings, on_progress=show)
+    executor = executor_from(args)
+    if isinstance(executor, LocalExecutor):  # in this process, with progress after every method
+        result = run_evaluation(pairs, args.methods, args.metrics, args.n, args.seeds, settings, on_progress=show)
+    else:  # one unit of work per (pair, seed) on Ray: the same rows
+        result = evaluate_on(args.pairs, args.methods, args.metrics, args.n, args.seeds, settings, executor, on_progress=show)
     bar.close()
     written = write_evaluation(result, Path(args.out))
     for row in result.summary():
@@ -280,7 +304,7 @@ def _cmd_audit_report(args: argparse.Namespace) -> int:
 
 def _load_image_argument(args: argparse.Namespace) -> tuple[torch.Tensor, int | None, str]:
     if args.image:
-        return pil_to_tensor(read_image_file(args.image)), None, str(args.image)
+        return pil_to_tensor(limit_side(read_image_file(args.image), MAX_WORKING_SIDE)), None, str(args.image)
     dataset = load_dataset(args.dataset, args.split)
     if not 0 <= args.index < len(dataset):
         raise ValueError(f"--index must be in 0..{len(dataset) - 1} for {args.dataset}/{args.split}")
@@ -397,7 +421,8 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument("--json", action="store_true")
     models.set_defaults(handler=_cmd_models)
 
-    train = commands.add_parser("train-cnn", help="train a CNN on a dataset and save it with a manifest entry")
+    train = commands.add_parser("train-cnn", help="train a CNN on a dataset and save it with a manifest entry "
+                                "(also under torchrun: DDP over gloo, or nccl with --device cuda)")
     train.add_argument("--dataset", required=True, help=f"one of {', '.join(list_datasets())}, folder:<path>, ...")
     train.add_argument("--arch", required=True, choices=TRAINABLE_ARCHITECTURES)
     train.add_argument("--seed", type=int, default=0)
@@ -410,6 +435,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", default=str(USER_CHECKPOINT_DIR),
                        help="checkpoint directory whose manifest.json is updated (default runs/checkpoints, which the app lists)")
     train.add_argument("--threads", type=int, default=None)
+    train.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="under torchrun, cuda means one GPU per rank")
     train.add_argument("--quiet", action="store_true", help="no progress bars")
     train.set_defaults(handler=_cmd_train)
 
@@ -436,7 +462,7 @@ def build_parser() -> argparse.ArgumentParser:
     sftgan.add_argument("--reconstruction", choices=["mse", "l1"], default="mse")
     sftgan.add_argument("--channels", type=int, default=24, help="generator trunk width")
     sftgan.add_argument("--condition-channels", type=int, default=16, help="condition network width")
-    sftgan.add_argument("--eta", type=int, default=DEFAULT_ETA, help="CGMAs per image = SFT blocks")
+    sftgan.add_argument("--eta", type=_eta, default=DEFAULT_ETA, help="CGMAs per image = SFT blocks")
     sftgan.add_argument("--per-pair", type=int, default=1000, help="images per dataset/CNN pair")
     sftgan.add_argument("--holdout-fraction", type=float, default=0.2, help="share of each dataset's classes kept for validation")
     sftgan.add_argument("--id", default=None, help="generator id (default <kind>-<strategy>)")
@@ -449,7 +475,8 @@ def build_parser() -> argparse.ArgumentParser:
     sftgan.set_defaults(handler=_cmd_train_sftgan)
 
     gan = commands.add_parser("train-gan", help="train a DCGAN (unconditional or --conditional) on a dataset; sample grid per "
-                              "epoch in the run dir, FID beside the real-vs-real baseline in the manifest")
+                              "epoch in the run dir, FID beside the real-vs-real baseline in the manifest "
+                              "(also under torchrun: DDP over gloo, or nccl with --device cuda)")
     gan.add_argument("--dataset", required=True)
     gan.add_argument("--conditional", action="store_true", help="class-conditional generator and projection discriminator")
     gan.add_argument("--seed", type=int, default=0)
@@ -464,6 +491,7 @@ def build_parser() -> argparse.ArgumentParser:
     gan.add_argument("--out", default=str(USER_CHECKPOINT_DIR), help="checkpoint directory (default runs/checkpoints)")
     gan.add_argument("--run-dir", default=None, help="sample grids and history.json (default runs/gan/<id>-seed<seed>)")
     gan.add_argument("--threads", type=int, default=None)
+    gan.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="under torchrun, cuda means one GPU per rank")
     gan.add_argument("--quiet", action="store_true")
     gan.set_defaults(handler=_cmd_train_gan)
 
@@ -503,6 +531,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--out", required=True, help="output directory")
     evaluate.add_argument("--threads", type=int, default=None)
     evaluate.add_argument("--quiet", action="store_true")
+    add_executor_options(evaluate)
     evaluate.set_defaults(handler=_cmd_evaluate)
 
     report = commands.add_parser("report-results", help="regenerate docs/results.md: model figures from the manifest, "
@@ -556,7 +585,7 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--methods", nargs="+", default=list(EXPLAINERS), metavar="METHOD", help=f"any of {', '.join(EXPLAINERS)}")
     explain.add_argument("--target", type=int, default=None, help="class to explain (default: the prediction)")
     explain.add_argument("--layers", action="store_true", help="also save every conv layer's Grad-CAM and the CGMAs")
-    explain.add_argument("--eta", type=int, default=DEFAULT_ETA)
+    explain.add_argument("--eta", type=_eta, default=DEFAULT_ETA, help="CGMAs saved with --layers")
     explain.add_argument("--opacity", type=float, default=0.5)
     explain.add_argument("--out", required=True, help="output directory")
     explain.add_argument("--quiet", action="store_true")
@@ -583,6 +612,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .survey.commands import add_survey_commands
 
     add_survey_commands(commands)
+    add_jobs_commands(commands)
     return parser
 
 

@@ -225,6 +225,7 @@ def test_batches_are_seeded_per_epoch(shards):
 
 
 N_TRAIN, N_TEST, CLASSES = 30, 20, [f"c{i}" for i in range(5)]
+LOADS_PER_BUILD = 4  # train and test split, for the labels here and for the images in the shard's worker
 
 
 @pytest.fixture
@@ -278,17 +279,17 @@ def test_build_pair_shard_contents(fake_pair, tmp_path):
 def test_build_pair_shard_reuses_and_rebuilds(fake_pair, tmp_path):
     path = build_pair_shard(fake_pair.pair, tmp_path, per_pair=40, progress=False)
     stamp = os.stat(path).st_mtime_ns
-    assert len(fake_pair.loads) == 2  # train and test split
+    assert len(fake_pair.loads) == LOADS_PER_BUILD
     assert build_pair_shard(fake_pair.pair, tmp_path, per_pair=40, progress=False) == path
-    assert os.stat(path).st_mtime_ns == stamp and len(fake_pair.loads) == 2, "a matching shard is reused"
+    assert os.stat(path).st_mtime_ns == stamp and len(fake_pair.loads) == LOADS_PER_BUILD, "a matching shard is reused"
     build_pair_shard(fake_pair.pair, tmp_path, per_pair=30, progress=False)
-    assert len(fake_pair.loads) == 4
+    assert len(fake_pair.loads) == 2 * LOADS_PER_BUILD
     assert Shard.load(path, fake_pair.pair).image.shape[0] == 30, "another per_pair rebuilds the shard"
     fake_pair.card.provenance["sha256"] = "e" * 64  # retrained CNN
     build_pair_shard(fake_pair.pair, tmp_path, per_pair=30, progress=False)
-    assert len(fake_pair.loads) == 6
+    assert len(fake_pair.loads) == 3 * LOADS_PER_BUILD
     build_pair_shard(fake_pair.pair, tmp_path, per_pair=30, seed=1, progress=False)
-    assert len(fake_pair.loads) == 8
+    assert len(fake_pair.loads) == 4 * LOADS_PER_BUILD
 
 
 @pytest.mark.parametrize("garbage", [b"", b"not a safetensors file at all", b"\xff" * 64])
@@ -307,7 +308,7 @@ def test_a_truncated_shard_file_is_rebuilt(fake_pair, tmp_path):
     content = path.read_bytes()
     path.write_bytes(content[: len(content) // 2])
     build_pair_shard(fake_pair.pair, tmp_path, per_pair=40, progress=False)
-    assert len(fake_pair.loads) == 4
+    assert len(fake_pair.loads) == 2 * LOADS_PER_BUILD
     rebuilt = load_file(str(path))
     assert rebuilt.keys() == original.keys()
     assert [name for name in original if not torch.equal(rebuilt[name], original[name])] == []  # rebuilt identically (seeded)

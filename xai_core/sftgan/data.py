@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 from ..attribution.layers import DEFAULT_ETA, cumulative_gradcam_averages, layer_gradcams, layer_positions
 from ..data import load_dataset
 from ..data.registry import dataset_available
+from ..jobs.executors import Executor, LocalExecutor, concatenate, row_chunks
 from ..models.checkpoints import REPOSITORY_ROOT
 from ..models.registry import load_model
 
@@ -160,41 +161,59 @@ def _cached_fingerprint(path: Path) -> dict | None:
         return None
 
 
+def _pair_images(dataset: str) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+    """uint8 images [N,C,H,W] and labels [N] of a dataset's train then test split, and its classes."""
+    parts = [load_dataset(dataset, split) for split in ("train", "test")]
+    return torch.cat([part.images for part in parts]), torch.cat([part.labels for part in parts]), list(parts[0].classes)
+
+
+class CGMAWorker:
+    """(generator image, CGMAs, final Grad-CAM, explained class) for rows[start:stop] of a pair's images, as uint8
+    arrays: the unit of work of a shard on any executor (``xai_core.jobs``)."""
+
+    def __init__(self, model_id: str, dataset: str, rows: list[int], eta: int = DEFAULT_ETA):
+        self.card = load_model(model_id)
+        self.images = _pair_images(dataset)[0][torch.as_tensor(rows)]
+        self.eta = eta
+
+    def __call__(self, chunk: dict) -> dict[str, np.ndarray]:
+        batch = self.images[chunk["start"] : chunk["stop"]].float() / 255
+        computed = generator_inputs(self.card.model, self.card.preprocess(batch), eta=self.eta)
+        return {"image": _to_uint8(computed.image).numpy(), "cgmas": _to_uint8(computed.cgmas).numpy(),
+                "target": _to_uint8(computed.final_gradcam).numpy(), "explained": computed.targets.numpy()}
+
+
 def build_pair_shard(pair: Pair, cache_dir: str | Path = DEFAULT_CACHE_DIR, per_pair: int = 1000,
                      holdout_fraction: float = 0.2, seed: int = 0, eta: int = DEFAULT_ETA, batch_size: int = 128,
-                     progress: bool = True) -> Path:
+                     progress: bool = True, executor: Executor | None = None) -> Path:
     """Compute (image, CGMAs, final Grad-CAM) for ``per_pair`` images of a pair and cache them.
 
     Images are a seeded random subset of the dataset's train and test splits; the CNN explains its
     own prediction. The shard is reused when its fingerprint (model sha256, sizes, seed, eta, split)
-    matches. Stored as uint8 (maps quantised to 1/255) to keep shards small.
+    matches. Stored as uint8 (maps quantised to 1/255) to keep shards small. Batches run on ``executor``
+    (local by default; a Ray executor computes the same bytes).
     """
     card = load_model(pair.model_id)
     fingerprint = _fingerprint(pair, card.provenance.get("sha256", ""), per_pair, holdout_fraction, seed, eta)
     path = shard_path(cache_dir, pair)
     if path.is_file() and _cached_fingerprint(path) == fingerprint:
         return path
-    parts = [load_dataset(pair.dataset, split) for split in ("train", "test")]
-    images = torch.cat([part.images for part in parts])
-    labels = torch.cat([part.labels for part in parts])
+    images, labels, classes = _pair_images(pair.dataset)
     chosen = torch.from_numpy(np.sort(np.random.default_rng(seed).permutation(len(images))[:per_pair]))
-    heldout = torch.tensor(heldout_classes(len(parts[0].classes), holdout_fraction, seed))
-    columns: dict[str, list[torch.Tensor]] = {"image": [], "cgmas": [], "target": [], "explained": []}
-    for start in tqdm(range(0, len(chosen), batch_size), desc=f"CGMAs {pair.model_id}", disable=not progress, leave=False):
-        batch = chosen[start : start + batch_size]
-        computed = generator_inputs(card.model, card.preprocess(images[batch].float() / 255), eta=eta)
-        columns["image"].append(_to_uint8(computed.image))
-        columns["cgmas"].append(_to_uint8(computed.cgmas))
-        columns["target"].append(_to_uint8(computed.final_gradcam))
-        columns["explained"].append(computed.targets)
-    tensors = {name: torch.cat(values) for name, values in columns.items()}
+    heldout = torch.tensor(heldout_classes(len(classes), holdout_fraction, seed))
+    chunks = row_chunks(len(chosen), batch_size)
+    with tqdm(total=len(chunks), desc=f"CGMAs {pair.model_id}", disable=not progress, leave=False) as bar:
+        results = (executor or LocalExecutor()).run(
+            CGMAWorker, chunks, {"model_id": pair.model_id, "dataset": pair.dataset, "rows": chosen.tolist(), "eta": eta},
+            on_progress=lambda done, _message: bar.update(round(done * len(chunks)) - bar.n))
+    tensors = {name: torch.from_numpy(values) for name, values in concatenate(results).items()}
     tensors["label"] = labels[chosen]
     tensors["heldout"] = torch.isin(tensors["label"], heldout)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp")
     save_file({k: v.contiguous() for k, v in tensors.items()}, str(temporary),
               metadata={"fingerprint": json.dumps(fingerprint), "heldout_classes": json.dumps(heldout.tolist()),
-                        "classes": json.dumps(list(parts[0].classes))})
+                        "classes": json.dumps(classes)})
     temporary.replace(path)
     return path
 
