@@ -39,3 +39,20 @@ def test_the_report_opens_offline_with_images_and_charts(page, tmp_path):
     assert "Concept sensitivity (TCAV)" in charts.nth(1).inner_text()
     assert "z1" in charts.nth(2).inner_text()
     page.screenshot(path="test-artifacts/report.png", full_page=True)
+
+
+def test_the_report_page_builds_and_downloads_the_html(page, server_url, tmp_path):
+    page.goto(f"{server_url}/report")
+    page.get_by_role("button", name="Build report").click()
+    download_button = page.get_by_role("button", name="Download HTML report")
+    download_button.wait_for(timeout=180_000)
+    with page.expect_download() as pending:
+        download_button.click()
+    download = pending.value
+    assert download.suggested_filename.endswith(".html")
+    saved = tmp_path / download.suggested_filename
+    download.save_as(saved)
+    html = saved.read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>") and "Provenance" in html and "vgg-mnist" in html
+    assert "data:image/png;base64," in html and "Plotly.newPlot" in html  # images and charts inlined: works offline
+    page.screenshot(path="test-artifacts/report-page.png", full_page=True)
