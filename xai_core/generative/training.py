@@ -4,6 +4,9 @@ Non-saturating GAN loss (BCE with logits), Adam(2e-4, betas 0.5/0.999) as in DCG
 the generator is scored by FID against the real test split under the domain CNN's penultimate
 features, beside the real-vs-real baseline (training images vs the same test images, equal n), and,
 for conditional GANs, by the domain CNN's accuracy on generated images of each requested class.
+The same code path runs alone or under ``torchrun`` (DDP: gloo on CPU, nccl on GPU; see
+``models.distributed``): the generator's BatchNorm is synchronised over the ranks, so W ranks with
+batch B/W train what one process trains with batch B, up to rounding.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from tqdm.auto import tqdm
 from ..data import load_dataset
 from ..models.checkpoints import (REPOSITORY_ROOT, USER_CHECKPOINT_DIR, changed_option_arguments, out_dir_arguments, save_state_dict,
                                   write_manifest_entry)
+from ..models.distributed import Distributed, distributed_context
 from ..models.registry import load_model
 from ..models.zoo import count_parameters
 from .dcgan import MANIFEST_SECTION, DCGANDiscriminator, DCGANGenerator, sample_latents
@@ -71,13 +75,14 @@ def grid_labels(num_classes: int, count: int) -> torch.Tensor:
 
 @torch.inference_mode()
 def generate(generator: DCGANGenerator, count: int, seed: int, labels: torch.Tensor | None = None, batch_size: int = 500) -> torch.Tensor:
-    """``count`` seeded samples Tensor[count, C, S, S] in [0, 1] (eval mode); conditional generators get
-    ``labels`` (default: classes in turn)."""
+    """``count`` seeded samples Tensor[count, C, S, S] in [0, 1] (eval mode) on the generator's device;
+    conditional generators get ``labels`` (default: classes in turn)."""
     was_training = generator.training
     generator.eval()
-    latents = sample_latents(count, generator.latent_dim, seed)
-    if generator.conditional and labels is None:
-        labels = grid_labels(generator.num_classes, count)
+    device = next(generator.parameters()).device
+    latents = sample_latents(count, generator.latent_dim, seed).to(device)
+    if generator.conditional:
+        labels = (grid_labels(generator.num_classes, count) if labels is None else labels).to(device)
     chunks = [generator(latents[s : s + batch_size], None if labels is None else labels[s : s + batch_size])
               for s in range(0, count, batch_size)]
     generator.train(was_training)
@@ -113,19 +118,36 @@ def score_generator(generator: DCGANGenerator, dataset: str, feature_model: str,
 
 
 def train_gan(config: GANConfig, out_dir: str | Path = USER_CHECKPOINT_DIR, run_dir: str | Path | None = None,
-              progress: bool = True, score: bool = True) -> dict:
+              progress: bool = True, score: bool = True, device: str | torch.device = "cpu") -> dict:
     """Train one DCGAN on ``config.dataset``'s training split; write safetensors + manifest entry
     (section ``gans``) to ``out_dir`` and a sample grid per epoch plus ``history.json`` to ``run_dir``.
-    Deterministic for a seed on CPU. Returns the manifest entry."""
-    torch.manual_seed(config.seed)
+    Deterministic for a seed on CPU. Returns the manifest entry.
+
+    Under ``torchrun`` every rank draws the same seeded batches, latents and labels and trains on its
+    shard of each; rank 0 writes grids, history and the entry and returns it, the other ranks return {}.
+    """
     run_dir = Path(run_dir) if run_dir is not None else RUN_DIR / f"{config.gan_id}-seed{config.seed}"
+    with distributed_context(device) as world:
+        entry = _train_gan(config, Path(out_dir), run_dir, progress and world.is_main, score, world)
+        world.barrier()
+        return entry
+
+
+def _train_gan(config: GANConfig, out_dir: Path, run_dir: Path, progress: bool, score: bool, world: Distributed) -> dict:
+    torch.manual_seed(config.seed)
     data = load_dataset(config.dataset, "train")
     side = data.image_size[0]
     if data.image_size[0] != data.image_size[1]:
         raise ValueError(f"{config.dataset}: DCGAN needs square images, got {data.image_size}")
+    if config.batch_size < world.world_size:
+        raise ValueError(f"batch size {config.batch_size} is smaller than the {world.world_size} ranks: each rank needs an image per batch")
     num_classes = len(data.classes) if config.conditional else 0
     generator = DCGANGenerator(config.latent_dim, data.channels, side, num_classes, config.width)
     discriminator = DCGANDiscriminator(data.channels, side, num_classes, config.width)
+    generator.to(world.device)
+    discriminator.to(world.device)
+    # the generator's loss goes through the plain discriminator: only the discriminator step averages its gradients
+    train_g, train_d = world.prepare(generator), world.prepare(discriminator)
     optimiser_g = torch.optim.Adam(generator.parameters(), lr=config.lr, betas=(0.5, 0.999))
     optimiser_d = torch.optim.Adam(discriminator.parameters(), lr=config.lr, betas=(0.5, 0.999))
     images, labels = data.float_images(), data.labels
@@ -141,19 +163,23 @@ def train_gan(config: GANConfig, out_dir: str | Path = USER_CHECKPOINT_DIR, run_
         bar = tqdm(range(steps), desc=f"{config.gan_id} epoch {epoch}/{config.epochs}", disable=not progress, leave=False)
         for step in bar:
             batch = order[step * config.batch_size : (step + 1) * config.batch_size]
-            real, real_labels = images[batch], labels[batch] if num_classes else None
             latents = torch.randn(len(batch), config.latent_dim, generator=shuffler)
             fake_labels = torch.randint(0, num_classes, (len(batch),), generator=shuffler) if num_classes else None
-            fake = generator(latents, fake_labels)
-            logits_real = discriminator(real, real_labels)
-            logits_fake = discriminator(fake.detach(), fake_labels)
-            loss_d = (F.binary_cross_entropy_with_logits(logits_real, torch.ones_like(logits_real))
-                      + F.binary_cross_entropy_with_logits(logits_fake, torch.zeros_like(logits_fake)))
+            shard = world.shard(batch)
+            real = images[shard].to(world.device)
+            real_labels = labels[shard].to(world.device) if num_classes else None
+            fake_labels = world.shard(fake_labels).to(world.device) if num_classes else None
+            fake = train_g(world.shard(latents).to(world.device), fake_labels)
+            logits_real = train_d(real, real_labels)
+            logits_fake = train_d(fake.detach(), fake_labels)
+            weight = world.shard_weight(len(shard), len(batch))
+            loss_d = weight * (F.binary_cross_entropy_with_logits(logits_real, torch.ones_like(logits_real))
+                               + F.binary_cross_entropy_with_logits(logits_fake, torch.zeros_like(logits_fake)))
             optimiser_d.zero_grad(set_to_none=True)
             loss_d.backward()
             optimiser_d.step()
             logits_generated = discriminator(fake, fake_labels)
-            loss_g = F.binary_cross_entropy_with_logits(logits_generated, torch.ones_like(logits_generated))
+            loss_g = weight * F.binary_cross_entropy_with_logits(logits_generated, torch.ones_like(logits_generated))
             optimiser_g.zero_grad(set_to_none=True)
             loss_g.backward()
             optimiser_g.step()
@@ -162,17 +188,20 @@ def train_gan(config: GANConfig, out_dir: str | Path = USER_CHECKPOINT_DIR, run_
             for name, value in values.items():
                 totals[name] += value
             bar.set_postfix(g=f"{values['loss_g']:.3f}", d=f"{values['loss_d']:.3f}")
-        record = {"epoch": epoch, **{k: round(v / max(1, steps), 4) for k, v in totals.items()},
+        record = {"epoch": epoch, **{k: round(world.mean(v / max(1, steps)), 4) for k, v in totals.items()},
                   "seconds": round(time.perf_counter() - started, 1)}
         history.append(record)
+        if not world.is_main:
+            continue
         save_sample_grid(generate(generator, grid_count, GRID_SEED), run_dir / "samples" / f"epoch_{epoch:03d}.png", grid_columns)
         (run_dir / "history.json").write_text(json.dumps(history, indent=2) + "\n")
         if progress:
             tqdm.write(f"{config.gan_id} epoch {epoch}: loss G {record['loss_g']:.3f}, loss D {record['loss_d']:.3f}, "
                        f"D(real) {record['d_real']:.2f}, D(fake) {record['d_fake']:.2f} ({record['seconds']} s)")
-    generator.eval()
+    if not world.is_main:
+        return {}
+    generator.cpu().eval()
     metrics = score_generator(generator, config.dataset, config.feature_model, config.seed) if score else {}
-    out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     file_name = f"{config.gan_id}.safetensors"
     sha256 = save_state_dict(generator.state_dict(), out_dir / file_name)

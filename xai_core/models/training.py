@@ -1,4 +1,5 @@
-"""Seeded CNN training with a validation split, early stopping and a test-accuracy report."""
+"""Seeded CNN training with a validation split, early stopping and a test-accuracy report; the same code
+path runs alone or under ``torchrun`` (DDP: gloo on CPU, nccl on GPU; see ``distributed``)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from tqdm.auto import tqdm
 from ..data import load_dataset, stratified_split
 from .card import ModelCard
 from .checkpoints import USER_CHECKPOINT_DIR, out_dir_arguments, save_state_dict, write_manifest_entry
+from .distributed import Distributed, distributed_context
 from .zoo import build_model, count_parameters
 
 MIN_INPUT_SIDE = 32
@@ -72,24 +74,41 @@ def input_size_for(image_size: tuple[int, int]) -> tuple[int, int]:
 
 
 @torch.inference_mode()
-def accuracy(card: ModelCard, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 512) -> float:
-    """Share of correct top-1 predictions; images float [N,C,H,W] in [0,1]."""
+def accuracy(card: ModelCard, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 512,
+             world: Distributed = Distributed()) -> float:
+    """Share of correct top-1 predictions; images float [N,C,H,W] in [0,1] (CPU), the model on ``world.device``.
+    Under DDP each rank scores its share of the images and the counts are summed."""
     card.model.eval()
+    rows = world.shard(torch.arange(len(images)))
     correct = 0
-    for start in range(0, len(images), batch_size):
-        logits = card.model(card.preprocess(images[start : start + batch_size]))
-        correct += int((logits.argmax(1) == labels[start : start + batch_size]).sum())
-    return correct / max(1, len(images))
+    for start in range(0, len(rows), batch_size):
+        batch = rows[start : start + batch_size]
+        logits = card.model(card.preprocess(images[batch].to(world.device)))
+        correct += int((logits.argmax(1).cpu() == labels[batch]).sum())
+    return world.sum(correct) / max(1, len(images))
 
 
 def train_cnn(config: TrainConfig, out_dir: str | Path = USER_CHECKPOINT_DIR, progress: bool = True,
-              synthetic: tuple[torch.Tensor, torch.Tensor] | None = None) -> dict:
+              synthetic: tuple[torch.Tensor, torch.Tensor] | None = None, device: str | torch.device = "cpu") -> dict:
     """Train ``config.arch`` on ``config.dataset``, save safetensors + manifest entry in ``out_dir``.
 
     ``synthetic`` (images float Tensor[M,C,H,W] in [0,1], labels Tensor[M]) is added to the training
     images only (never to validation or test): GAN augmentation. Returns the manifest entry (with
     validation and test accuracy). Deterministic for a seed on CPU.
+
+    Under ``torchrun`` every rank draws the same seeded batches and trains on its shard of each
+    (BatchNorm synchronised, gradients averaged: W ranks compute what one process computes, up to
+    rounding, except for dropout masks); validation and test images are split over the ranks; rank 0
+    writes and returns the entry, the other ranks return {}.
     """
+    with distributed_context(device) as world:
+        entry = _train_cnn(config, Path(out_dir), progress and world.is_main, synthetic, world)
+        world.barrier()
+        return entry
+
+
+def _train_cnn(config: TrainConfig, out_dir: Path, progress: bool, synthetic: tuple[torch.Tensor, torch.Tensor] | None,
+               world: Distributed) -> dict:
     torch.manual_seed(config.seed)
     np.random.seed(config.seed)
     train_set = load_dataset(config.dataset, "train")
@@ -111,27 +130,33 @@ def train_cnn(config: TrainConfig, out_dir: str | Path = USER_CHECKPOINT_DIR, pr
         train_y = torch.cat([train_y, synthetic[1].long()])
     val_images, val_labels = train_set.float_images(torch.from_numpy(val_idx)), train_set.labels[torch.from_numpy(val_idx)]
 
+    model.to(world.device)
+    train_model = world.prepare(model)
+    world.decorrelate_randomness(config.seed)
     optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     steps_per_epoch = -(-len(train_x) // config.batch_size)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=config.lr, total_steps=config.epochs * steps_per_epoch)
     generator = torch.Generator().manual_seed(config.seed)
     best_accuracy, best_state, best_epoch, stale, history = -1.0, None, 0, 0, []
     for epoch in range(1, config.epochs + 1):
-        model.train()
+        train_model.train()
         order = torch.randperm(len(train_x), generator=generator)
         running_loss = 0.0
         bar = tqdm(range(steps_per_epoch), desc=f"{config.model_id} epoch {epoch}/{config.epochs}", disable=not progress, leave=False)
         for step in bar:
             batch = order[step * config.batch_size : (step + 1) * config.batch_size]
-            loss = F.cross_entropy(model(train_x[batch]), train_y[batch])
+            shard = world.shard(batch)
+            # an empty shard (a last batch smaller than the world) has a NaN mean, weight 0 and no gradient
+            loss = F.cross_entropy(train_model(train_x[shard].to(world.device)), train_y[shard].to(world.device))
+            loss = loss * world.shard_weight(len(shard), len(batch))
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
             schedule.step()
-            running_loss += loss.item() * len(batch)
+            running_loss += loss.item() * len(batch) / world.world_size if len(shard) else 0.0
             bar.set_postfix(loss=f"{loss.item():.3f}")
-        val_accuracy = accuracy(card, val_images, val_labels)
-        history.append({"epoch": epoch, "train_loss": running_loss / len(train_x), "val_accuracy": val_accuracy})
+        val_accuracy = accuracy(card, val_images, val_labels, world=world)
+        history.append({"epoch": epoch, "train_loss": world.sum(running_loss) / len(train_x), "val_accuracy": val_accuracy})
         if progress:
             tqdm.write(f"{config.model_id} epoch {epoch}: loss {history[-1]['train_loss']:.4f}, val acc {val_accuracy:.4f}")
         if val_accuracy > best_accuracy:
@@ -142,9 +167,9 @@ def train_cnn(config: TrainConfig, out_dir: str | Path = USER_CHECKPOINT_DIR, pr
             if stale >= config.patience:
                 break
     model.load_state_dict(best_state)
-    test_accuracy = accuracy(card, test_set.float_images(), test_set.labels)
-
-    out_dir = Path(out_dir)
+    test_accuracy = accuracy(card, test_set.float_images(), test_set.labels, world=world)
+    if not world.is_main:
+        return {}
     out_dir.mkdir(parents=True, exist_ok=True)
     file_name = f"{config.model_id}.safetensors"
     sha256 = save_state_dict(model.state_dict(), out_dir / file_name)

@@ -1,4 +1,4 @@
-"""Seeded, resumable SFT-GAN training; the same code path runs alone or under ``torchrun`` (DDP, gloo).
+"""Seeded, resumable SFT-GAN training; the same code path runs alone or under ``torchrun`` (DDP over gloo).
 
 Source: Guna et al., "Interpreting CNN Predictions using Conditional GANs", §3.2 and §4.1.
 Generator loss = lambda * MSE (or L1) to the final-layer Grad-CAM + adversarial BCE; the
@@ -8,7 +8,6 @@ conditional PatchGAN discriminator is trained with BCE-with-logits on (image, ma
 from __future__ import annotations
 
 import json
-import os
 import platform
 import shlex
 import time
@@ -18,7 +17,6 @@ from pathlib import Path
 from typing import Iterator
 
 import torch
-import torch.distributed as dist
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
@@ -26,6 +24,7 @@ from ..attribution.layers import DEFAULT_ETA
 from ..metrics.agreement import dice
 from ..models.checkpoints import (REPOSITORY_ROOT, USER_CHECKPOINT_DIR, changed_option_arguments, out_dir_arguments, save_state_dict,
                                   write_manifest_entry)
+from ..models.distributed import distributed_context
 from ..models.zoo import count_parameters
 from .data import DEFAULT_CACHE_DIR, STRATEGIES, Shard, build_strategy, training_batches
 from .networks import GENERATOR_KINDS, PatchDiscriminator, SFTGenerator
@@ -75,41 +74,6 @@ class SFTGANConfig:
 
     def build_generator(self) -> SFTGenerator:
         return SFTGenerator(self.kind, self.eta, self.channels, self.condition_channels)
-
-
-@dataclass
-class Distributed:
-    rank: int = 0
-    world_size: int = 1
-
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
-
-    def barrier(self) -> None:
-        if self.world_size > 1:
-            dist.barrier()
-
-    def mean(self, value: float) -> float:
-        if self.world_size == 1:
-            return value
-        tensor = torch.tensor([value], dtype=torch.float64)
-        dist.all_reduce(tensor)
-        return float(tensor) / self.world_size
-
-
-@contextmanager
-def distributed_context() -> Iterator[Distributed]:
-    """DDP over gloo when launched by ``torchrun`` (``WORLD_SIZE`` > 1), a single process otherwise."""
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    if world_size == 1 or dist.is_initialized():
-        yield Distributed(dist.get_rank() if dist.is_initialized() else 0, dist.get_world_size() if dist.is_initialized() else 1)
-        return
-    dist.init_process_group("gloo")
-    try:
-        yield Distributed(dist.get_rank(), dist.get_world_size())
-    finally:
-        dist.destroy_process_group()
 
 
 @contextmanager
@@ -231,11 +195,7 @@ def train_sftgan(config: SFTGANConfig, out_dir: str | Path = USER_CHECKPOINT_DIR
         optimiser_d = torch.optim.Adam(discriminator.parameters(), lr=config.lr, betas=(0.5, 0.999))
         run_dir.mkdir(parents=True, exist_ok=True)
         state = _load_state(run_dir, config, generator, discriminator, optimiser_g, optimiser_d) if resume else TrainingState()
-        train_g, train_d = generator, discriminator
-        if world.world_size > 1:
-            from torch.nn.parallel import DistributedDataParallel
-
-            train_g, train_d = DistributedDataParallel(generator), DistributedDataParallel(discriminator)
+        train_g, train_d = world.prepare(generator), world.prepare(discriminator)
         reconstruction_loss = RECONSTRUCTION_LOSSES[config.reconstruction]
         history = state.history
         for epoch in range(state.epoch + 1, config.epochs + 1):

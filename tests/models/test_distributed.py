@@ -1,0 +1,123 @@
+"""``train-cnn`` and ``train-gan`` under ``torchrun``: two CPU processes, DDP over gloo, the trainers' one code path.
+
+Two ranks with half a batch each must train what one process trains with the whole batch: the same
+first gradients (DDP's average of the shard gradients, with BatchNorm statistics synchronised and
+uneven shards weighted) and the same weights after an epoch, to float32 rounding; and the ranks
+must hold identical weights. Only rank 0 writes. Also ``SynchronisedBatchNorm`` and ``Distributed``
+alone (no process group): the identity of single-process training.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from xai_core.models.checkpoints import load_state_dict_file, read_manifest
+from xai_core.models.distributed import Distributed, SynchronisedBatchNorm, distributed_context, synchronise_batchnorm
+
+WORKER = Path(__file__).with_name("ddp_worker.py")
+ROOT = Path(__file__).resolve().parents[2]
+NETWORKS = ("cnn", "generator", "discriminator")
+
+
+def run_worker(out: Path, ranks: int | None) -> None:
+    """The worker alone (``ranks`` None) or under ``torchrun --standalone --nproc_per_node ranks``."""
+    out.mkdir()
+    environment = {key: value for key, value in os.environ.items() if key not in ("WORLD_SIZE", "RANK", "LOCAL_RANK")}
+    environment.update(PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
+    launcher = [] if ranks is None else ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(ranks)]
+    result = subprocess.run([sys.executable, *launcher, str(WORKER), str(out)], cwd=ROOT, env=environment,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-4000:]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """What the worker wrote with two ranks and alone: {"ddp": [rank 0, rank 1], "single": rank 0, "dirs": ...}."""
+    root = tmp_path_factory.mktemp("distributed")
+    run_worker(root / "ddp", ranks=2)
+    run_worker(root / "single", ranks=None)
+    return {"ddp": [torch.load(root / "ddp" / f"rank{r}.pt") for r in (0, 1)], "single": torch.load(root / "single" / "rank0.pt"),
+            "dirs": root}
+
+
+def test_each_process_joined_a_world_of_two_and_left_it(runs):
+    assert [r["world_size"] for r in runs["ddp"]] == [2, 2] and runs["single"]["world_size"] == 1
+    assert not any(r["group_left_open"] for r in runs["ddp"])  # and a second group (train-gan after train-cnn) could join
+
+
+@pytest.mark.parametrize("network", NETWORKS)
+def test_ranks_hold_identical_weights_and_stepped_with_identical_gradients(runs, network):
+    first, second = runs["ddp"]
+    assert first["weights"][network].keys() == second["weights"][network].keys()
+    for key, tensor in first["weights"][network].items():  # parameters, BatchNorm statistics, spectral-norm vectors
+        assert torch.equal(tensor, second["weights"][network][key]), key
+    for mine, theirs in zip(first["first_gradients"][network], second["first_gradients"][network], strict=True):
+        assert torch.equal(mine, theirs)
+
+
+@pytest.mark.parametrize("network", NETWORKS)
+def test_two_ranks_train_what_one_process_trains_on_the_whole_batch(runs, network):
+    ddp, single = runs["ddp"][0], runs["single"]
+    for averaged, whole_batch in zip(ddp["first_gradients"][network], single["first_gradients"][network], strict=True):
+        torch.testing.assert_close(averaged, whole_batch, rtol=0, atol=1e-5)
+        assert averaged.abs().max() > 1e-3  # a real gradient, not a vanishing one
+    for key, tensor in single["weights"][network].items():
+        torch.testing.assert_close(ddp["weights"][network][key], tensor, rtol=0, atol=1e-6, msg=key)
+
+
+def test_only_rank_0_writes_checkpoints_manifest_history_and_sample_grids(runs):
+    rank0, rank1 = runs["dirs"] / "ddp" / "rank0", runs["dirs"] / "ddp" / "rank1"
+    assert not rank1.exists()
+    assert [e["id"] for e in read_manifest(rank0 / "checkpoints")] == ["ddp-cnn"]
+    assert [e["id"] for e in read_manifest(rank0 / "checkpoints", "gans")] == ["ddp-cdcgan"]
+    assert (rank0 / "gan-run" / "samples" / "epoch_001.png").is_file()
+    assert [h["epoch"] for h in json.loads((rank0 / "gan-run" / "history.json").read_text())] == [1]
+    saved = load_state_dict_file(rank0 / "checkpoints" / "ddp-cnn.safetensors")
+    assert all(torch.equal(saved[key], tensor) for key, tensor in runs["ddp"][0]["weights"]["cnn"].items())
+
+
+def test_synchronise_batchnorm_keeps_parameters_buffers_and_state_dict_keys():
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.Sequential(nn.BatchNorm2d(2, momentum=0.3), nn.ReLU()))
+    batchnorm = model[1][0]
+    keys, weight, running_mean = model.state_dict().keys(), batchnorm.weight, batchnorm.running_mean
+    assert synchronise_batchnorm(model) is model
+    replaced = model[1][0]
+    assert type(replaced) is SynchronisedBatchNorm and replaced.momentum == 0.3
+    assert replaced.weight is weight and replaced.running_mean is running_mean and model.state_dict().keys() == keys
+
+
+def test_without_a_process_group_synchronised_batchnorm_is_batchnorm():
+    torch.manual_seed(0)
+    plain = nn.BatchNorm2d(3)
+    synchronised = synchronise_batchnorm(nn.Sequential(nn.BatchNorm2d(3)))[0]
+    inputs = torch.randn(4, 3, 5, 5)
+    assert torch.equal(synchronised(inputs), plain(inputs))
+    assert torch.equal(synchronised.running_var, plain.running_var)
+
+
+def test_alone_the_world_is_one_process_and_every_helper_the_identity(monkeypatch):
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    with distributed_context() as world:
+        assert world == Distributed(0, 1, torch.device("cpu")) and world.is_main
+        batch = torch.arange(7)
+        assert world.shard(batch) is batch and world.shard_weight(7, 7) == 1.0
+        assert world.sum(2.5) == 2.5 and world.mean(2.5) == 2.5
+        module = nn.BatchNorm1d(2)
+        assert world.prepare(module) is module and type(module) is nn.BatchNorm1d
+
+
+def test_shards_and_their_weights_for_uneven_batches():
+    shards = [Distributed(rank, 3).shard(torch.arange(7)).tolist() for rank in range(3)]
+    assert shards == [[0, 1, 2], [3, 4], [5, 6]]
+    # weighted shard means, averaged over ranks, give the mean of the whole batch
+    weights = [Distributed(rank, 3).shard_weight(len(shard), 7) for rank, shard in enumerate(shards)]
+    assert weights == [9 / 7, 6 / 7, 6 / 7]
+    losses = torch.arange(7.0)
+    averaged = sum(w * losses[s].mean() for w, s in zip(weights, shards)) / 3
+    assert averaged.item() == pytest.approx(losses.mean().item(), abs=1e-6)
