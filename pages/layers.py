@@ -13,6 +13,7 @@ from xai_core.attribution import DEFAULT_ETA
 from xai_core.unified.overlays import colorize, enlarge
 
 COLUMNS = 8
+MAX_ETA = 32
 
 selection, card, chosen = open_page(
     "Layers & CGMA",
@@ -21,8 +22,12 @@ selection, card, chosen = open_page(
 ,
 )
 target, _ = choose_target(card, chosen.image, chosen.digest)
-st.session_state.setdefault(keys.ETA, DEFAULT_ETA)
-eta = st.sidebar.number_input("CGMAs (eta)", min_value=1, max_value=32, step=1, key=keys.ETA)
+requested_eta = st.session_state.setdefault(keys.ETA, DEFAULT_ETA)
+if type(requested_eta) is not int or not 1 <= requested_eta <= MAX_ETA:
+    st.session_state[keys.ETA] = min(max(requested_eta, 1), MAX_ETA) if type(requested_eta) is int else DEFAULT_ETA
+    st.warning(f"eta (the number of CGMAs) must be a whole number from 1 to {MAX_ETA}; "
+               f"{requested_eta!r} was replaced by {st.session_state[keys.ETA]}.")
+eta = st.sidebar.number_input("CGMAs (eta)", min_value=1, max_value=MAX_ETA, step=1, key=keys.ETA)
 
 with st.spinner("One forward and one backward pass ..."):
     names, layer_maps = cached_layer_gradcams(card.id, chosen.digest, target, chosen.image)

@@ -11,13 +11,12 @@ from PIL import Image
 
 from xai_core import DatasetUnavailable, ImageDecodeError
 from xai_core.data import decode_image, pil_to_tensor, tensor_to_pil
-from xai_core.data.decode import ACCEPTED_EXTENSIONS, MAX_IMAGE_BYTES, limit_side
+from xai_core.data.decode import ACCEPTED_EXTENSIONS, MAX_IMAGE_BYTES, MAX_WORKING_SIDE, limit_side
 
 from . import keys
 from .resources import cached_dataset
 
 DISPLAY_SIDE = 256
-MAX_WORKING_SIDE = 1024  # uploads are downscaled to this on arrival; every model input is smaller
 
 
 @dataclass(frozen=True)

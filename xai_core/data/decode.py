@@ -19,6 +19,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
 MAX_IMAGE_PIXELS = 25_000_000
 ACCEPTED_FORMATS = ("PNG", "JPEG", "MPO", "GIF", "BMP", "TIFF", "WEBP", "PPM")
+MAX_WORKING_SIDE = 1024  # decoded uploads are downscaled to this (see limit_side); every model input is smaller
 ACCEPTED_EXTENSIONS = ("png", "jpg", "jpeg", "gif", "bmp", "tif", "tiff", "webp", "ppm", "pgm")
 
 
@@ -40,7 +41,7 @@ def decode_image(
     if len(data) == 0:
         raise ImageDecodeError("The file is empty.")
     if len(data) > max_bytes:
-        raise ImageDecodeError(f"The file is {len(data) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB.")
+        raise ImageDecodeError(f"The file is {len(data) / 2**20:.1f} MB; the limit is {max_bytes / 2**20:.0f} MB.")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -58,7 +59,7 @@ def decode_image(
                 )
             image.seek(0)
             image.load()
-            image = ImageOps.exif_transpose(image)
+            return _to_l_or_rgb(ImageOps.exif_transpose(image))
     except ImageDecodeError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
@@ -71,7 +72,6 @@ def decode_image(
         raise
     except Exception as error:  # a trust boundary: any other decoder failure is a bad file, not a crash
         raise ImageDecodeError(f"The image file could not be decoded ({type(error).__name__}: {error}).") from error
-    return _to_l_or_rgb(image)
 
 
 def _to_l_or_rgb(image: Image.Image) -> Image.Image:
@@ -81,10 +81,7 @@ def _to_l_or_rgb(image: Image.Image) -> Image.Image:
     if mode == "1":
         return image.convert("L")
     if mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
-        values = np.asarray(image, dtype=np.float64)
-        low, high = float(values.min()), float(values.max())
-        scaled = np.zeros_like(values) if high == low else (values - low) / (high - low)
-        return Image.fromarray(np.rint(scaled * 255).astype(np.uint8))
+        return _scaled_to_8_bits(image)
     if mode == "P":
         image = image.convert("RGBA")
         mode = "RGBA"
@@ -98,16 +95,38 @@ def _to_l_or_rgb(image: Image.Image) -> Image.Image:
     raise ImageDecodeError(f"Colour mode {mode!r} is not supported.")
 
 
+def _scaled_to_8_bits(image: Image.Image) -> Image.Image:
+    """A 16/32-bit integer or float image -> ``L``, min-max scaled over its finite values (a constant image
+    becomes black); NaN and -inf pixels become black, +inf white. Works in float32, in place."""
+    values = np.array(image, dtype=np.float32)
+    finite = np.isfinite(values)
+    if not finite.any():
+        return Image.new("L", image.size)
+    low, high = float(values.min(where=finite, initial=np.inf)), float(values.max(where=finite, initial=-np.inf))
+    np.nan_to_num(values, copy=False, nan=low, posinf=high, neginf=low)
+    values -= low
+    if high > low:
+        values /= high - low
+        values *= 255
+    return Image.fromarray(np.rint(values, out=values).astype(np.uint8))
+
+
 def read_image_file(path: str | Path, **limits) -> Image.Image:
     """Decode an image file from disk with the same checks as an upload."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise ImageDecodeError(f"No such file: {path}")
-    size = path.stat().st_size
+    if not path.is_file():
+        raise ImageDecodeError(f"{path} is not a regular file.")
     max_bytes = limits.get("max_bytes", MAX_IMAGE_BYTES)
-    if size > max_bytes:
-        raise ImageDecodeError(f"{path.name} is {size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB.")
-    return decode_image(path.read_bytes(), **limits)
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise ImageDecodeError(f"{path.name} is {size / 2**20:.1f} MB; the limit is {max_bytes / 2**20:.0f} MB.")
+        data = path.read_bytes()
+    except OSError as error:
+        raise ImageDecodeError(f"{path} cannot be read ({error.strerror or error}).") from error
+    return decode_image(data, **limits)
 
 
 def limit_side(image: Image.Image, max_side: int) -> Image.Image:

@@ -200,11 +200,15 @@ def load_image_folder(path: str | Path, split: str = "test", image_size: int = 6
             tensors.append(F.interpolate(picture[None], size=(image_size, image_size), mode="bilinear", antialias=True)[0])
             labels.append(label)
     if not tensors:
-        raise DatasetUnavailable(f"No readable images under {base}.")
+        unreadable = f" ({len(skipped)} unreadable, e.g. {skipped[0]})" if skipped else ""
+        raise DatasetUnavailable(f"No readable images under {base}{unreadable}; accepted: {', '.join(ACCEPTED_EXTENSIONS)}.")
     images = (torch.stack(tensors).clamp(0, 1) * 255).round().to(torch.uint8)
     labels_t = torch.tensor(labels, dtype=torch.long)
     if not pre_split:
         images, labels_t, _ = _pick(split, images, labels_t, None)
+        if len(images) == 0:
+            raise DatasetUnavailable(f"The {split} split of {root} is empty: with {len(tensors)} images, no class has enough "
+                                     "for an 80/20 split (give each class at least 3 images, or make train/ and test/ folders).")
     return ImageDataset(
         f"folder:{root}", split, images, labels_t, classes, None, source=f"ImageFolder {root}", info={"skipped": skipped}
     )

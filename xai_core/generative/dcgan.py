@@ -19,7 +19,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from ..models.checkpoints import CheckpointError, checkpoint_dirs, load_state_dict_file, load_weights_into, manifest_entries
+from ..models.checkpoints import (CheckpointError, checkpoint_dirs, load_entry_weights, load_weights_into, manifest_entries,
+                                 require_fields)
 
 MANIFEST_SECTION = "gans"
 
@@ -163,10 +164,11 @@ def load_gan(gan_id: str) -> DCGANGenerator:
     (cached per process; generators are read-only at inference)."""
     info = gan_info(gan_id)
     directory = _gan_entries()[gan_id][0]
+    require_fields(info, ("architecture",))
     try:
         generator = DCGANGenerator(**info["architecture"])
-    except (TypeError, ValueError) as error:
-        raise CheckpointError(f"{gan_id}: manifest architecture {info.get('architecture')} is not a DCGAN generator") from error
-    state = load_state_dict_file(directory / info["file"], expected_sha256=info["sha256"])
+    except (TypeError, ValueError, RuntimeError) as error:
+        raise CheckpointError(f"{gan_id}: manifest architecture {info['architecture']} is not a DCGAN generator ({error})") from error
+    state = load_entry_weights(directory, info)
     load_weights_into(generator, state, f"{info['file']} (DCGAN generator)")
     return generator.eval().requires_grad_(False)

@@ -56,9 +56,12 @@ def read_manifest(directory: str | Path, section: str = "models") -> list[dict]:
         manifest = json.loads(path.read_text())
     except json.JSONDecodeError as error:
         raise CheckpointError(f"{path} is not valid JSON: {error}") from error
-    if manifest.get("format") != MANIFEST_FORMAT or not isinstance(manifest.get("models"), list):
+    if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT or not isinstance(manifest.get("models"), list):
         raise CheckpointError(f"{path} is not an XAI Studio manifest (format {MANIFEST_FORMAT})")
-    return manifest.get(section, [])
+    entries = manifest.get(section, [])
+    if not isinstance(entries, list) or not all(isinstance(e, dict) and isinstance(e.get("id"), str) for e in entries):
+        raise CheckpointError(f"{path}: {section!r} must be a list of entries, each with a string 'id'")
+    return entries
 
 
 def changed_option_arguments(config: object, defaults: object, options: dict[str, str]) -> list[str]:
@@ -144,6 +147,23 @@ def load_state_dict_file(path: str | Path, expected_sha256: str | None = None) -
             raise CheckpointError(f"{path.name} does not hold a state dict of tensors")
         return dict(state)
     raise CheckpointError(f"{path.name}: unsupported checkpoint type (use .safetensors)")
+
+
+def require_fields(entry: dict, fields: tuple[str, ...]) -> None:
+    """CheckpointError naming the fields a manifest entry lacks."""
+    missing = [name for name in fields if name not in entry]
+    if missing:
+        raise CheckpointError(f"manifest entry {entry['id']!r} lacks {', '.join(missing)}")
+
+
+def load_entry_weights(directory: Path, entry: dict) -> dict[str, torch.Tensor]:
+    """The sha256-checked state dict a manifest entry names; its ``file`` must be a plain name in ``directory``."""
+    name, digest = entry.get("file"), entry.get("sha256")
+    if not isinstance(name, str) or not name or Path(name).name != name:
+        raise CheckpointError(f"manifest entry {entry['id']!r}: file {name!r} must be a file name inside {directory}")
+    if not isinstance(digest, str):
+        raise CheckpointError(f"manifest entry {entry['id']!r} records no sha256; refusing to load unverified weights")
+    return load_state_dict_file(directory / name, expected_sha256=digest)
 
 
 def load_weights_into(model: torch.nn.Module, state_dict: dict[str, torch.Tensor], source: str) -> None:

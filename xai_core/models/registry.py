@@ -7,11 +7,13 @@ from pathlib import Path
 from torch import nn
 
 from .card import ModelCard
-from .checkpoints import CheckpointError, checkpoint_dirs, load_state_dict_file, load_weights_into, manifest_entries
+from .checkpoints import (CheckpointError, checkpoint_dirs, load_entry_weights, load_state_dict_file, load_weights_into,
+                          manifest_entries, require_fields)
 from .zoo import build_model, efficientnet_lite0, efficientnet_lite0_weights_path
 
 EFFICIENTNET_LITE0_ID = "efficientnet_lite0-imagenet"
 EFFICIENTNET_LITE0_SHA256 = "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db"
+MODEL_FIELDS = ("arch", "in_channels", "classes", "input_size", "mean", "std")
 
 
 def imagenet_class_names() -> list[str]:
@@ -60,11 +62,17 @@ def load_model(model_id: str) -> ModelCard:
     if model_id not in entries:
         raise KeyError(f"unknown model {model_id!r}; known: {', '.join(list_models())}")
     directory, entry = entries[model_id]
+    require_fields(entry, MODEL_FIELDS)
+    if not (all(isinstance(entry[name], list) for name in ("mean", "std", "input_size", "classes"))
+            and len(entry["mean"]) == len(entry["std"]) == entry["in_channels"] and len(entry["input_size"]) == 2):
+        raise CheckpointError(f"{model_id}: the manifest's mean, std and input_size do not fit {entry['in_channels']!r} channel(s)")
     try:
         model = build_model(entry["arch"], entry["in_channels"], len(entry["classes"]))
     except KeyError as error:
         raise CheckpointError(f"{model_id}: manifest names unknown architecture {entry['arch']!r}") from error
-    state = load_state_dict_file(directory / entry["file"], expected_sha256=entry["sha256"])
+    except (TypeError, ValueError, RuntimeError) as error:
+        raise CheckpointError(f"{model_id}: manifest describes no buildable {entry['arch']!r} model ({error})") from error
+    state = load_entry_weights(directory, entry)
     load_weights_into(model, state, f"{entry['file']} ({entry['arch']})")
     disable_inplace_activations(model).eval()
     return ModelCard(

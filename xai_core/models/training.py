@@ -113,6 +113,9 @@ def _train_cnn(config: TrainConfig, out_dir: Path, progress: bool, synthetic: tu
     np.random.seed(config.seed)
     train_set = load_dataset(config.dataset, "train")
     test_set = load_dataset(config.dataset, "test")
+    if len(train_set.classes) < 2:
+        raise ValueError(f"{config.dataset} has {len(train_set.classes)} class ({', '.join(train_set.classes)}): a classifier "
+                         "needs at least two (one sub-folder per class for folder: datasets)")
     train_idx, val_idx = stratified_split(train_set.labels.numpy(), config.val_fraction, config.seed)
     if config.max_train is not None:
         train_idx = random_subset(train_idx, config.max_train, config.seed)

@@ -15,7 +15,8 @@ import torch
 
 from ..attribution.base import Explainer
 from ..attribution.layers import DEFAULT_ETA
-from ..models.checkpoints import CheckpointError, checkpoint_dirs, load_state_dict_file, load_weights_into, manifest_entries
+from ..models.checkpoints import (CheckpointError, checkpoint_dirs, load_entry_weights, load_weights_into, manifest_entries,
+                                 require_fields)
 from .data import STRATEGIES, generator_inputs, resize_maps, working_size
 from .networks import SFTGenerator
 
@@ -57,12 +58,13 @@ def load_generator(generator_id: str) -> SFTGenerator:
     Cached per process: generators are read-only at inference.
     """
     directory, entry = _generator_entry(generator_id)
+    require_fields(entry, ("architecture",))
     try:
         generator = SFTGenerator(**entry["architecture"])
-    except (TypeError, ValueError) as error:
-        raise CheckpointError(f"{generator_id}: manifest architecture {entry.get('architecture')} is not an SFT generator") from error
-    state = load_state_dict_file(directory / entry["file"], expected_sha256=entry["sha256"])
-    load_weights_into(generator, state, f"{entry['file']} ({entry['kind']})")
+    except (TypeError, ValueError, RuntimeError) as error:
+        raise CheckpointError(f"{generator_id}: manifest architecture {entry['architecture']} is not an SFT generator ({error})") from error
+    state = load_entry_weights(directory, entry)
+    load_weights_into(generator, state, f"{entry['file']} ({generator.kind})")
     return generator.eval().requires_grad_(False)
 
 

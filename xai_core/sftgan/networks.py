@@ -88,6 +88,8 @@ class SFTGenerator(nn.Module):
         super().__init__()
         if kind not in GENERATOR_KINDS:
             raise ValueError(f"kind must be one of {GENERATOR_KINDS}, got {kind!r}")
+        if eta < 1:
+            raise ValueError(f"eta (the number of CGMAs) must be at least 1, got {eta}")
         self.kind, self.eta = kind, eta
         self.channels, self.condition_channels = channels, condition_channels
         self.stem = nn.Sequential(_conv(IMAGE_CHANNELS, channels, 3, stride=2), nn.LeakyReLU(0.1))
