@@ -164,7 +164,12 @@ def _shape_mask(kind: str, rng: np.random.Generator) -> np.ndarray:
     radius = rng.uniform(0.2, 0.32) * SHAPE_SIZE
     centre = rng.uniform(radius + 1, SHAPE_SIZE - radius - 1, size=2)
     angle = rng.uniform(0, 2 * math.pi)
-    layer = Image.new("L", (SHAPE_SIZE, SHAPE_SIZE), 0)
+    return shape_mask(kind, centre, radius, angle, SHAPE_SIZE)
+
+
+def shape_mask(kind: str, centre: np.ndarray, radius: float, angle: float, size: int) -> np.ndarray:
+    """Exact bool mask [size, size] of one shape of SHAPE_CLASSES at ``centre`` (x, y) with ``radius`` and ``angle``."""
+    layer = Image.new("L", (size, size), 0)
     draw = ImageDraw.Draw(layer)
     box = [centre[0] - radius, centre[1] - radius, centre[0] + radius, centre[1] + radius]
     if kind == "circle":
