@@ -42,8 +42,10 @@ def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("distributed")
     run_worker(root / "ddp", ranks=2)
     run_worker(root / "single", ranks=None)
-    return {"ddp": [torch.load(root / "ddp" / f"rank{r}.pt") for r in (0, 1)], "single": torch.load(root / "single" / "rank0.pt"),
-            "dirs": root}
+    def read(path):
+        return torch.load(path, weights_only=True)
+
+    return {"ddp": [read(root / "ddp" / f"rank{r}.pt") for r in (0, 1)], "single": read(root / "single" / "rank0.pt"), "dirs": root}
 
 
 def test_each_process_joined_a_world_of_two_and_left_it(runs):
