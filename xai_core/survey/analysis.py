@@ -341,11 +341,12 @@ class SurveyAnalysis:
         }
 
 
-def analysed_votes(votes: pd.DataFrame, exclude_failed_attention: bool) -> pd.DataFrame:
-    """The votes an analysis uses: all, or only those of respondents who failed no attention check."""
+def analysed_votes(votes: pd.DataFrame, exclude_failed_attention: bool, attention: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The votes an analysis uses: all, or only those of respondents who failed no attention check
+    (``attention``: :func:`attention_outcomes` of ``votes`` when already computed)."""
     if not exclude_failed_attention:
         return votes
-    attention = attention_outcomes(votes)
+    attention = attention_outcomes(votes) if attention is None else attention
     return votes[~votes["respondent"].isin(attention.loc[attention["excluded"], "respondent"])]
 
 
@@ -354,7 +355,7 @@ def analyse(votes: pd.DataFrame, stimulus_metrics: pd.DataFrame | None = None,
     """All tables for one choice of respondents; without ``stimulus_metrics`` the correlation table is empty."""
     attention = attention_outcomes(votes)
     excluded = set(attention.loc[attention["excluded"], "respondent"])
-    analysed = analysed_votes(votes, exclude_failed_attention)
+    analysed = analysed_votes(votes, exclude_failed_attention, attention)
     per_question = preference_by_question(analysed)
     metrics = pd.DataFrame(columns=METRIC_COLUMNS) if stimulus_metrics is None else stimulus_metrics
     return SurveyAnalysis(

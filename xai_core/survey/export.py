@@ -82,7 +82,7 @@ def report_dict(report: SurveyReport) -> dict:
 def report_figures(report: SurveyReport, analysis_name: str) -> dict:
     """{file stem: plotly figure} for one analysis."""
     analysis = report.analyses[analysis_name]
-    analysed = analysed_votes(report.responses, analysis.exclude_failed_attention)
+    analysed = analysed_votes(report.responses, analysis.exclude_failed_attention, analysis.attention)
     return {"questions": survey_question_figure(analysis.per_question),
             "preference": survey_preference_figure(analysis.pairwise),
             "bradley_terry": bradley_terry_figure(analysis.strengths),
