@@ -44,11 +44,11 @@ def checkpoint_dirs() -> list[Path]:
     return [DEFAULT_CHECKPOINT_DIR, USER_CHECKPOINT_DIR, *extra]
 
 
-MANIFEST_SECTIONS = ("models", "generators", "gans")
+MANIFEST_SECTIONS = ("models", "generators", "gans", "captioners")
 
 
 def read_manifest(directory: str | Path, section: str = "models") -> list[dict]:
-    """The entries of one manifest section: ``models`` (CNNs), ``generators`` (SFT-GANs) or ``gans`` (DCGANs)."""
+    """The entries of one manifest section: ``models`` (CNNs), ``generators`` (SFT-GANs), ``gans`` (DCGANs) or ``captioners``."""
     path = Path(directory) / MANIFEST_NAME
     if not path.is_file():
         return []
