@@ -17,6 +17,7 @@ from .models import TRAINABLE_ARCHITECTURES, CheckpointError, TrainConfig, list_
 from .models.checkpoints import DEFAULT_CHECKPOINT_DIR, USER_CHECKPOINT_DIR, read_manifest
 from .models.training import shipped_checkpoint_configs
 from .attribution.layers import DEFAULT_ETA
+from .captioning.commands import add_captioning_commands
 from .jobs.commands import add_executor_options, add_jobs_commands
 from .sftgan.explainer import average_relevance, explain_relevance
 from .survey.repository import SurveyError
@@ -68,11 +69,15 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_reproduce(args: argparse.Namespace) -> int:
+    from .captioning.training import SHIPPED_CAPTIONER, train_captioner
     from .generative.training import shipped_gan_configs, train_gan
     from .sftgan.training import shipped_generator_configs, train_sftgan
 
     # what to retrain: (shipped configs, their id, the trainer, one summary line per manifest entry)
-    if args.gans:
+    if args.captioners:
+        configs, identify, train, kind = [SHIPPED_CAPTIONER], lambda c: c.captioner_id, train_captioner, "captioner"
+        summary = lambda m: f"BLEU-4 {m['bleu4']:.4f}, exact match {m['exact_match']:.4f}"  # noqa: E731
+    elif args.gans:
         configs, identify, train, kind = shipped_gan_configs(), lambda c: c.gan_id, train_gan, "GAN"
         summary = lambda m: f"FID {m['fid']:.2f} (real vs real {m['fid_real_vs_real']:.2f})"  # noqa: E731
     elif args.generators:
@@ -444,6 +449,7 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce.add_argument("--out", default=str(DEFAULT_CHECKPOINT_DIR))
     reproduce.add_argument("--generators", action="store_true", help="retrain the shipped SFT-GAN generators instead of the CNNs")
     reproduce.add_argument("--gans", action="store_true", help="retrain the shipped DCGANs instead of the CNNs")
+    reproduce.add_argument("--captioners", action="store_true", help="retrain the shipped captioner instead of the CNNs")
     reproduce.add_argument("--quiet", action="store_true")
     reproduce.set_defaults(handler=_cmd_reproduce)
 
@@ -613,6 +619,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_survey_commands(commands)
     add_jobs_commands(commands)
+    add_captioning_commands(commands)
     return parser
 
 

@@ -11,11 +11,13 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 from torch import nn
 
-from ..data.captioning import MAX_TOKENS, VOCABULARY
+from ..data.captioning import MAX_TOKENS, SCENE_SIZE, VOCABULARY
 from ..models.checkpoints import (CheckpointError, checkpoint_dirs, load_entry_weights, load_weights_into, manifest_entries,
                                   require_fields)
 from ..models.zoo import TRAINABLE_ARCHITECTURES, build_model
@@ -113,6 +115,17 @@ class Captioner(nn.Module):
     def architecture(self) -> dict:
         return {"encoder_arch": self.encoder_arch, "embedding": self.embed.embedding_dim, "hidden": self.cell.hidden_size,
                 "attention": self.attend_score.in_features, "mean": self.mean.flatten().tolist(), "std": self.std.flatten().tolist()}
+
+
+def prepare_image(image: Image.Image, side: int = SCENE_SIZE) -> torch.Tensor:
+    """Any PIL image (any mode and size) -> the captioner's input: float Tensor[3, side, side] in [0, 1]
+    (RGB, alpha composited on black, resized with antialiasing; the scenes are square, so other shapes are stretched)."""
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        background = Image.new("RGB", image.size)
+        background.paste(image.convert("RGBA"), mask=image.convert("RGBA").getchannel("A"))
+        image = background
+    image = image.convert("RGB").resize((side, side), Image.Resampling.LANCZOS)
+    return torch.from_numpy(np.asarray(image, dtype=np.uint8).transpose(2, 0, 1).copy()).float() / 255
 
 
 def _captioner_entries() -> dict[str, tuple[Path, dict]]:

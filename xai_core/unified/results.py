@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
+from ..captioning.results import (CAPTIONING_SECTION_HEADING, REPORT_SCENES, REPORT_SEEDS, render_captioning_markdown,
+                                  run_captioning_results)
 from ..generative.experiments import run_gan_experiments
 from ..metrics.experiments import EXPERIMENTS, run_experiment, run_relevance
 from ..metrics.suite import EvaluationResult, write_sanity_verdicts
@@ -190,13 +192,42 @@ model when the Spearman rank correlation of its maps with the trained model's ma
 GAN_SECTION_HEADING = "\n## Explainable GAN"
 
 
-def write_gan_results(path: Path = RESULTS_PATH, rerun: bool = False, on_progress: Callable[[float, str], None] | None = None) -> Path:
-    """Rerun (or reuse) only the GAN experiments and replace the GAN sections at the end of an existing docs/results.md."""
+def replace_section(document: str, heading: str, section: str) -> str:
+    """``document`` with its level-2 section ``heading`` (up to the next level-2 heading) replaced by ``section``,
+    or with ``section`` appended when it has none."""
+    before, found, rest = document.partition(heading)
+    if not found:
+        return document.rstrip("\n") + "\n\n" + section
+    _, next_heading, after = rest.partition("\n## ")
+    return before.rstrip("\n") + "\n\n" + section.rstrip("\n") + "\n" + (("\n## " + after) if next_heading else "")
+
+
+def section_of(document: str, heading: str) -> str:
+    """The level-2 section ``heading`` of ``document`` (to the next level-2 heading), or "" when it has none."""
+    _, found, rest = document.partition(heading)
+    return (heading.strip() + rest.partition("\n## ")[0]).rstrip("\n") + "\n" if found else ""
+
+
+def _existing(path: Path) -> str:
     if not path.is_file():
-        raise ValueError(f"{path} does not exist yet: run report-results without --gan-only first")
-    recorded = path.read_text()
-    kept = recorded.split(GAN_SECTION_HEADING)[0].rstrip("\n") + "\n"
-    path.write_text(kept + render_gan_markdown(run_gan_experiments(rerun=rerun, on_progress=on_progress)))
+        raise ValueError(f"{path} does not exist yet: run report-results first")
+    return path.read_text()
+
+
+def write_gan_results(path: Path = RESULTS_PATH, rerun: bool = False, on_progress: Callable[[float, str], None] | None = None) -> Path:
+    """Rerun (or reuse) only the GAN experiments and replace the GAN sections of an existing docs/results.md."""
+    recorded = _existing(path)
+    section = render_gan_markdown(run_gan_experiments(rerun=rerun, on_progress=on_progress))
+    path.write_text(replace_section(recorded, GAN_SECTION_HEADING, section))
+    return path
+
+
+def write_captioning_results(path: Path = RESULTS_PATH, seeds: tuple[int, ...] = REPORT_SEEDS, scenes: int = REPORT_SCENES,
+                             rerun: bool = False, on_progress: Callable[[float, str], None] | None = None) -> Path:
+    """Run (or reuse) the per-word captioning experiments and replace their section of an existing docs/results.md."""
+    recorded = _existing(path)
+    section = render_captioning_markdown(run_captioning_results(seeds, scenes, rerun=rerun, on_progress=on_progress))
+    path.write_text(replace_section(recorded, CAPTIONING_SECTION_HEADING, section))
     return path
 
 
@@ -216,6 +247,8 @@ def write_results(path: Path = RESULTS_PATH, rerun: bool = False, on_progress: C
     relevance = run_relevance(rerun=rerun, on_progress=stage(len(EXPERIMENTS), "relevance"))
     write_sanity_verdicts(results["sanity"])
     gan_results = run_gan_experiments(rerun=rerun, on_progress=stage(len(EXPERIMENTS) + 1, "GAN experiments"))
+    captioning = section_of(path.read_text(), CAPTIONING_SECTION_HEADING) if path.is_file() else ""  # kept: written by captioning-results
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_results_markdown(evaluation=render_evaluation_markdown(results, relevance) + render_gan_markdown(gan_results)))
+    document = render_results_markdown(evaluation=render_evaluation_markdown(results, relevance) + render_gan_markdown(gan_results))
+    path.write_text(replace_section(document, CAPTIONING_SECTION_HEADING, captioning) if captioning else document)
     return path
