@@ -6,7 +6,7 @@ import torch
 
 from xai_core.attribution.cam import GradCAM
 from xai_core.attribution.layers import layer_gradcams
-from xai_core.captioning import (CAPTION_METHODS, WordScoreModel, intensity_on_objects, mass_on_object, word_explanations,
+from xai_core.captioning import (CAPTION_METHODS, WordScoreModel, intensity_on_objects, mass_on_object, word_cgmas, word_explanations,
                                  word_objects, word_role, word_table)
 from xai_core.captioning.model import Captioner
 from xai_core.captioning.results import render_captioning_markdown, run_captioning_results, summarise_seed, word_group
@@ -123,3 +123,20 @@ def test_captioning_results_section_from_the_shipped_captioner(tmp_path):
     updated = replace_section(document, "\n## Captioning: explaining a captioner word by word", markdown)
     assert section_of(updated, "\n## Captioning: explaining a captioner word by word") == markdown
     assert replace_section(updated, "\n## Explainable GAN", "## Explainable GAN\nnew\n").endswith(markdown)
+
+
+def test_word_cgmas_condition_the_lsft_map(random_captioner):
+    from xai_core.sftgan.explainer import load_generator
+    from xai_core.sftgan.data import generator_image
+
+    image = make_scene("test", 3).image.float() / 255
+    words = ["a", "blue", "square"]
+    cgmas = word_cgmas(random_captioner, image, words)
+    assert cgmas.shape == (3, 8, 64, 64)
+    ids = torch.tensor(encode(words))
+    layers = layer_gradcams(WordScoreModel(random_captioner, ids[None, :3].expand(3, -1), torch.arange(3)), image[None].expand(3, -1, -1, -1),
+                            ids[1:4])
+    assert len(layers) == 20 and torch.allclose(cgmas[:, -1], layers.maps.mean(dim=1), atol=1e-6)
+    expected = load_generator("lsft-objects")(generator_image(image[None].expand(3, -1, -1, -1)), cgmas).clamp(0, 1)
+    lsft = word_explanations(random_captioner, image, words, methods=("lsft",)).maps["lsft"]
+    assert torch.allclose(lsft, expected, atol=1e-5)

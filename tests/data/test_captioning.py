@@ -49,6 +49,7 @@ def test_every_caption_describes_its_scene(split):
             (y0, x0), (y1, x1) = (np.argwhere(mask).mean(axis=0) for mask in masks[:2])
             dx, dy = RELATIONS[relation]
             assert (x0 - x1) * dx + (y0 - y1) * dy > 15, (row, data.captions[row])  # clearly on that side
+            assert masks[0].sum() >= 1.3 * masks[1].sum(), (row, data.captions[row])  # the subject is the bigger object
     assert all(count > 0 for count in lengths.values())
 
 

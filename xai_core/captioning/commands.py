@@ -7,16 +7,17 @@ import csv
 import json
 from pathlib import Path
 
+import numpy as np
 import torch
 from tqdm.auto import tqdm
 
 from ..data.captioning import SPLIT_SIZES, make_scene
 from ..data.decode import read_image_file
 from ..models.checkpoints import USER_CHECKPOINT_DIR
-from ..unified.overlays import enlarge, overlay, png_bytes
+from ..unified.overlays import colorize, enlarge, overlay, png_bytes
 from .model import load_captioner, prepare_image
 from .training import SHIPPED_CAPTIONER, CaptionerConfig, caption_images, train_captioner
-from .words import CAPTION_METHODS, WORD_TABLE_COLUMNS, word_explanations, word_objects, word_table
+from .words import CAPTION_METHODS, WORD_TABLE_COLUMNS, word_cgmas, word_explanations, word_objects, word_table
 
 
 def _cmd_train_captioner(args: argparse.Namespace) -> int:
@@ -56,7 +57,17 @@ def _cmd_caption(args: argparse.Namespace) -> int:
         print(f"{record['position']:>2} {record['word']:<8} {record['role']:<9} p={record['probability']:.3f}  {record['method']:<9}{figures}")
     if args.out:
         _write_caption_outputs(Path(args.out), image, explanation.maps, words, records, source, args.quiet)
+        if args.cgmas:
+            _write_cgma_strips(Path(args.out), word_cgmas(captioner, image, words), words)
     return 0
+
+
+def _write_cgma_strips(out: Path, cgmas: torch.Tensor, words: list[str]) -> None:
+    """One PNG per word, <position>-<word>-cgmas.png: its eta CGMAs (shallow to deep) side by side, jet-coloured."""
+    for position, word in enumerate(words):
+        strip = np.concatenate([colorize(cgma[None]) for cgma in cgmas[position]], axis=1)
+        (out / f"{position}-{word}-cgmas.png").write_bytes(png_bytes(strip))
+    print(f"wrote {len(words)} CGMA strips ({cgmas.shape[1]} CGMAs each)")
 
 
 def _write_caption_outputs(out: Path, image: torch.Tensor, maps: dict[str, torch.Tensor], words: list[str], records: list[dict],
@@ -126,6 +137,7 @@ def add_captioning_commands(commands: argparse._SubParsersAction) -> None:
     caption.add_argument("--captioner", default=SHIPPED_CAPTIONER.captioner_id)
     caption.add_argument("--methods", nargs="+", choices=list(CAPTION_METHODS), default=list(CAPTION_METHODS))
     caption.add_argument("--out", default=None, help="write words.csv, words.json and a PNG per word and method here")
+    caption.add_argument("--cgmas", action="store_true", help="with --out, also a strip of each word's CGMAs")
     caption.add_argument("--quiet", action="store_true")
     caption.set_defaults(handler=_cmd_caption)
 

@@ -18,6 +18,7 @@ from torch import nn
 from ..attribution.base import Explainer
 from ..attribution.cam import GradCAM
 from ..attribution.gradient import VanillaSaliency
+from ..attribution.layers import DEFAULT_ETA, cumulative_gradcam_averages, layer_gradcams
 from ..data.captioning import COLOURS, NO_OBJECT, RELATIONS, SHAPES, encode
 from ..metrics.localisation import energy_pointing_game
 from ..sftgan.explainer import GSFT, LSFT
@@ -84,6 +85,16 @@ class CaptionExplanation:
         return torch.stack([masks[index].bool() if index != NO_OBJECT and index < len(masks) else empty for index in self.objects])
 
 
+def _word_batch(captioner: Captioner, image: torch.Tensor, words: Sequence[str]) -> tuple[WordScoreModel, torch.Tensor, torch.Tensor]:
+    """(the word-score model, W copies of image Tensor[W, 3, H, W], target word ids Tensor[W]) for a caption."""
+    if not words:
+        raise ValueError("the caption has no words to explain")
+    ids = torch.tensor(encode(list(words)))
+    count = len(words)
+    model = WordScoreModel(captioner, ids[:count][None].expand(count, -1).contiguous(), torch.arange(count))
+    return model, image[None].expand(count, -1, -1, -1).contiguous(), ids[1 : count + 1]
+
+
 def word_explanations(captioner: Captioner, image: torch.Tensor, words: Sequence[str],
                       methods: Sequence[str] = tuple(CAPTION_METHODS)) -> CaptionExplanation:
     """Every method's map for every word of ``words`` (usually the generated caption) as said about ``image``
@@ -91,19 +102,18 @@ def word_explanations(captioner: Captioner, image: torch.Tensor, words: Sequence
     unknown = [method for method in methods if method not in CAPTION_METHODS]
     if unknown:
         raise KeyError(f"unknown captioning method(s) {unknown}; known: {', '.join(CAPTION_METHODS)}")
-    if not words:
-        raise ValueError("the caption has no words to explain")
-    ids = torch.tensor(encode(list(words)))
-    count = len(words)
-    tokens = ids[:count][None].expand(count, -1).contiguous()
-    positions = torch.arange(count)
-    targets = ids[1 : count + 1]
-    model = WordScoreModel(captioner, tokens, positions)
-    inputs = image[None].expand(count, -1, -1, -1).contiguous()
+    model, inputs, targets = _word_batch(captioner, image, words)
     with torch.no_grad():
         probabilities = model(inputs).softmax(dim=1).gather(1, targets[:, None]).squeeze(1)
     maps = {method: CAPTION_METHODS[method](model).attribute(inputs, targets) for method in methods}
     return CaptionExplanation(list(words), maps, probabilities)
+
+
+def word_cgmas(captioner: Captioner, image: torch.Tensor, words: Sequence[str], eta: int = DEFAULT_ETA) -> torch.Tensor:
+    """The CGMAs the SFT-GAN generators are conditioned on, per word: Tensor[W, eta, H, W] in [0, 1]
+    (Grad-CAM at every encoder conv layer for the word's score, cumulatively averaged, Guna et al. Eq. 4)."""
+    model, inputs, targets = _word_batch(captioner, image, words)
+    return cumulative_gradcam_averages(layer_gradcams(model, inputs, targets), eta)
 
 
 def word_objects(words: Sequence[str], objects: Sequence[tuple[str, str, object]]) -> list[int]:

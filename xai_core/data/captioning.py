@@ -2,7 +2,8 @@
 available offline): scenes of one or two coloured shapes on a dark, lightly textured background, captioned
 "a red star" or "a red star left of a blue circle", with the exact mask of every object.
 
-Every word knows what it refers to: articles, colours and shapes name one object (``token_objects`` gives
+Of two objects the bigger one is named first, so each scene has exactly one right caption. Every word knows
+what it refers to: articles, colours and shapes name one object (``token_objects`` gives
 its index); relation words ("left", "of", "above" ...) name none, like the verbs of the paper's captions.
 Every scene is a pure function of (split, index), the same on every machine.
 """
@@ -28,6 +29,9 @@ NO_OBJECT = -1
 SPLIT_SIZES = {"train": 4000, "test": 500}
 SPLIT_SEEDS = {"train": 11, "test": 12}
 TWO_OBJECT_SHARE = 0.7
+# the caption names the bigger object first: pixel areas of the subject and the second object
+SUBJECT_AREA, SECOND_AREA = (200.0, 300.0), (90.0, 130.0)
+PIXELS_PER_SQUARED_RADIUS = {"circle": 3.49, "square": 2.15, "triangle": 1.44, "star": 1.54}  # measured on shape_mask
 MIN_CENTRE_GAP = 22  # pixels between object centres along the relation's axis: "left of" is never a close call
 MAX_TOKENS = 1 + 8 + 1  # <start>, "a red star left of a blue circle", <end>
 
@@ -59,13 +63,13 @@ def _rng(split: str, index: int) -> np.random.Generator:
 
 def _place_pair(rng: np.random.Generator, radii: np.ndarray, relation: str) -> list[tuple[float, float]]:
     """Centres (x, y) of objects 0 and 1 inside the canvas with object 0 clearly ``relation`` object 1: at least
-    MIN_CENTRE_GAP apart along the relation's axis and at most half that across it (rejection sampling)."""
+    MIN_CENTRE_GAP (and their radii) apart along the relation's axis and at most half that across it (rejection sampling)."""
     dx, dy = RELATIONS[relation]
     for _ in range(10_000):
         first, second = (rng.uniform(radius + 2, SCENE_SIZE - radius - 2, size=2) for radius in radii)
         along = (first[0] - second[0]) * dx + (first[1] - second[1]) * dy
         across = abs((first[0] - second[0]) * dy) + abs((first[1] - second[1]) * dx)
-        if along >= MIN_CENTRE_GAP and across <= along / 2:
+        if along >= max(MIN_CENTRE_GAP, radii.sum() + 2) and across <= along / 2:
             return [tuple(first), tuple(second)]
     raise RuntimeError(f"no placement for {relation!r}")  # pragma: no cover - about 1 draw in 10 succeeds
 
@@ -75,8 +79,15 @@ def _background(rng: np.random.Generator) -> np.ndarray:
     return np.clip(rng.uniform(0.05, 0.2) + rng.normal(0, 0.03, size=(SCENE_SIZE, SCENE_SIZE, 3)), 0, 1)
 
 
+def _radius(rng: np.random.Generator, shape: str, area: tuple[float, float]) -> float:
+    """A radius giving ``shape`` a pixel area drawn uniformly from ``area``."""
+    return math.sqrt(rng.uniform(*area) / PIXELS_PER_SQUARED_RADIUS[shape])
+
+
 def make_scene(split: str, index: int) -> CaptionedScene:
-    """The scene (split, index): one or two objects (70 % two), each a colour and shape of its own."""
+    """The scene (split, index): one or two objects (70 % two), each a colour and shape of its own. Of two, the
+    caption's subject is the bigger one, so every scene has exactly one right caption ("a red star left of a blue
+    circle" and "a blue circle right of a red star" would otherwise both be true)."""
     if split not in SPLIT_SEEDS:
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     rng = _rng(split, index)
@@ -85,15 +96,19 @@ def make_scene(split: str, index: int) -> CaptionedScene:
     while count == 2 and kinds[0] == kinds[1]:
         kinds[1] = (str(rng.choice(list(COLOURS))), str(rng.choice(SHAPES)))
     relation = str(rng.choice(list(RELATIONS))) if count == 2 else None
-    radii = rng.uniform(7, 10, size=count)
+    angles = rng.uniform(0, 2 * math.pi, size=count)
+    if count == 2:
+        radii = np.array([_radius(rng, shape, area) for (_, shape), area in zip(kinds, (SUBJECT_AREA, SECOND_AREA))])
+    else:
+        radii = rng.uniform(7, 10, size=1)
     if count == 2:
         centres = _place_pair(rng, radii, relation)
     else:
         centres = [tuple(rng.uniform(radii[0] + 2, SCENE_SIZE - radii[0] - 2, size=2))]
     picture = _background(rng)
     masks = []
-    for (colour, shape), centre, radius in zip(kinds, centres, radii):
-        mask = shape_mask(shape, np.array(centre), float(radius), rng.uniform(0, 2 * math.pi), SCENE_SIZE)
+    for (colour, shape), centre, radius, angle in zip(kinds, centres, radii, angles):
+        mask = shape_mask(shape, np.array(centre), float(radius), float(angle), SCENE_SIZE)
         shade = np.array(COLOURS[colour]) * rng.uniform(0.85, 1.0)
         picture = np.where(mask[:, :, None], shade[None, None, :], picture)
         masks.append(mask)
