@@ -260,7 +260,8 @@ def test_evaluate_refuses_unknown_methods_and_metrics(tmp_path, capsys, option, 
     assert not (tmp_path / "run").exists()
 
 
-@pytest.mark.parametrize("flags, kind", [([], "checkpoint"), (["--generators"], "generator"), (["--gans"], "GAN")])
+@pytest.mark.parametrize("flags, kind", [([], "checkpoint"), (["--generators"], "generator"), (["--gans"], "GAN"),
+                                         (["--captioners"], "captioner")])
 def test_reproduce_names_what_matched_nothing(flags, kind):
     result = run_cli("reproduce-checkpoints", *flags, "--only", "no-such-id")
     assert result.returncode == 1

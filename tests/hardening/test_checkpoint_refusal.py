@@ -1,4 +1,4 @@
-"""Hostile checkpoints (issue 8, item 6): the CNN, SFT-GAN generator and DCGAN loaders refuse pickled code,
+"""Hostile checkpoints (issue 8, item 6): the CNN, SFT-GAN generator, DCGAN and captioner loaders refuse pickled code,
 tampered, truncated and mismatched weights, and broken manifest entries with a CheckpointError; no code runs."""
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ import torch
 from safetensors.torch import save_file
 
 from xai_core import CheckpointError, list_models, load_model
+from xai_core.captioning import model as captioning_model
+from xai_core.captioning.model import Captioner
 from xai_core.generative import dcgan
 from xai_core.generative.dcgan import DCGANGenerator
 from xai_core.models import build_model, save_state_dict
@@ -58,6 +60,13 @@ LOADERS = {
         dcgan.load_gan, dcgan.load_gan.cache_clear,
         {"architecture": {"latent_dim": 16, "channels": 1, "image_size": 32, "num_classes": 0, "width": 8}},
         {"architecture": {"latent_dim": -1, "channels": 1, "image_size": 32, "num_classes": 0, "width": 8}}, "is not a DCGAN generator",
+    ),
+    "captioner": Loader(
+        "captioners", lambda: Captioner("vgg", embedding=4, hidden=8, attention=4),
+        {"architecture": {"encoder_arch": "vgg", "embedding": 4, "hidden": 8, "attention": 4}},
+        captioning_model.load_captioner, captioning_model.load_captioner.cache_clear,
+        {"architecture": {"encoder_arch": "vgg", "embedding": 4, "hidden": 16, "attention": 4}},
+        {"architecture": {"encoder_arch": "transformer", "embedding": 4, "hidden": 8, "attention": 4}}, "is not a captioner",
     ),
 }
 

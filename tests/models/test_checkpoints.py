@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from xai_core import CheckpointError, load_dataset, load_model
+from xai_core.captioning.training import SHIPPED_CAPTIONER
 from xai_core.models import build_model, list_models, load_state_dict_file, save_state_dict, sha256_of
 from xai_core.models.checkpoints import DEFAULT_CHECKPOINT_DIR, read_manifest, write_manifest_entry
 from xai_core.models.registry import model_info
@@ -92,9 +93,11 @@ def test_shipped_manifest_lists_every_file_with_its_accuracy_and_command():
     generators = read_manifest(DEFAULT_CHECKPOINT_DIR, section="generators")
     gans = read_manifest(DEFAULT_CHECKPOINT_DIR, section="gans")
     assert {entry["id"] for entry in gans} == {config.gan_id for config in shipped_gan_configs()}
+    captioners = read_manifest(DEFAULT_CHECKPOINT_DIR, section="captioners")
+    assert [entry["command"] for entry in captioners] == [SHIPPED_CAPTIONER.command(DEFAULT_CHECKPOINT_DIR)]
     files = {p.name for p in DEFAULT_CHECKPOINT_DIR.glob("*.safetensors")}
-    assert files == {entry["file"] for entry in SHIPPED + generators + gans}
-    for entry in generators + gans:
+    assert files == {entry["file"] for entry in SHIPPED + generators + gans + captioners}
+    for entry in generators + gans + captioners:
         assert sha256_of(DEFAULT_CHECKPOINT_DIR / entry["file"]) == entry["sha256"]
     for entry in gans:
         assert entry["command"] == next(c for c in shipped_gan_configs() if c.gan_id == entry["id"]).command(DEFAULT_CHECKPOINT_DIR)
