@@ -10,6 +10,7 @@ navigation = st.navigation(
         st.Page("pages/explain.py", title="Explain", icon=":material/visibility:", url_path="explain"),
         st.Page("pages/layers.py", title="Layers & CGMA", icon=":material/layers:", url_path="layers"),
         st.Page("pages/sftgan.py", title="SFT-GAN", icon=":material/auto_awesome:", url_path="sftgan"),
+        st.Page("pages/captioning.py", title="Captioning", icon=":material/subtitles:", url_path="captioning"),
         st.Page("pages/evaluate.py", title="Evaluate", icon=":material/fact_check:", url_path="evaluate"),
         st.Page("pages/gan_studio.py", title="GAN Studio", icon=":material/tune:", url_path="gan-studio"),
         st.Page("pages/concepts.py", title="Concepts", icon=":material/category:", url_path="concepts"),

@@ -42,7 +42,7 @@ def choose_image(dataset_name: str) -> SelectedImage | None:
     """Render the image-source widgets; returns the chosen image, or None (with a message shown)."""
     source = st.radio("Image source", [keys.SOURCE_DATASET, keys.SOURCE_UPLOAD], key=keys.IMAGE_SOURCE, horizontal=True)
     if source == keys.SOURCE_UPLOAD:
-        return _uploaded_image()
+        return uploaded_image()
     return _dataset_image(dataset_name)
 
 
@@ -69,7 +69,9 @@ def _dataset_image(dataset_name: str) -> SelectedImage | None:
     return SelectedImage(image, label, dataset.classes[label], mask, f"{dataset_name} test #{index}", image_digest(image))
 
 
-def _uploaded_image() -> SelectedImage | None:
+def uploaded_image() -> SelectedImage | None:
+    """Render the file uploader; returns the safely decoded upload (longer side at most MAX_WORKING_SIDE), or None
+    (with a message shown)."""
     upload = st.file_uploader(
         f"Image file (up to {MAX_IMAGE_BYTES // 2**20} MB)", type=list(ACCEPTED_EXTENSIONS), key=keys.UPLOAD
     )

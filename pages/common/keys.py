@@ -93,10 +93,21 @@ SYNTH_AUDIT_METRIC = "synth_audit_metric"
 SYNTH_SCORE_IMAGES = "synth_score_images"
 SYNTH_REQUESTED = "synth_requested"  # which analysis the user asked to run: "augmentation", "audit" or "score"
 
+CAPTIONER_ID = "captioner_id"
+CAPTION_SOURCE = "caption_source"
+CAPTION_SOURCE_SCENE = "Test scene"
+CAPTION_SOURCE_UPLOAD = "Upload"
+CAPTION_SCENE = "caption_scene"
+CAPTION_WORD = "caption_word"  # the chosen word: ((captioner id, image digest), position); not a widget
+CAPTION_WORD_BUTTON = "caption_word_button:"  # + word position: one button per word of the caption
+
 SURVEY_ADMIN = "survey_admin_signed_in"
 SURVEY_SELECTED = "survey_selected"  # the code of the survey the admin / results pages show
 SURVEY_CREATED = "survey_created"  # message after a survey was created
 SURVEY_TITLE = "survey_title"
+SURVEY_TASK = "survey_task"  # "classification" or "captioning"
+SURVEY_CAPTIONER = "survey_captioner"
+SURVEY_CAPTION_METHODS = "survey_caption_methods"  # captioning methods (CAPTION_METHODS), kept apart from the classifier's
 SURVEY_MODEL = "survey_model"
 SURVEY_IMAGE_SOURCE = "survey_image_source"
 SURVEY_DATASET = "survey_dataset"
@@ -128,9 +139,12 @@ SYNTHETIC_WIDGETS = (SYNTH_DATASET, SYNTH_SEEDS, SYNTH_REAL_IMAGES, SYNTH_SYNTHE
 GAN_STUDIO_WIDGETS = (GAN_ID, GAN_CLASS, GAN_CNN, GAN_SEED, GAN_TOP_DIMENSIONS, GAN_TOP_DIRECTIONS, GAN_OTHER_SEED, GAN_FRAMES,
                       GAN_INTERPOLATION)
 # the survey admin's form, kept while the admin visits other pages
-SURVEY_ADMIN_WIDGETS = (SURVEY_TITLE, SURVEY_MODEL, SURVEY_IMAGE_SOURCE, SURVEY_DATASET, SURVEY_METHODS, SURVEY_QUESTIONS,
-                        SURVEY_SEED, SURVEY_ATTENTION_CHECKS, SURVEY_ATTENTION_KINDS, SURVEY_SHUFFLE, SURVEY_CONSENT,
-                        SURVEY_INSTRUCTIONS, SURVEY_SELECTED, SURVEY_RESPONDENTS)
+SURVEY_ADMIN_WIDGETS = (SURVEY_TITLE, SURVEY_TASK, SURVEY_CAPTIONER, SURVEY_CAPTION_METHODS, SURVEY_MODEL, SURVEY_IMAGE_SOURCE,
+                        SURVEY_DATASET, SURVEY_METHODS, SURVEY_QUESTIONS, SURVEY_SEED, SURVEY_ATTENTION_CHECKS,
+                        SURVEY_ATTENTION_KINDS, SURVEY_SHUFFLE, SURVEY_CONSENT, SURVEY_INSTRUCTIONS, SURVEY_SELECTED,
+                        SURVEY_RESPONDENTS)
+# the Captioning page's choices
+CAPTIONING_WIDGETS = (CAPTIONER_ID, CAPTION_SOURCE, CAPTION_SCENE)
 # every widget whose value survives a page switch (file uploaders cannot be re-assigned and are not here)
 KEPT_WIDGETS = frozenset(SHARED_WIDGETS + EVALUATE_WIDGETS + REPORT_WIDGETS + CONCEPTS_WIDGETS + SYNTHETIC_WIDGETS + GAN_STUDIO_WIDGETS
-                         + SURVEY_ADMIN_WIDGETS)
+                         + SURVEY_ADMIN_WIDGETS + CAPTIONING_WIDGETS)

@@ -11,6 +11,7 @@ import torch
 
 from xai_core import ImageDataset, ModelCard, explain, layer_gradcams, load_dataset, load_model
 from xai_core.attribution import build_explainer, conv_layers_in_execution_order
+from xai_core.captioning import Captioner, caption_images, load_captioner, word_cgmas, word_explanations
 from xai_core.generative.dcgan import DCGANGenerator, load_gan
 from xai_core.metrics import suite
 from xai_core.metrics.badges import image_badges
@@ -137,3 +138,32 @@ def cached_concept_preview(dataset: str, concept: str | None, count: int, seed: 
 def tcav_results() -> dict:
     """TCAV runs shared by every session, oldest first: {config key: (TCAVResult, seconds)}."""
     return {}
+
+
+@st.cache_resource(show_spinner="Loading captioner ...")
+def cached_captioner(captioner_id: str) -> Captioner:
+    return load_captioner(captioner_id)
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def cached_caption(captioner_id: str, image_digest: str, _image: torch.Tensor) -> list[str]:
+    """The captioner's greedy caption of one image float Tensor[3,H,W] in [0,1], as words (under the captioner's lock)."""
+    with model_lock(captioner_id):
+        return caption_images(cached_captioner(captioner_id), _image[None])[0]
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def cached_word_maps(captioner_id: str, image_digest: str, words: tuple[str, ...], method: str,
+                     _image: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """One captioning method's map of every word of ``words`` said about one image: (maps float32 [W,H,W] in [0,1],
+    the captioner's probability of each word float32 [W]); keyed by (captioner, image digest, words, method)."""
+    with model_lock(captioner_id):
+        explanation = word_explanations(cached_captioner(captioner_id), _image, list(words), (method,))
+    return explanation.maps[method][:, 0].detach().numpy(), explanation.probabilities.numpy()
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def cached_word_cgmas(captioner_id: str, image_digest: str, words: tuple[str, ...], _image: torch.Tensor) -> np.ndarray:
+    """Every word's CGMAs (the SFT-GAN generators' condition): float32 [W, eta, H, W] in [0, 1]."""
+    with model_lock(captioner_id):
+        return word_cgmas(cached_captioner(captioner_id), _image, list(words)).numpy()

@@ -273,3 +273,49 @@ def response_time_figure(votes: pd.DataFrame, height: int = 360) -> go.Figure:
                          yaxis={"title": "seconds", "rangemode": "tozero"}, xaxis={"type": "category", "title": "respondent"},
                          margin={"l": 10, "r": 10, "t": 40, "b": 10})
     return figure
+
+
+def _word_bars_figure(records: Sequence[dict], column: str, title: str, y_title: str, chosen_position: int | None,
+                      height: int) -> go.Figure:
+    """Grouped bars of one word_table column: x = "position. word" (1-based, so a repeated word keeps one group per
+    position), one bar per method in the records' order; a missing value (None) leaves a gap. The chosen word's
+    group sits on a grey band."""
+    labels = {row["position"]: f"{row['position'] + 1}. {row['word']}" for row in records}
+    positions = sorted(labels)
+    figure = go.Figure()
+    for method in dict.fromkeys(row["method"] for row in records):
+        values = {row["position"]: row[column] for row in records if row["method"] == method}
+        figure.add_trace(go.Bar(
+            name=method_label(method), x=[labels[p] for p in positions], y=[values.get(p) for p in positions],
+            hovertemplate="%{x}: %{y:.3f}<extra>" + method_label(method) + "</extra>",
+        ))
+    if chosen_position in labels:
+        index = positions.index(chosen_position)
+        figure.add_vrect(x0=index - 0.5, x1=index + 0.5, fillcolor="#7f7f7f", opacity=0.15, line_width=0, layer="below")
+    figure.update_layout(title=title, barmode="group", height=height, yaxis={"range": [0, 1], "title": y_title},
+                         xaxis={"type": "category"}, legend={"orientation": "h"},
+                         margin={"l": 10, "r": 10, "t": 40, "b": 10})
+    return figure
+
+
+def word_mass_figure(records: Sequence[dict], chosen_position: int | None = None, height: int = 380) -> go.Figure:
+    """Per word of a caption and per method: the share of the word's map on the object it names (energy pointing
+    game, Wang et al. 2020; SFT-GAN paper §6.2). Relation words name no object: no bar, and a "no object" label.
+
+    records: :func:`xai_core.captioning.word_table` rows (position, word, role, method, mass_on_object, ...)."""
+    figure = _word_bars_figure(records, "mass_on_object", "Mass on the named object, per word", "share of the map on the object",
+                               chosen_position, height)
+    relation_words = {row["position"]: f"{row['position'] + 1}. {row['word']}" for row in records if row["role"] == "relation"}
+    for label in relation_words.values():
+        figure.add_annotation(x=label, y=0, text="no object", textangle=-90, showarrow=False, yanchor="bottom",
+                              font={"color": "#7f7f7f"})
+    return figure
+
+
+def word_intensity_figure(records: Sequence[dict], chosen_position: int | None = None, height: int = 380) -> go.Figure:
+    """Per word of a caption and per method: the mean map value over the scene's objects (the paper's "verbs get less
+    intensity", §6.2, with relation words in the verbs' place).
+
+    records: :func:`xai_core.captioning.word_table` rows (position, word, role, method, intensity, ...)."""
+    return _word_bars_figure(records, "intensity", "Map intensity on the scene's objects, per word", "mean map value on the objects",
+                             chosen_position, height)
