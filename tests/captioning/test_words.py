@@ -118,7 +118,8 @@ def test_captioning_results_section_from_the_shipped_captioner(tmp_path):
     assert results["per_seed"][0]["scenes_used"] <= 3 and list(tmp_path.glob("captioning-words-*.json"))
     markdown = render_captioning_markdown(results)
     assert markdown.startswith("## Captioning: explaining a captioner word by word")
-    assert "| LSFT-GAN |" in markdown and "LSFT localises subjects better than Grad-CAM" in markdown
+    assert "| LSFT-GAN |" in markdown and "| uniform map (chance) |" in markdown
+    assert "LSFT localises subjects better than Grad-CAM" in markdown
     document = "# Results\n\n## A\na\n\n## Explainable GAN\ngan\n"
     updated = replace_section(document, "\n## Captioning: explaining a captioner word by word", markdown)
     assert section_of(updated, "\n## Captioning: explaining a captioner word by word") == markdown

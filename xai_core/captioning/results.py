@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+import torch
 
 from ..data.captioning import load_captioning, make_scene
 from ..generative.experiments import cached, mean_std
@@ -31,6 +32,8 @@ WORD_GROUPS = {  # group -> (roles, which object): "subject" is the caption's fi
     "second-object colour": (("colour",), 1), "second-object shape": (("shape",), 1),
     "articles": (("article",), None), "relation words": (("relation",), None),
 }
+UNIFORM = "uniform"  # a constant map: its mass on an object is the object's share of the image, the chance level
+RESULTS_FORMAT = 2
 Progress = Callable[[float, str], None]
 
 
@@ -66,6 +69,7 @@ def localisation_records(captioner_id: str, scenes: int = REPORT_SCENES, on_prog
         used += 1
         scene = make_scene("test", index)
         explanation = word_explanations(captioner, scene.image.float() / 255, words)
+        explanation.maps[UNIFORM] = torch.ones_like(explanation.maps["grad_cam"])  # mass on object = the object's area share
         explanation.objects = word_objects(words, scene.objects)
         for record in word_table(explanation, scene.masks):
             records.append({**record, "scene": index, "group": word_group(record["role"], record["object"])})
@@ -89,8 +93,8 @@ def summarise_seed(result: dict) -> dict:
     mass beats Grad-CAM's, "relation_intensity_ratio": {method: relation / colour-and-shape intensity}}."""
     records = result["records"]
     object_groups = tuple(group for group in WORD_GROUPS if group not in ("articles", "relation words"))
-    summary = {key: {method: {group: _mean(records, field, method, (group,)) for group in WORD_GROUPS} for method in CAPTION_METHODS}
-               for key, field in (("mass", "mass_on_object"), ("intensity", "intensity"))}
+    summary = {key: {method: {group: _mean(records, field, method, (group,)) for group in WORD_GROUPS} for method in methods}
+               for key, field, methods in (("mass", "mass_on_object", (*CAPTION_METHODS, UNIFORM)), ("intensity", "intensity", CAPTION_METHODS))}
     subject = {(r["scene"], r["position"]): r["mass_on_object"] for r in records
                if r["method"] == "grad_cam" and r["group"] in ("subject colour", "subject shape")}
     wins = [r["mass_on_object"] > subject[(r["scene"], r["position"])] for r in records
@@ -101,7 +105,7 @@ def summarise_seed(result: dict) -> dict:
     summary["relation_intensity_ratio"] = {
         method: _mean(records, "intensity", method, ("relation words",)) / _mean(records, "intensity", method, object_groups)
         for method in CAPTION_METHODS}
-    summary["scenes_used"], summary["words"] = result["scenes_used"], len(records) // len(CAPTION_METHODS)
+    summary["scenes_used"], summary["words"] = result["scenes_used"], len({(r["scene"], r["position"]) for r in records})
     return summary
 
 
@@ -117,7 +121,7 @@ def run_captioning_results(seeds: tuple[int, ...] = REPORT_SEEDS, scenes: int = 
         captioner_id = ensure_seed_captioner(seed, progress=on_progress is None)
         info = captioner_info(captioner_id)
         captioners[seed] = {"id": captioner_id, **{key: info["metrics"][key] for key in ("bleu4", "exact_match")}}
-        config = {"captioner": captioner_id, "sha256": info["sha256"], "scenes": scenes}
+        config = {"captioner": captioner_id, "sha256": info["sha256"], "scenes": scenes, "format": RESULTS_FORMAT}
         per_seed[seed] = cached("captioning-words", config, lambda: summarise_seed(localisation_records(captioner_id, scenes, report)),
                                 rerun, root)
     return {"seeds": list(seeds), "scenes": scenes, "per_seed": per_seed, "captioners": captioners}
@@ -147,10 +151,11 @@ def render_captioning_markdown(results: dict) -> str:
              "### Mass on the word's object (share of the map's mass on the object the word names)", "",
              "| method | " + " | ".join(group for group in WORD_GROUPS if group != "relation words") + " |",
              "| --- |" + " ---: |" * (len(WORD_GROUPS) - 1)]
-    for method in CAPTION_METHODS:
+    for method in (*CAPTION_METHODS, UNIFORM):
         cells = [_pm([s["mass"][method][group] for s in per_seed]) for group in WORD_GROUPS if group != "relation words"]
-        lines.append(f"| {METHOD_LABELS[method]} | " + " | ".join(cells) + " |")
-    lines += ["", "Relation words name no object, so they have no mass-on-object figure.", "",
+        lines.append(f"| {METHOD_LABELS.get(method, 'uniform map (chance)')} | " + " | ".join(cells) + " |")
+    lines += ["", "Relation words name no object, so they have no mass-on-object figure. A uniform map's mass on an object is",
+              "that object's share of the image: the chance level.", "",
               "### Intensity: mean map value on the scene's objects", "",
               "| method | " + " | ".join(WORD_GROUPS) + " | relation / colour-and-shape |",
               "| --- |" + " ---: |" * (len(WORD_GROUPS) + 1)]
@@ -169,5 +174,5 @@ def render_captioning_markdown(results: dict) -> str:
               f"{'yes, in every seed' if subject_holds else 'no'} |",
               f"| verbs (our relation words) get less intensity | relation / colour-and-shape intensity below 1 in every seed for: "
               f"{', '.join(weaker) or 'no method'} | {'yes' if 'LSFT-GAN' in weaker else 'no'} for LSFT-GAN |", ""]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines).rstrip("\n") + "\n"
 
