@@ -1,5 +1,6 @@
 """Take a survey (respondents, through a share link ``/survey?code=...``): consent, instructions, then
-questions one by one, then a completion code. The respondent's pseudonymous id is kept in the URL
+questions one by one (a captioning question shows the generated caption with the explained word highlighted
+above the image), then a completion code. The respondent's pseudonymous id is kept in the URL
 (``rid``), so a refresh continues where they left off; Prolific's PROLIFIC_PID / STUDY_ID / SESSION_ID
 parameters are recorded when present."""
 
@@ -7,12 +8,14 @@ import streamlit as st
 
 from pages.common import keys
 from pages.common.sidebar import ensure_app_router
-from pages.common.survey import survey_store
+from pages.common.survey import caption_markdown, survey_store
 from xai_core.survey.access import PROLIFIC_COMPLETION_URL
 from xai_core.survey.repository import MAX_COMMENT_CHARACTERS, Participant, RespondentNotFound, SurveyError
 
 CHOICE_LABELS = {"left": "A", "right": "B", "equal": "Equally good"}
 CONFIDENCE_LABELS = {1: "1 · guessing", 2: "2", 3: "3", 4: "4", 5: "5 · certain"}
+CLASSIFICATION_QUESTION = "Which explanation makes the network's decision easier to understand?"
+CAPTIONING_QUESTION = "Which explanation better shows what the network looked at when it wrote the highlighted word?"
 
 ensure_app_router()
 store = survey_store()
@@ -117,11 +120,14 @@ except SurveyError as error:
     stop_with(str(error))
 
 st.progress(state.answered / state.total, text=f"Question {question.number} of {question.total}")
+captioning = question.word_position is not None
+if captioning:
+    st.markdown(f"Caption: {caption_markdown(question.caption, question.word_position)}")
 image, left, right = st.columns(3)
 image.image(question.image_png, caption="The image", width="stretch")
 left.image(question.left_png, caption="Explanation A", width="stretch")
 right.image(question.right_png, caption="Explanation B", width="stretch")
-st.radio("Which explanation makes the network's decision easier to understand?", list(CHOICE_LABELS), index=None,
+st.radio(CAPTIONING_QUESTION if captioning else CLASSIFICATION_QUESTION, list(CHOICE_LABELS), index=None,
          format_func=CHOICE_LABELS.get, horizontal=True, key=f"{keys.SURVEY_ANSWER}_{question.position}")
 st.radio("How confident are you? (optional)", list(CONFIDENCE_LABELS), index=None, format_func=CONFIDENCE_LABELS.get,
          horizontal=True, key=f"{keys.SURVEY_CONFIDENCE}_{question.position}")

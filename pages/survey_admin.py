@@ -1,17 +1,19 @@
-"""Survey admin (hidden page, password): create comprehensibility surveys, preview them, open and close
-them, share the link and watch responses come in."""
+"""Survey admin (hidden page, password): create comprehensibility surveys (classification, or captioning: one word
+of a generated caption per question), preview them, open and close them, share the link and watch responses come in."""
 
 import streamlit as st
 
 from pages.common import keys
-from pages.common.survey import pick_survey, require_admin, survey_store
+from pages.common.survey import caption_markdown, escape_markdown, pick_survey, require_admin, survey_store
 from pages.common.sidebar import ensure_app_router, keep_widget_state_across_pages
 from xai_core import CheckpointError, DatasetUnavailable, ImageDecodeError, list_datasets, list_models
 from xai_core.attribution.registry import EXPLAINERS, method_label
+from xai_core.captioning import CAPTION_METHODS, list_captioners
 from xai_core.data import pil_to_tensor
 from xai_core.data.decode import decode_image
 from xai_core.survey.access import share_link
-from xai_core.survey.design import ATTENTION_KINDS, DEFAULT_CONSENT, DEFAULT_INSTRUCTIONS, MAX_QUESTIONS, SurveyDesign, create_survey
+from xai_core.survey.design import (ATTENTION_KINDS, CAPTIONING_DATASET, CAPTIONING_DESIGN, MAX_QUESTIONS, TASK_DESIGNS,
+                                    SurveyDesign, create_survey)
 from xai_core.survey.repository import SurveyError
 
 ensure_app_router()
@@ -21,15 +23,33 @@ require_admin()
 store = survey_store()
 st.caption(f"Database: `{store.url}`")
 
-models = list_models()
-defaults = {keys.SURVEY_TITLE: "Which explanation is easier to understand?",
+TASK_LABELS = {"classification": "Classification", "captioning": "Captioning"}
+TITLES = {"classification": "Which explanation is easier to understand?",
+          "captioning": "Which map shows what the captioner looked at?"}
+# the form fields whose default depends on the task
+TASK_DEFAULTS = {task: {keys.SURVEY_TITLE: TITLES[task], keys.SURVEY_QUESTIONS: design.questions,
+                        keys.SURVEY_CONSENT: design.consent_text, keys.SURVEY_INSTRUCTIONS: design.instructions}
+                 for task, design in TASK_DESIGNS.items()}
+
+models, captioners = list_models(), list_captioners()
+defaults = {keys.SURVEY_TASK: "classification", **TASK_DEFAULTS["classification"],
             keys.SURVEY_MODEL: "vgg-mnist" if "vgg-mnist" in models else models[0],
             keys.SURVEY_IMAGE_SOURCE: "Dataset", keys.SURVEY_DATASET: "mnist", keys.SURVEY_METHODS: ["lsft", "grad_cam"],
-            keys.SURVEY_QUESTIONS: 20, keys.SURVEY_SEED: 0, keys.SURVEY_ATTENTION_CHECKS: 2,
-            keys.SURVEY_ATTENTION_KINDS: list(ATTENTION_KINDS), keys.SURVEY_SHUFFLE: True,
-            keys.SURVEY_CONSENT: DEFAULT_CONSENT, keys.SURVEY_INSTRUCTIONS: DEFAULT_INSTRUCTIONS}
+            keys.SURVEY_CAPTIONER: (CAPTIONING_DESIGN.model_id if CAPTIONING_DESIGN.model_id in captioners
+                                    else next(iter(captioners), None)),
+            keys.SURVEY_CAPTION_METHODS: list(CAPTIONING_DESIGN.methods), keys.SURVEY_SEED: 0, keys.SURVEY_ATTENTION_CHECKS: 2,
+            keys.SURVEY_ATTENTION_KINDS: list(ATTENTION_KINDS), keys.SURVEY_SHUFFLE: True}
 for key, value in defaults.items():
     st.session_state.setdefault(key, value)
+
+
+def switch_task_defaults() -> None:
+    """Fields still holding another task's default take the chosen task's; fields the admin edited stay."""
+    chosen = st.session_state[keys.SURVEY_TASK]
+    for task, task_defaults in TASK_DEFAULTS.items():
+        for key, value in task_defaults.items():
+            if task != chosen and st.session_state.get(key) == value:
+                st.session_state[key] = TASK_DEFAULTS[chosen][key]
 
 
 def uploaded_images() -> tuple[list, list[str]]:
@@ -46,13 +66,17 @@ def uploaded_images() -> tuple[list, list[str]]:
 
 def create_requested_survey() -> None:
     state = st.session_state
+    if state[keys.SURVEY_TASK] == "captioning":
+        task_fields = {"methods": tuple(state[keys.SURVEY_CAPTION_METHODS]), "model_id": state[keys.SURVEY_CAPTIONER],
+                       "dataset": CAPTIONING_DATASET}
+    else:
+        task_fields = {"methods": tuple(state[keys.SURVEY_METHODS]), "model_id": state[keys.SURVEY_MODEL],
+                       "dataset": state[keys.SURVEY_DATASET] if state[keys.SURVEY_IMAGE_SOURCE] == "Dataset" else ""}
     design = SurveyDesign(
-        title=state[keys.SURVEY_TITLE], methods=tuple(state[keys.SURVEY_METHODS]), model_id=state[keys.SURVEY_MODEL],
-        dataset=state[keys.SURVEY_DATASET] if state[keys.SURVEY_IMAGE_SOURCE] == "Dataset" else "",
-        questions=int(state[keys.SURVEY_QUESTIONS]), seed=int(state[keys.SURVEY_SEED]),
+        title=state[keys.SURVEY_TITLE], **task_fields, questions=int(state[keys.SURVEY_QUESTIONS]), seed=int(state[keys.SURVEY_SEED]),
         attention_checks=int(state[keys.SURVEY_ATTENTION_CHECKS]), attention_kinds=tuple(state[keys.SURVEY_ATTENTION_KINDS]),
         shuffle_questions=bool(state[keys.SURVEY_SHUFFLE]), consent_text=state[keys.SURVEY_CONSENT],
-        instructions=state[keys.SURVEY_INSTRUCTIONS])
+        instructions=state[keys.SURVEY_INSTRUCTIONS], task=state[keys.SURVEY_TASK])
     images, names = (None, None) if design.dataset else uploaded_images()
     progress = st.progress(0.0, text="Loading the model ...")
     try:
@@ -75,17 +99,29 @@ if keys.SURVEY_CREATED in st.session_state:
 manage_tab, create_tab = st.tabs(["Surveys", "Create a survey"])
 
 with create_tab:
+    st.radio("Task", list(TASK_LABELS), format_func=TASK_LABELS.get, key=keys.SURVEY_TASK, horizontal=True,
+             on_change=switch_task_defaults)
+    captioning_task = st.session_state[keys.SURVEY_TASK] == "captioning"
     st.text_input("Title", key=keys.SURVEY_TITLE, max_chars=200)
     left, right = st.columns(2)
-    left.selectbox("Model", models, key=keys.SURVEY_MODEL)
-    left.radio("Images", ["Dataset", "Uploaded images"], key=keys.SURVEY_IMAGE_SOURCE, horizontal=True)
-    if st.session_state[keys.SURVEY_IMAGE_SOURCE] == "Dataset":
-        left.selectbox("Dataset (class-balanced sample of its test split)", list_datasets(), key=keys.SURVEY_DATASET)
+    if captioning_task:
+        left.selectbox("Captioner", captioners, key=keys.SURVEY_CAPTIONER)
+        if not captioners:
+            left.warning("No captioner is installed: train one with `python -m xai_core train-captioner`.")
+        left.caption("Images: a seeded sample of the captioning test scenes. Each question explains one word of the "
+                     "captioner's own caption: mostly colour and shape words, every 4th a relation word (left, of, above, ...).")
+        right.multiselect("Methods to compare (two or more; every pair is asked in turn)", list(CAPTION_METHODS),
+                          key=keys.SURVEY_CAPTION_METHODS, format_func=method_label)
     else:
-        left.file_uploader("Images (PNG, JPEG, ...; reused in turn when fewer than the questions)", accept_multiple_files=True,
-                           type=["png", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff"], key=keys.SURVEY_UPLOADS)
-    right.multiselect("Methods to compare (two or more; every pair is asked in turn)", list(EXPLAINERS), key=keys.SURVEY_METHODS,
-                      format_func=method_label)
+        left.selectbox("Model", models, key=keys.SURVEY_MODEL)
+        left.radio("Images", ["Dataset", "Uploaded images"], key=keys.SURVEY_IMAGE_SOURCE, horizontal=True)
+        if st.session_state[keys.SURVEY_IMAGE_SOURCE] == "Dataset":
+            left.selectbox("Dataset (class-balanced sample of its test split)", list_datasets(), key=keys.SURVEY_DATASET)
+        else:
+            left.file_uploader("Images (PNG, JPEG, ...; reused in turn when fewer than the questions)", accept_multiple_files=True,
+                               type=["png", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff"], key=keys.SURVEY_UPLOADS)
+        right.multiselect("Methods to compare (two or more; every pair is asked in turn)", list(EXPLAINERS),
+                          key=keys.SURVEY_METHODS, format_func=method_label)
     right.number_input("Questions", 1, MAX_QUESTIONS, key=keys.SURVEY_QUESTIONS)
     right.number_input("Randomisation seed (images, attention-check positions, noise)", 0, 2**31 - 1, key=keys.SURVEY_SEED)
     right.number_input("Attention checks (added to the questions)", 0, 20, key=keys.SURVEY_ATTENTION_CHECKS)
@@ -96,13 +132,15 @@ with create_tab:
     st.text_area("Consent text", key=keys.SURVEY_CONSENT, height=120)
     st.text_area("Instructions", key=keys.SURVEY_INSTRUCTIONS, height=120)
     st.button("Create survey", type="primary", icon=":material/add:", key="survey_create",
-              on_click=st.session_state.__setitem__, args=(keys.SURVEY_CREATE_REQUESTED, True))
+              disabled=captioning_task and not captioners, on_click=st.session_state.__setitem__,
+              args=(keys.SURVEY_CREATE_REQUESTED, True))
 
 with manage_tab:
     survey = pick_survey(store)
     if survey is None:
         st.stop()
-    st.markdown(f"**Status:** {survey.status} · **methods:** {', '.join(map(method_label, survey.methods))} · "
+    st.markdown(f"**Status:** {survey.status} · **task:** {survey.settings.get('task', 'classification')} · "
+                f"**methods:** {', '.join(map(method_label, survey.methods))} · "
                 f"**questions:** {survey.questions} · **model:** {survey.model_id} · "
                 f"**images:** {survey.dataset or 'uploaded'} · **seed:** {survey.seed}")
 
@@ -143,8 +181,13 @@ with manage_tab:
         for stimulus in store.stimuli(survey.code):
             label = {"question": "", "attention_noise": " · attention check: noise (expects A)",
                      "attention_identical": " · attention check: identical (expects equal)"}[stimulus.kind]
-            st.markdown(f"**Question {stimulus.position}**{label} · {stimulus.details.get('source', '')}, "
-                        f"predicted {stimulus.details.get('prediction', '?')}")
+            details = stimulus.details
+            if "word_position" in details:
+                about = (f"caption {caption_markdown(details['caption'], details['word_position'])} "
+                         f"({details['role']} word; true caption: {escape_markdown(details['true_caption'])})")
+            else:
+                about = f"predicted {details.get('prediction', '?')}"
+            st.markdown(f"**Question {stimulus.position}**{label} · {details.get('source', '')}, {about}")
             image, map_a, map_b = st.columns(3)
             image.image(stimulus.image_png, caption="image", width=200)
             map_a.image(stimulus.map_a_png, caption=f"A: {method_label(stimulus.method_a)}", width=200)

@@ -22,6 +22,8 @@ survey = pick_survey(store)
 if survey is None:
     st.stop()
 st.button("Refresh", icon=":material/refresh:", key="survey_results_refresh")
+st.caption(f"Task: {survey.settings.get('task', 'classification')} · model: {survey.model_id} · "
+           f"images: {survey.dataset or 'uploaded'} · {survey.questions} questions")
 report = survey_report(store, survey.code)
 if report.responses.empty:
     st.info("No votes yet. Share the survey link from the Survey admin page.")
@@ -69,7 +71,8 @@ if len(survey.methods) > 2:
 st.subheader("Explainability score with human preference")
 st.caption("docs/explainability_score.md: 100 × (0.4 fidelity + 0.3 localisation + 0.3 robustness + 0.25 human preference) "
            "/ 1.25. The map parts are means over this survey's questions; human preference is the share of a method's "
-           "comparisons it won (a tie counts half). n/a without ground-truth masks (uploaded images).")
+           "comparisons it won (a tie counts half). n/a without ground-truth masks (uploaded images), and for captioning "
+           "surveys, whose questions store mass on object only.")
 st.dataframe(report.scores[chosen].assign(method=lambda t: t.method.map(method_label)), hide_index=True)
 
 st.subheader("Attention checks")
@@ -81,6 +84,11 @@ st.subheader("Human preference vs automatic metrics")
 st.caption("Spearman correlation, over questions, between the share of votes for method a and method a's advantage on "
            "each metric (computed when the survey was built; positive = people prefer the map the metric rates better).")
 st.dataframe(analysis.metric_correlation, hide_index=True)
+
+if not report.word_roles[chosen].empty:
+    st.subheader("Preference by word role")
+    st.caption("Captioning: the votes summed over the questions whose highlighted word is a colour, shape or relation word.")
+    st.dataframe(report.word_roles[chosen], hide_index=True)
 
 comments = report.responses.loc[report.responses["comment"] != "", ["respondent", "question", "chosen_method", "comment"]]
 st.subheader(f"Comments ({len(comments)})")

@@ -1,6 +1,9 @@
-"""What the survey pages share: the database (one store per process), the admin sign-in, and a survey picker."""
+"""What the survey pages share: the database (one store per process), the admin sign-in, a survey picker, and a
+captioning question's caption with its word highlighted."""
 
 from __future__ import annotations
+
+import re
 
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
@@ -68,3 +71,15 @@ def pick_survey(store: SurveyStore, label: str = "Survey") -> SurveyInfo | None:
     code = st.selectbox(label, list(surveys), key=keys.SURVEY_SELECTED,
                         format_func=lambda c: f"{surveys[c].title} [{c}, {surveys[c].status}]")
     return surveys[code]
+
+
+def escape_markdown(text: str) -> str:
+    """``text`` with every Markdown / Streamlit directive character backslash-escaped, so it shows verbatim."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|~<>:$])", r"\\\1", text)
+
+
+def caption_markdown(caption: str, word_position: int) -> str:
+    """A generated caption as Markdown with word ``word_position`` (of ``caption.split()``) bold on an orange background."""
+    words = [escape_markdown(word) for word in caption.split()]
+    words[word_position] = f"**:orange-background[{words[word_position]}]**"
+    return " ".join(words)

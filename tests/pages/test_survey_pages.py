@@ -1,7 +1,9 @@
 """Survey pages through AppTest: a respondent's whole visit (consent, instructions, every question, completion code),
-resuming after a refresh, Prolific ids, admin sign-in, links that do not fit, creating a survey through the admin form,
-and the results page (charts, statistics, comments shown as data, the CSV download)."""
+resuming after a refresh, Prolific ids, a captioning question's highlighted word, admin sign-in, links that do not fit,
+creating a classification and a captioning survey through the admin form, and the results page (charts, statistics,
+comments shown as data, the CSV download)."""
 
+import dataclasses
 import io
 from pathlib import Path
 
@@ -14,8 +16,10 @@ from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 from pages.common import keys
+from pages.common.survey import caption_markdown
 from tests.conftest import png_bytes
 from xai_core.survey.access import ADMIN_PASSWORD_VARIABLE
+from xai_core.survey.design import CAPTIONING_CONSENT, CAPTIONING_INSTRUCTIONS
 from xai_core.survey.export import responses_csv
 from xai_core.survey.repository import (DATA_DIR_VARIABLE, DATABASE_URL_VARIABLE, Participant, StimulusData, SurveyStore,
                                         database_url)
@@ -235,6 +239,26 @@ def test_declining_consent_registers_nobody(store):
     assert respondents(store) == [] and "rid" not in app.query_params
 
 
+def test_a_captioning_question_shows_the_caption_with_the_explained_word_highlighted(store):
+    caption = "a red star left of a blue circle"
+    stimuli = [dataclasses.replace(stimulus, details={"caption": caption, "word_position": 2 + 2 * p})
+               for p, stimulus in enumerate(png_stimuli(2))]
+    code = store.create_survey(TITLE, ["lsft", "grad_cam"], stimuli, consent_text=CONSENT, instructions=INSTRUCTIONS)
+    store.set_status(code, "open")
+    app = begin(open_page("pages/survey.py", code=code))
+    for _ in stimuli:
+        position = shown_position(app)
+        word = caption.split()[2 + 2 * (position - 1)]
+        expected = caption.replace(f" {word} ", f" **:orange-background[{word}]** ")
+        assert caption_markdown(caption, 2 + 2 * (position - 1)) == expected
+        assert [m.value for m in app.markdown if m.value.startswith("Caption: ")] == [f"Caption: {expected}"]
+        assert app.radio(key=f"{keys.SURVEY_ANSWER}_{position}").label == (
+            "Which explanation better shows what the network looked at when it wrote the highlighted word?")
+        assert len(app.get("image")) == 3
+        answer(app, "left")
+    assert [s.value for s in app.success] == ["Thank you: your answers are saved."]
+
+
 def test_another_surveys_respondent_id_starts_a_new_respondent(store):
     survey_a, survey_b = png_survey(store, questions=3), png_survey(store, questions=3, title="Survey B")
     token_a = store.join(survey_a, Participant())
@@ -326,6 +350,34 @@ def test_an_admin_creates_previews_and_opens_a_survey(store, admin_password):
     assert store.survey(survey.code).status == "open"
     assert app.button(key="survey_open").disabled is True and app.button(key="survey_close").disabled is False
     assert "**Status:** open" in shown_text(app)
+
+
+def test_an_admin_creates_a_captioning_survey(store, admin_password, one_torch_thread):
+    app = sign_in(open_page("pages/survey_admin.py"), admin_password)
+    app.radio(key=keys.SURVEY_TASK).set_value("captioning").run()
+    assert app.selectbox(key=keys.SURVEY_CAPTIONER).value == "captioner-resnet"
+    assert app.multiselect(key=keys.SURVEY_CAPTION_METHODS).value == ["lsft", "grad_cam"]
+    assert keys.SURVEY_MODEL not in [widget.key for widget in app.selectbox]
+    assert app.number_input(key=keys.SURVEY_QUESTIONS).value == 10  # the task's defaults replace the untouched fields
+    assert app.text_input(key=keys.SURVEY_TITLE).value == "Which map shows what the captioner looked at?"
+    assert (app.text_area(key=keys.SURVEY_CONSENT).value, app.text_area(key=keys.SURVEY_INSTRUCTIONS).value) == (
+        CAPTIONING_CONSENT, CAPTIONING_INSTRUCTIONS)
+    app.number_input(key=keys.SURVEY_QUESTIONS).set_value(1)
+    app.number_input(key=keys.SURVEY_ATTENTION_CHECKS).set_value(0)
+    app.button(key="survey_create").click().run()
+    assert not app.exception and not app.error, [e.value for e in app.error]
+
+    (survey,) = store.list_surveys()
+    assert [s.value for s in app.success] == [f"Survey {survey.code} created as a draft: preview it, then open it."]
+    assert (survey.settings["task"], survey.model_id, survey.dataset, survey.methods, survey.questions) == (
+        "captioning", "captioner-resnet", "captioning", ["lsft", "grad_cam"], 1)
+    assert "**task:** captioning" in shown_text(app)
+    (stimulus,) = store.stimuli(survey.code)
+    details = stimulus.details
+    assert stimulus.kind == "question" and details["caption"].split()[details["word_position"]] == details["word"]
+    assert caption_markdown(details["caption"], details["word_position"]) in shown_text(app)
+    (preview,) = app.expander
+    assert sum(len(images.proto.imgs) for images in preview.get("image")) == 3
 
 
 # ---- results ------------------------------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ ANSWERS = ("a", "b", "equal")
 EQUAL = "equal"
 
 PER_QUESTION_COLUMNS = ["question", "method_a", "method_b", "votes_a", "votes_b", "equal", "n", "winner"]
+ROLE_COLUMNS = ["role", "method_a", "method_b", "questions", "votes_a", "votes_b", "equal", "n", "share_a"]
 WINNER_COLUMNS = ["method_or_equal", "questions"]
 PAIRWISE_COLUMNS = ["method_a", "method_b", "wins_a", "wins_b", "ties", "decisive", "share_a", "ci_low", "ci_high", "p_value"]
 BRADLEY_TERRY_COLUMNS = ["method", "strength", "rank", "wins", "losses", "ties"]
@@ -75,6 +76,21 @@ def preference_by_question(votes: pd.DataFrame) -> pd.DataFrame:
             winner = EQUAL
         rows.append([int(question), method_a, method_b, votes_a, votes_b, equal, votes_a + votes_b + equal, winner])
     return pd.DataFrame(rows, columns=PER_QUESTION_COLUMNS)
+
+
+def preference_by_role(per_question: pd.DataFrame, roles: dict[int, str]) -> pd.DataFrame:
+    """Captioning surveys: the votes of ``per_question`` (``preference_by_question``) summed per role of the question's
+    word (``roles``: question -> "colour", "shape", "relation", ...) and method pair. Columns ROLE_COLUMNS; share_a =
+    votes_a / (votes_a + votes_b), NaN without decisive votes. Questions without a role are left out; sorted by role."""
+    table = per_question.assign(role=per_question["question"].map(roles)).dropna(subset=["role"])
+    if table.empty:
+        return pd.DataFrame(columns=ROLE_COLUMNS)
+    summed = (table.groupby(["role", "method_a", "method_b"], sort=True)
+              .agg(questions=("question", "size"), votes_a=("votes_a", "sum"), votes_b=("votes_b", "sum"),
+                   equal=("equal", "sum"), n=("n", "sum")).reset_index())
+    decisive = summed["votes_a"] + summed["votes_b"]
+    summed["share_a"] = (summed["votes_a"] / decisive.where(decisive > 0)).astype("float64")
+    return summed[ROLE_COLUMNS]
 
 
 def question_winners(per_question: pd.DataFrame) -> pd.DataFrame:

@@ -9,9 +9,10 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from ..attribution.registry import EXPLAINERS, method_label
+from ..captioning import CAPTION_METHODS
 from ..data import pil_to_tensor, read_image_file
 from .access import ADMIN_PASSWORD_VARIABLE, share_link
-from .design import ATTENTION_KINDS, DEFAULT_CONSENT, DEFAULT_INSTRUCTIONS, DEMO_DESIGN, SurveyDesign, create_survey
+from .design import ATTENTION_KINDS, DEMO_DESIGN, TASK_DESIGNS, TASKS, SurveyDesign, create_survey
 from .export import survey_report, write_report
 from .repository import DATABASE_URL_VARIABLE, SurveyStore
 
@@ -71,11 +72,15 @@ def _read_text(path: Path | None, default: str) -> str:
 
 
 def _cmd_survey_create(args: argparse.Namespace) -> int:
+    """Options left out take the task's defaults (TASK_DESIGNS)."""
+    task = TASK_DESIGNS[args.task]
     design = SurveyDesign(
-        title=args.title, methods=tuple(args.methods), model_id=args.model, dataset="" if args.images else args.dataset,
-        split=args.split, questions=args.questions, seed=args.seed, attention_checks=args.attention_checks,
-        attention_kinds=tuple(args.attention_kinds), shuffle_questions=not args.no_shuffle,
-        consent_text=_read_text(args.consent_file, DEFAULT_CONSENT), instructions=_read_text(args.instructions_file, DEFAULT_INSTRUCTIONS))
+        title=args.title, methods=tuple(args.methods or task.methods), model_id=args.model or task.model_id,
+        dataset="" if args.images else args.dataset or task.dataset, split=args.split,
+        questions=task.questions if args.questions is None else args.questions,
+        seed=args.seed, attention_checks=args.attention_checks, attention_kinds=tuple(args.attention_kinds),
+        shuffle_questions=not args.no_shuffle, consent_text=_read_text(args.consent_file, task.consent_text),
+        instructions=_read_text(args.instructions_file, task.instructions), task=args.task)
     return _create(args, design)
 
 
@@ -106,7 +111,8 @@ def _cmd_survey_status(args: argparse.Namespace) -> int:
 def _cmd_survey_report(args: argparse.Namespace) -> int:
     report = survey_report(_store(args), args.code)
     written = write_report(report, args.out)
-    print(f"{report.survey.code} '{report.survey.title}': {len(report.responses)} votes stored")
+    task = report.survey.settings.get("task", "classification")
+    print(f"{report.survey.code} '{report.survey.title}' ({task}): {len(report.responses)} votes stored")
     for name, analysis in report.analyses.items():
         print(f"\n{name}: {analysis.respondents_analysed} respondents analysed "
               f"({analysis.respondents_excluded} failed an attention check)")
@@ -121,6 +127,9 @@ def _cmd_survey_report(args: argparse.Namespace) -> int:
                   f"({row.score_without_people:.1f} without)")
         kappa = analysis.agreement["kappa"]
         print(f"  questions won: {winners or 'none'}; Fleiss' kappa {'n/a' if kappa != kappa else f'{kappa:.3f}'}")
+        for row in report.word_roles[name].itertuples():
+            print(f"  {row.role} words ({row.questions} questions): {method_label(row.method_a)} {row.votes_a} / "
+                  f"{method_label(row.method_b)} {row.votes_b} / {row.equal} equal")
     print(f"\nwrote {len(written)} files to {args.out}")
     return 0
 
@@ -143,18 +152,23 @@ def add_survey_commands(commands: argparse._SubParsersAction) -> None:
 
     create = with_database(commands.add_parser("survey-create", help="create a comprehensibility survey (a draft unless --open)"))
     create.add_argument("--title", default="Which explanation is easier to understand?")
-    create.add_argument("--model", default=DEMO_DESIGN.model_id)
-    create.add_argument("--dataset", default=DEMO_DESIGN.dataset, help="images: a class-balanced sample of this dataset")
+    create.add_argument("--task", default="classification", choices=TASKS,
+                        help="captioning: each question explains one word of a captioner's caption of a captioning test scene")
+    create.add_argument("--model", default=None, help=f"the classifier (default {DEMO_DESIGN.model_id}) or, for captioning, "
+                        f"the captioner (default {TASK_DESIGNS['captioning'].model_id})")
+    create.add_argument("--dataset", default=None, help=f"images: a class-balanced sample of this dataset (default "
+                        f"{DEMO_DESIGN.dataset}; captioning: {TASK_DESIGNS['captioning'].dataset})")
     create.add_argument("--split", default="test", choices=["train", "test"])
     create.add_argument("--images", nargs="+", type=Path, default=None, help="image files or folders instead of a dataset")
-    create.add_argument("--methods", nargs="+", default=list(DEMO_DESIGN.methods), metavar="METHOD",
-                        help=f"two or more of {', '.join(EXPLAINERS)} (or lsft|gsft-<strategy>)")
-    create.add_argument("--questions", type=int, default=20)
+    create.add_argument("--methods", nargs="+", default=None, metavar="METHOD",
+                        help=f"two or more of {', '.join(EXPLAINERS)} (or lsft|gsft-<strategy>); captioning: of "
+                        f"{', '.join(CAPTION_METHODS)} (default {' '.join(DEMO_DESIGN.methods)})")
+    create.add_argument("--questions", type=int, default=None, help="default 20; captioning 10")
     create.add_argument("--seed", type=int, default=0)
     create.add_argument("--attention-checks", type=int, default=2)
     create.add_argument("--attention-kinds", nargs="+", default=list(ATTENTION_KINDS), choices=list(ATTENTION_KINDS))
     create.add_argument("--no-shuffle", action="store_true", help="every respondent sees the questions in design order")
-    create.add_argument("--consent-file", type=Path, default=None, help="consent text (Markdown; default: a generic one)")
+    create.add_argument("--consent-file", type=Path, default=None, help="consent text (Markdown; default: the task's generic one)")
     create.add_argument("--instructions-file", type=Path, default=None, help="instructions (Markdown)")
     create.add_argument("--open", action="store_true", help="open the survey at once")
     with_creation_output(create)

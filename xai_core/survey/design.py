@@ -3,6 +3,8 @@ stimuli (PNG bytes) a survey stores, with the automatic metrics of each map for 
 
 The paper's classification survey (SFT-GANs §6.1, Fig. 17): 20 questions, each an image with its
 LSFT-GAN and Grad-CAM interpretations; volunteers pick the more understandable one (or "equally good").
+Its captioning survey (§6.2): 10 questions, each an image, its generated caption and two interpretations of
+one word of it. Both are analysed alike (``analysis.py``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,10 @@ from typing import Callable, Sequence
 import torch
 
 from ..attribution.registry import EXPLAINERS, generator_method, is_known_method
+from ..captioning import (CAPTION_METHODS, Captioner, caption_images, captioner_info, load_captioner, mass_on_object,
+                          word_explanations, word_objects, word_role)
 from ..data import load_dataset
+from ..data.captioning import NO_OBJECT, SCENE_SIZE, SPLIT_SIZES, make_scene
 from ..metrics.agreement import rank_correlation
 from ..metrics.robustness import salt_and_pepper
 from ..metrics.suite import METRICS, EvaluationSettings, MethodBatch, method_map_function
@@ -43,12 +48,32 @@ DEFAULT_INSTRUCTIONS = (
     "Choose the explanation that makes it easier to understand why the network decided as it did, or "
     "\"Equally good\". There are no right or wrong answers; some questions check that you are paying attention.")
 
+CAPTIONING_CONSENT = (
+    "This study asks which of two explanations of an image-captioning network you find easier to understand. "
+    "It takes about 5 minutes. Taking part is voluntary and you may stop at any time. We store your answers, "
+    "how long each took, and a random participant id (or your Prolific id); no name, e-mail or IP address. "
+    "The anonymised answers may be published.")
+CAPTIONING_INSTRUCTIONS = (
+    "Each question shows an image, the caption a neural network wrote for it with one word highlighted, and two "
+    "explanations of that word as heat maps over the image: warm colours (red, yellow) mark the regions the explanation "
+    "says the network looked at. Choose the explanation that better shows what the network looked at when it wrote the "
+    "highlighted word, or \"Equally good\". There are no right or wrong answers; some questions check that you are "
+    "paying attention.")
+TASKS = ("classification", "captioning")
+CAPTIONING_DATASET = "captioning"
+CAPTION_METRIC = "mass_on_object"
+RELATION_QUESTION_EVERY = 4  # every 4th stimulus asks about a relation word when its caption has one
+
 ProgressCallback = Callable[[float, str], None]
 
 
 @dataclass(frozen=True)
 class SurveyDesign:
-    """Everything that fixes a survey's questions. ``dataset`` "" means the images are uploaded."""
+    """Everything that fixes a survey's questions. ``dataset`` "" means the images are uploaded.
+
+    ``task`` "classification" explains a classifier's (``model_id``) prediction; "captioning" explains one word of the
+    caption a captioner (``model_id``, e.g. "captioner-resnet") writes for a scene of the "captioning" dataset, with
+    methods from CAPTION_METHODS (start from CAPTIONING_DESIGN: 10 questions, captioning consent and instructions)."""
 
     title: str
     methods: tuple[str, ...]
@@ -65,13 +90,23 @@ class SurveyDesign:
     colormap: str = "jet"
     opacity: float = 0.5
     display_side: int = 224
+    task: str = "classification"
 
     def validate(self) -> None:
+        if self.task not in TASKS:
+            raise ValueError(f"unknown task {self.task!r}; known: {', '.join(TASKS)}")
         if len(set(self.methods)) < 2:
             raise ValueError("choose at least two different methods to compare")
-        unknown = [m for m in self.methods if not is_known_method(m)]
+        captioning = self.task == "captioning"
+        unknown = [m for m in self.methods if not (m in CAPTION_METHODS if captioning else is_known_method(m))]
         if unknown:
-            raise ValueError(f"unknown method(s): {', '.join(unknown)}")
+            raise ValueError(f"unknown method(s): {', '.join(unknown)}"
+                             + (f" (a captioning survey compares {', '.join(CAPTION_METHODS)})" if captioning else ""))
+        if captioning and self.dataset != CAPTIONING_DATASET:
+            raise ValueError(f"a captioning survey shows scenes of the {CAPTIONING_DATASET!r} dataset, "
+                             f"not {self.dataset or 'uploaded images'!r}")
+        if captioning and self.split not in SPLIT_SIZES:
+            raise ValueError(f"the {CAPTIONING_DATASET!r} dataset's splits are {', '.join(SPLIT_SIZES)}, not {self.split!r}")
         if not 1 <= self.questions <= MAX_QUESTIONS:
             raise ValueError(f"the number of questions must be between 1 and {MAX_QUESTIONS}")
         if self.attention_checks < 0 or (self.attention_checks and not self.attention_kinds):
@@ -83,6 +118,11 @@ class SurveyDesign:
 
 DEMO_DESIGN = SurveyDesign(title="Which explanation is easier to understand? LSFT-GAN vs Grad-CAM on MNIST (demo)",
                            methods=("lsft", "grad_cam"), model_id="vgg-mnist", dataset="mnist")
+CAPTIONING_DESIGN = SurveyDesign(
+    title="Which map shows what the captioner looked at? LSFT-GAN vs Grad-CAM on captioning scenes",
+    methods=("lsft", "grad_cam"), model_id="captioner-resnet", dataset=CAPTIONING_DATASET, questions=10,
+    consent_text=CAPTIONING_CONSENT, instructions=CAPTIONING_INSTRUCTIONS, task="captioning")
+TASK_DESIGNS = {"classification": DEMO_DESIGN, "captioning": CAPTIONING_DESIGN}  # each task's defaults
 
 
 def method_pairs(methods: Sequence[str]) -> list[tuple[str, str]]:
@@ -117,6 +157,16 @@ def model_versions(card: ModelCard, methods: Sequence[str]) -> dict:
         if chosen:
             generator_id = f"{chosen[0]}-{chosen[1]}"
             versions[generator_id] = generator_info(generator_id).get("sha256", "")
+    return versions
+
+
+def captioning_versions(captioner_id: str, methods: Sequence[str]) -> dict:
+    """sha256 of the captioner and of each SFT-GAN generator a captioning method uses (CAPTION_METHODS runs the
+    "objects" generators)."""
+    versions = {captioner_id: captioner_info(captioner_id).get("sha256", "")}
+    for method in methods:
+        if issubclass(EXPLAINERS[method], SFTGANExplainer):
+            versions[f"{method}-objects"] = generator_info(f"{method}-objects").get("sha256", "")
     return versions
 
 
@@ -165,17 +215,12 @@ def build_stimuli(design: SurveyDesign, card: ModelCard, images: torch.Tensor, s
     for index, (kind, (method_a, method_b)) in enumerate(plan):
         image = inputs[index]
         map_a = maps[method_a][index]
-        map_b = {"attention_noise": noise[index], "attention_identical": map_a}.get(kind, maps[method_b][index])
-        render = lambda saliency: png_bytes(overlay(image, saliency, design.opacity, design.colormap, design.display_side))  # noqa: E731
-        image_array = (image.expand(3, -1, -1) if image.shape[0] == 1 else image).permute(1, 2, 0).mul(255).round().byte().numpy()
         confidence, predicted = probabilities[index].max(dim=0)
-        stimuli.append(StimulusData(
-            kind=kind, method_a=method_a, method_b=method_b if kind == "question" else method_a,
-            image_png=png_bytes(enlarge(image_array, design.display_side)), map_a_png=render(map_a), map_b_png=render(map_b),
-            expected_answer={"attention_noise": "a", "attention_identical": "equal"}.get(kind),
+        stimuli.append(_stimulus(
+            design, kind, (method_a, method_b), image, map_a,
+            {"attention_noise": noise[index], "attention_identical": map_a}.get(kind, maps[method_b][index]),
             details={"source": sources[pick[index]], "prediction": card.classes[int(predicted)],
-                     "confidence": round(float(confidence), 6),
-                     "image_sha256": hashlib.sha256(image.numpy().tobytes()).hexdigest()},
+                     "confidence": round(float(confidence), 6)},
             metrics=[] if kind != "question" else [
                 {"method": method, "metric": name, "value": float(values[index]),
                  "higher_is_better": name == ROBUSTNESS_METRIC or METRICS[name].higher_is_better}
@@ -184,12 +229,92 @@ def build_stimuli(design: SurveyDesign, card: ModelCard, images: torch.Tensor, s
     return stimuli
 
 
+def _stimulus(design: SurveyDesign, kind: str, methods: tuple[str, str], image: torch.Tensor, map_a: torch.Tensor,
+              map_b: torch.Tensor, details: dict, metrics: list) -> StimulusData:
+    """One rendered stimulus: image Tensor[C, H, W] in [0, 1], maps Tensor[1, H, W] (map_b is noise or map_a again in
+    attention checks, whose method_b is method_a); ``details`` gain the image's sha256."""
+    render = lambda saliency: png_bytes(overlay(image, saliency, design.opacity, design.colormap, design.display_side))  # noqa: E731
+    image_array = (image.expand(3, -1, -1) if image.shape[0] == 1 else image).permute(1, 2, 0).mul(255).round().byte().numpy()
+    return StimulusData(
+        kind=kind, method_a=methods[0], method_b=methods[1] if kind == "question" else methods[0],
+        image_png=png_bytes(enlarge(image_array, design.display_side)), map_a_png=render(map_a), map_b_png=render(map_b),
+        expected_answer={"attention_noise": "a", "attention_identical": "equal"}.get(kind),
+        details={**details, "image_sha256": hashlib.sha256(image.numpy().tobytes()).hexdigest()}, metrics=metrics)
+
+
+def caption_word(words: Sequence[str], objects: Sequence[tuple], index: int, seed: int) -> int:
+    """The position of the word that stimulus ``index`` (design order) asks about: a seeded choice among the caption's
+    relation words ("left", "of", "above", ...) when ``index`` is 3, 7, 11, ... (every RELATION_QUESTION_EVERY-th) and the
+    caption has one; otherwise among its colour and shape words that name one of the scene's ``objects``
+    (``word_objects``), else any colour or shape word (a wrong caption), else any word. Articles are not chosen while
+    another word is left. With 70 % two-object scenes, about one stimulus in six asks about a relation word."""
+    if not words:
+        raise ValueError("the caption has no words")
+    roles, named = [word_role(word) for word in words], word_objects(words, objects)
+    relations = [p for p, role in enumerate(roles) if role == "relation"]
+    naming = [p for p, role in enumerate(roles) if role in ("colour", "shape") and named[p] != NO_OBJECT]
+    nouns = [p for p, role in enumerate(roles) if role in ("colour", "shape")]
+    asks_relation = index % RELATION_QUESTION_EVERY == RELATION_QUESTION_EVERY - 1
+    candidates = (relations if asks_relation else []) or naming or nouns or relations or list(range(len(words)))
+    return random.Random(f"{seed}:{index}").choice(candidates)
+
+
+def build_caption_stimuli(design: SurveyDesign, captioner: Captioner,
+                          on_progress: ProgressCallback | None = None) -> list[StimulusData]:
+    """Render every stimulus of a captioning survey (SFT-GANs §6.2): a seeded sample of distinct scenes of
+    ``design.split``, the captioner's greedy caption of each, one word of it (``caption_word``) and the design's maps
+    of that word (``word_explanations`` over the whole caption). details: source, caption (generated), true_caption,
+    word, word_position (in the generated caption), role, word_probability, image_sha256. A question stores each
+    map's mass_on_object when the word names one of the scene's objects; attention checks are as in ``build_stimuli``."""
+    design.validate()
+    report = on_progress or (lambda _done, _message: None)
+    plan = _stimulus_plan(design)
+    if len(plan) > SPLIT_SIZES[design.split]:
+        raise ValueError(f"the captioning {design.split} split has only {SPLIT_SIZES[design.split]} scenes; {len(plan)} are needed")
+    indices = random.Random(design.seed).sample(range(SPLIT_SIZES[design.split]), len(plan))
+    scenes = [make_scene(design.split, index) for index in indices]
+    report(0.0, f"Captioning {len(plan)} scenes ...")
+    captions = caption_images(captioner, torch.stack([scene.image for scene in scenes]))
+    noise = torch.rand(len(plan), 1, SCENE_SIZE, SCENE_SIZE, generator=torch.Generator().manual_seed(design.seed))
+    stimuli = []
+    for index, ((kind, (method_a, method_b)), scene, words) in enumerate(zip(plan, scenes, captions)):
+        report(index / len(plan), f"Explaining the words of question {index + 1} of {len(plan)} ...")
+        source = f"{CAPTIONING_DATASET}/{design.split}#{indices[index]}"
+        if not words:
+            raise ValueError(f"the captioner wrote an empty caption for {source}")
+        position = caption_word(words, scene.objects, index, design.seed)
+        image = scene.image.float() / 255
+        explanation = word_explanations(captioner, image, words, tuple(dict.fromkeys((method_a, method_b))))
+        explanation.objects = word_objects(words, scene.objects)
+        map_a = explanation.maps[method_a][position]
+        metrics = []
+        if kind == "question" and explanation.objects[position] != NO_OBJECT:
+            word_masks = explanation.word_masks(scene.masks)
+            metrics = [{"method": method, "metric": CAPTION_METRIC, "higher_is_better": True,
+                        "value": float(mass_on_object(explanation.maps[method], word_masks)[position])}
+                       for method in (method_a, method_b)]
+        stimuli.append(_stimulus(
+            design, kind, (method_a, method_b), image, map_a,
+            {"attention_noise": noise[index], "attention_identical": map_a}.get(kind, explanation.maps[method_b][position]),
+            details={"source": source, "caption": " ".join(words), "true_caption": scene.caption, "word": words[position],
+                     "word_position": position, "role": word_role(words[position]),
+                     "word_probability": round(float(explanation.probabilities[position]), 6)},
+            metrics=metrics))
+    report(1.0, f"{len(stimuli)} questions rendered")
+    return stimuli
+
+
 def create_survey(store: SurveyStore, design: SurveyDesign, images: Sequence[torch.Tensor] | None = None,
                   sources: Sequence[str] | None = None, on_progress: ProgressCallback | None = None) -> str:
     """Build and store a survey (status "draft"); returns its code. Images come from ``design.dataset``
     (class-balanced, seeded) unless ``images`` are given (e.g. uploads: Tensor[C, H, W] each in [0, 1], any size and
-    channel count; each is resized to the model's input)."""
+    channel count; each is resized to the model's input). A captioning survey uses the captioning scenes only."""
     design.validate()
+    if design.task == "captioning":
+        if images is not None:
+            raise ValueError("a captioning survey shows the captioning scenes; uploaded images are not supported")
+        stimuli = build_caption_stimuli(design, load_captioner(design.model_id), on_progress)
+        return _store_survey(store, design, stimuli, captioning_versions(design.model_id, design.methods), uploaded=False)
     card = load_model(design.model_id)
     masks, uploaded = None, images is not None
     if uploaded:
@@ -208,9 +333,13 @@ def create_survey(store: SurveyStore, design: SurveyDesign, images: Sequence[tor
     if sources is None or len(sources) != images.shape[0]:
         sources = [f"upload #{i + 1}" for i in range(images.shape[0])]
     stimuli = build_stimuli(design, card, images, sources, masks, on_progress)
+    return _store_survey(store, design, stimuli, model_versions(card, design.methods), uploaded)
+
+
+def _store_survey(store: SurveyStore, design: SurveyDesign, stimuli: list[StimulusData], versions: dict, uploaded: bool) -> str:
+    """Store the stimuli with settings: the design (task included) less its texts, the model versions and the libraries."""
     settings = {key: value for key, value in asdict(design).items() if key not in ("title", "consent_text", "instructions")}
-    settings.update(model_versions=model_versions(card, design.methods), library_versions=library_versions(),
-                    images="uploaded" if uploaded else "dataset")
+    settings.update(model_versions=versions, library_versions=library_versions(), images="uploaded" if uploaded else "dataset")
     return store.create_survey(design.title, list(design.methods), stimuli, model_id=design.model_id,
                                dataset="" if uploaded else design.dataset, seed=design.seed, consent_text=design.consent_text,
                                instructions=design.instructions, settings=settings)

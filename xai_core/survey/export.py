@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..unified.charts import bradley_terry_figure, response_time_figure, survey_preference_figure, survey_question_figure
 from ..unified.explainability_score import explainability_score
-from .analysis import SurveyAnalysis, analyse_both_ways, analysed_votes, json_records
+from .analysis import SurveyAnalysis, analyse_both_ways, analysed_votes, json_records, preference_by_role
 from .design import ROBUSTNESS_METRIC
 from .repository import SurveyInfo, SurveyStore
 
@@ -33,6 +33,7 @@ class SurveyReport:
     stimulus_metrics: pd.DataFrame
     analyses: dict[str, SurveyAnalysis]  # "all respondents", "passed attention checks"
     scores: dict[str, pd.DataFrame]  # per analysis: method_scores
+    word_roles: dict[str, pd.DataFrame]  # per analysis: preference_by_role (captioning surveys; empty otherwise)
 
 
 def method_scores(analysis: SurveyAnalysis, stimulus_metrics: pd.DataFrame) -> pd.DataFrame:
@@ -57,8 +58,10 @@ def survey_report(store: SurveyStore, code: str) -> SurveyReport:
     responses = store.responses(code)
     metrics = store.stimulus_metrics(code)
     analyses = analyse_both_ways(responses, metrics)
+    roles = {stimulus.position: stimulus.details["role"] for stimulus in store.stimuli(code) if "role" in stimulus.details}
     return SurveyReport(store.survey(code), responses, metrics, analyses,
-                        {name: method_scores(analysis, metrics) for name, analysis in analyses.items()})
+                        {name: method_scores(analysis, metrics) for name, analysis in analyses.items()},
+                        {name: preference_by_role(analysis.per_question, roles) for name, analysis in analyses.items()})
 
 
 def responses_csv(responses: pd.DataFrame) -> bytes:
@@ -71,11 +74,12 @@ def responses_csv(responses: pd.DataFrame) -> bytes:
 
 
 def report_dict(report: SurveyReport) -> dict:
-    """JSON-safe: the survey's settings (no images), vote counts and both analyses."""
+    """JSON-safe: the survey's settings (no images), vote counts and both analyses (with the word-role table)."""
     survey = {key: value.isoformat() if isinstance(value, datetime) else value for key, value in asdict(report.survey).items()}
     return {"survey": survey, "votes": len(report.responses),
             "exported_at": datetime.now(timezone.utc).isoformat(),
-            "analyses": {name: analysis.to_dict() | {"explainability_scores": json_records(report.scores[name])}
+            "analyses": {name: analysis.to_dict() | {"explainability_scores": json_records(report.scores[name]),
+                                                     "word_roles": json_records(report.word_roles[name])}
                          for name, analysis in report.analyses.items()}}
 
 

@@ -187,7 +187,8 @@ class RespondentState:
 
 @dataclass(frozen=True)
 class Question:
-    """What a respondent sees: method names are deliberately absent."""
+    """What a respondent sees: method names are deliberately absent. A captioning question also has the generated
+    caption and the position (in ``caption.split()``) of the word its maps explain; other questions have "" and None."""
 
     number: int  # 1-based, in this respondent's order
     total: int
@@ -195,6 +196,8 @@ class Question:
     image_png: bytes
     left_png: bytes
     right_png: bytes
+    caption: str = ""
+    word_position: int | None = None
 
 
 @dataclass(frozen=True)
@@ -423,7 +426,8 @@ class SurveyStore:
                     pass
             left, right = ((stimulus.map_a_png, stimulus.map_b_png) if respondent.left_is_a[index]
                            else (stimulus.map_b_png, stimulus.map_a_png))
-            return Question(len(answered) + 1, len(order), stimulus.position, stimulus.image_png, left, right)
+            return Question(len(answered) + 1, len(order), stimulus.position, stimulus.image_png, left, right,
+                            stimulus.details.get("caption", ""), stimulus.details.get("word_position"))
 
     def record_answer(self, code: str, token: str, position: int, choice: str, confidence: int | None = None,
                       comment: str = "") -> bool:
