@@ -18,8 +18,8 @@ from PIL import Image
 from torch import nn
 
 from ..data.captioning import MAX_TOKENS, SCENE_SIZE, VOCABULARY
-from ..models.checkpoints import (CheckpointError, checkpoint_dirs, load_entry_weights, load_weights_into, manifest_entries,
-                                  require_fields)
+from ..models.checkpoints import (CheckpointError, checkpoint_dirs, find_entry, load_entry_weights, load_weights_into,
+                                  manifest_entries, require_fields)
 from ..models.zoo import TRAINABLE_ARCHITECTURES, build_model
 
 START, END, PAD = (VOCABULARY.index(token) for token in ("<start>", "<end>", "<pad>"))
@@ -128,27 +128,23 @@ def prepare_image(image: Image.Image, side: int = SCENE_SIZE) -> torch.Tensor:
     return torch.from_numpy(np.asarray(image, dtype=np.uint8).transpose(2, 0, 1).copy()).float() / 255
 
 
-def _captioner_entries() -> dict[str, tuple[Path, dict]]:
-    return manifest_entries("captioners", checkpoint_dirs())
-
-
 def list_captioners() -> list[str]:
-    return sorted(_captioner_entries())
+    return sorted(manifest_entries("captioners", checkpoint_dirs()))
+
+
+def _captioner_entry(captioner_id: str) -> tuple[Path, dict]:
+    return find_entry("captioners", captioner_id, "captioner", "python -m xai_core train-captioner")
 
 
 def captioner_info(captioner_id: str) -> dict:
-    entries = _captioner_entries()
-    if captioner_id not in entries:
-        raise CheckpointError(f"no captioner {captioner_id!r}; known: {', '.join(sorted(entries)) or 'none'} "
-                              "(train one with: python -m xai_core train-captioner)")
-    return entries[captioner_id][1]
+    """The manifest entry of a captioner (architecture, BLEU-4 and exact match on the test scenes, command)."""
+    return _captioner_entry(captioner_id)[1]
 
 
 @lru_cache(maxsize=4)
 def load_captioner(captioner_id: str = "captioner-resnet") -> Captioner:
     """The captioner a manifest entry describes, sha256-checked, in eval mode without parameter gradients."""
-    entry = captioner_info(captioner_id)
-    directory = _captioner_entries()[captioner_id][0]
+    directory, entry = _captioner_entry(captioner_id)
     require_fields(entry, ("architecture",))
     try:
         captioner = Captioner(**entry["architecture"])

@@ -19,8 +19,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from ..models.checkpoints import (CheckpointError, checkpoint_dirs, load_entry_weights, load_weights_into, manifest_entries,
-                                 require_fields)
+from ..models.checkpoints import (CheckpointError, checkpoint_dirs, find_entry, load_entry_weights, load_weights_into,
+                                 manifest_entries, require_fields)
 
 MANIFEST_SECTION = "gans"
 
@@ -122,22 +122,18 @@ def sample_latents(count: int, latent_dim: int, seed: int) -> torch.Tensor:
     return torch.randn(count, latent_dim, generator=torch.Generator().manual_seed(seed))
 
 
-def _gan_entries() -> dict[str, tuple[Path, dict]]:
-    return manifest_entries(MANIFEST_SECTION, checkpoint_dirs())
-
-
 def list_gans(dataset: str | None = None) -> list[str]:
     """Ids of every DCGAN in the manifests (``dcgan-<dataset>`` / ``cdcgan-<dataset>`` for shipped ones)."""
-    return sorted(i for i, (_, e) in _gan_entries().items() if dataset is None or e["dataset"] == dataset)
+    return sorted(i for i, (_, e) in manifest_entries(MANIFEST_SECTION, checkpoint_dirs()).items() if dataset is None or e["dataset"] == dataset)
+
+
+def _gan_entry(gan_id: str) -> tuple[Path, dict]:
+    return find_entry(MANIFEST_SECTION, gan_id, "GAN", "python -m xai_core train-gan --dataset mnist")
 
 
 def gan_info(gan_id: str) -> dict:
     """The manifest entry of a GAN (architecture, dataset, seed, FID, command)."""
-    entries = _gan_entries()
-    if gan_id not in entries:
-        raise CheckpointError(f"no GAN {gan_id!r}; known: {', '.join(sorted(entries)) or 'none'} "
-                              "(train one with: python -m xai_core train-gan --dataset mnist)")
-    return entries[gan_id][1]
+    return _gan_entry(gan_id)[1]
 
 
 FAILED_FID_RATIO = 100.0
@@ -162,8 +158,7 @@ def quality_warning(info: dict) -> str | None:
 def load_gan(gan_id: str) -> DCGANGenerator:
     """The generator a manifest entry describes, with its sha256-checked weights, in eval mode
     (cached per process; generators are read-only at inference)."""
-    info = gan_info(gan_id)
-    directory = _gan_entries()[gan_id][0]
+    directory, info = _gan_entry(gan_id)
     require_fields(info, ("architecture",))
     try:
         generator = DCGANGenerator(**info["architecture"])

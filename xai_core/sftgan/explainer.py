@@ -15,8 +15,8 @@ import torch
 
 from ..attribution.base import Explainer
 from ..attribution.layers import DEFAULT_ETA
-from ..models.checkpoints import (CheckpointError, checkpoint_dirs, load_entry_weights, load_weights_into, manifest_entries,
-                                 require_fields)
+from ..models.checkpoints import (CheckpointError, checkpoint_dirs, find_entry, load_entry_weights, load_weights_into,
+                                 manifest_entries, require_fields)
 from .data import STRATEGIES, generator_inputs, resize_maps, working_size
 from .networks import SFTGenerator
 
@@ -29,21 +29,14 @@ def strategy_for(dataset: str | None) -> str:
     return "symbols" if name in SYMBOL_DATASETS else "objects"
 
 
-def _generator_entries() -> dict[str, tuple[Path, dict]]:
-    return manifest_entries("generators", checkpoint_dirs())
-
-
 def list_generators() -> list[str]:
     """Ids of every generator in the manifests (``<kind>-<strategy>`` for the shipped ones)."""
-    return sorted(_generator_entries())
+    return sorted(manifest_entries("generators", checkpoint_dirs()))
 
 
 def _generator_entry(generator_id: str) -> tuple[Path, dict]:
-    entries = _generator_entries()
-    if generator_id not in entries:
-        raise CheckpointError(f"no SFT-GAN generator {generator_id!r}; known: {', '.join(sorted(entries)) or 'none'} "
-                              "(train one with: python -m xai_core train-sftgan --kind lsft --strategy objects)")
-    return entries[generator_id]
+    return find_entry("generators", generator_id, "SFT-GAN generator",
+                      "python -m xai_core train-sftgan --kind lsft --strategy objects")
 
 
 def generator_info(generator_id: str) -> dict:
