@@ -142,7 +142,7 @@ def add_captioning_commands(commands: argparse._SubParsersAction) -> None:
     caption.set_defaults(handler=_cmd_caption)
 
     results = commands.add_parser("captioning-results", help="per-word localisation of each method over captioners of several "
-                                  "seeds (missing ones are trained, about 8 CPU-minutes each); --write updates docs/results.md")
+                                  "seeds (missing ones are trained, about 9 minutes each on 2 cores); --write updates docs/results.md")
     results.add_argument("--seeds", type=int, nargs="+", default=list(REPORT_SEEDS))
     results.add_argument("--scenes", type=int, default=REPORT_SCENES, help="test scenes to caption (exactly captioned ones are explained)")
     results.add_argument("--rerun", action="store_true", help="recompute even when cached in runs/gan-results")
