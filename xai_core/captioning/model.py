@@ -133,7 +133,7 @@ def list_captioners() -> list[str]:
 
 
 def _captioner_entry(captioner_id: str) -> tuple[Path, dict]:
-    return find_entry("captioners", captioner_id, "captioner", "python -m xai_core train-captioner")
+    return find_entry("captioners", captioner_id, checkpoint_dirs(), "captioner", "python -m xai_core train-captioner")
 
 
 def captioner_info(captioner_id: str) -> dict:

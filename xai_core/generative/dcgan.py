@@ -128,7 +128,7 @@ def list_gans(dataset: str | None = None) -> list[str]:
 
 
 def _gan_entry(gan_id: str) -> tuple[Path, dict]:
-    return find_entry(MANIFEST_SECTION, gan_id, "GAN", "python -m xai_core train-gan --dataset mnist")
+    return find_entry(MANIFEST_SECTION, gan_id, checkpoint_dirs(), "GAN", "python -m xai_core train-gan --dataset mnist")
 
 
 def gan_info(gan_id: str) -> dict:

@@ -90,10 +90,10 @@ def manifest_entries(section: str, directories: list[Path]) -> dict[str, tuple[P
     return entries
 
 
-def find_entry(section: str, identifier: str, noun: str, train_command: str) -> tuple[Path, dict]:
-    """(directory, entry) of ``identifier`` in one manifest section over :func:`checkpoint_dirs`; otherwise a
-    CheckpointError naming the known ids and the command that trains one."""
-    entries = manifest_entries(section, checkpoint_dirs())
+def find_entry(section: str, identifier: str, directories: list[Path], noun: str, train_command: str) -> tuple[Path, dict]:
+    """(directory, entry) of ``identifier`` in one manifest section over ``directories`` (the first holding it wins);
+    otherwise a CheckpointError naming the known ids and the command that trains one."""
+    entries = manifest_entries(section, directories)
     if identifier not in entries:
         raise CheckpointError(f"no {noun} {identifier!r}; known: {', '.join(sorted(entries)) or 'none'} "
                               f"(train one with: {train_command})")

@@ -35,7 +35,7 @@ def list_generators() -> list[str]:
 
 
 def _generator_entry(generator_id: str) -> tuple[Path, dict]:
-    return find_entry("generators", generator_id, "SFT-GAN generator",
+    return find_entry("generators", generator_id, checkpoint_dirs(), "SFT-GAN generator",
                       "python -m xai_core train-sftgan --kind lsft --strategy objects")
 
 
