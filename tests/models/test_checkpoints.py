@@ -9,7 +9,7 @@ import torch
 from xai_core import CheckpointError, load_dataset, load_model
 from xai_core.captioning.training import SHIPPED_CAPTIONER
 from xai_core.models import build_model, list_models, load_state_dict_file, save_state_dict, sha256_of
-from xai_core.models.checkpoints import DEFAULT_CHECKPOINT_DIR, read_manifest, write_manifest_entry
+from xai_core.models.checkpoints import DEFAULT_CHECKPOINT_DIR, find_entry, read_manifest, write_manifest_entry
 from xai_core.models.registry import model_info
 from xai_core.models.training import shipped_checkpoint_configs
 from xai_core.generative.training import shipped_gan_configs
@@ -82,6 +82,17 @@ def test_manifest_entries_are_replaced_by_id(tmp_path):
     (tmp_path / "manifest.json").write_text("{not json")
     with pytest.raises(CheckpointError, match="not valid JSON"):
         read_manifest(tmp_path)
+
+
+def test_find_entry_searches_only_the_directories_it_is_given_first_match_first(tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    write_manifest_entry(first, {"id": "g", "v": 1}, "gans")
+    write_manifest_entry(second, {"id": "g", "v": 2}, "gans")
+    write_manifest_entry(second, {"id": "h", "v": 3}, "gans")
+    assert find_entry("gans", "g", [first, second], "GAN", "train") == (first, {"id": "g", "v": 1})
+    assert find_entry("gans", "g", [second], "GAN", "train") == (second, {"id": "g", "v": 2})
+    with pytest.raises(CheckpointError, match=r"no GAN 'h'; known: g \(train one with: make-gan\)"):
+        find_entry("gans", "h", [first], "GAN", "make-gan")
 
 
 SHIPPED = read_manifest(DEFAULT_CHECKPOINT_DIR)
