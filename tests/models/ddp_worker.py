@@ -4,9 +4,16 @@ whether a process group was left open, this rank's trained weights (CNN, DCGAN g
 discriminator) and the gradients each optimiser took its first step with (after DDP's averaging).
 Each rank gets its own ``--out`` and ``--run-dir`` under ``<out>/rank<rank>``, so what a rank wrote shows.
 
+Training runs in float64 (default dtype, and every network casts its floating inputs to float64): two ranks
+and one process sum the same gradients in different orders, and in float32 that rounding (~1e-7 relative)
+grows over Adam steps past any tolerance one could defend on every CPU; in float64 it stays ~1e-16 relative,
+so a wrong average (a factor, not a rounding) stands out by many orders of magnitude.
+
 The CNN is a one-conv network with BatchNorm, put in place of the architecture ``train_cnn`` builds:
-in float32 a deep ResNet's gradients on a batch of 31 digits are themselves only good to ~1e-3
-(against float64), so no comparison of them could be exact; the training code path is the real one.
+the training code path is the real one.
+
+Negative control: with ``XAI_TEST_HALVE_RANK=<r>`` rank ``r`` halves its own gradients before DDP averages
+them, so DDP trains on a wrong average; the test shows its comparison then fails.
 """
 
 import os
@@ -34,11 +41,25 @@ def one_conv_cnn(in_channels: int, num_classes: int) -> nn.Module:
                          nn.AdaptiveAvgPool2d(4), nn.Flatten(), nn.Linear(128, num_classes))
 
 
-def recording(built: dict, name: str, build):
-    """``build`` that also keeps what it built in ``built[name]``."""
+def float64_inputs(module: nn.Module, inputs: tuple) -> tuple:
+    """Forward pre-hook: floating-point inputs (float32 images) cast to float64, the rest (labels) untouched."""
+    return tuple(x.double() if torch.is_tensor(x) and x.is_floating_point() else x for x in inputs)
+
+
+def halve_gradients(module: nn.Module) -> None:
+    """Every parameter's gradient halved as it arrives, before DDP's all-reduce sees it."""
+    for parameter in module.parameters():
+        parameter.register_hook(lambda gradient: gradient * 0.5)
+
+
+def recording(built: dict, name: str, build, halve: bool):
+    """``build`` that also keeps what it built in ``built[name]``, with float64 inputs (and halved gradients)."""
     def record(*args, **kwargs):
-        built[name] = build(*args, **kwargs)
-        return built[name]
+        module = built[name] = build(*args, **kwargs)
+        module.register_forward_pre_hook(float64_inputs)
+        if halve:
+            halve_gradients(module)
+        return module
 
     return record
 
@@ -57,11 +78,14 @@ def first_step_recording(optimiser_class: type, gradients: list) -> type:
 
 def main(out: Path) -> None:
     rank = int(os.environ.get("RANK", "0"))
+    halve = os.environ.get("XAI_TEST_HALVE_RANK") == str(rank)
+    torch.set_default_dtype(torch.float64)
     built: dict = {}
     gradients: list = []  # the CNN's AdamW, then the DCGAN generator's and discriminator's Adam, in creation order
-    cnn_training.build_model = recording(built, "cnn", lambda arch, in_channels, num_classes: one_conv_cnn(in_channels, num_classes))
-    gan_training.DCGANGenerator = recording(built, "generator", gan_training.DCGANGenerator)
-    gan_training.DCGANDiscriminator = recording(built, "discriminator", gan_training.DCGANDiscriminator)
+    cnn_training.build_model = recording(built, "cnn", lambda arch, in_channels, num_classes: one_conv_cnn(in_channels, num_classes),
+                                         halve)
+    gan_training.DCGANGenerator = recording(built, "generator", gan_training.DCGANGenerator, halve)
+    gan_training.DCGANDiscriminator = recording(built, "discriminator", gan_training.DCGANDiscriminator, halve)
     torch.optim.AdamW = first_step_recording(torch.optim.AdamW, gradients)
     torch.optim.Adam = first_step_recording(torch.optim.Adam, gradients)
     mine = out / f"rank{rank}"

@@ -129,7 +129,9 @@ def test_shipped_checkpoints_load_and_reproduce_their_test_accuracy(entry):
     with torch.inference_mode():
         predicted = card.model(card.preprocess(test.float_images())).argmax(1)
     measured = (predicted == test.labels).float().mean().item()
-    assert measured == pytest.approx(entry["metrics"]["test_accuracy"], abs=1e-3)
+    # another CPU's kernels may flip one near-tie prediction (1 / n: 2.8e-3 on the 360 digits), and the recorded
+    # figure is rounded to 4 decimals: allow that, or 1e-3, whichever is larger
+    assert measured == pytest.approx(entry["metrics"]["test_accuracy"], abs=max(1e-3, 1 / len(test) + 5e-5))
     assert model_info(entry["id"])["sha256"] == entry["sha256"]
 
 
