@@ -24,7 +24,8 @@ from pytorch_grad_cam import GradCAM as PeerGradCAM  # noqa: E402
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget  # noqa: E402
 
 from xai_core import load_dataset, load_model  # noqa: E402
-from xai_core.attribution import GradCAM, build_explainer, conv_layers_in_execution_order  # noqa: E402
+from xai_core.attribution import GradCAM, conv_layers_in_execution_order
+from xai_core.explainers import build_explainer
 from xai_core.sftgan import generator_inputs, load_generator  # noqa: E402
 
 from _report import median_seconds, write_section  # noqa: E402

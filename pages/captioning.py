@@ -13,14 +13,14 @@ from pages.common.image_input import display_image, image_digest, uploaded_image
 from pages.common.resources import cached_caption, cached_captioner, cached_word_cgmas, cached_word_maps
 from pages.common.sidebar import ensure_app_router, keep_widget_state_across_pages
 from xai_core import CheckpointError
-from xai_core.attribution import METHOD_LABELS
+from xai_core.explainers import METHOD_LABELS
 from xai_core.captioning import (CAPTION_METHODS, CaptionExplanation, captioner_info, list_captioners, prepare_image, word_objects,
                                  word_role, word_table)
 from xai_core.captioning.words import WORD_TABLE_COLUMNS
 from xai_core.data import pil_to_tensor, tensor_to_pil
 from xai_core.data.captioning import NO_OBJECT, SPLIT_SIZES, make_scene
-from xai_core.unified.charts import word_intensity_figure, word_mass_figure
-from xai_core.unified.overlays import COLORMAPS, colorize, overlay, png_bytes
+from xai_core.reports.charts import word_intensity_figure, word_mass_figure
+from xai_core.imaging import COLORMAPS, colorize, overlay, png_bytes
 
 DEFAULT_CAPTIONER = "captioner-resnet"
 TRAIN_COMMAND = "python -m xai_core train-captioner"

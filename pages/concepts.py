@@ -18,7 +18,7 @@ from xai_core.data.concepts import CONCEPTS, concept_names, images_from_files
 from xai_core.data.decode import ACCEPTED_EXTENSIONS, MAX_IMAGE_BYTES
 from xai_core.data.registry import DATASETS
 from xai_core.models import model_info
-from xai_core.unified.charts import tcav_bars_figure
+from xai_core.reports.charts import tcav_bars_figure
 
 DEFAULT_MODEL = "vgg-glyphs"
 PREVIEW_IMAGES = 6

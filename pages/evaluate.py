@@ -10,7 +10,7 @@ from pages.common.resources import evaluation_results
 from pages.common.sidebar import DEFAULT_MODEL, ensure_app_router, keep_widget_state_across_pages
 from xai_core import EXPLAINERS, CheckpointError, DatasetUnavailable, list_models
 from xai_core.data.registry import DATASETS
-from xai_core.attribution.registry import method_label
+from xai_core.explainers import method_label
 from xai_core.metrics.suite import (METRICS, SUMMARY_COLUMNS, EvaluationPair, EvaluationSettings, evaluation_config,
                                     evaluation_figures, results_json, rows_to_csv, run_evaluation)
 from xai_core.models import model_info

@@ -10,11 +10,12 @@ from pages.common.page import open_page
 from pages.common.resources import cached_badges, cached_map, sanity_verdicts
 from pages.common.targets import choose_target
 from xai_core import EXPLAINERS, CheckpointError
-from xai_core.attribution import METHOD_LABELS, NotApplicable
+from xai_core.explainers import METHOD_LABELS
+from xai_core.attribution import NotApplicable
 from xai_core.data import pil_to_tensor
 from xai_core.metrics.badges import sanity_badge
 from xai_core.metrics.robustness import NOISE_LEVELS, salt_and_pepper
-from xai_core.unified.overlays import COLORMAPS, colorize, overlay, png_bytes
+from xai_core.imaging import COLORMAPS, colorize, overlay, png_bytes
 
 COLUMNS = 4
 

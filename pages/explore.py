@@ -6,7 +6,7 @@ from pages.common import keys
 from pages.common.image_input import display_image, mask_overlay
 from pages.common.page import open_page
 from pages.common.resources import cached_predictions
-from xai_core.unified.charts import top_k_figure
+from xai_core.reports.charts import top_k_figure
 
 selection, card, chosen = open_page(
     "Explore",

@@ -9,14 +9,14 @@ from pages.common.image_input import image_digest
 from pages.common.resources import cached_gan, cached_map, cached_predictions, latent_sensitivities
 from pages.common.sidebar import ensure_app_router, keep_widget_state_across_pages
 from xai_core import CheckpointError, list_models
-from xai_core.attribution import METHOD_LABELS
+from xai_core.explainers import METHOD_LABELS
 from xai_core.generative.dcgan import DCGANGenerator, gan_info, list_gans, quality_warning
 from xai_core.generative.studio import (INTERPOLATION_MODES, MAX_SEED, SENSITIVITY_SAMPLES, SENSITIVITY_SEED, base_latent,
                                         dimension_maps, edit_latent, encode_png, interpolation_strip, next_random_seed,
                                         render, sensitivity_csv, sensitivity_sample, top_dimensions, top_sefa_directions)
 from xai_core.models import model_info
-from xai_core.unified.charts import sensitivity_bars_figure, top_k_figure
-from xai_core.unified.overlays import COLORMAPS, colorize, enlarge, overlay
+from xai_core.reports.charts import sensitivity_bars_figure, top_k_figure
+from xai_core.imaging import COLORMAPS, colorize, enlarge, overlay
 
 DEFAULT_GAN = "cdcgan-mnist"
 DEFAULT_SEED = 0

@@ -10,7 +10,7 @@ from pages.common.resources import cached_layer_gradcams
 from pages.common.targets import choose_target
 from xai_core import cumulative_gradcam_averages, layer_positions
 from xai_core.attribution import DEFAULT_ETA
-from xai_core.unified.overlays import colorize, enlarge
+from xai_core.imaging import colorize, enlarge
 
 COLUMNS = 8
 MAX_ETA = 32

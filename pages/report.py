@@ -9,12 +9,12 @@ from pages.common.resources import cached_gan, model_lock
 from pages.common.sidebar import ensure_app_router, keep_widget_state_across_pages
 from pages.common.targets import choose_target
 from xai_core import EXPLAINERS, CheckpointError, DatasetUnavailable
-from xai_core.attribution import METHOD_LABELS
+from xai_core.explainers import METHOD_LABELS
 from xai_core.generative.dcgan import gan_info, list_gans
 from xai_core.metrics.experiments import EVALUATION_CACHE_DIR
 from xai_core.models.checkpoints import REPOSITORY_ROOT
-from xai_core.unified.audit_report import list_evaluation_runs, load_evaluation_run, render_audit_report
-from xai_core.unified.bundle import bundle_for_generated, bundle_for_image
+from xai_core.reports.audit_report import list_evaluation_runs, load_evaluation_run, render_audit_report
+from xai_core.reports.bundle import bundle_for_generated, bundle_for_image
 
 DEFAULT_METHODS = ["grad_cam", "lsft"]
 EXPLAINER_SEED = 0

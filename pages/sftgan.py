@@ -11,12 +11,12 @@ from pages.common.page import open_page
 from pages.common.resources import cached_cgma_relevance, cached_dataset, cached_map, cached_model, model_lock, relevance_averages
 from pages.common.targets import choose_target
 from xai_core import CheckpointError
-from xai_core.attribution import METHOD_LABELS, build_explainer
+from xai_core.explainers import METHOD_LABELS, build_explainer
 from xai_core.data import pil_to_tensor
 from xai_core.sftgan import average_relevance, generator_info, strategy_for
 from xai_core.sftgan.data import slot_layers
-from xai_core.unified.charts import relevance_figure
-from xai_core.unified.overlays import COLORMAPS, colorize, enlarge, overlay
+from xai_core.reports.charts import relevance_figure
+from xai_core.imaging import COLORMAPS, colorize, enlarge, overlay
 
 METHODS = ("grad_cam", "lsft", "gsft")
 

@@ -7,7 +7,7 @@ from pages.common import keys
 from pages.common.survey import caption_markdown, escape_markdown, pick_survey, require_admin, survey_store
 from pages.common.sidebar import ensure_app_router, keep_widget_state_across_pages
 from xai_core import CheckpointError, DatasetUnavailable, ImageDecodeError, list_datasets, list_models
-from xai_core.attribution.registry import EXPLAINERS, method_label
+from xai_core.explainers import EXPLAINERS, method_label
 from xai_core.captioning import CAPTION_METHODS, list_captioners
 from xai_core.data import pil_to_tensor
 from xai_core.data.decode import decode_image

@@ -10,7 +10,7 @@ import streamlit as st
 from pages.common import keys
 from pages.common.sidebar import ensure_app_router, keep_widget_state_across_pages
 from pages.common.survey import pick_survey, require_admin, survey_store
-from xai_core.attribution.registry import method_label
+from xai_core.explainers import method_label
 from xai_core.survey.export import report_dict, report_figures, responses_csv, survey_report
 
 ensure_app_router()

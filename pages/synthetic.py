@@ -7,12 +7,12 @@ import streamlit as st
 from pages.common import keys
 from pages.common.sidebar import ensure_app_router, keep_widget_state_across_pages
 from xai_core import CheckpointError, DatasetUnavailable
-from xai_core.generative.augmentation import AUDIT_METRICS, AugmentationSettings
+from xai_core.metrics.augmentation import AUDIT_METRICS, AugmentationSettings
 from xai_core.generative.dcgan import gan_info, list_gans
-from xai_core.generative.experiments import (REPORT_SEEDS, SCORE_DATASETS, audit_config, audit_result, augmentation_config,
-                                             augmentation_result, cache_path, score_config, score_result)
-from xai_core.unified.charts import PAPER_TABLE_2, audit_figure, augmentation_figure, explainability_score_figure
-from xai_core.unified.explainability_score import PART_WEIGHTS
+from xai_core.metrics.gan_experiments import (REPORT_SEEDS, SCORE_DATASETS, audit_config, audit_result, augmentation_config,
+    augmentation_result, cache_path, score_config, score_result)
+from xai_core.reports.charts import PAPER_TABLE_2, audit_figure, augmentation_figure, explainability_score_figure
+from xai_core.metrics.explainability_score import PART_WEIGHTS
 
 ensure_app_router()
 keep_widget_state_across_pages()

@@ -140,7 +140,7 @@ def test_relevance_of_one_image_writes_blackout_maps(tmp_path):
     assert len(output["relevance"]) == 8 and all(value >= 0 for value in output["relevance"])
     assert sorted(p.name for p in tmp_path.glob("blackout-cgma*.png")) == [f"blackout-cgma{k}.png" for k in range(8)]
     from xai_core import load_model
-    from xai_core.attribution import build_explainer
+    from xai_core.explainers import build_explainer
     from xai_core.sftgan import explain_relevance
 
     card = load_model("vgg-mnist")

@@ -16,7 +16,7 @@ from torch import nn
 
 from pages.common import resources
 from xai_core import explain, layer_gradcams, load_model
-from xai_core.attribution import build_explainer
+from xai_core.explainers import build_explainer
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 MODEL_ID = "vgg-mnist"

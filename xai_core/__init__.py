@@ -11,7 +11,8 @@ Public API for notebooks and scripts::
     cgmas = cumulative_gradcam_averages(layers, eta=8)                 # Tensor[1,8,H,W]
 """
 
-from .attribution import EXPLAINERS, cumulative_gradcam_averages, explain, layer_gradcams, layer_positions
+from .explainers import EXPLAINERS, explain
+from .attribution import cumulative_gradcam_averages, layer_gradcams, layer_positions
 from .data import DatasetUnavailable, ImageDataset, ImageDecodeError, list_datasets, load_dataset
 from .models import CheckpointError, ModelCard, list_models, load_model
 from .versions import __version__

@@ -140,8 +140,8 @@ def _cmd_train_gan(args: argparse.Namespace) -> int:
 
 
 def _cmd_relevance(args: argparse.Namespace) -> int:
-    from .attribution import build_explainer
-    from .unified.overlays import colorize, png_bytes
+    from .explainers import build_explainer
+    from .imaging import colorize, png_bytes
 
     card = load_model(args.model)
     explainer = build_explainer(args.generator, card)
@@ -229,7 +229,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _cmd_report_results(args: argparse.Namespace) -> int:
-    from .unified.results import write_gan_results, write_results
+    from .reports.results import write_gan_results, write_results
 
     bar = tqdm(total=1.0, desc="report-results", disable=args.quiet, bar_format="{l_bar}{bar}| {elapsed} {postfix}")
 
@@ -251,9 +251,9 @@ def _method_names(values: list[str]) -> list[str]:
 def _cmd_audit_report(args: argparse.Namespace) -> int:
     import shlex
 
-    from .attribution.registry import is_known_method
-    from .unified.audit_report import write_audit_report
-    from .unified.bundle import bundle_for_generated, bundle_for_image
+    from .explainers import is_known_method
+    from .reports.audit_report import write_audit_report
+    from .reports.bundle import bundle_for_generated, bundle_for_image
 
     if args.run:
         if args.model or args.gan:
@@ -336,8 +336,9 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 def _cmd_explain(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from .attribution import EXPLAINERS, NotApplicable, cumulative_gradcam_averages, explain, layer_gradcams
-    from .unified.overlays import overlay, png_bytes
+    from .explainers import EXPLAINERS, explain
+    from .attribution import NotApplicable, cumulative_gradcam_averages, layer_gradcams
+    from .imaging import overlay, png_bytes
 
     unknown = [m for m in args.methods if m not in EXPLAINERS]
     if unknown:
@@ -515,7 +516,7 @@ def build_parser() -> argparse.ArgumentParser:
     relevance.add_argument("--quiet", action="store_true")
     relevance.set_defaults(handler=_cmd_relevance)
 
-    from .attribution import EXPLAINERS
+    from .explainers import EXPLAINERS
     from .metrics.suite import METRICS, EvaluationSettings
 
     defaults = EvaluationSettings()

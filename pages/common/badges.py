@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from xai_core.attribution import METHOD_LABELS
+from xai_core.explainers import METHOD_LABELS
 
 BADGE_HELP = (
     "This image only. **Drop %**: how much the target probability falls when the model sees image x map "

@@ -7,7 +7,7 @@ from typing import Sequence
 
 import pandas as pd
 
-from xai_core.attribution.registry import method_label
+from xai_core.explainers import method_label
 from xai_core.metrics.suite import METRICS, EvaluationResult, sanity_verdicts
 
 MAX_STORED_RUNS = 16

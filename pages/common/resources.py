@@ -10,7 +10,8 @@ import streamlit as st
 import torch
 
 from xai_core import ImageDataset, ModelCard, explain, layer_gradcams, load_dataset, load_model
-from xai_core.attribution import build_explainer, conv_layers_in_execution_order
+from xai_core.explainers import build_explainer
+from xai_core.attribution import conv_layers_in_execution_order
 from xai_core.captioning import Captioner, caption_images, load_captioner, word_cgmas, word_explanations
 from xai_core.generative.dcgan import DCGANGenerator, load_gan
 from xai_core.metrics import suite

@@ -4,7 +4,8 @@ import pytest
 import torch
 from torch import nn
 
-from xai_core.attribution import EXPLAINERS, layer_gradcams, record_activations
+from xai_core.explainers import EXPLAINERS
+from xai_core.attribution import layer_gradcams, record_activations
 from xai_core.models import build_model
 
 

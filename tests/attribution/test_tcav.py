@@ -16,7 +16,7 @@ from xai_core.attribution import default_layer, run_tcav, tcav_scores
 from xai_core.attribution.tcav import CSV_COLUMNS, SeededCAVClassifier, significance_stars, t_test_p_value
 from xai_core.cli import main
 from xai_core.models.card import ModelCard
-from xai_core.unified.charts import tcav_bars_figure
+from xai_core.reports.charts import tcav_bars_figure
 
 SIZE = 8
 N = 20

@@ -11,7 +11,7 @@ from xai_core.captioning import (CAPTION_METHODS, WordScoreModel, intensity_on_o
 from xai_core.captioning.model import Captioner
 from xai_core.captioning.results import render_captioning_markdown, run_captioning_results, summarise_seed, word_group
 from xai_core.data.captioning import NO_OBJECT, encode, make_scene
-from xai_core.unified.results import replace_section, section_of
+from xai_core.reports.results import replace_section, section_of
 
 CAPTION = "a yellow star left of a red circle".split()
 

@@ -36,7 +36,7 @@ def test_explore_shows_a_digit_and_its_prediction(page, server_url):
 
 def test_explain_renders_every_method(page, server_url):
     from xai_core import EXPLAINERS
-    from xai_core.attribution import METHOD_LABELS
+    from xai_core.explainers import METHOD_LABELS
 
     page.goto(f"{server_url}/explain")
     page.get_by_text("Target: ").wait_for(timeout=180_000)

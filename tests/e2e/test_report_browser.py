@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from xai_core import load_dataset, load_model
-from xai_core.unified.audit_report import write_audit_report
-from xai_core.unified.bundle import bundle_for_image
+from xai_core.reports.audit_report import write_audit_report
+from xai_core.reports.bundle import bundle_for_image
 
 pytestmark = pytest.mark.e2e
 

@@ -6,10 +6,10 @@ import torch
 from torch import nn
 
 from xai_core import load_model
-from xai_core.generative.augmentation import (AUDIT_METRICS, AugmentationSettings, bias_audit, run_augmentation,
-                                              summarise_augmentation, synthetic_training_set)
+from xai_core.metrics.augmentation import (AUDIT_METRICS, AugmentationSettings, bias_audit, run_augmentation,
+    summarise_augmentation, synthetic_training_set)
 from xai_core.generative.dcgan import DCGANGenerator
-from xai_core.unified.explainability_score import ScoreRow, explainability_score, sensitivity_parts, summarise_scores
+from xai_core.metrics.explainability_score import ScoreRow, explainability_score, sensitivity_parts, summarise_scores
 
 
 @pytest.fixture(scope="module")

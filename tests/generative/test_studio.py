@@ -13,7 +13,7 @@ from xai_core.generative.latent import latent_sensitivity, sefa_directions
 from xai_core.generative.studio import (MAX_SEED, base_latent, dimension_maps, edit_latent, encode_png, interpolate_latents,
                                         interpolation_strip, next_random_seed, render, sensitivity_csv, sensitivity_sample,
                                         to_uint8, top_dimensions, top_sefa_directions)
-from xai_core.unified.charts import sensitivity_bars_figure
+from xai_core.reports.charts import sensitivity_bars_figure
 
 
 @pytest.fixture(scope="module")

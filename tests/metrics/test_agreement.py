@@ -4,7 +4,7 @@ import pytest
 import torch
 from scipy.stats import rankdata, spearmanr
 
-from xai_core.metrics.agreement import BINARY_THRESHOLD, average_ranks, binarise, dice, rank_correlation
+from xai_core.attribution.agreement import BINARY_THRESHOLD, average_ranks, binarise, dice, rank_correlation
 
 
 def test_binarise_at_127_of_255():

@@ -11,15 +11,15 @@ import pytest
 import torch
 
 import xai_core.metrics.experiments as experiments
-from xai_core.attribution.registry import build_explainer, is_known_method
+from xai_core.explainers import build_explainer, is_known_method
 from xai_core.metrics.experiments import (EXPERIMENTS, REPORT_SEEDS, Experiment, RelevanceExperiment, run_experiment,
                                           run_relevance)
 from xai_core.metrics.suite import METRICS, EvaluationSettings, draw_sample, parse_pair
 from xai_core.models import list_models, load_model
 from xai_core.sftgan.data import STRATEGIES
 from xai_core.sftgan.explainer import average_relevance
-from xai_core.unified.evaluation_report import seed_statistics
-from xai_core.unified.results import render_evaluation_markdown
+from xai_core.reports.evaluation_report import seed_statistics
+from xai_core.reports.results import render_evaluation_markdown
 
 
 @pytest.fixture(scope="module", autouse=True)

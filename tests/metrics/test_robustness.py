@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from xai_core.metrics.agreement import rank_correlation
+from xai_core.attribution.agreement import rank_correlation
 from xai_core.metrics.robustness import NOISE_LEVELS, NoiseCurves, noise_curves, salt_and_pepper
 
 

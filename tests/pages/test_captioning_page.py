@@ -11,7 +11,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from pages.common import keys
-from xai_core.attribution import METHOD_LABELS
+from xai_core.explainers import METHOD_LABELS
 from xai_core.captioning import (CAPTION_METHODS, caption_images, load_captioner, prepare_image, word_explanations, word_objects,
                                  word_role, word_table)
 from xai_core.captioning.words import WORD_TABLE_COLUMNS

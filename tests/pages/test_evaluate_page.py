@@ -7,7 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from pages.common import keys
-from xai_core.attribution import METHOD_LABELS
+from xai_core.explainers import METHOD_LABELS
 from xai_core.metrics import suite
 from xai_core.metrics.suite import METRICS, EvaluationSettings
 

@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from pages.common import keys
 from xai_core import EXPLAINERS, layer_positions
-from xai_core.attribution import METHOD_LABELS
+from xai_core.explainers import METHOD_LABELS
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 

@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from pages.common import keys
 from xai_core import load_dataset, load_model
-from xai_core.attribution import build_explainer
+from xai_core.explainers import build_explainer
 from xai_core.sftgan import explain_relevance
 from xai_core.sftgan.data import slot_layers
 

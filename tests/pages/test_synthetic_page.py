@@ -7,8 +7,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from pages.common import keys
-from xai_core.generative import dcgan, experiments
-from xai_core.generative.augmentation import AugmentationSettings
+from xai_core.generative import dcgan
+from xai_core.metrics import gan_experiments as experiments
+from xai_core.metrics.augmentation import AugmentationSettings
 from tests.conftest import train_tiny_gan
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")

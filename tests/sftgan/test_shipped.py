@@ -3,7 +3,7 @@
 import pytest
 
 from xai_core import list_models, load_dataset, load_model
-from xai_core.attribution import build_explainer
+from xai_core.explainers import build_explainer
 from xai_core.sftgan import generator_info, list_generators, load_generator
 from xai_core.sftgan.data import Pair, Shard, build_pair_shard
 from xai_core.sftgan.training import validate

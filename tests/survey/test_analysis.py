@@ -19,9 +19,7 @@ from xai_core.survey.analysis import (
     VOTE_COLUMNS, SurveyAnalysis, agreement, analyse, analyse_both_ways, attention_outcomes, bradley_terry, fleiss_kappa,
     metric_correlation, pairwise_preference, preference_by_question, question_winners, response_times, wilson_interval,
 )
-from xai_core.unified.charts import (
-    bradley_terry_figure, response_time_figure, survey_preference_figure, survey_question_figure,
-)
+from xai_core.reports.charts import bradley_terry_figure, response_time_figure, survey_preference_figure, survey_question_figure
 
 
 def vote(respondent, question, answer, method_a="lsft", method_b="grad_cam", kind="question", passed=None, seconds=5.0):

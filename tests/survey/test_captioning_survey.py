@@ -17,7 +17,7 @@ from xai_core.survey.design import (CAPTION_METRIC, CAPTIONING_CONSENT, CAPTIONI
                                     TASK_DESIGNS, SurveyDesign, build_caption_stimuli, caption_word, create_survey)
 from xai_core.survey.export import survey_report
 from xai_core.survey.repository import SurveyStore
-from xai_core.unified.overlays import overlay, png_bytes
+from xai_core.imaging import overlay, png_bytes
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")  # the word maps are small convolutions on a busy machine
 DESIGN = dataclasses.replace(CAPTIONING_DESIGN, questions=2, attention_checks=2, seed=2)  # the 2nd question: a relation word

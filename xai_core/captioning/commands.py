@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 from ..data.captioning import SPLIT_SIZES, make_scene
 from ..data.decode import read_image_file
 from ..models.checkpoints import USER_CHECKPOINT_DIR
-from ..unified.overlays import colorize, enlarge, overlay, png_bytes
+from ..imaging import colorize, enlarge, overlay, png_bytes
 from .model import load_captioner, prepare_image
 from .training import SHIPPED_CAPTIONER, CaptionerConfig, caption_images, train_captioner
 from .words import CAPTION_METHODS, WORD_TABLE_COLUMNS, word_cgmas, word_explanations, word_objects, word_table
@@ -87,8 +87,8 @@ def _write_caption_outputs(out: Path, image: torch.Tensor, maps: dict[str, torch
 
 
 def _cmd_captioning_results(args: argparse.Namespace) -> int:
-    from ..captioning.results import render_captioning_markdown, run_captioning_results
-    from ..unified.results import write_captioning_results
+    from .results import render_captioning_markdown, run_captioning_results
+    from ..reports.results import write_captioning_results
 
     bar = tqdm(total=1.0, desc="captioning-results", disable=args.quiet, bar_format="{l_bar}{bar}| {elapsed} {postfix}")
 

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from ..data.captioning import load_captioning, make_scene
-from ..generative.experiments import cached, mean_std
+from ..metrics.gan_experiments import cached, mean_std
 from ..models.checkpoints import USER_CHECKPOINT_DIR, CheckpointError
 from .model import captioner_info, load_captioner
 from .training import SHIPPED_CAPTIONER, caption_images, train_captioner
@@ -133,7 +133,7 @@ def _pm(values: list[float], digits: int = 3) -> str:
 
 
 def render_captioning_markdown(results: dict) -> str:
-    from ..attribution.registry import METHOD_LABELS
+    from ..explainers import METHOD_LABELS
 
     seeds = results["seeds"]
     per_seed = [results["per_seed"][seed] for seed in seeds]

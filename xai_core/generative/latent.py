@@ -18,7 +18,7 @@ from typing import Callable
 import torch
 from torch.func import jvp, vmap
 
-from ..metrics.agreement import rank_correlation
+from ..attribution.agreement import rank_correlation
 
 
 @dataclass

@@ -85,7 +85,7 @@ def _cmd_build_shards(args: argparse.Namespace) -> int:
 
 
 def add_jobs_commands(commands: argparse._SubParsersAction) -> None:
-    from ..attribution import EXPLAINERS
+    from ..explainers import EXPLAINERS
     from ..attribution.layers import DEFAULT_ETA
     from ..sftgan.data import DEFAULT_CACHE_DIR, STRATEGIES
 

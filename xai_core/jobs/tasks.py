@@ -11,7 +11,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from ..attribution.registry import build_explainer
+from ..explainers import build_explainer
 from ..data import load_dataset
 from ..metrics.suite import EvaluationResult, EvaluationSettings, evaluation_config, parse_pair, run_evaluation
 from ..models import load_model

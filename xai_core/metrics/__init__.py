@@ -10,7 +10,7 @@ The suite (metric classes, ``run_evaluation``, ``write_evaluation``) lives in :m
 which imports the explainers (and so is not imported here: the SFT-GAN trainer imports this package).
 """
 
-from .agreement import BINARY_THRESHOLD, binarise, dice, rank_correlation
+from ..attribution.agreement import BINARY_THRESHOLD, binarise, dice, rank_correlation
 from .faithfulness import (average_drop, deletion_auc, drop_percentages, energy_confidences, energy_maps, increase_in_confidence,
                            insertion_auc, perturbation_curves, target_probabilities, win_rate)
 from .localisation import background_error, energy_pointing_game, localisation_rates, pointing_game

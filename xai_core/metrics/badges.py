@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 from ..models.card import ModelCard
 from . import faithfulness, localisation
-from .agreement import BINARY_THRESHOLD, dice
+from ..attribution.agreement import BINARY_THRESHOLD, dice
 
 BADGE_STEPS = 16
 

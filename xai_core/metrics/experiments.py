@@ -12,7 +12,7 @@ from typing import Callable
 import torch
 
 from ..attribution.hooks import conv_layers_in_execution_order
-from ..attribution.registry import build_explainer
+from ..explainers import build_explainer
 from ..models import load_model
 from ..models.checkpoints import REPOSITORY_ROOT
 from ..sftgan.data import ARCHITECTURES, STRATEGIES, slot_layers

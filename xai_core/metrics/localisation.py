@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import torch
 
-from .agreement import BINARY_THRESHOLD, binarise
+from ..attribution.agreement import BINARY_THRESHOLD, binarise
 
 LOCALISATION_RATES = ("tp_rate", "tn_rate", "fp_rate", "fn_rate")
 

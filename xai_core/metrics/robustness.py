@@ -9,7 +9,7 @@ from typing import Callable, Sequence
 
 import torch
 
-from .agreement import rank_correlation
+from ..attribution.agreement import rank_correlation
 from .localisation import background_error
 
 NOISE_LEVELS = tuple(round(0.05 * i, 2) for i in range(11))

@@ -13,7 +13,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from .agreement import rank_correlation
+from ..attribution.agreement import rank_correlation
 from .robustness import MapFunction
 
 SANITY_THRESHOLD = 0.5

@@ -23,13 +23,13 @@ import torch
 import torch.nn.functional as F
 
 from ..attribution.base import NotApplicable
-from ..attribution.registry import build_explainer, is_known_method
+from ..explainers import build_explainer, is_known_method
 from ..data import load_dataset
 from ..models import ModelCard, load_model
-from ..unified.charts import level_curves_figure, metric_bars_figure
+from ..reports.charts import level_curves_figure, metric_bars_figure
 from ..versions import library_versions
 from . import faithfulness, localisation
-from .agreement import BINARY_THRESHOLD, dice
+from ..attribution.agreement import BINARY_THRESHOLD, dice
 from .robustness import NOISE_LEVELS, MapFunction, noise_curves
 from .sanity import SANITY_THRESHOLD, cascading_randomisation
 

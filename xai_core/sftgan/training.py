@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from ..attribution.layers import DEFAULT_ETA
-from ..metrics.agreement import dice
+from ..attribution.agreement import dice
 from ..models.checkpoints import (REPOSITORY_ROOT, USER_CHECKPOINT_DIR, changed_option_arguments, out_dir_arguments, save_state_dict,
                                   write_manifest_entry)
 from ..models.distributed import distributed_context

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from ..attribution.registry import EXPLAINERS, method_label
+from ..explainers import EXPLAINERS, method_label
 from ..captioning import CAPTION_METHODS
 from ..data import pil_to_tensor, read_image_file
 from .access import ADMIN_PASSWORD_VARIABLE, share_link

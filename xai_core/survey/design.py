@@ -17,18 +17,18 @@ from typing import Callable, Sequence
 
 import torch
 
-from ..attribution.registry import EXPLAINERS, generator_method, is_known_method
+from ..explainers import EXPLAINERS, generator_method, is_known_method
 from ..captioning import (CAPTION_METHODS, Captioner, caption_images, captioner_info, load_captioner, mass_on_object,
                           word_explanations, word_objects, word_role)
 from ..data import load_dataset
 from ..data.captioning import NO_OBJECT, SCENE_SIZE, SPLIT_SIZES, make_scene
-from ..metrics.agreement import rank_correlation
+from ..attribution.agreement import rank_correlation
 from ..metrics.robustness import salt_and_pepper
 from ..metrics.suite import METRICS, EvaluationSettings, MethodBatch, method_map_function
 from ..models import ModelCard, load_model
 from ..sftgan.explainer import SFTGANExplainer, generator_info, strategy_for
-from ..unified.explainability_score import NOISE_AMOUNT
-from ..unified.overlays import enlarge, overlay, png_bytes
+from ..metrics.explainability_score import NOISE_AMOUNT
+from ..imaging import enlarge, overlay, png_bytes
 from ..versions import library_versions
 from .repository import StimulusData, SurveyStore
 

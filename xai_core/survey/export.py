@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..unified.charts import bradley_terry_figure, response_time_figure, survey_preference_figure, survey_question_figure
-from ..unified.explainability_score import explainability_score
+from ..reports.charts import bradley_terry_figure, response_time_figure, survey_preference_figure, survey_question_figure
+from ..metrics.explainability_score import explainability_score
 from .analysis import SurveyAnalysis, analyse_both_ways, analysed_votes, json_records, preference_by_role
 from .design import ROBUSTNESS_METRIC
 from .repository import SurveyInfo, SurveyStore

@@ -1,7 +1,7 @@
 """The HTML audit report (unified XAI framework paper, §3.4: original and generated images side by side with
 their explanations, for auditing): ONE self-contained file that opens offline.
 
-* For explanation bundles (:mod:`xai_core.unified.bundle`): the original and generated image, every map as an
+* For explanation bundles (:mod:`xai_core.reports.bundle`): the original and generated image, every map as an
   overlay, the scores with each metric's direction, concept (TCAV) bars, latent-sensitivity bars with the
   top dimensions' pixel maps, free-form charts, and the provenance table.
 * For a finished evaluation run (a directory written by :func:`xai_core.metrics.suite.write_evaluation`): its
@@ -29,14 +29,14 @@ import torch
 from plotly.offline import get_plotlyjs
 
 from ..versions import __version__
-from ..attribution.registry import method_label
+from ..explainers import method_label
 from ..metrics.experiments import EVALUATION_CACHE_DIR
 from ..metrics.suite import METRICS, SUMMARY_COLUMNS, evaluation_figures
 from ..models import Prediction, model_info
 from .bundle import (GAN, GENERATED, ORIGINAL, ExplanationBundle, LatentSensitivityShares, NormalisedConceptScore, Score,
-                     utc_timestamp)
+    utc_timestamp)
 from .charts import top_k_figure
-from .overlays import colorize, enlarge, image_to_rgb, overlay, png_bytes
+from ..imaging import colorize, enlarge, image_to_rgb, overlay, png_bytes
 
 DISPLAY_SIDE = 192
 OVERLAY_OPACITY = 0.5

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
-from ..attribution.registry import method_label
+from ..explainers import method_label
 from ..metrics.suite import sanity_verdicts, summarise
 from ..sftgan.data import STRATEGIES
 

@@ -7,10 +7,9 @@ import statistics
 
 import pytest
 
-from xai_core.unified.evaluation_report import (NOT_IN_TEXT, PAPER_TABLE2_LSFT_DICE, PAPER_TABLE3_LSFT, cell, dice_table,
-                                                faithfulness_table, generalisation_table, localisation_table, noise_table,
-                                                overfitting_table, pairs_of, perturbation_table, relevance_table,
-                                                sanity_table, seed_statistics)
+from xai_core.reports.evaluation_report import (NOT_IN_TEXT, PAPER_TABLE2_LSFT_DICE, PAPER_TABLE3_LSFT, cell, dice_table,
+    faithfulness_table, generalisation_table, localisation_table, noise_table, overfitting_table, pairs_of, perturbation_table,
+    relevance_table, sanity_table, seed_statistics)
 
 
 def row(pair, method, metric, seed, value, level="", image=0):

@@ -6,12 +6,12 @@ from typing import Sequence
 
 import torch
 
-from ..models.card import ModelCard
-from ..sftgan.data import STRATEGIES
-from ..sftgan.explainer import GSFT, LSFT, SFTGANExplainer, strategy_for
-from .base import Explainer
-from .cam import GradCAM, GradCAMPlusPlus, LayerCAM, ScoreCAM
-from .gradient import GuidedBackpropExplainer, IntegratedGradientsExplainer, SmoothGrad, VanillaSaliency
+from .models.card import ModelCard
+from .sftgan.data import STRATEGIES
+from .sftgan.explainer import GSFT, LSFT, SFTGANExplainer, strategy_for
+from .attribution.base import Explainer
+from .attribution.cam import GradCAM, GradCAMPlusPlus, LayerCAM, ScoreCAM
+from .attribution.gradient import GuidedBackpropExplainer, IntegratedGradientsExplainer, SmoothGrad, VanillaSaliency
 
 EXPLAINERS: dict[str, type[Explainer]] = {
     "saliency": VanillaSaliency,

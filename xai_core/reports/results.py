@@ -7,12 +7,12 @@ from typing import Callable
 
 from ..captioning.results import (CAPTIONING_SECTION_HEADING, REPORT_SCENES, REPORT_SEEDS, render_captioning_markdown,
                                   run_captioning_results)
-from ..generative.experiments import run_gan_experiments
+from ..metrics.gan_experiments import run_gan_experiments
 from ..metrics.experiments import EXPERIMENTS, run_experiment, run_relevance
 from ..metrics.suite import EvaluationResult, write_sanity_verdicts
 from ..models.checkpoints import DEFAULT_CHECKPOINT_DIR, REPOSITORY_ROOT, read_manifest
 from .evaluation_report import (dice_table, faithfulness_table, generalisation_table, localisation_table, noise_table,
-                                overfitting_table, perturbation_table, relevance_table, sanity_table)
+    overfitting_table, perturbation_table, relevance_table, sanity_table)
 from .gan_report import render_gan_markdown
 
 RESULTS_PATH = REPOSITORY_ROOT / "docs" / "results.md"

@@ -16,9 +16,9 @@ from xai_core.cli import main
 from xai_core.generative import dcgan
 from xai_core.metrics.suite import run_evaluation, write_evaluation
 from xai_core.models import model_info
-from xai_core.unified.audit_report import list_evaluation_runs, load_evaluation_run, render_audit_report, write_audit_report
-from xai_core.unified.bundle import ExplanationBundle
-from xai_core.unified.charts import top_k_figure
+from xai_core.reports.audit_report import list_evaluation_runs, load_evaluation_run, render_audit_report, write_audit_report
+from xai_core.reports.bundle import ExplanationBundle
+from xai_core.reports.charts import top_k_figure
 from tests.conftest import train_tiny_gan
 
 MALICIOUS = '<script>alert("owned")</script>'

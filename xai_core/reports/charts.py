@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
-from ..attribution.registry import method_label
+from ..explainers import method_label
 from ..models.card import Prediction
 from ..survey.analysis import regular_votes
 
@@ -171,7 +171,7 @@ def audit_figure(rows: Sequence[dict], metric: str, label: str = "", height: int
 
 def explainability_score_figure(summary: Sequence[dict], height: int = 380) -> go.Figure:
     """Score mean +- std per system beside the paper's Table 2 value, and each part's weighted contribution."""
-    from .explainability_score import PART_WEIGHTS
+    from ..metrics.explainability_score import PART_WEIGHTS
 
     systems = [row["system"] for row in summary]
     total = sum(PART_WEIGHTS.values())

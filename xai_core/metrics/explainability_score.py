@@ -33,15 +33,15 @@ import numpy as np
 import torch
 from torch.func import jvp
 
-from ..attribution import explain
+from ..explainers import explain
 from ..data import load_dataset
 from ..generative.dcgan import DCGANGenerator, sample_latents
 from ..generative.latent import latent_stability
 from ..generative.training import grid_labels
-from ..metrics.agreement import rank_correlation
-from ..metrics.faithfulness import average_drop, maps_like
-from ..metrics.localisation import energy_pointing_game
-from ..metrics.robustness import salt_and_pepper
+from ..attribution.agreement import rank_correlation
+from .faithfulness import average_drop, maps_like
+from .localisation import energy_pointing_game
+from .robustness import salt_and_pepper
 from ..models.card import ModelCard
 
 PART_WEIGHTS = {"fidelity": 0.4, "localisation": 0.3, "robustness": 0.3}

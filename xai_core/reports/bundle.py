@@ -14,7 +14,7 @@ Normalisation, one definition per kind:
 The builders :func:`bundle_for_image` and :func:`bundle_for_generated` explain a real image and a GAN sample
 with the same CNN, score the maps with the per-image badges and record where everything came from
 (model and GAN checkpoint sha256 from the manifests, data sha256, seed, library versions, time, command).
-:mod:`xai_core.unified.audit_report` renders bundles as one self-contained HTML file.
+:mod:`xai_core.reports.audit_report` renders bundles as one self-contained HTML file.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 
 from ..attribution.base import NotApplicable, normalise_maps
-from ..attribution.registry import explain
+from ..explainers import explain
 from ..data import load_dataset
 from ..generative.dcgan import DCGANGenerator, gan_info, load_gan, sample_latents
 from ..generative.latent import latent_sensitivity

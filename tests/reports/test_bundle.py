@@ -13,10 +13,10 @@ from xai_core.generative.latent import latent_sensitivity
 from xai_core.metrics.badges import image_badges
 from xai_core.models import model_info, sha256_of
 from xai_core.models.checkpoints import DEFAULT_CHECKPOINT_DIR
-from xai_core.unified import bundle as bundle_module
-from xai_core.unified.bundle import (ExplanationBundle, bundle_for_generated, bundle_for_image, normalise_concept_scores,
-                                     normalise_latent_sensitivity, normalise_map, tensor_sha256)
-from xai_core.unified.charts import top_k_figure
+from xai_core.reports import bundle as bundle_module
+from xai_core.reports.bundle import (ExplanationBundle, bundle_for_generated, bundle_for_image, normalise_concept_scores,
+    normalise_latent_sensitivity, normalise_map, tensor_sha256)
+from xai_core.reports.charts import top_k_figure
 from tests.conftest import train_tiny_gan
 
 GAN_ID = "test-bundle-cdcgan"

@@ -1,6 +1,6 @@
-"""Plotly figures of xai_core.unified.charts on constructed inputs."""
+"""Plotly figures of xai_core.reports.charts on constructed inputs."""
 
-from xai_core.unified.charts import word_intensity_figure, word_mass_figure
+from xai_core.reports.charts import word_intensity_figure, word_mass_figure
 
 WORDS = (("star", "shape"), ("above", "relation"), ("star", "shape"))
 MASS = {"grad_cam": (0.75, None, 0.25), "saliency": (0.5, None, 0.125)}

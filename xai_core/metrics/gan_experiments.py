@@ -17,9 +17,9 @@ import torch
 from ..models.checkpoints import REPOSITORY_ROOT
 from ..models.registry import load_model, model_info
 from .augmentation import AugmentationSettings, bias_audit, run_augmentation, summarise_augmentation
-from .dcgan import gan_info, load_gan
-from .latent import latent_stability, pca_directions, sefa_directions
-from .training import SHIPPED_GAN_DATASETS, score_generator
+from ..generative.dcgan import gan_info, load_gan
+from ..generative.latent import latent_stability, pca_directions, sefa_directions
+from ..generative.training import SHIPPED_GAN_DATASETS, score_generator
 
 GAN_RESULTS_DIR = REPOSITORY_ROOT / "runs" / "gan-results"
 REPORT_SEEDS = (0, 1, 2)
@@ -114,7 +114,7 @@ def score_config(dataset: str, images: int = 100, seeds: tuple[int, ...] = REPOR
 def score_result(dataset: str, images: int = 100, seeds: tuple[int, ...] = REPORT_SEEDS, rerun: bool = False,
                  on_progress: Progress | None = None, root: Path | None = None) -> dict:
     """Explainability-score rows (system, seed, parts, score) and per-system summary on ``dataset``, cached."""
-    from ..unified.explainability_score import score_systems, summarise_scores
+    from .explainability_score import score_systems, summarise_scores
 
     config = score_config(dataset, images, seeds)
 

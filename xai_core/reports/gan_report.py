@@ -1,12 +1,12 @@
 """The GAN sections of docs/results.md (unified XAI framework paper, Table 2 and §4), from the cached
-results of :func:`xai_core.generative.experiments.run_gan_experiments`."""
+results of :func:`xai_core.metrics.gan_experiments.run_gan_experiments`."""
 
 from __future__ import annotations
 
-from ..generative.augmentation import AUDIT_METRICS
+from ..metrics.augmentation import AUDIT_METRICS
 from ..generative.dcgan import gan_info
 from .charts import PAPER_TABLE_2
-from .explainability_score import PART_WEIGHTS
+from ..metrics.explainability_score import PART_WEIGHTS
 
 
 def _pm(summary: dict, digits: int = 2, scale: float = 1.0) -> str:

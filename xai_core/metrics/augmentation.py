@@ -18,13 +18,13 @@ import numpy as np
 import torch
 from scipy.stats import ks_2samp
 
-from ..attribution import explain
+from ..explainers import explain
 from ..data import load_dataset
-from ..metrics.faithfulness import drop_percentages, energy_confidences, maps_like, target_probabilities
+from .faithfulness import drop_percentages, energy_confidences, maps_like, target_probabilities
 from ..models.card import ModelCard
 from ..models.training import TrainConfig, train_cnn
-from .dcgan import DCGANGenerator
-from .training import generate, grid_labels
+from ..generative.dcgan import DCGANGenerator
+from ..generative.training import generate, grid_labels
 
 Progress = Callable[[float, str], None]
 FOREGROUND_THRESHOLD = 0.5

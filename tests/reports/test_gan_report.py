@@ -3,7 +3,7 @@ and the sentences that check the paper's claims."""
 
 import pytest
 
-from xai_core.unified import gan_report
+from xai_core.reports import gan_report
 
 
 @pytest.fixture
