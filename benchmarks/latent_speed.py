@@ -36,8 +36,9 @@ sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).res
 from xai_core import explain, load_model  # noqa: E402
 from xai_core.generative.dcgan import DCGANGenerator, list_gans, load_gan, sample_latents  # noqa: E402
 from xai_core.generative.latent import latent_sensitivity  # noqa: E402
-from xai_core.generative.studio import base_latent, edit_latent, encode_png, render  # noqa: E402
+from xai_core.generative.studio import base_latent, edit_latent, render  # noqa: E402
 from xai_core.generative.training import GANConfig  # noqa: E402
+from xai_core.imaging import fit_to_side, png_bytes, to_uint8  # noqa: E402
 
 from _report import median_seconds, write_section  # noqa: E402
 
@@ -132,8 +133,11 @@ def latency_table(generator: DCGANGenerator, runs: int) -> tuple[str, dict]:
 
     image = forward()
 
+    def encode(picture):  # as pages/gan_studio.py draws the generated image
+        return png_bytes(fit_to_side(to_uint8(picture), 224), compress_level=1)
+
     def regenerate():
-        return encode_png(forward(), 224)
+        return encode(forward())
 
     def timed(function, count):
         function()
@@ -144,7 +148,7 @@ def latency_table(generator: DCGANGenerator, runs: int) -> tuple[str, dict]:
             samples.append(time.perf_counter() - start)
         return statistics.median(samples), sorted(samples)[int(0.9 * len(samples))]
 
-    results = {"forward": timed(forward, runs), "encode": timed(lambda: encode_png(image, 224), runs),
+    results = {"forward": timed(forward, runs), "encode": timed(lambda: encode(image), runs),
                "total": timed(regenerate, runs)}
     rows = [("edit + generator forward (1 latent)", results["forward"]), ("PNG encode, 224 px", results["encode"]),
             ("**slider -> image (edit + forward + encode)**", results["total"])]

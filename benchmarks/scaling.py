@@ -19,7 +19,8 @@ from pathlib import Path
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parent)]
 
-from xai_core.jobs.executors import REPOSITORY_ROOT, LocalExecutor, RayExecutor  # noqa: E402
+from xai_core.data.chunks import LocalExecutor  # noqa: E402
+from xai_core.jobs.executors import REPOSITORY_ROOT, RayExecutor  # noqa: E402
 from xai_core.jobs.tasks import explain_dataset  # noqa: E402
 
 from _report import write_section  # noqa: E402

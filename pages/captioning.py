@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 import torch
+from PIL import Image
 
 from pages.common import keys
 from pages.common.image_input import display_image, image_digest, uploaded_image
@@ -17,10 +18,10 @@ from xai_core.explainers import METHOD_LABELS
 from xai_core.captioning import (CAPTION_METHODS, CaptionExplanation, captioner_info, list_captioners, prepare_image, word_objects,
                                  word_role, word_table)
 from xai_core.captioning.words import WORD_TABLE_COLUMNS
-from xai_core.data import pil_to_tensor, tensor_to_pil
+from xai_core.data import pil_to_tensor
 from xai_core.data.captioning import NO_OBJECT, SPLIT_SIZES, make_scene
 from xai_core.reports.charts import word_intensity_figure, word_mass_figure
-from xai_core.imaging import COLORMAPS, colorize, overlay, png_bytes
+from xai_core.imaging import COLORMAPS, colorize, overlay, png_bytes, to_uint8
 
 DEFAULT_CAPTIONER = "captioner-resnet"
 TRAIN_COMMAND = "python -m xai_core train-captioner"
@@ -82,7 +83,7 @@ else:
     upload = uploaded_image()
     if upload is None:
         st.stop()
-    image = prepare_image(tensor_to_pil(upload.image))
+    image = prepare_image(Image.fromarray(to_uint8(upload.image)))
     description = f"{upload.caption}, seen by the captioner at {image.shape[2]}x{image.shape[1]} RGB"
 digest = image_digest(image)
 file_stem = f"{captioner_id}-" + (f"upload-{digest}" if scene is None else f"scene{scene_index}")

@@ -17,6 +17,7 @@ from xai_core.attribution import tcav
 from xai_core.data.concepts import CONCEPTS, concept_names, images_from_files
 from xai_core.data.decode import ACCEPTED_EXTENSIONS, MAX_IMAGE_BYTES
 from xai_core.data.registry import DATASETS
+from xai_core.imaging import to_uint8
 from xai_core.models import model_info
 from xai_core.reports.charts import tcav_bars_figure
 
@@ -110,12 +111,12 @@ st.subheader("Concept images")
 previews = [(name, cached_concept_preview(dataset, name, PREVIEW_IMAGES, int(seed))) for name in chosen]
 if user_images is not None:
     previews.append((f"{user_name.strip()} (yours, {len(user_images)} images)",
-                     (user_images[:PREVIEW_IMAGES].clamp(0, 1) * 255).round().byte().permute(0, 2, 3, 1).numpy()))
+                     [to_uint8(image) for image in user_images[:PREVIEW_IMAGES]]))
 previews.append(("random (one of the random sets)", cached_concept_preview(dataset, None, PREVIEW_IMAGES, int(seed))))
 for start in range(0, len(previews), 2):
     for column, (name, images) in zip(st.columns(2), previews[start : start + 2]):
         column.markdown(f"**{name}**")
-        column.image([image[:, :, 0] if image.shape[2] == 1 else image for image in images], width=PREVIEW_WIDTH)
+        column.image(images, width=PREVIEW_WIDTH)
 
 config = {"model": model_id, "target": int(target), "layer": layer, "concepts": list(chosen), "user_concept": user_name.strip()
           if user_images is not None else "", "uploads": upload_digest, "n_random": int(n_random), "n_images": int(n_images),

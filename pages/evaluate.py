@@ -12,7 +12,8 @@ from xai_core import EXPLAINERS, CheckpointError, DatasetUnavailable, list_model
 from xai_core.data.registry import DATASETS
 from xai_core.explainers import method_label
 from xai_core.metrics.suite import (METRICS, SUMMARY_COLUMNS, EvaluationPair, EvaluationSettings, evaluation_config,
-                                    evaluation_figures, results_json, rows_to_csv, run_evaluation)
+                                    results_json, rows_to_csv, run_evaluation)
+from xai_core.reports.evaluation_report import evaluation_figures
 from xai_core.models import model_info
 
 DEFAULT_METHODS = ["grad_cam", "lsft", "gsft", "saliency"]

@@ -9,9 +9,7 @@ from pages.common.image_input import display_image, image_digest
 from pages.common.page import open_page
 from pages.common.resources import cached_badges, cached_map, sanity_verdicts
 from pages.common.targets import choose_target
-from xai_core import EXPLAINERS, CheckpointError
-from xai_core.explainers import METHOD_LABELS
-from xai_core.attribution import NotApplicable
+from xai_core.explainers import EXPLAINERS, METHOD_LABELS
 from xai_core.data import pil_to_tensor
 from xai_core.metrics.badges import sanity_badge
 from xai_core.metrics.robustness import NOISE_LEVELS, salt_and_pepper
@@ -47,12 +45,9 @@ progress = st.progress(0.0, text="Explaining ...")
 maps = {}
 not_applicable = {}
 for done, method in enumerate(methods, start=1):
-    try:
-        maps[method] = torch.from_numpy(cached_map(card.id, digest, target, method, image))[None]
-    except NotApplicable as reason:
-        not_applicable[method] = str(reason)
-    except CheckpointError as error:  # e.g. a generator removed from checkpoints/
-        not_applicable[method] = f"its weights cannot be loaded ({error})"
+    saliency, not_applicable[method] = cached_map(card.id, digest, target, method, image)
+    if saliency is not None:
+        maps[method] = torch.from_numpy(saliency)[None]
     progress.progress(done / len(methods), text=f"{METHOD_LABELS[method]} done")
 progress.empty()
 

@@ -3,9 +3,10 @@
 import streamlit as st
 
 from pages.common import keys
-from pages.common.image_input import display_image, mask_overlay
+from pages.common.image_input import display_image
 from pages.common.page import open_page
 from pages.common.resources import cached_predictions
+from xai_core.imaging import mask_overlay
 from xai_core.reports.charts import top_k_figure
 
 selection, card, chosen = open_page(

@@ -12,17 +12,18 @@ from xai_core import CheckpointError, list_models
 from xai_core.explainers import METHOD_LABELS
 from xai_core.generative.dcgan import DCGANGenerator, gan_info, list_gans, quality_warning
 from xai_core.generative.studio import (INTERPOLATION_MODES, MAX_SEED, SENSITIVITY_SAMPLES, SENSITIVITY_SEED, base_latent,
-                                        dimension_maps, edit_latent, encode_png, interpolation_strip, next_random_seed,
+                                        dimension_maps, edit_latent, interpolation_strip, next_random_seed,
                                         render, sensitivity_csv, sensitivity_sample, top_dimensions, top_sefa_directions)
 from xai_core.models import model_info
 from xai_core.reports.charts import sensitivity_bars_figure, top_k_figure
-from xai_core.imaging import COLORMAPS, colorize, enlarge, overlay
+from xai_core.imaging import COLORMAPS, colorize, fit_to_side, overlay, png_bytes, to_uint8
 
 DEFAULT_GAN = "cdcgan-mnist"
 DEFAULT_SEED = 0
 SLIDER_LIMIT = 3.0
 MAX_SLIDERS = 16
 DISPLAY_SIDE = 224
+PNG_LEVEL = 1  # fast zlib: the image is re-encoded on every slider move
 MAP_METHODS = ("grad_cam", "lsft")
 
 ensure_app_router()
@@ -132,7 +133,7 @@ eigenvalues, directions = top_sefa_directions(generator, direction_count)
 @st.fragment
 def studio() -> None:
     """Sliders, the regenerated image, the CNN's reading of it and the interpolation strip: the only part that
-    reruns when a slider moves."""
+    reruns when a slider moves. Long: one Streamlit fragment, laid out top to bottom as the page shows it."""
     base = base_latent(generator, seed)
     sliders, picture, analysis = st.columns([2, 2, 3])
     with sliders:
@@ -161,10 +162,10 @@ def studio() -> None:
     with picture:
         st.markdown("**Generated image**")
         subject = f"class {class_name} · " if class_name else ""
-        st.image(encode_png(image, DISPLAY_SIDE), output_format="PNG",
+        st.image(png_bytes(fit_to_side(to_uint8(image), DISPLAY_SIDE), PNG_LEVEL), output_format="PNG",
                  caption=f"{gan_id} · {subject}seed {seed} · {edits} slider(s) moved")
-        st.download_button("Image (PNG)", encode_png(image), file_name=f"{gan_id}-seed{seed}-{digest}.png", mime="image/png",
-                           on_click="ignore", icon=":material/download:")
+        st.download_button("Image (PNG)", png_bytes(to_uint8(image), PNG_LEVEL), file_name=f"{gan_id}-seed{seed}-{digest}.png",
+                           mime="image/png", on_click="ignore", icon=":material/download:")
     with analysis:
         if card_id is None:
             st.info(f"No CNN trained on {info['dataset']} is available to read the generated image.")
@@ -173,11 +174,11 @@ def studio() -> None:
             target = predictions[0]
             st.plotly_chart(top_k_figure(predictions, true_label=label, height=200), key="gan_prediction_chart")
             for column, method in zip(st.columns(len(MAP_METHODS)), MAP_METHODS):
-                try:
-                    saliency = torch.from_numpy(cached_map(card_id, digest, target.label, method, image))[None]
-                except CheckpointError as error:
-                    column.error(f"{METHOD_LABELS[method]} is unavailable: {error}")
+                saliency, reason = cached_map(card_id, digest, target.label, method, image)
+                if saliency is None:
+                    column.error(f"{METHOD_LABELS[method]} is unavailable: {reason}")
                     continue
+                saliency = torch.from_numpy(saliency)[None]
                 column.image(overlay(image, saliency, 0.5, colormap, display_side=160),
                              caption=f"{METHOD_LABELS[method]} of {card_id} for '{target.name}'")
 
@@ -190,7 +191,7 @@ def studio() -> None:
     strip = interpolation_strip(generator, latent, base_latent(generator, other_seed), label, frames, mode)
     captions = ["current", *(f"t = {step / (frames - 1):.2f}" for step in range(1, frames - 1)), f"seed {other_seed}"]
     for column, frame, caption in zip(st.columns(frames), strip, captions):
-        column.image(encode_png(frame, 96), output_format="PNG", caption=caption)
+        column.image(png_bytes(fit_to_side(to_uint8(frame), 96), PNG_LEVEL), output_format="PNG", caption=caption)
 
 
 studio()
@@ -210,7 +211,7 @@ text_column.download_button("Sensitivity ranking (CSV)", sensitivity_csv(sensiti
                             file_name=f"{gan_id}{f'-{class_name}' if class_name else ''}-latent-sensitivity.csv", mime="text/csv",
                             on_click="ignore", icon=":material/download:")
 for column, dimension, pixel_map in zip(st.columns(top_k), dimensions, dimension_maps(sensitivity.pixel_maps, dimensions)):
-    column.image(enlarge(colorize(pixel_map, colormap), 112), caption=f"z[{dimension}]")
+    column.image(fit_to_side(colorize(pixel_map, colormap), 112), caption=f"z[{dimension}]")
 
 st.subheader("FID")
 metrics = info.get("metrics", {})

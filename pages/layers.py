@@ -10,7 +10,7 @@ from pages.common.resources import cached_layer_gradcams
 from pages.common.targets import choose_target
 from xai_core import cumulative_gradcam_averages, layer_positions
 from xai_core.attribution import DEFAULT_ETA
-from xai_core.imaging import colorize, enlarge
+from xai_core.imaging import colorize, fit_to_side
 
 COLUMNS = 8
 MAX_ETA = 32
@@ -45,7 +45,7 @@ right.markdown(
 def strip(maps, captions):
     for row_start in range(0, len(maps), COLUMNS):
         for column, saliency, caption in zip(st.columns(COLUMNS), maps[row_start : row_start + COLUMNS], captions[row_start : row_start + COLUMNS]):
-            column.image(enlarge(colorize(torch.as_tensor(saliency)), 112), caption=caption)
+            column.image(fit_to_side(colorize(torch.as_tensor(saliency)), 112), caption=caption)
 
 
 st.subheader("Grad-CAM of every conv layer")

@@ -16,7 +16,7 @@ from xai_core.data import pil_to_tensor
 from xai_core.sftgan import average_relevance, generator_info, strategy_for
 from xai_core.sftgan.data import slot_layers
 from xai_core.reports.charts import relevance_figure
-from xai_core.imaging import COLORMAPS, colorize, enlarge, overlay
+from xai_core.imaging import COLORMAPS, colorize, fit_to_side, overlay
 
 METHODS = ("grad_cam", "lsft", "gsft")
 
@@ -34,13 +34,18 @@ with st.sidebar:
 target, _ = choose_target(card, chosen.image, chosen.digest)
 strategy = strategy_for(card.dataset)
 
-try:
-    with st.spinner("CGMAs and generators ..."):
-        maps = {m: torch.from_numpy(cached_map(card.id, chosen.digest, target, m, chosen.image))[None] for m in METHODS}
+with st.spinner("CGMAs and generators ..."):
+    explained = {m: cached_map(card.id, chosen.digest, target, m, chosen.image) for m in METHODS}
+    unavailable = [reason for _, reason in explained.values() if reason]
+    if unavailable:
+        st.error(f"An SFT-GAN generator cannot be used: {unavailable[0]}")
+        st.stop()
+    maps = {m: torch.from_numpy(saliency)[None] for m, (saliency, _) in explained.items()}
+    try:
         analysis = cached_cgma_relevance(card.id, chosen.digest, target, kind, chosen.image)
-except CheckpointError as error:
-    st.error(f"An SFT-GAN generator cannot be loaded: {error}")
-    st.stop()
+    except CheckpointError as error:
+        st.error(f"An SFT-GAN generator cannot be loaded: {error}")
+        st.stop()
 
 shown = display_image(chosen.image, 224)
 for column, (title, picture) in zip(st.columns(4), [("Original", shown)] + [
@@ -71,7 +76,7 @@ right.download_button("Relevance (JSON)", json.dumps({"model": card.id, "generat
 
 st.markdown("**Blackout maps**: the generator's map with one CGMA removed")
 for column, (k, blackout) in zip(st.columns(len(layers)), enumerate(analysis["blackout"])):
-    column.image(enlarge(colorize(torch.from_numpy(blackout)[None], colormap), 112), caption=f"without CGMA {k}")
+    column.image(fit_to_side(colorize(torch.from_numpy(blackout)[None], colormap), 112), caption=f"without CGMA {k}")
 
 st.subheader(f"Average relevance over {selection.dataset} for {card.id}")
 count = st.number_input("Images (first N of the test split)", min_value=8, max_value=2000, step=8, key=keys.RELEVANCE_IMAGES)

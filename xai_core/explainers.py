@@ -1,17 +1,22 @@
-"""The explainer registry, and ``explain``: every chosen method on images through a model card."""
+"""The one registry of every explanation method (the gradient and CAM families, and the SFT-GANs' LSFT and
+GSFT), ``explain`` (maps of chosen methods for a batch) and ``explain_image`` (one image: prediction, every
+method's map or the reason it does not apply, and optionally its scores): the call the Explain page, the
+explanation bundle and the CLI share."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
 
 import torch
 
-from .models.card import ModelCard
-from .sftgan.data import STRATEGIES
-from .sftgan.explainer import GSFT, LSFT, SFTGANExplainer, strategy_for
-from .attribution.base import Explainer
+from .attribution.base import Explainer, NotApplicable
 from .attribution.cam import GradCAM, GradCAMPlusPlus, LayerCAM, ScoreCAM
 from .attribution.gradient import GuidedBackpropExplainer, IntegratedGradientsExplainer, SmoothGrad, VanillaSaliency
+from .models.card import ModelCard, Prediction
+from .models.checkpoints import CheckpointError
+from .sftgan.data import STRATEGIES
+from .sftgan.explainer import GSFT, LSFT, SFTGANExplainer, strategy_for
 
 EXPLAINERS: dict[str, type[Explainer]] = {
     "saliency": VanillaSaliency,
@@ -75,3 +80,55 @@ def explain(card: ModelCard, images: torch.Tensor, methods: Sequence[str] = tupl
     """
     inputs = card.preprocess(images)
     return {method: build_explainer(method, card).attribute(inputs, target) for method in methods}
+
+
+# (card, image Tensor[C,H,W], maps {method: Tensor[1,1,H,W]}, target, mask Tensor[1,H,W] | None) -> {method: {name: value}}
+BadgeFunction = Callable[[ModelCard, torch.Tensor, dict, int, "torch.Tensor | None"], dict]
+
+
+@dataclass
+class ImageExplanation:
+    """One image explained: the top-5 ``predictions``, the ``target`` class explained and its probability, each
+    method's map Tensor[1, 1, *card.input_size] in [0, 1], the reason for each method that does not apply (a model
+    it is undefined on, generator weights that cannot be loaded), and per-method scores when asked for."""
+
+    predictions: list[Prediction]
+    target: int
+    target_probability: float
+    maps: dict[str, torch.Tensor] = field(default_factory=dict)
+    not_applicable: dict[str, str] = field(default_factory=dict)
+    badges: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+def explain_image(card: ModelCard, image: torch.Tensor, methods: Sequence[str], target: int | None = None,
+                  mask: torch.Tensor | None = None, *, badges: BadgeFunction | None = None, seed: int | None = None,
+                  on_progress: Callable[[float, str], None] | None = None) -> ImageExplanation:
+    """Predict and explain one image Tensor[C,H,W] in [0,1] with each of ``methods``; ``target`` None explains
+    the prediction (ValueError outside the classes). Each method runs after ``torch.manual_seed(seed)`` when a
+    seed is given (SmoothGrad's noise). ``badges`` (e.g. :func:`xai_core.metrics.badges.image_badges`) scores
+    the maps, with ``mask`` Tensor[1,H,W] (foreground > 0.5) or None. ``on_progress(fraction, message)``
+    follows each method."""
+    with torch.no_grad():
+        probabilities = card.probabilities(image)[0]
+    top = probabilities.topk(min(5, len(card.classes)))
+    predictions = [Prediction(int(i), card.classes[int(i)], float(p)) for p, i in zip(top.values, top.indices)]
+    target = predictions[0].label if target is None else int(target)
+    if not 0 <= target < len(card.classes):
+        raise ValueError(f"target must be in 0..{len(card.classes) - 1}, got {target}")
+    result = ImageExplanation(predictions, target, float(probabilities[target]))
+    for done, method in enumerate(methods, start=1):
+        if seed is not None:
+            torch.manual_seed(seed)
+        try:
+            result.maps[method] = explain(card, image, [method], target)[method]
+        except NotApplicable as reason:
+            result.not_applicable[method] = str(reason)
+        except CheckpointError as error:
+            result.not_applicable[method] = f"its weights cannot be loaded ({error})"
+        if on_progress is not None:
+            on_progress(done / (len(methods) + (badges is not None)), method)
+    if badges is not None:
+        result.badges = badges(card, image, result.maps, target, mask)
+        if on_progress is not None:
+            on_progress(1.0, "scores")
+    return result

@@ -10,8 +10,9 @@ import torch
 from PIL import Image
 
 from xai_core import DatasetUnavailable, ImageDecodeError
-from xai_core.data import decode_image, pil_to_tensor, tensor_to_pil
+from xai_core.data import decode_image, pil_to_tensor
 from xai_core.data.decode import ACCEPTED_EXTENSIONS, MAX_IMAGE_BYTES, MAX_WORKING_SIDE, limit_side
+from xai_core.imaging import fit_to_side, to_uint8
 
 from . import keys
 from .resources import cached_dataset
@@ -89,16 +90,5 @@ def uploaded_image() -> SelectedImage | None:
 
 
 def display_image(image: torch.Tensor, side: int = DISPLAY_SIDE) -> Image.Image:
-    """Tensor[C,H,W] in [0,1] -> PIL image scaled so its longer side is ``side`` (nearest neighbour when enlarging)."""
-    picture = tensor_to_pil(image)
-    scale = side / max(picture.size)
-    size = (max(1, round(picture.width * scale)), max(1, round(picture.height * scale)))
-    resample = Image.Resampling.NEAREST if scale > 1 else Image.Resampling.LANCZOS
-    return picture.resize(size, resample)
-
-
-def mask_overlay(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Image Tensor[C,H,W] with the ground-truth mask Tensor[1,H,W] tinted green -> Tensor[3,H,W]."""
-    rgb = image.expand(3, -1, -1) if image.shape[0] == 1 else image
-    tinted = rgb * 0.5 + torch.tensor([0.0, 1.0, 0.0]).view(3, 1, 1) * 0.5
-    return torch.where(mask.bool(), tinted, rgb)
+    """Tensor[C,H,W] in [0,1] (C = 1 or 3) -> PIL ``L``/``RGB`` image whose longer side is ``side`` (imaging.fit_to_side)."""
+    return Image.fromarray(fit_to_side(to_uint8(image), side))

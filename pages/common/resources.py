@@ -10,10 +10,11 @@ import streamlit as st
 import torch
 
 from xai_core import ImageDataset, ModelCard, explain, layer_gradcams, load_dataset, load_model
-from xai_core.explainers import build_explainer
+from xai_core.explainers import build_explainer, explain_image
 from xai_core.attribution import conv_layers_in_execution_order
 from xai_core.captioning import Captioner, caption_images, load_captioner, word_cgmas, word_explanations
 from xai_core.generative.dcgan import DCGANGenerator, load_gan
+from xai_core.imaging import to_uint8
 from xai_core.metrics import suite
 from xai_core.metrics.badges import image_badges
 from xai_core.models import Prediction
@@ -44,11 +45,15 @@ def cached_predictions(model_id: str, image_digest: str, _image: torch.Tensor, k
 
 
 @st.cache_data(max_entries=512, show_spinner=False)
-def cached_map(model_id: str, image_digest: str, target: int, method: str, _image: torch.Tensor) -> np.ndarray:
-    """One method's map for one image, float32 [H,W] in [0,1]; keyed by (model, image digest, target, method)."""
+def cached_map(model_id: str, image_digest: str, target: int, method: str, _image: torch.Tensor) -> tuple[np.ndarray | None, str]:
+    """One method's map for one image, (float32 [H,W] in [0,1], ""), or (None, why the method does not apply);
+    keyed by (model, image digest, target, method)."""
     card = cached_model(model_id)
     with model_lock(model_id):
-        return explain(card, _image, [method], target)[method][0, 0].numpy()
+        explanation = explain_image(card, _image, [method], target)
+    if method in explanation.maps:
+        return explanation.maps[method][0, 0].numpy(), ""
+    return None, explanation.not_applicable[method]
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -127,12 +132,12 @@ def cached_conv_layer_names(model_id: str) -> list[str]:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def cached_concept_preview(dataset: str, concept: str | None, count: int, seed: int) -> np.ndarray:
-    """A few images of a registered concept set (or of a random set when ``concept`` is None): uint8 [n,H,W,C]."""
+def cached_concept_preview(dataset: str, concept: str | None, count: int, seed: int) -> list[np.ndarray]:
+    """A few images of a registered concept set (or of a random set when ``concept`` is None): uint8 [H,W] or [H,W,3] each."""
     from xai_core.data.concepts import build_concept, random_concept_set
 
     images = random_concept_set(dataset, count, seed) if concept is None else build_concept(dataset, concept, count, seed)
-    return (images.clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
+    return [to_uint8(image) for image in images]
 
 
 @st.cache_resource

@@ -35,6 +35,10 @@ def test_no_hook_left_after_an_exception():
     with pytest.raises(RuntimeError, match="boom"):
         layer_gradcams(model, torch.rand(1, 1, 8, 8))
     assert _hook_count(model) == 0
+    for method in ("grad_cam", "score_cam"):  # the CAM family shares layer_gradcams' hooked pass
+        with pytest.raises(RuntimeError, match="boom"):
+            EXPLAINERS[method](model, "conv").attribute(torch.rand(1, 1, 8, 8), target=0)
+        assert _hook_count(model) == 0
     with pytest.raises(RuntimeError, match="boom"):
         with record_activations([model.conv]):
             model(torch.rand(1, 1, 8, 8))

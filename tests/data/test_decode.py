@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from xai_core.data import ImageDecodeError, decode_image, pil_to_tensor, tensor_to_pil
+from xai_core.data import ImageDecodeError, decode_image, pil_to_tensor
 from xai_core.data.decode import read_image_file
+from xai_core.imaging import to_uint8
 
 
 def _encode(image: Image.Image, fmt: str = "PNG", **options) -> bytes:
@@ -103,7 +104,7 @@ def test_tensor_round_trip_and_tiny_images(tmp_path):
     picture = Image.fromarray(np.array([[[1, 2, 3]]], dtype=np.uint8))
     tensor = pil_to_tensor(decode_image(_encode(picture)))
     assert tensor.shape == (3, 1, 1)
-    assert np.asarray(tensor_to_pil(tensor)).tolist() == [[[1, 2, 3]]]
+    assert to_uint8(tensor).tolist() == [[[1, 2, 3]]]
     wide = tmp_path / "wide.png"
     Image.new("L", (10000, 10)).save(wide)
     assert read_image_file(wide).size == (10000, 10)

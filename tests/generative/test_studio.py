@@ -1,18 +1,14 @@
-"""GAN Studio engine: latent edits move exactly where they should, interpolation keeps its end points, PNG
-encoding round-trips, the chunked sensitivity equals the engine's, and the ranking exports and plots in order."""
+"""GAN Studio engine: latent edits move exactly where they should, interpolation keeps its end points, the chunked
+sensitivity equals the engine's, and the ranking exports and plots in order (PNG encoding: tests/test_imaging.py)."""
 
-import io
-
-import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from xai_core.generative.dcgan import DCGANGenerator, sample_latents
 from xai_core.generative.latent import latent_sensitivity, sefa_directions
-from xai_core.generative.studio import (MAX_SEED, base_latent, dimension_maps, edit_latent, encode_png, interpolate_latents,
+from xai_core.generative.studio import (MAX_SEED, base_latent, dimension_maps, edit_latent, interpolate_latents,
                                         interpolation_strip, next_random_seed, render, sensitivity_csv, sensitivity_sample,
-                                        to_uint8, top_dimensions, top_sefa_directions)
+                                        top_dimensions, top_sefa_directions)
 from xai_core.reports.charts import sensitivity_bars_figure
 
 
@@ -88,22 +84,6 @@ def test_render_and_strip_are_the_generator_forward(conditional, unconditional):
         render(conditional, latent, 3)
     with pytest.raises(ValueError, match="unconditional"):
         render(unconditional, base_latent(unconditional, 0), 1)
-
-
-def test_encode_png_round_trips_grey_and_rgb_exactly():
-    grey = torch.tensor([[[0.0, 1.0], [0.5, 0.2]]])
-    decoded = np.asarray(Image.open(io.BytesIO(encode_png(grey))))
-    assert decoded.tolist() == [[0, 255], [128, 51]]
-    assert to_uint8(grey).tolist() == decoded.tolist()
-    colour = torch.rand(3, 5, 4)
-    decoded = np.asarray(Image.open(io.BytesIO(encode_png(colour))))
-    assert decoded.shape == (5, 4, 3)
-    np.testing.assert_array_equal(decoded, (colour * 255).round().byte().permute(1, 2, 0).numpy())
-    enlarged = np.asarray(Image.open(io.BytesIO(encode_png(grey, side=6))))
-    assert enlarged.shape == (6, 6)
-    np.testing.assert_array_equal(enlarged, np.kron(np.array([[0, 255], [128, 51]]), np.ones((3, 3), dtype=int)))
-    with pytest.raises(ValueError, match="1 or 3 channels"):
-        encode_png(torch.zeros(2, 4, 4))
 
 
 def test_chunked_sensitivity_equals_the_engine_and_reports_progress(conditional):

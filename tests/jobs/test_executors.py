@@ -13,8 +13,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from xai_core.jobs.executors import (REPOSITORY_ROOT, LocalExecutor, RayExecutor, concatenate, executor_for, row_chunks,
-                                     torch_threads)
+from xai_core.data.chunks import LocalExecutor, concatenate, row_chunks, torch_threads
+from xai_core.jobs.executors import REPOSITORY_ROOT, RayExecutor, executor_for
 from xai_core.jobs.tasks import evaluate, explain_dataset
 from xai_core.metrics.suite import EvaluationSettings
 from xai_core.sftgan.data import Pair, build_pair_shard

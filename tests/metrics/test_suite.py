@@ -12,7 +12,8 @@ from xai_core.metrics import average_drop, deletion_auc, dice, insertion_auc, lo
 from xai_core.metrics.sanity import layers_in_execution_order
 from xai_core.metrics.suite import (CSV_COLUMNS, METRICS, SUMMARY_COLUMNS, EvaluationPair, EvaluationResult, EvaluationSettings,
                                     draw_sample, evaluation_config, load_sanity_verdicts, method_map_function, parse_pair,
-                                    run_evaluation, sanity_verdicts, summarise, write_evaluation, write_sanity_verdicts)
+                                    run_evaluation, sanity_verdicts, summarise, write_sanity_verdicts)
+from xai_core.reports.evaluation_report import write_evaluation
 from xai_core.models import load_model
 
 SMALL = EvaluationSettings(robustness_images=3, sanity_images=2, sanity_steps=2, noise_levels=(0.0, 0.1))

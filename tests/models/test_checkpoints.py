@@ -9,7 +9,7 @@ import torch
 from xai_core import CheckpointError, load_dataset, load_model
 from xai_core.captioning.training import SHIPPED_CAPTIONER
 from xai_core.models import build_model, list_models, load_state_dict_file, save_state_dict, sha256_of
-from xai_core.models.checkpoints import DEFAULT_CHECKPOINT_DIR, find_entry, read_manifest, write_manifest_entry
+from xai_core.models.checkpoints import DEFAULT_CHECKPOINT_DIR, ManifestSection, find_entry, read_manifest, write_manifest_entry
 from xai_core.models.registry import model_info
 from xai_core.models.training import shipped_checkpoint_configs
 from xai_core.generative.training import shipped_gan_configs
@@ -93,6 +93,28 @@ def test_find_entry_searches_only_the_directories_it_is_given_first_match_first(
     assert find_entry("gans", "g", [second], "GAN", "train") == (second, {"id": "g", "v": 2})
     with pytest.raises(CheckpointError, match=r"no GAN 'h'; known: g \(train one with: make-gan\)"):
         find_entry("gans", "h", [first], "GAN", "make-gan")
+
+
+def test_a_manifest_section_lists_describes_and_verifies_its_entries(tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    tensors = {"w": torch.arange(4.0)}
+    for directory in (first, second):
+        directory.mkdir()
+        digest = save_state_dict(tensors, directory / "w.safetensors")
+    write_manifest_entry(first, {"id": "b", "v": 1, "file": "w.safetensors", "sha256": digest}, "captioners")
+    write_manifest_entry(second, {"id": "b", "v": 2, "file": "w.safetensors", "sha256": digest}, "captioners")
+    write_manifest_entry(second, {"id": "a", "v": 3, "file": "w.safetensors", "sha256": "0" * 64}, "captioners")
+    section = ManifestSection("captioners", "captioner", "make-captioner")
+    assert section.ids([first, second]) == ["a", "b"] and section.ids([first]) == ["b"]
+    assert section.info("b", [first, second])["v"] == 1 and section.info("b", [second])["v"] == 2
+    entry, state = section.load_state("b", [first, second], required=("v",))
+    assert entry["v"] == 1 and torch.equal(state["w"], tensors["w"])
+    with pytest.raises(CheckpointError, match=r"w\.safetensors has sha256 .* refusing to load it"):
+        section.load_state("a", [first, second])
+    with pytest.raises(CheckpointError, match="lacks architecture"):
+        section.load_state("b", [first], required=("architecture",))
+    with pytest.raises(CheckpointError, match=r"no captioner 'c'; known: a, b \(train one with: make-captioner\)"):
+        section.info("c", [first, second])
 
 
 SHIPPED = read_manifest(DEFAULT_CHECKPOINT_DIR)

@@ -9,7 +9,8 @@ from streamlit.testing.v1 import AppTest
 
 from pages.common import keys
 from xai_core.generative import dcgan
-from xai_core.metrics.suite import run_evaluation, write_evaluation
+from xai_core.metrics.suite import run_evaluation
+from xai_core.reports.evaluation_report import write_evaluation
 from xai_core.models import model_info
 from tests.conftest import train_tiny_gan
 

@@ -14,7 +14,8 @@ from plotly.offline import get_plotlyjs
 
 from xai_core.cli import main
 from xai_core.generative import dcgan
-from xai_core.metrics.suite import run_evaluation, write_evaluation
+from xai_core.metrics.suite import run_evaluation
+from xai_core.reports.evaluation_report import write_evaluation
 from xai_core.models import model_info
 from xai_core.reports.audit_report import list_evaluation_runs, load_evaluation_run, render_audit_report, write_audit_report
 from xai_core.reports.bundle import ExplanationBundle

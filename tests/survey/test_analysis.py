@@ -17,7 +17,8 @@ from scipy.stats import norm, spearmanr
 from xai_core.survey import analysis as analysis_module
 from xai_core.survey.analysis import (
     VOTE_COLUMNS, SurveyAnalysis, agreement, analyse, analyse_both_ways, attention_outcomes, bradley_terry, fleiss_kappa,
-    metric_correlation, pairwise_preference, preference_by_question, question_winners, response_times, wilson_interval,
+    metric_correlation, pairwise_preference, preference_by_question, question_winners, regular_votes, response_times,
+    wilson_interval,
 )
 from xai_core.reports.charts import bradley_terry_figure, response_time_figure, survey_preference_figure, survey_question_figure
 
@@ -305,7 +306,7 @@ def test_survey_figures():
     assert list(bar.error_y.array) == [pytest.approx(result.pairwise.iloc[0]["ci_high"] - result.pairwise.iloc[0]["share_a"])]
     strengths = bradley_terry_figure(result.strengths)
     assert list(strengths.data[0].x) == ["LSFT-GAN", "Grad-CAM"]
-    times = response_time_figure(votes)
+    times = response_time_figure(regular_votes(votes))
     assert len(times.data) == 1 and len(times.data[0].y) == 500
     mixed = survey_question_figure(preference_by_question(frame(question_votes(1, 1, 1, 0) + question_votes(2, 1, 0, 0, "gsft", "lsft"))))
     assert [trace.name for trace in mixed.data] == ["method a", "equal", "method b"]

@@ -1,5 +1,10 @@
-"""The CAM family on one hook engine: the base class owns hooks, backward, ReLU, upsampling and
-normalisation; each variant overrides only how it weighs the target layer's activations.
+"""The CAM family on one hook engine, and the CAM maths written once.
+
+:func:`layer_pass` runs the model once with hooks on any number of layers (and, for gradient-based
+methods, one ``autograd.grad`` call for all of them); :func:`class_activation_maps` turns per-layer
+channel weights into maps (weighted sum -> ReLU -> bilinear upsampling -> min-max normalisation).
+:class:`CAMExplainer` is the one-layer case of that engine, and ``layers.layer_gradcams`` (Grad-CAM
+at every conv layer) the all-layer case; each CAM variant overrides only its channel weights.
 
 * Grad-CAM: Selvaraju et al., ICCV 2017.
 * Grad-CAM++: Chattopadhyay et al., WACV 2018.
@@ -12,6 +17,8 @@ normalisation; each variant overrides only how it weighs the target layer's acti
 from __future__ import annotations
 
 from abc import abstractmethod
+from dataclasses import dataclass
+from typing import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -19,6 +26,72 @@ from torch import nn
 
 from .base import Explainer, normalise_maps, targets_from_logits
 from .hooks import conv_layers_in_execution_order, inplace_activations_disabled, record_activations
+
+
+def grad_cam_weights(gradients: torch.Tensor) -> torch.Tensor:
+    """Grad-CAM channel weights, w_k = spatial mean of dScore/dA_k: Tensor[N, K, h, w] -> Tensor[N, K, 1, 1]."""
+    return gradients.mean(dim=(2, 3), keepdim=True)
+
+
+def class_activation_maps(activations: Sequence[torch.Tensor], weights: Sequence[torch.Tensor],
+                          size: tuple[int, int]) -> torch.Tensor:
+    """The CAM maths, for L layers at once (DESIGN.md "Intermediate Grad-CAM" when weights are :func:`grad_cam_weights`).
+
+    activations[l]: Tensor[N, K_l, h_l, w_l]; weights[l]: broadcastable to it ([N, K_l, 1, 1] or
+    [N, K_l, h_l, w_l]). Map l = ReLU(sum_k w_k A_k), bilinear (align_corners=False) to ``size``,
+    min-max to [0, 1] per map (an all-zero map stays zero). Returns Tensor[N, L, H, W].
+    """
+    raw = [torch.relu((w * a).sum(dim=1, keepdim=True)) for a, w in zip(activations, weights)]
+    # upsample all layers of one resolution in a single call, then normalise every map at once
+    by_resolution: dict[tuple[int, int], list[int]] = {}
+    for index, cam in enumerate(raw):
+        by_resolution.setdefault(tuple(cam.shape[-2:]), []).append(index)
+    if len(by_resolution) == 1:  # one layer (or one resolution): no regrouping needed
+        maps = F.interpolate(raw[0] if len(raw) == 1 else torch.cat(raw, dim=1), size=size, mode="bilinear",
+                             align_corners=False)
+        return normalise_maps(maps)
+    upsampled: list[torch.Tensor] = [torch.empty(0)] * len(raw)
+    for indices in by_resolution.values():
+        group = F.interpolate(torch.cat([raw[i] for i in indices], dim=1), size=size, mode="bilinear", align_corners=False)
+        for position, index in enumerate(indices):
+            upsampled[index] = group[:, position : position + 1]
+    return normalise_maps(torch.cat(upsampled, dim=1))
+
+
+@dataclass
+class LayerPass:
+    """What one hooked pass recorded. ``order``: positions (in the ``modules`` given) of the layers that
+    ran, in the order they first ran; ``activations``/``gradients``: their detached outputs and the
+    gradients of the summed target logits with respect to them (zeros where a layer does not reach the
+    logits; None without gradients); ``targets``: Tensor[N]; ``logits``: Tensor[N, K], detached."""
+
+    order: list[int]
+    activations: list[torch.Tensor]
+    gradients: list[torch.Tensor] | None
+    targets: torch.Tensor
+    logits: torch.Tensor
+
+
+def layer_pass(model: nn.Module, modules: Sequence[nn.Module], inputs: torch.Tensor, target=None,
+               gradients: bool = True) -> LayerPass:
+    """One forward pass recording the outputs of ``modules`` and, if ``gradients``, one backward pass
+    of the target logits to all of them. Hooks are removed and in-place flags restored even on error."""
+    with inplace_activations_disabled(model), record_activations(modules) as recorder:
+        if gradients:
+            with torch.enable_grad():
+                logits = model(inputs.detach().requires_grad_(True))
+                targets = targets_from_logits(logits, target)
+                order, activations = recorder.in_call_order()
+                score = logits.gather(1, targets[:, None]).sum()
+                grads = torch.autograd.grad(score, activations, allow_unused=True)
+            grads = [torch.zeros_like(a) if g is None else g for a, g in zip(activations, grads)]
+        else:
+            with torch.inference_mode():
+                logits = model(inputs)
+            targets = targets_from_logits(logits, target)
+            order, activations = recorder.in_call_order()
+            grads = None
+    return LayerPass(order, [a.detach() for a in activations], grads, targets, logits.detach())
 
 
 class CAMExplainer(Explainer):
@@ -40,25 +113,13 @@ class CAMExplainer(Explainer):
         return self._layer
 
     def attribute(self, inputs: torch.Tensor, target=None) -> torch.Tensor:
-        layer = self.target_layer(inputs)
-        with inplace_activations_disabled(self.model), record_activations([layer]) as recorder:
-            if self.needs_gradients:
-                with torch.enable_grad():
-                    logits = self.model(inputs.detach().requires_grad_(True))
-                    targets = targets_from_logits(logits, target)
-                    activations = recorder.outputs[0]
-                    score = logits.gather(1, targets[:, None]).sum()
-                    gradients = torch.autograd.grad(score, activations)[0]
-            else:
-                with torch.inference_mode():
-                    logits = self.model(inputs)
-                targets = targets_from_logits(logits, target)
-                activations, gradients = recorder.outputs[0], None
-        activations = activations.detach()
-        weights = self.weights(activations, gradients, inputs, targets)
-        cam = torch.relu((weights * activations).sum(dim=1, keepdim=True))
-        cam = F.interpolate(cam, size=tuple(inputs.shape[-2:]), mode="bilinear", align_corners=False)
-        return normalise_maps(cam)
+        recorded = layer_pass(self.model, [self.target_layer(inputs)], inputs, target, self.needs_gradients)
+        if not recorded.order:
+            raise RuntimeError("the target layer was not called in the forward pass")
+        activations = recorded.activations[0]
+        gradients = recorded.gradients[0] if recorded.gradients is not None else None
+        weights = self.weights(activations, gradients, inputs, recorded.targets)
+        return class_activation_maps([activations], [weights], tuple(inputs.shape[-2:]))
 
     @abstractmethod
     def weights(self, activations: torch.Tensor, gradients: torch.Tensor | None, inputs: torch.Tensor,
@@ -70,7 +131,7 @@ class GradCAM(CAMExplainer):
     name = "grad_cam"
 
     def weights(self, activations, gradients, inputs, targets):
-        return gradients.mean(dim=(2, 3), keepdim=True)
+        return grad_cam_weights(gradients)
 
 
 class GradCAMPlusPlus(CAMExplainer):

@@ -9,11 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from .base import normalise_maps, targets_from_logits
-from .hooks import inplace_activations_disabled, record_activations
+from .cam import class_activation_maps, grad_cam_weights, layer_pass
 
 DEFAULT_ETA = 8
 
@@ -35,46 +33,22 @@ class LayerGradCams:
         return len(self.names)
 
 
-def _raw_gradcam(activations: torch.Tensor, gradients: torch.Tensor) -> torch.Tensor:
-    """ReLU(sum_k mean_hw(G_k) A_k) at the layer's own resolution: Tensor[N, 1, h, w]."""
-    weights = gradients.mean(dim=(2, 3), keepdim=True)
-    return torch.relu((weights * activations).sum(dim=1, keepdim=True))
-
-
-def _upsample(maps: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    return F.interpolate(maps, size=size, mode="bilinear", align_corners=False)
-
-
 def layer_gradcams(model: nn.Module, inputs: torch.Tensor, target=None) -> LayerGradCams:
     """Intermediate Grad-CAM of every ``nn.Conv2d`` of ``model``, ordered by execution.
 
     inputs: model inputs Tensor[N, C, H, W]; target: class per input or None for the prediction.
     One forward pass records every conv output; one ``autograd.grad`` call returns the gradient
     of the target logits with respect to all of them. Works on any model without naming layers.
+    The all-layer case of the CAM engine: ``GradCAM(model, name).attribute`` is the one-layer case,
+    with the same maths (:func:`.cam.class_activation_maps` on :func:`.cam.grad_cam_weights`).
     """
     convs = [(name, module) for name, module in model.named_modules() if isinstance(module, nn.Conv2d)]
     if not convs:
         raise ValueError("the model has no nn.Conv2d layer")
-    with inplace_activations_disabled(model), record_activations([module for _, module in convs]) as recorder, \
-            torch.enable_grad():
-        logits = model(inputs.detach().requires_grad_(True))
-        targets = targets_from_logits(logits, target)
-        order, activations = recorder.in_call_order()
-        score = logits.gather(1, targets[:, None]).sum()
-        gradients = torch.autograd.grad(score, activations, allow_unused=True)
-    size = tuple(inputs.shape[-2:])
-    raw = [_raw_gradcam(a.detach(), torch.zeros_like(a) if g is None else g) for a, g in zip(activations, gradients)]
-    # upsample all layers of one resolution in a single call, then normalise every map at once
-    by_resolution: dict[tuple[int, int], list[int]] = {}
-    for index, cam in enumerate(raw):
-        by_resolution.setdefault(tuple(cam.shape[-2:]), []).append(index)
-    upsampled: list[torch.Tensor] = [torch.empty(0)] * len(raw)
-    for indices in by_resolution.values():
-        group = _upsample(torch.cat([raw[i] for i in indices], dim=1), size)
-        for position, index in enumerate(indices):
-            upsampled[index] = group[:, position : position + 1]
-    maps = normalise_maps(torch.cat(upsampled, dim=1))
-    return LayerGradCams([convs[i][0] for i in order], maps, targets, logits.detach())
+    recorded = layer_pass(model, [module for _, module in convs], inputs, target)
+    weights = [grad_cam_weights(g) for g in recorded.gradients]
+    maps = class_activation_maps(recorded.activations, weights, tuple(inputs.shape[-2:]))
+    return LayerGradCams([convs[i][0] for i in recorded.order], maps, recorded.targets, recorded.logits)
 
 
 def layer_positions(n_layers: int, eta: int = DEFAULT_ETA) -> list[int]:

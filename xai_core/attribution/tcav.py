@@ -38,6 +38,7 @@ from captum.concept import TCAV, Concept
 from captum.concept._utils.classifier import Classifier
 from torch.utils.data import DataLoader
 
+from ..data.concepts import build_concept, class_images, random_concept_sets
 from ..models.card import ModelCard
 from ..versions import library_versions
 from .hooks import conv_layers_in_execution_order, inplace_activations_disabled
@@ -226,6 +227,7 @@ def tcav_scores(card: ModelCard, layer_name: str | None, concept_sets: Mapping[s
                 random_sets: Sequence[torch.Tensor], class_images: torch.Tensor, target: int, seed: int = 0, *,
                 alpha: float = DEFAULT_ALPHA, bonferroni: bool = False, progress: Progress | None = None) -> TCAVResult:
     """TCAV scores of each concept for class ``target`` at layer ``layer_name`` (default :func:`default_layer`).
+    Long: Kim et al.'s procedure (CAVs per concept and random set, directional derivatives, t-tests) reads in order.
 
     concept_sets: {name: float Tensor[n_c, C, H, W] in [0, 1]}; random_sets: >= 10 float Tensor[n_r, C, H, W];
     class_images: float Tensor[N, C, H, W] in [0, 1], the inputs whose directional derivatives are counted
@@ -299,8 +301,6 @@ def run_tcav(card: ModelCard, concepts: Sequence[str], target: int, n_images: in
     user's uploads), ``n_random`` random training-split sets and up to ``n_images`` test images of class
     ``target``; ``n_images`` images per concept and random set. Sets are drawn with ``seed``
     (see :mod:`xai_core.data.concepts`); the result's ``config`` records every argument."""
-    from ..data.concepts import build_concept, class_images, random_concept_sets
-
     if not card.dataset:
         raise ValueError(f"{card.id} names no training dataset to draw random and class images from")
     extra = dict(extra_concepts or {})

@@ -9,7 +9,6 @@ every explainer that works on the zoo's classifiers works on it unchanged (see `
 from __future__ import annotations
 
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -18,11 +17,11 @@ from PIL import Image
 from torch import nn
 
 from ..data.captioning import MAX_TOKENS, SCENE_SIZE, VOCABULARY
-from ..models.checkpoints import (CheckpointError, checkpoint_dirs, find_entry, load_entry_weights, load_weights_into,
-                                  manifest_entries, require_fields)
+from ..models.checkpoints import ManifestSection, checkpoint_dirs
 from ..models.zoo import TRAINABLE_ARCHITECTURES, build_model
 
 START, END, PAD = (VOCABULARY.index(token) for token in ("<start>", "<end>", "<pad>"))
+CAPTIONERS = ManifestSection("captioners", "captioner", "python -m xai_core train-captioner")
 
 
 def zoo_encoder(arch: str, in_channels: int = 3) -> tuple[nn.Module, int]:
@@ -129,29 +128,19 @@ def prepare_image(image: Image.Image, side: int = SCENE_SIZE) -> torch.Tensor:
 
 
 def list_captioners() -> list[str]:
-    return sorted(manifest_entries("captioners", checkpoint_dirs()))
-
-
-def _captioner_entry(captioner_id: str) -> tuple[Path, dict]:
-    return find_entry("captioners", captioner_id, checkpoint_dirs(), "captioner", "python -m xai_core train-captioner")
+    """Ids of every captioner in the manifests (sorted)."""
+    return CAPTIONERS.ids(checkpoint_dirs())
 
 
 def captioner_info(captioner_id: str) -> dict:
     """The manifest entry of a captioner (architecture, BLEU-4 and exact match on the test scenes, command)."""
-    return _captioner_entry(captioner_id)[1]
+    return CAPTIONERS.info(captioner_id, checkpoint_dirs())
 
 
 @lru_cache(maxsize=4)
 def load_captioner(captioner_id: str = "captioner-resnet") -> Captioner:
     """The captioner a manifest entry describes, sha256-checked, in eval mode without parameter gradients."""
-    directory, entry = _captioner_entry(captioner_id)
-    require_fields(entry, ("architecture",))
-    try:
-        captioner = Captioner(**entry["architecture"])
-    except (TypeError, ValueError) as error:
-        raise CheckpointError(f"{captioner_id}: manifest architecture {entry['architecture']} is not a captioner ({error})") from error
-    load_weights_into(captioner, load_entry_weights(directory, entry), f"{entry['file']} (captioner)")
-    return captioner.eval().requires_grad_(False)
+    return CAPTIONERS.load_network(captioner_id, checkpoint_dirs(), Captioner, "a captioner", "captioner")
 
 
 def sequence_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:

@@ -19,15 +19,16 @@ import numpy as np
 import torch
 
 from ..data.captioning import load_captioning, make_scene
+from ..explainers import METHOD_LABELS
 from ..metrics.gan_experiments import cached, mean_std
 from ..models.checkpoints import USER_CHECKPOINT_DIR, CheckpointError
+from ..reports.results import CAPTIONING_SECTION_HEADING, RESULTS_PATH, existing_results, replace_section
 from .model import captioner_info, load_captioner
 from .training import SHIPPED_CAPTIONER, caption_images, train_captioner
 from .words import CAPTION_METHODS, word_explanations, word_objects, word_table
 
 REPORT_SEEDS = (0, 1, 2)
 REPORT_SCENES = 100
-CAPTIONING_SECTION_HEADING = "\n## Captioning: explaining a captioner word by word"
 WORD_GROUPS = {  # group -> (roles, which object): "subject" is the caption's first object
     "subject colour": (("colour",), 0), "subject shape": (("shape",), 0),
     "second-object colour": (("colour",), 1), "second-object shape": (("shape",), 1),
@@ -133,8 +134,6 @@ def _pm(values: list[float], digits: int = 3) -> str:
 
 
 def render_captioning_markdown(results: dict) -> str:
-    from ..explainers import METHOD_LABELS
-
     seeds = results["seeds"]
     per_seed = [results["per_seed"][seed] for seed in seeds]
     captioners = [results["captioners"][seed] for seed in seeds]
@@ -176,3 +175,11 @@ def render_captioning_markdown(results: dict) -> str:
               f"{', '.join(weaker) or 'no method'} | {'yes' if 'LSFT-GAN' in weaker else 'no'} for LSFT-GAN |", ""]
     return "\n".join(lines).rstrip("\n") + "\n"
 
+
+def write_captioning_results(path: Path = RESULTS_PATH, seeds: tuple[int, ...] = REPORT_SEEDS, scenes: int = REPORT_SCENES,
+                             rerun: bool = False, on_progress: Callable[[float, str], None] | None = None) -> Path:
+    """Run (or reuse) the per-word captioning experiments and replace their section of an existing docs/results.md."""
+    recorded = existing_results(path)
+    section = render_captioning_markdown(run_captioning_results(seeds, scenes, rerun=rerun, on_progress=on_progress))
+    path.write_text(replace_section(recorded, CAPTIONING_SECTION_HEADING, section))
+    return path

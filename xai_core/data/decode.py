@@ -143,9 +143,3 @@ def pil_to_tensor(image: Image.Image) -> torch.Tensor:
     if array.ndim == 2:
         array = array[:, :, None]
     return torch.from_numpy(array.transpose(2, 0, 1).copy()).float() / 255.0
-
-
-def tensor_to_pil(image: torch.Tensor) -> Image.Image:
-    """Float Tensor[C, H, W] in [0, 1] (C = 1 or 3) -> PIL ``L`` or ``RGB`` image."""
-    array = (image.detach().clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
-    return Image.fromarray(array[:, :, 0]) if array.shape[2] == 1 else Image.fromarray(array)

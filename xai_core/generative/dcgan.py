@@ -12,17 +12,16 @@ The unified XAI framework paper (§3.3) explains such a generator through its la
 from __future__ import annotations
 
 from functools import lru_cache
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from ..models.checkpoints import (CheckpointError, checkpoint_dirs, find_entry, load_entry_weights, load_weights_into,
-                                 manifest_entries, require_fields)
+from ..models.checkpoints import ManifestSection, checkpoint_dirs
 
 MANIFEST_SECTION = "gans"
+GANS = ManifestSection(MANIFEST_SECTION, "GAN", "python -m xai_core train-gan --dataset mnist")
 
 
 def upsampling_steps(image_size: int) -> int:
@@ -124,16 +123,12 @@ def sample_latents(count: int, latent_dim: int, seed: int) -> torch.Tensor:
 
 def list_gans(dataset: str | None = None) -> list[str]:
     """Ids of every DCGAN in the manifests (``dcgan-<dataset>`` / ``cdcgan-<dataset>`` for shipped ones)."""
-    return sorted(i for i, (_, e) in manifest_entries(MANIFEST_SECTION, checkpoint_dirs()).items() if dataset is None or e["dataset"] == dataset)
-
-
-def _gan_entry(gan_id: str) -> tuple[Path, dict]:
-    return find_entry(MANIFEST_SECTION, gan_id, checkpoint_dirs(), "GAN", "python -m xai_core train-gan --dataset mnist")
+    return sorted(i for i, (_, e) in GANS.entries(checkpoint_dirs()).items() if dataset is None or e["dataset"] == dataset)
 
 
 def gan_info(gan_id: str) -> dict:
     """The manifest entry of a GAN (architecture, dataset, seed, FID, command)."""
-    return _gan_entry(gan_id)[1]
+    return GANS.info(gan_id, checkpoint_dirs())
 
 
 FAILED_FID_RATIO = 100.0
@@ -158,12 +153,4 @@ def quality_warning(info: dict) -> str | None:
 def load_gan(gan_id: str) -> DCGANGenerator:
     """The generator a manifest entry describes, with its sha256-checked weights, in eval mode
     (cached per process; generators are read-only at inference)."""
-    directory, info = _gan_entry(gan_id)
-    require_fields(info, ("architecture",))
-    try:
-        generator = DCGANGenerator(**info["architecture"])
-    except (TypeError, ValueError, RuntimeError) as error:
-        raise CheckpointError(f"{gan_id}: manifest architecture {info['architecture']} is not a DCGAN generator ({error})") from error
-    state = load_entry_weights(directory, info)
-    load_weights_into(generator, state, f"{info['file']} (DCGAN generator)")
-    return generator.eval().requires_grad_(False)
+    return GANS.load_network(gan_id, checkpoint_dirs(), DCGANGenerator, "a DCGAN generator", "DCGAN generator")

@@ -1,5 +1,5 @@
 """GAN Studio engine: move a generator's latent code along its most sensitive dimensions and its SeFa
-directions, render the result, interpolate between codes, and encode images for display.
+directions, render the result and interpolate between codes (:mod:`xai_core.imaging` turns the images into PNGs).
 
 The unified XAI framework paper (§3.3) explains a GAN through its latent space: which latent
 dimensions change the output most (latent sensitivity, E_z ||dG(z)/dz_i||_2, see
@@ -18,9 +18,7 @@ import math
 import random
 from typing import Callable, Mapping
 
-import numpy as np
 import torch
-from PIL import Image
 
 from .dcgan import DCGANGenerator, sample_latents
 from .latent import LatentSensitivity, latent_sensitivity, sefa_directions
@@ -138,27 +136,6 @@ def interpolation_strip(generator: DCGANGenerator, start: torch.Tensor, end: tor
     """Images Tensor[frames, C, H, W] in [0, 1] along :func:`interpolate_latents` from ``start`` to ``end``."""
     latents = interpolate_latents(start, end, frames, mode)
     return generator(latents, _labels(generator, label))
-
-
-def to_uint8(image: torch.Tensor) -> np.ndarray:
-    """Tensor[C, H, W] in [0, 1] (C = 1 or 3) -> uint8 array [H, W] (grey) or [H, W, 3]."""
-    if image.ndim != 3 or image.shape[0] not in (1, 3):
-        raise ValueError(f"expected an image [C, H, W] with 1 or 3 channels, got {tuple(image.shape)}")
-    array = (image.detach().clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
-    return array[:, :, 0] if array.shape[2] == 1 else array
-
-
-def encode_png(image: torch.Tensor, side: int | None = None) -> bytes:
-    """PNG bytes of an image Tensor[C, H, W] in [0, 1] (8 bits per channel, grey or RGB). ``side`` enlarges the
-    longer side to that many pixels with nearest-neighbour sampling (crisp pixels for small GAN images)."""
-    picture = Image.fromarray(to_uint8(image))
-    if side is not None and side != max(picture.size):
-        scale = side / max(picture.size)
-        picture = picture.resize((max(1, round(picture.width * scale)), max(1, round(picture.height * scale))),
-                                 Image.Resampling.NEAREST)
-    buffer = io.BytesIO()
-    picture.save(buffer, format="PNG", compress_level=1)
-    return buffer.getvalue()
 
 
 def dimension_maps(pixel_maps: torch.Tensor, dimensions: list[int]) -> torch.Tensor:

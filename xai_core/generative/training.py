@@ -134,6 +134,8 @@ def train_gan(config: GANConfig, out_dir: str | Path = USER_CHECKPOINT_DIR, run_
 
 
 def _train_gan(config: GANConfig, out_dir: Path, run_dir: Path, progress: bool, score: bool, world: Distributed) -> dict:
+    """The body of :func:`train_gan`. Long: one seeded training loop (the order of random draws is the contract
+    DDP and reproducibility rest on) and the manifest entry it writes read best in one place."""
     torch.manual_seed(config.seed)
     data = load_dataset(config.dataset, "train")
     side = data.image_size[0]

@@ -15,7 +15,7 @@ from ..explainers import build_explainer
 from ..data import load_dataset
 from ..metrics.suite import EvaluationResult, EvaluationSettings, evaluation_config, parse_pair, run_evaluation
 from ..models import load_model
-from .executors import Arrays, Executor, LocalExecutor, ProgressCallback, concatenate, row_chunks
+from ..data.chunks import Arrays, Executor, LocalExecutor, ProgressCallback, concatenate, row_chunks
 
 
 class ExplainWorker:

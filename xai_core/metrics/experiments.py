@@ -18,7 +18,7 @@ from ..models.checkpoints import REPOSITORY_ROOT
 from ..sftgan.data import ARCHITECTURES, STRATEGIES, slot_layers
 from ..sftgan.explainer import average_relevance
 from .suite import (EvaluationResult, EvaluationSettings, draw_sample, evaluation_config, parse_pair, run_evaluation,
-                    write_evaluation)
+                    write_evaluation_data)
 
 EVALUATION_CACHE_DIR = REPOSITORY_ROOT / "runs" / "evaluation"
 REPORT_SEEDS = (0, 1, 2)
@@ -81,7 +81,7 @@ def run_experiment(experiment: Experiment, rerun: bool = False, root: Path = EVA
         return EvaluationResult(recorded["rows"], recorded["config"], recorded.get("skipped", []))
     result = run_evaluation(list(experiment.pairs), experiment.methods, experiment.metrics, experiment.n, experiment.seeds,
                             experiment.settings, on_progress)
-    write_evaluation(result, experiment.cache_dir(root))
+    write_evaluation_data(result, experiment.cache_dir(root))
     return result
 
 

@@ -14,8 +14,10 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
+from ..attribution.tcav import run_tcav
 from ..models.checkpoints import REPOSITORY_ROOT
 from ..models.registry import load_model, model_info
+from .explainability_score import score_systems, summarise_scores
 from .augmentation import AugmentationSettings, bias_audit, run_augmentation, summarise_augmentation
 from ..generative.dcgan import gan_info, load_gan
 from ..generative.latent import latent_stability, pca_directions, sefa_directions
@@ -114,8 +116,6 @@ def score_config(dataset: str, images: int = 100, seeds: tuple[int, ...] = REPOR
 def score_result(dataset: str, images: int = 100, seeds: tuple[int, ...] = REPORT_SEEDS, rerun: bool = False,
                  on_progress: Progress | None = None, root: Path | None = None) -> dict:
     """Explainability-score rows (system, seed, parts, score) and per-system summary on ``dataset``, cached."""
-    from .explainability_score import score_systems, summarise_scores
-
     config = score_config(dataset, images, seeds)
 
     def compute() -> dict:
@@ -138,8 +138,6 @@ TCAV_EXPERIMENTS = (
 def tcav_result(model_id: str, target: int, concepts: tuple[str, ...], seeds: tuple[int, ...] = REPORT_SEEDS, n_images: int = 50,
                 n_random: int = 10, rerun: bool = False, on_progress: Progress | None = None, root: Path | None = None) -> list[dict]:
     """TCAV rows (one per seed and concept: score, random mean, p, significant, CAV accuracy), cached."""
-    from ..attribution.tcav import run_tcav
-
     config = {"model": model_id, "model_sha256": model_info(model_id)["sha256"], "target": target, "concepts": list(concepts),
               "seeds": list(seeds), "n_images": n_images, "n_random": n_random}
 

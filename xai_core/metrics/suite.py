@@ -17,7 +17,7 @@ import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -26,15 +26,11 @@ from ..attribution.base import NotApplicable
 from ..explainers import build_explainer, is_known_method
 from ..data import load_dataset
 from ..models import ModelCard, load_model
-from ..reports.charts import level_curves_figure, metric_bars_figure
 from ..versions import library_versions
 from . import faithfulness, localisation
 from ..attribution.agreement import BINARY_THRESHOLD, dice
 from .robustness import NOISE_LEVELS, MapFunction, noise_curves
 from .sanity import SANITY_THRESHOLD, cascading_randomisation
-
-if TYPE_CHECKING:
-    import plotly.graph_objects as go
 
 
 @dataclass(frozen=True)
@@ -432,34 +428,15 @@ def rows_to_csv(rows: Sequence[dict], columns: Sequence[str] = CSV_COLUMNS) -> s
     return buffer.getvalue()
 
 
-def evaluation_figures(summary: Sequence[dict]) -> dict[str, "go.Figure"]:
-    """{file stem: plotly figure}: bars with error bars per per-image metric, curves for noise and randomisation."""
-    figures = {}
-    for name in dict.fromkeys(row["metric"] for row in summary):
-        metric = METRICS[name]
-        if metric.level_name:
-            x_title = "salt-and-pepper amount" if metric.level_name == "noise" else "randomised down to layer"
-            figures[name] = level_curves_figure(summary, name, metric.label, x_title)
-        else:
-            figures[name] = metric_bars_figure(summary, name, metric.label, metric.higher_is_better)
-    return figures
-
-
-def write_evaluation(result: EvaluationResult, out_dir: Path) -> list[Path]:
-    """results.csv (tidy rows), results.json (config + rows + summary + sanity verdicts), summary.csv and
-    one interactive HTML figure per metric under figures/. Returns the written paths."""
+def write_evaluation_data(result: EvaluationResult, out_dir: Path) -> list[Path]:
+    """results.csv (tidy rows), summary.csv and results.json (config + rows + summary + sanity verdicts);
+    :func:`xai_core.reports.evaluation_report.write_evaluation` adds the figures. Returns the written paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     summary = result.summary()
     written = [out_dir / "results.csv", out_dir / "summary.csv", out_dir / "results.json"]
     written[0].write_text(rows_to_csv(result.rows))
     written[1].write_text(rows_to_csv(summary, SUMMARY_COLUMNS))
     written[2].write_text(results_json(result, summary))
-    figure_dir = out_dir / "figures"
-    figure_dir.mkdir(exist_ok=True)
-    for stem, figure in evaluation_figures(summary).items():
-        path = figure_dir / f"{stem}.html"
-        figure.write_html(path, include_plotlyjs="directory")
-        written.append(path)
     return written
 
 

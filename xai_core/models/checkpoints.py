@@ -10,6 +10,7 @@ import fcntl
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -62,6 +63,14 @@ def read_manifest(directory: str | Path, section: str = "models") -> list[dict]:
     if not isinstance(entries, list) or not all(isinstance(e, dict) and isinstance(e.get("id"), str) for e in entries):
         raise CheckpointError(f"{path}: {section!r} must be a list of entries, each with a string 'id'")
     return entries
+
+
+def refuse_shadowing_shipped(identifier: str, out: str | Path, section: str, option: str) -> None:
+    """A run written elsewhere under a shipped id would be hidden by the shipped one (it is found first): refuse it."""
+    shipped = {entry["id"] for entry in read_manifest(DEFAULT_CHECKPOINT_DIR, section)}
+    if identifier in shipped and Path(out).resolve() != DEFAULT_CHECKPOINT_DIR.resolve():
+        raise ValueError(f"{identifier} is a shipped id; choose another with {option} "
+                         "(or retrain the shipped one with reproduce-checkpoints)")
 
 
 def changed_option_arguments(config: object, defaults: object, options: dict[str, str]) -> list[str]:
@@ -159,21 +168,58 @@ def load_state_dict_file(path: str | Path, expected_sha256: str | None = None) -
     raise CheckpointError(f"{path.name}: unsupported checkpoint type (use .safetensors)")
 
 
-def require_fields(entry: dict, fields: tuple[str, ...]) -> None:
-    """CheckpointError naming the fields a manifest entry lacks."""
-    missing = [name for name in fields if name not in entry]
-    if missing:
-        raise CheckpointError(f"manifest entry {entry['id']!r} lacks {', '.join(missing)}")
+class ManifestSection:
+    """One manifest section (``models``, ``generators``, ``gans`` or ``captioners``) over the checkpoint directories
+    a caller passes (its module's ``checkpoint_dirs()``; the first directory holding an id wins).
 
+    ``noun`` and ``train_command`` word the error for an unknown id:
+    ``no <noun> 'x'; known: a, b (train one with: <train_command>)``.
+    """
 
-def load_entry_weights(directory: Path, entry: dict) -> dict[str, torch.Tensor]:
-    """The sha256-checked state dict a manifest entry names; its ``file`` must be a plain name in ``directory``."""
-    name, digest = entry.get("file"), entry.get("sha256")
-    if not isinstance(name, str) or not name or Path(name).name != name:
-        raise CheckpointError(f"manifest entry {entry['id']!r}: file {name!r} must be a file name inside {directory}")
-    if not isinstance(digest, str):
-        raise CheckpointError(f"manifest entry {entry['id']!r} records no sha256; refusing to load unverified weights")
-    return load_state_dict_file(directory / name, expected_sha256=digest)
+    def __init__(self, section: str, noun: str, train_command: str):
+        if section not in MANIFEST_SECTIONS:
+            raise ValueError(f"manifest section must be one of {MANIFEST_SECTIONS}, got {section!r}")
+        self.section, self.noun, self.train_command = section, noun, train_command
+
+    def entries(self, directories: list[Path]) -> dict[str, tuple[Path, dict]]:
+        """{id: (directory, entry)} over ``directories``, the first directory holding an id winning."""
+        return manifest_entries(self.section, directories)
+
+    def ids(self, directories: list[Path]) -> list[str]:
+        """The sorted ids of the section's entries over ``directories``."""
+        return sorted(self.entries(directories))
+
+    def info(self, identifier: str, directories: list[Path]) -> dict:
+        """The manifest entry of ``identifier``; a CheckpointError naming the known ids and the train command if none."""
+        return find_entry(self.section, identifier, directories, self.noun, self.train_command)[1]
+
+    def load_state(self, identifier: str, directories: list[Path],
+                   required: tuple[str, ...] = ()) -> tuple[dict, dict[str, torch.Tensor]]:
+        """(entry, state dict) of ``identifier``: the entry must hold the ``required`` fields and name a plain ``file``
+        in its directory with its ``sha256``; the file is verified against it and read without unpickling code."""
+        directory, entry = find_entry(self.section, identifier, directories, self.noun, self.train_command)
+        missing = [name for name in required if name not in entry]
+        if missing:
+            raise CheckpointError(f"manifest entry {identifier!r} lacks {', '.join(missing)}")
+        name, digest = entry.get("file"), entry.get("sha256")
+        if not isinstance(name, str) or not name or Path(name).name != name:
+            raise CheckpointError(f"manifest entry {identifier!r}: file {name!r} must be a file name inside {directory}")
+        if not isinstance(digest, str):
+            raise CheckpointError(f"manifest entry {identifier!r} records no sha256; refusing to load unverified weights")
+        return entry, load_state_dict_file(directory / name, expected_sha256=digest)
+
+    def load_network(self, identifier: str, directories: list[Path], network: Callable[..., torch.nn.Module], what: str,
+                     label: str | Callable[[torch.nn.Module], str]) -> torch.nn.Module:
+        """``network(**entry["architecture"])`` holding the entry's sha256-checked weights (strictly), in eval mode
+        without parameter gradients. ``what`` ("a DCGAN generator") names the network when the architecture builds
+        none; ``label`` (or ``label(network)``) follows the file name when the weights do not fit."""
+        entry, state = self.load_state(identifier, directories, required=("architecture",))
+        try:
+            built = network(**entry["architecture"])
+        except (TypeError, ValueError, RuntimeError) as error:
+            raise CheckpointError(f"{identifier}: manifest architecture {entry['architecture']} is not {what} ({error})") from error
+        load_weights_into(built, state, f"{entry['file']} ({label if isinstance(label, str) else label(built)})")
+        return built.eval().requires_grad_(False)
 
 
 def load_weights_into(model: torch.nn.Module, state_dict: dict[str, torch.Tensor], source: str) -> None:

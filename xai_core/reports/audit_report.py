@@ -14,7 +14,6 @@ manifest is HTML-escaped.
 
 from __future__ import annotations
 
-import base64
 import csv
 import hashlib
 import html
@@ -31,12 +30,13 @@ from plotly.offline import get_plotlyjs
 from ..versions import __version__
 from ..explainers import method_label
 from ..metrics.experiments import EVALUATION_CACHE_DIR
-from ..metrics.suite import METRICS, SUMMARY_COLUMNS, evaluation_figures
+from ..metrics.suite import METRICS, SUMMARY_COLUMNS
 from ..models import Prediction, model_info
 from .bundle import (GAN, GENERATED, ORIGINAL, ExplanationBundle, LatentSensitivityShares, NormalisedConceptScore, Score,
     utc_timestamp)
 from .charts import top_k_figure
-from ..imaging import colorize, enlarge, image_to_rgb, overlay, png_bytes
+from .evaluation_report import evaluation_figures
+from ..imaging import colorize, fit_to_side, image_to_rgb, overlay, png_data_uri, to_uint8
 
 DISPLAY_SIDE = 192
 OVERLAY_OPACITY = 0.5
@@ -120,18 +120,13 @@ class _Charts:
 
 # ---------------------------------------------------------------- HTML pieces
 
-def _png_data_uri(array) -> str:
-    return "data:image/png;base64," + base64.b64encode(png_bytes(array)).decode("ascii")
-
-
 def _figure(array, caption: str, alt: str) -> str:
-    return (f'<figure><img src="{_png_data_uri(array)}" alt="{esc(alt)}" width="{array.shape[1]}" height="{array.shape[0]}">'
+    return (f'<figure><img src="{png_data_uri(array)}" alt="{esc(alt)}" width="{array.shape[1]}" height="{array.shape[0]}">'
             f"<figcaption>{caption}</figcaption></figure>")
 
 
 def _image_array(image: torch.Tensor, side: int = DISPLAY_SIDE):
-    rgb = image_to_rgb(image)
-    return enlarge((rgb.permute(1, 2, 0).clamp(0, 1).numpy() * 255).round().astype("uint8"), side)
+    return fit_to_side(to_uint8(image_to_rgb(image)), side)
 
 
 NUMBER_CELL = ' class="number"'
@@ -225,7 +220,7 @@ def _maps_section(bundle: ExplanationBundle) -> str:
         shown = None if image is None else torch.tensor(_image_array(image)).permute(2, 0, 1).float() / 255
         tiles = []
         for method, saliency in maps.items():
-            picture = (enlarge(colorize(saliency, COLORMAP), DISPLAY_SIDE) if shown is None
+            picture = (fit_to_side(colorize(saliency, COLORMAP), DISPLAY_SIDE) if shown is None
                        else overlay(shown, saliency[None], OVERLAY_OPACITY, COLORMAP))
             tiles.append(_figure(picture, esc(method_label(method)), f"{method_label(method)} map of the {subject} image"))
         body += f"<h4>{esc(SUBJECT_TITLES[subject])}</h4><div class=\"grid\">{''.join(tiles)}</div>"
@@ -262,7 +257,7 @@ def _latent_section(latent: LatentSensitivityShares | None, charts: _Charts) -> 
         return '<p class="note">No GAN sample in this bundle, so no latent sensitivities.</p>'
     body = (charts.div(latent_sensitivity_figure(latent))
             + '<p class="note">Share of E||dG(z)/dz<sub>i</sub>|| (exact, forward-mode autodiff) at this sample.</p>')
-    tiles = [_figure(enlarge(colorize(m, COLORMAP), LATENT_MAP_SIDE),
+    tiles = [_figure(fit_to_side(colorize(m, COLORMAP), LATENT_MAP_SIDE),
                      f"z{d}: rank {int(latent.ranks[d])}, {float(latent.shares[d]):.1%}", f"where latent dimension {d} acts")
              for d, m in latent.pixel_maps.items()]
     if tiles:

@@ -33,14 +33,14 @@ import plotly.io as pio
 import torch
 import torch.nn.functional as F
 
-from ..attribution.base import NotApplicable, normalise_maps
-from ..explainers import explain
+from ..attribution.base import normalise_maps
+from ..explainers import explain_image
 from ..data import load_dataset
 from ..generative.dcgan import DCGANGenerator, gan_info, load_gan, sample_latents
 from ..generative.latent import latent_sensitivity
 from ..metrics.badges import image_badges
 from ..metrics.suite import METRICS
-from ..models import CheckpointError, ModelCard, model_info
+from ..models import ModelCard, model_info
 from ..versions import library_versions
 
 if TYPE_CHECKING:
@@ -435,32 +435,21 @@ def explain_subject(bundle: ExplanationBundle, subject: str, card: ModelCard, im
     computed after ``torch.manual_seed(seed)`` (SmoothGrad's noise). Scores: :func:`image_badges` per method and
     the target's probability.
     """
-    with torch.no_grad():
-        probabilities = card.probabilities(image)[0]
-    top = probabilities.topk(min(5, len(card.classes)))
-    bundle.predictions[subject] = [{"label": int(i), "name": card.classes[int(i)], "probability": float(p)}
-                                   for p, i in zip(top.values, top.indices)]
-    target = int(top.indices[0]) if target is None else int(target)
-    if not 0 <= target < len(card.classes):
-        raise ValueError(f"target must be in 0..{len(card.classes) - 1}, got {target}")
-    bundle.targets[subject] = target
-    bundle.add_scores({"target_probability": float(probabilities[target])}, subject=subject)
-    maps = {}
-    for done, method in enumerate(methods):
-        torch.manual_seed(seed)
-        try:
-            maps[method] = explain(card, image, [method], target)[method]
-            bundle.add_map(method, maps[method], subject)
-        except NotApplicable as reason:
-            bundle.add_not_applicable(method, str(reason), subject)
-        except CheckpointError as error:
-            bundle.add_not_applicable(method, f"its weights cannot be loaded ({error})", subject)
+    def progress(fraction: float, step: str) -> None:
         if on_progress is not None:
-            on_progress((done + 1) / (len(methods) + 1), f"{subject}: {method}")
-    for method, values in image_badges(card, image, maps, target, mask).items():
+            on_progress(fraction, f"{subject}: {step}")
+
+    explanation = explain_image(card, image, methods, target, mask, badges=image_badges, seed=seed, on_progress=progress)
+    bundle.predictions[subject] = [{"label": p.label, "name": p.name, "probability": p.probability} for p in explanation.predictions]
+    bundle.targets[subject] = target = explanation.target
+    bundle.add_scores({"target_probability": explanation.target_probability}, subject=subject)
+    for method in methods:
+        if method in explanation.maps:
+            bundle.add_map(method, explanation.maps[method], subject)
+        else:
+            bundle.add_not_applicable(method, explanation.not_applicable[method], subject)
+    for method, values in explanation.badges.items():
         bundle.add_scores(values, method=method, subject=subject)
-    if on_progress is not None:
-        on_progress(1.0, f"{subject}: scores")
     return target
 
 

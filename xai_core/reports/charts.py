@@ -8,8 +8,8 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from ..explainers import method_label
+from ..metrics.explainability_score import PART_WEIGHTS
 from ..models.card import Prediction
-from ..survey.analysis import regular_votes
 
 if TYPE_CHECKING:
     from ..attribution.tcav import TCAVResult
@@ -171,8 +171,6 @@ def audit_figure(rows: Sequence[dict], metric: str, label: str = "", height: int
 
 def explainability_score_figure(summary: Sequence[dict], height: int = 380) -> go.Figure:
     """Score mean +- std per system beside the paper's Table 2 value, and each part's weighted contribution."""
-    from ..metrics.explainability_score import PART_WEIGHTS
-
     systems = [row["system"] for row in summary]
     total = sum(PART_WEIGHTS.values())
     figure = go.Figure()
@@ -255,12 +253,12 @@ def bradley_terry_figure(strengths: pd.DataFrame, height: int = 340) -> go.Figur
     return figure
 
 
-def response_time_figure(votes: pd.DataFrame, height: int = 360) -> go.Figure:
-    """Box of response seconds per respondent over the regular questions (attention checks left out), every answer
-    as a point, with the overall median as a dashed line: unusually fast respondents stand out.
+def response_time_figure(regular: pd.DataFrame, height: int = 360) -> go.Figure:
+    """Box of response seconds per respondent, every answer as a point, with the overall median as a dashed line:
+    unusually fast respondents stand out.
 
-    votes: the survey's votes table (see :mod:`xai_core.survey.analysis`)."""
-    regular = regular_votes(votes)
+    regular: one row per answer to a regular question (attention checks already left out, e.g. by
+    :func:`xai_core.survey.analysis.regular_votes`), with columns ``respondent`` and ``response_seconds``."""
     figure = go.Figure(go.Box(
         x=regular["respondent"].tolist(), y=regular["response_seconds"].tolist(), boxpoints="all", jitter=0.3,
         marker_color="#1f77b4", name="seconds", hovertemplate="%{x}: %{y:.1f} s<extra></extra>",

@@ -8,10 +8,14 @@ Every number is a mean over images per seed, then mean +- sample std over the se
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Sequence
 
+import plotly.graph_objects as go
+
 from ..explainers import method_label
-from ..metrics.suite import sanity_verdicts, summarise
+from ..metrics.suite import METRICS, EvaluationResult, sanity_verdicts, summarise, write_evaluation_data
+from .charts import level_curves_figure, metric_bars_figure
 from ..sftgan.data import STRATEGIES
 
 # Guna et al., "Interpreting CNN Predictions using Conditional GANs": the figures its text states.
@@ -214,3 +218,29 @@ def sanity_table(rows: Sequence[dict], threshold: float) -> str:
         body.append([method_label(method), f"{sum(v['passed'] for v in mine)} of {len(mine)}", f"{mean:.3f}",
                      "passes" if sum(v["passed"] for v in mine) == len(mine) else "**fails on some models**"])
     return _table(["method", "models passed", "mean rank corr. after full randomisation", "verdict"], body)
+
+
+def evaluation_figures(summary: Sequence[dict]) -> dict[str, go.Figure]:
+    """{file stem: plotly figure}: bars with error bars per per-image metric, curves for noise and randomisation."""
+    figures = {}
+    for name in dict.fromkeys(row["metric"] for row in summary):
+        metric = METRICS[name]
+        if metric.level_name:
+            x_title = "salt-and-pepper amount" if metric.level_name == "noise" else "randomised down to layer"
+            figures[name] = level_curves_figure(summary, name, metric.label, x_title)
+        else:
+            figures[name] = metric_bars_figure(summary, name, metric.label, metric.higher_is_better)
+    return figures
+
+
+def write_evaluation(result: EvaluationResult, out_dir: Path) -> list[Path]:
+    """The run's data files (:func:`xai_core.metrics.suite.write_evaluation_data`) and one interactive HTML figure
+    per metric under figures/. Returns the written paths."""
+    written = write_evaluation_data(result, out_dir)
+    figure_dir = out_dir / "figures"
+    figure_dir.mkdir(exist_ok=True)
+    for stem, figure in evaluation_figures(result.summary()).items():
+        path = figure_dir / f"{stem}.html"
+        figure.write_html(path, include_plotlyjs="directory")
+        written.append(path)
+    return written

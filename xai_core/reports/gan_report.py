@@ -103,7 +103,8 @@ def tcav_table(tcav: dict[str, list[dict]]) -> str:
 
 
 def render_gan_markdown(results: dict) -> str:
-    """Markdown for the FID, latent, augmentation, bias-audit, TCAV and explainability-score results."""
+    """Markdown for the FID, latent, augmentation, bias-audit, TCAV and explainability-score results.
+    Long: a document template, read top to bottom like the section it writes."""
     augmentation, changes = augmentation_table(results["augmentation"])
     scores, means = score_table(results["score"])
     order = sorted(means, key=lambda system: -sum(means[system]) / len(means[system]))

@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from ..captioning.results import (CAPTIONING_SECTION_HEADING, REPORT_SCENES, REPORT_SEEDS, render_captioning_markdown,
-                                  run_captioning_results)
 from ..metrics.gan_experiments import run_gan_experiments
 from ..metrics.experiments import EXPERIMENTS, run_experiment, run_relevance
 from ..metrics.suite import EvaluationResult, write_sanity_verdicts
@@ -97,7 +95,8 @@ CNNs; ours are smaller CNNs on the datasets that work offline (see DESIGN.md).
 
 
 def render_evaluation_markdown(results: dict[str, EvaluationResult], relevance: dict[str, dict]) -> str:
-    """The evaluation sections (paper Tables 1-3, Figs. 13 and 15, §4.3.4, §4.3.6, sanity checks)."""
+    """The evaluation sections (paper Tables 1-3, Figs. 13 and 15, §4.3.4, §4.3.6, sanity checks).
+    Long: a document template, read top to bottom like the sections it writes."""
     symbols, objects = results["symbols"], results["objects"]
     sanity = results["sanity"]
 
@@ -190,6 +189,7 @@ model when the Spearman rank correlation of its maps with the trained model's ma
 
 
 GAN_SECTION_HEADING = "\n## Explainable GAN"
+CAPTIONING_SECTION_HEADING = "\n## Captioning: explaining a captioner word by word"  # written by captioning-results
 
 
 def replace_section(document: str, heading: str, section: str) -> str:
@@ -208,7 +208,8 @@ def section_of(document: str, heading: str) -> str:
     return (heading.strip() + rest.partition("\n## ")[0]).rstrip("\n") + "\n" if found else ""
 
 
-def _existing(path: Path) -> str:
+def existing_results(path: Path) -> str:
+    """The text of an existing docs/results.md; ValueError naming the command that writes it first."""
     if not path.is_file():
         raise ValueError(f"{path} does not exist yet: run report-results first")
     return path.read_text()
@@ -216,18 +217,9 @@ def _existing(path: Path) -> str:
 
 def write_gan_results(path: Path = RESULTS_PATH, rerun: bool = False, on_progress: Callable[[float, str], None] | None = None) -> Path:
     """Rerun (or reuse) only the GAN experiments and replace the GAN sections of an existing docs/results.md."""
-    recorded = _existing(path)
+    recorded = existing_results(path)
     section = render_gan_markdown(run_gan_experiments(rerun=rerun, on_progress=on_progress))
     path.write_text(replace_section(recorded, GAN_SECTION_HEADING, section))
-    return path
-
-
-def write_captioning_results(path: Path = RESULTS_PATH, seeds: tuple[int, ...] = REPORT_SEEDS, scenes: int = REPORT_SCENES,
-                             rerun: bool = False, on_progress: Callable[[float, str], None] | None = None) -> Path:
-    """Run (or reuse) the per-word captioning experiments and replace their section of an existing docs/results.md."""
-    recorded = _existing(path)
-    section = render_captioning_markdown(run_captioning_results(seeds, scenes, rerun=rerun, on_progress=on_progress))
-    path.write_text(replace_section(recorded, CAPTIONING_SECTION_HEADING, section))
     return path
 
 

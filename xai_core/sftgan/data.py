@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 from ..attribution.layers import DEFAULT_ETA, cumulative_gradcam_averages, layer_gradcams, layer_positions
 from ..data import load_dataset
 from ..data.registry import dataset_available
-from ..jobs.executors import Executor, LocalExecutor, concatenate, row_chunks
+from ..data.chunks import Executor, LocalExecutor, concatenate, row_chunks
 from ..models.checkpoints import REPOSITORY_ROOT
 from ..models.registry import load_model
 
@@ -169,7 +169,7 @@ def _pair_images(dataset: str) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
 
 class CGMAWorker:
     """(generator image, CGMAs, final Grad-CAM, explained class) for rows[start:stop] of a pair's images, as uint8
-    arrays: the unit of work of a shard on any executor (``xai_core.jobs``)."""
+    arrays: the unit of work of a shard on any executor (``xai_core.data.chunks``, ``xai_core.jobs``)."""
 
     def __init__(self, model_id: str, dataset: str, rows: list[int], eta: int = DEFAULT_ETA):
         self.card = load_model(model_id)

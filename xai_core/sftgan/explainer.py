@@ -8,19 +8,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import Callable
 
 import torch
 
 from ..attribution.base import Explainer
 from ..attribution.layers import DEFAULT_ETA
-from ..models.checkpoints import (CheckpointError, checkpoint_dirs, find_entry, load_entry_weights, load_weights_into,
-                                 manifest_entries, require_fields)
+from ..models.checkpoints import ManifestSection, checkpoint_dirs
 from .data import STRATEGIES, generator_inputs, resize_maps, working_size
 from .networks import SFTGenerator
 
 SYMBOL_DATASETS = (*STRATEGIES["symbols"], "glyphs_cjk", "torchvision-mnist", "torchvision-emnist")
+GENERATORS = ManifestSection("generators", "SFT-GAN generator", "python -m xai_core train-sftgan --kind lsft --strategy objects")
 
 
 def strategy_for(dataset: str | None) -> str:
@@ -31,17 +30,12 @@ def strategy_for(dataset: str | None) -> str:
 
 def list_generators() -> list[str]:
     """Ids of every generator in the manifests (``<kind>-<strategy>`` for the shipped ones)."""
-    return sorted(manifest_entries("generators", checkpoint_dirs()))
-
-
-def _generator_entry(generator_id: str) -> tuple[Path, dict]:
-    return find_entry("generators", generator_id, checkpoint_dirs(), "SFT-GAN generator",
-                      "python -m xai_core train-sftgan --kind lsft --strategy objects")
+    return GENERATORS.ids(checkpoint_dirs())
 
 
 def generator_info(generator_id: str) -> dict:
     """The manifest entry of a generator (architecture, pairs, validation figures, command)."""
-    return _generator_entry(generator_id)[1]
+    return GENERATORS.info(generator_id, checkpoint_dirs())
 
 
 @lru_cache(maxsize=8)
@@ -50,15 +44,7 @@ def load_generator(generator_id: str) -> SFTGenerator:
 
     Cached per process: generators are read-only at inference.
     """
-    directory, entry = _generator_entry(generator_id)
-    require_fields(entry, ("architecture",))
-    try:
-        generator = SFTGenerator(**entry["architecture"])
-    except (TypeError, ValueError, RuntimeError) as error:
-        raise CheckpointError(f"{generator_id}: manifest architecture {entry['architecture']} is not an SFT generator ({error})") from error
-    state = load_entry_weights(directory, entry)
-    load_weights_into(generator, state, f"{entry['file']} ({generator.kind})")
-    return generator.eval().requires_grad_(False)
+    return GENERATORS.load_network(generator_id, checkpoint_dirs(), SFTGenerator, "an SFT generator", lambda generator: generator.kind)
 
 
 class SFTGANExplainer(Explainer):

@@ -175,6 +175,8 @@ def train_sftgan(config: SFTGANConfig, out_dir: str | Path = USER_CHECKPOINT_DIR
                  cache_dir: str | Path = DEFAULT_CACHE_DIR, resume: bool = True, progress: bool = True,
                  shards: list[Shard] | None = None) -> dict:
     """Train one generator; write its safetensors and manifest entry (section ``generators``) to ``out_dir``.
+    Long: one seeded, resumable training loop (the order of random draws is the contract DDP, resuming and
+    reproducibility rest on) reads best in one place.
 
     Per epoch: validation MSE/Dice on held-out classes, ``history.json``, ``loss_curves.png`` and a
     resumable ``state.pt`` in ``run_dir``. Under ``torchrun`` every rank trains on its share of

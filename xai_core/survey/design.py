@@ -28,7 +28,7 @@ from ..metrics.suite import METRICS, EvaluationSettings, MethodBatch, method_map
 from ..models import ModelCard, load_model
 from ..sftgan.explainer import SFTGANExplainer, generator_info, strategy_for
 from ..metrics.explainability_score import NOISE_AMOUNT
-from ..imaging import enlarge, overlay, png_bytes
+from ..imaging import fit_to_side, image_to_rgb, overlay, png_bytes, to_uint8
 from ..versions import library_versions
 from .repository import StimulusData, SurveyStore
 
@@ -234,10 +234,10 @@ def _stimulus(design: SurveyDesign, kind: str, methods: tuple[str, str], image: 
     """One rendered stimulus: image Tensor[C, H, W] in [0, 1], maps Tensor[1, H, W] (map_b is noise or map_a again in
     attention checks, whose method_b is method_a); ``details`` gain the image's sha256."""
     render = lambda saliency: png_bytes(overlay(image, saliency, design.opacity, design.colormap, design.display_side))  # noqa: E731
-    image_array = (image.expand(3, -1, -1) if image.shape[0] == 1 else image).permute(1, 2, 0).mul(255).round().byte().numpy()
     return StimulusData(
         kind=kind, method_a=methods[0], method_b=methods[1] if kind == "question" else methods[0],
-        image_png=png_bytes(enlarge(image_array, design.display_side)), map_a_png=render(map_a), map_b_png=render(map_b),
+        image_png=png_bytes(fit_to_side(to_uint8(image_to_rgb(image)), design.display_side)),
+        map_a_png=render(map_a), map_b_png=render(map_b),
         expected_answer={"attention_noise": "a", "attention_identical": "equal"}.get(kind),
         details={**details, "image_sha256": hashlib.sha256(image.numpy().tobytes()).hexdigest()}, metrics=metrics)
 

@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..reports.charts import bradley_terry_figure, response_time_figure, survey_preference_figure, survey_question_figure
 from ..metrics.explainability_score import explainability_score
-from .analysis import SurveyAnalysis, analyse_both_ways, analysed_votes, json_records, preference_by_role
+from .analysis import SurveyAnalysis, analyse_both_ways, analysed_votes, json_records, preference_by_role, regular_votes
 from .design import ROBUSTNESS_METRIC
 from .repository import SurveyInfo, SurveyStore
 
@@ -90,7 +90,7 @@ def report_figures(report: SurveyReport, analysis_name: str) -> dict:
     return {"questions": survey_question_figure(analysis.per_question),
             "preference": survey_preference_figure(analysis.pairwise),
             "bradley_terry": bradley_terry_figure(analysis.strengths),
-            "response_times": response_time_figure(analysed)}
+            "response_times": response_time_figure(regular_votes(analysed))}
 
 
 def write_report(report: SurveyReport, out_dir: str | Path) -> list[Path]:

@@ -8,13 +8,13 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from ..explainers import EXPLAINERS, method_label
 from ..captioning import CAPTION_METHODS
 from ..data import pil_to_tensor, read_image_file
-from .access import ADMIN_PASSWORD_VARIABLE, share_link
-from .design import ATTENTION_KINDS, DEMO_DESIGN, TASK_DESIGNS, TASKS, SurveyDesign, create_survey
-from .export import survey_report, write_report
-from .repository import DATABASE_URL_VARIABLE, SurveyStore
+from ..explainers import EXPLAINERS, method_label
+from ..survey.access import ADMIN_PASSWORD_VARIABLE, share_link
+from ..survey.design import ATTENTION_KINDS, DEMO_DESIGN, TASK_DESIGNS, TASKS, SurveyDesign, create_survey
+from ..survey.export import survey_report, write_report
+from ..survey.repository import DATABASE_URL_VARIABLE, SurveyStore
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 
@@ -134,23 +134,27 @@ def _cmd_survey_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_survey_commands(commands: argparse._SubParsersAction) -> None:
-    def with_database(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        parser.add_argument("--database", default=None, help=f"SQLAlchemy URL (default ${DATABASE_URL_VARIABLE}, "
-                            "else SQLite at $XAI_STUDIO_DATA_DIR/surveys.sqlite, default data/)")
-        return parser
+def _with_database(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    parser.add_argument("--database", default=None, help=f"SQLAlchemy URL (default ${DATABASE_URL_VARIABLE}, "
+                        "else SQLite at $XAI_STUDIO_DATA_DIR/surveys.sqlite, default data/)")
+    return parser
 
-    def with_creation_output(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--base-url", default=None, help="the app's public URL for the share link "
-                            "(default $XAI_STUDIO_PUBLIC_URL, else http://localhost:8501)")
-        parser.add_argument("--quiet", action="store_true")
 
-    demo = with_database(commands.add_parser(
+def _with_creation_output(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--base-url", default=None, help="the app's public URL for the share link "
+                        "(default $XAI_STUDIO_PUBLIC_URL, else http://localhost:8501)")
+    parser.add_argument("--quiet", action="store_true")
+
+
+def _register_survey_demo(commands: argparse._SubParsersAction) -> None:
+    demo = _with_database(commands.add_parser(
         "survey-demo", help="create and open the demo survey: LSFT-GAN vs Grad-CAM on 20 MNIST test images, 2 attention checks"))
-    with_creation_output(demo)
+    _with_creation_output(demo)
     demo.set_defaults(handler=_cmd_survey_demo)
 
-    create = with_database(commands.add_parser("survey-create", help="create a comprehensibility survey (a draft unless --open)"))
+
+def _register_survey_create(commands: argparse._SubParsersAction) -> None:
+    create = _with_database(commands.add_parser("survey-create", help="create a comprehensibility survey (a draft unless --open)"))
     create.add_argument("--title", default="Which explanation is easier to understand?")
     create.add_argument("--task", default="classification", choices=TASKS,
                         help="captioning: each question explains one word of a captioner's caption of a captioning test scene")
@@ -171,21 +175,30 @@ def add_survey_commands(commands: argparse._SubParsersAction) -> None:
     create.add_argument("--consent-file", type=Path, default=None, help="consent text (Markdown; default: the task's generic one)")
     create.add_argument("--instructions-file", type=Path, default=None, help="instructions (Markdown)")
     create.add_argument("--open", action="store_true", help="open the survey at once")
-    with_creation_output(create)
+    _with_creation_output(create)
     create.set_defaults(handler=_cmd_survey_create)
 
-    listing = with_database(commands.add_parser("surveys", help="list surveys with their progress"))
+
+def _register_survey_management(commands: argparse._SubParsersAction) -> None:
+    listing = _with_database(commands.add_parser("surveys", help="list surveys with their progress"))
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(handler=_cmd_surveys)
 
-    status = with_database(commands.add_parser("survey-status", help="open or close a survey"))
+    status = _with_database(commands.add_parser("survey-status", help="open or close a survey"))
     status.add_argument("code")
     status.add_argument("status", choices=["open", "closed"])
     status.set_defaults(handler=_cmd_survey_status)
 
-    report = with_database(commands.add_parser(
+    report = _with_database(commands.add_parser(
         "survey-report", help="analyse a survey: responses.csv, analysis.json (all respondents and without failed attention "
         "checks) and HTML charts; prints the preference, binomial test and questions won"))
     report.add_argument("code")
     report.add_argument("--out", required=True, help="output directory")
     report.set_defaults(handler=_cmd_survey_report)
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """survey-demo, survey-create, surveys, survey-status, survey-report."""
+    _register_survey_demo(commands)
+    _register_survey_create(commands)
+    _register_survey_management(commands)

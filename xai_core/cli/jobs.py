@@ -1,4 +1,4 @@
-"""Dataset-scale commands of ``python -m xai_core``: explain-dataset and build-shards, locally or on Ray."""
+"""Dataset-scale commands of ``python -m xai_core``: explain-dataset and build-shards, locally or on Ray; the executor options."""
 
 from __future__ import annotations
 
@@ -12,9 +12,14 @@ import torch
 from safetensors.torch import save_file
 from tqdm.auto import tqdm
 
+from ..attribution.layers import DEFAULT_ETA
+from ..data.chunks import Executor
+from ..explainers import EXPLAINERS
+from ..jobs.executors import RAY_ADDRESS_VARIABLE, executor_for
+from ..jobs.tasks import explain_dataset
+from ..sftgan.data import DEFAULT_CACHE_DIR, STRATEGIES, build_pair_shard, strategy_pairs
 from ..versions import library_versions
-from .executors import RAY_ADDRESS_VARIABLE, executor_for
-from .tasks import explain_dataset
+from .common import progress_bar
 
 
 def add_executor_options(parser: argparse.ArgumentParser) -> None:
@@ -27,29 +32,12 @@ def add_executor_options(parser: argparse.ArgumentParser) -> None:
                         help="torch threads per worker, on every executor (the same count gives bit-identical outputs)")
 
 
-def executor_from(args: argparse.Namespace):
+def executor_from(args: argparse.Namespace) -> Executor:
     return executor_for(args.ray_address, args.workers, args.cpus_per_worker, args.threads_per_worker)
 
 
-def _progress_bar(args: argparse.Namespace, description: str):
-    bar = tqdm(total=1.0, desc=description, disable=args.quiet, bar_format="{l_bar}{bar}| {elapsed} {postfix}")
-
-    def show(fraction: float, message: str) -> None:
-        bar.n = round(fraction, 4)
-        bar.set_postfix_str(message)
-        bar.refresh()
-
-    return bar, show
-
-
-def _cmd_explain_dataset(args: argparse.Namespace) -> int:
-    executor = executor_from(args)
-    bar, show = _progress_bar(args, f"explain ({executor.name})")
-    started = time.perf_counter()
-    outputs = explain_dataset(args.model, args.dataset, args.methods, args.split, args.n, args.seed, executor, args.chunk_size, show)
-    seconds = time.perf_counter() - started
-    bar.close()
-    out = Path(args.out)
+def _write_dataset_outputs(out: Path, outputs: dict) -> None:
+    """maps.safetensors (the map_* arrays) and predictions.csv."""
     out.mkdir(parents=True, exist_ok=True)
     save_file({name: torch.from_numpy(values).contiguous() for name, values in outputs.items() if name.startswith("map_")},
               str(out / "maps.safetensors"))
@@ -57,6 +45,16 @@ def _cmd_explain_dataset(args: argparse.Namespace) -> int:
         writer = csv.writer(handle)
         writer.writerow(["index", "label", "prediction", "confidence"])
         writer.writerows(zip(*(outputs[name].tolist() for name in ("index", "label", "prediction", "confidence"))))
+
+
+def _cmd_explain_dataset(args: argparse.Namespace) -> int:
+    executor = executor_from(args)
+    with progress_bar(f"explain ({executor.name})", args.quiet) as show:
+        started = time.perf_counter()
+        outputs = explain_dataset(args.model, args.dataset, args.methods, args.split, args.n, args.seed, executor, args.chunk_size, show)
+        seconds = time.perf_counter() - started
+    out = Path(args.out)
+    _write_dataset_outputs(out, outputs)
     images = len(outputs["index"])
     summary = {"model": args.model, "dataset": args.dataset, "split": args.split, "methods": args.methods, "images": images,
                "seed": args.seed, "executor": executor.name, "seconds": round(seconds, 3),
@@ -68,8 +66,6 @@ def _cmd_explain_dataset(args: argparse.Namespace) -> int:
 
 
 def _cmd_build_shards(args: argparse.Namespace) -> int:
-    from ..sftgan.data import build_pair_shard, strategy_pairs
-
     executor = executor_from(args)
     pairs = strategy_pairs(args.strategy)
     if not pairs:
@@ -84,11 +80,7 @@ def _cmd_build_shards(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_jobs_commands(commands: argparse._SubParsersAction) -> None:
-    from ..explainers import EXPLAINERS
-    from ..attribution.layers import DEFAULT_ETA
-    from ..sftgan.data import DEFAULT_CACHE_DIR, STRATEGIES
-
+def _register_explain_dataset(commands: argparse._SubParsersAction) -> None:
     explain = commands.add_parser("explain-dataset", help="explain a whole dataset split (locally or on Ray): maps.safetensors, "
                                   "predictions.csv, summary.json with images/s")
     explain.add_argument("--model", required=True)
@@ -103,6 +95,8 @@ def add_jobs_commands(commands: argparse._SubParsersAction) -> None:
     add_executor_options(explain)
     explain.set_defaults(handler=_cmd_explain_dataset)
 
+
+def _register_build_shards(commands: argparse._SubParsersAction) -> None:
     shards = commands.add_parser("build-shards", help="compute the SFT-GAN training shards (image, CGMAs, Grad-CAM) of a "
                                  "strategy's pairs, locally or on Ray; train-sftgan then reuses them")
     shards.add_argument("--strategy", required=True, choices=list(STRATEGIES))
@@ -115,3 +109,9 @@ def add_jobs_commands(commands: argparse._SubParsersAction) -> None:
     shards.add_argument("--quiet", action="store_true")
     add_executor_options(shards)
     shards.set_defaults(handler=_cmd_build_shards)
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """explain-dataset, build-shards."""
+    _register_explain_dataset(commands)
+    _register_build_shards(commands)

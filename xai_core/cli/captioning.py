@@ -11,23 +11,23 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from ..captioning.model import load_captioner, prepare_image
+from ..captioning.results import REPORT_SCENES, REPORT_SEEDS, render_captioning_markdown, run_captioning_results, write_captioning_results
+from ..captioning.training import SHIPPED_CAPTIONER, CaptionerConfig, caption_images, train_captioner
+from ..captioning.words import CAPTION_METHODS, WORD_TABLE_COLUMNS, word_cgmas, word_explanations, word_objects, word_table
 from ..data.captioning import SPLIT_SIZES, make_scene
 from ..data.decode import read_image_file
-from ..models.checkpoints import USER_CHECKPOINT_DIR
-from ..imaging import colorize, enlarge, overlay, png_bytes
-from .model import load_captioner, prepare_image
-from .training import SHIPPED_CAPTIONER, CaptionerConfig, caption_images, train_captioner
-from .words import CAPTION_METHODS, WORD_TABLE_COLUMNS, word_cgmas, word_explanations, word_objects, word_table
+from ..imaging import colorize, fit_to_side, overlay, png_bytes, to_uint8
+from ..models.checkpoints import USER_CHECKPOINT_DIR, refuse_shadowing_shipped
+from ..models.zoo import TRAINABLE_ARCHITECTURES
+from .common import add_threads_option, apply_threads, progress_bar
 
 
 def _cmd_train_captioner(args: argparse.Namespace) -> int:
-    from ..cli import _refuse_shadowing_shipped
-
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    apply_threads(args)
     config = CaptionerConfig(args.encoder, "" if args.encoder_from == "none" else args.encoder_from, seed=args.seed, epochs=args.epochs,
                              batch_size=args.batch_size, lr=args.lr, max_train=args.max_train, captioner_id=args.id or "")
-    _refuse_shadowing_shipped(config.captioner_id, args.out, "captioners", "--id")
+    refuse_shadowing_shipped(config.captioner_id, args.out, "captioners", "--id")
     entry = train_captioner(config, out_dir=args.out, progress=not args.quiet)
     print(json.dumps({"id": entry["id"], "file": str(Path(args.out) / entry["file"]), **entry["metrics"]}, indent=2))
     return 0
@@ -54,7 +54,8 @@ def _cmd_caption(args: argparse.Namespace) -> int:
     for record in records:
         figures = "" if record["mass_on_object"] is None else f"  mass on object {record['mass_on_object']:.3f}"
         figures += "" if record["intensity"] is None else f"  intensity {record['intensity']:.3f}"
-        print(f"{record['position']:>2} {record['word']:<8} {record['role']:<9} p={record['probability']:.3f}  {record['method']:<9}{figures}")
+        print(f"{record['position']:>2} {record['word']:<8} {record['role']:<9} p={record['probability']:.3f}  "
+              f"{record['method']:<9}{figures}")
     if args.out:
         _write_caption_outputs(Path(args.out), image, explanation.maps, words, records, source, args.quiet)
         if args.cgmas:
@@ -79,7 +80,7 @@ def _write_caption_outputs(out: Path, image: torch.Tensor, maps: dict[str, torch
         writer.writeheader()
         writer.writerows(records)
     (out / "words.json").write_text(json.dumps({"source": source, "caption": " ".join(words), "words": records}, indent=2) + "\n")
-    (out / "image.png").write_bytes(png_bytes(enlarge((image.permute(1, 2, 0) * 255).round().byte().numpy(), 256)))
+    (out / "image.png").write_bytes(png_bytes(fit_to_side(to_uint8(image), 256)))
     tiles = [(position, word, method) for method in maps for position, word in enumerate(words)]
     for position, word, method in tqdm(tiles, desc="writing maps", disable=quiet):
         (out / f"{position}-{word}-{method}.png").write_bytes(png_bytes(overlay(image, maps[method][position], display_side=256)))
@@ -87,32 +88,17 @@ def _write_caption_outputs(out: Path, image: torch.Tensor, maps: dict[str, torch
 
 
 def _cmd_captioning_results(args: argparse.Namespace) -> int:
-    from .results import render_captioning_markdown, run_captioning_results
-    from ..reports.results import write_captioning_results
-
-    bar = tqdm(total=1.0, desc="captioning-results", disable=args.quiet, bar_format="{l_bar}{bar}| {elapsed} {postfix}")
-
-    def show(fraction: float, message: str) -> None:
-        bar.n = round(fraction, 4)
-        bar.set_postfix_str(message)
-        bar.refresh()
-
     seeds = tuple(args.seeds)
-    if args.write:
-        path = write_captioning_results(seeds=seeds, scenes=args.scenes, rerun=args.rerun, on_progress=show)
-        bar.close()
-        print(f"wrote {path}")
-    else:
-        markdown = render_captioning_markdown(run_captioning_results(seeds, args.scenes, rerun=args.rerun, on_progress=show))
-        bar.close()
-        print(markdown)
+    with progress_bar("captioning-results", args.quiet) as show:
+        if args.write:
+            text = f"wrote {write_captioning_results(seeds=seeds, scenes=args.scenes, rerun=args.rerun, on_progress=show)}"
+        else:
+            text = render_captioning_markdown(run_captioning_results(seeds, args.scenes, rerun=args.rerun, on_progress=show))
+    print(text)
     return 0
 
 
-def add_captioning_commands(commands: argparse._SubParsersAction) -> None:
-    from ..models.zoo import TRAINABLE_ARCHITECTURES
-    from .results import REPORT_SCENES, REPORT_SEEDS
-
+def _register_train_captioner(commands: argparse._SubParsersAction) -> None:
     train = commands.add_parser("train-captioner", help="train an image captioner (zoo CNN encoder + attention GRU) on the "
                                 "captioning scenes; BLEU-4 and exact match on the test split go into the manifest")
     train.add_argument("--encoder", choices=TRAINABLE_ARCHITECTURES, default=SHIPPED_CAPTIONER.encoder)
@@ -125,10 +111,12 @@ def add_captioning_commands(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--max-train", type=int, default=None, help="use at most this many training scenes (of 4,000)")
     train.add_argument("--id", default=None, help="captioner id (default captioner-<encoder>)")
     train.add_argument("--out", default=str(USER_CHECKPOINT_DIR), help="checkpoint directory (default runs/checkpoints)")
-    train.add_argument("--threads", type=int, default=None)
+    add_threads_option(train)
     train.add_argument("--quiet", action="store_true")
     train.set_defaults(handler=_cmd_train_captioner)
 
+
+def _register_caption(commands: argparse._SubParsersAction) -> None:
     caption = commands.add_parser("caption", help="caption an image (or a captioning test scene) and explain every word "
                                   "with Grad-CAM, LSFT, GSFT and saliency; per-word mass on the word's object for scenes")
     source = caption.add_mutually_exclusive_group(required=True)
@@ -141,6 +129,8 @@ def add_captioning_commands(commands: argparse._SubParsersAction) -> None:
     caption.add_argument("--quiet", action="store_true")
     caption.set_defaults(handler=_cmd_caption)
 
+
+def _register_captioning_results(commands: argparse._SubParsersAction) -> None:
     results = commands.add_parser("captioning-results", help="per-word localisation of each method over captioners of several "
                                   "seeds (missing ones are trained, about 9 minutes each on 2 cores); --write updates docs/results.md")
     results.add_argument("--seeds", type=int, nargs="+", default=list(REPORT_SEEDS))
@@ -149,3 +139,10 @@ def add_captioning_commands(commands: argparse._SubParsersAction) -> None:
     results.add_argument("--write", action="store_true", help="replace the captioning section of docs/results.md")
     results.add_argument("--quiet", action="store_true")
     results.set_defaults(handler=_cmd_captioning_results)
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """train-captioner, caption, captioning-results."""
+    _register_train_captioner(commands)
+    _register_caption(commands)
+    _register_captioning_results(commands)
