@@ -28,8 +28,11 @@ system-test-deps:
 	  if [ -n "$$missing" ]; then apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; fi; \
 	else echo "not root: skipping apt-get of $(DEBIAN_TEST_PACKAGES) (tests needing them are skipped)"; fi
 
+# Style first (ruff lint and format, configured in pyproject.toml), then every test.
 # pytest exit code 5 means no test was collected: the suite is broken, so it fails loudly.
 test: system-test-deps $(VENV)/.installed-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	@$(PY) -m pytest; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$status
 

@@ -18,10 +18,16 @@ navigation = st.navigation(
         st.Page("pages/report.py", title="Report", icon=":material/summarize:", url_path="report"),
         # surveys: respondents arrive by share link, study leads by the admin URL (password)
         st.Page("pages/survey.py", title="Survey", icon=":material/how_to_vote:", url_path="survey", visibility="hidden"),
-        st.Page("pages/survey_admin.py", title="Survey admin", icon=":material/admin_panel_settings:", url_path="survey-admin",
-                visibility="hidden"),
-        st.Page("pages/survey_results.py", title="Survey results", icon=":material/bar_chart:", url_path="survey-results",
-                visibility="hidden"),
+        st.Page(
+            "pages/survey_admin.py",
+            title="Survey admin",
+            icon=":material/admin_panel_settings:",
+            url_path="survey-admin",
+            visibility="hidden",
+        ),
+        st.Page(
+            "pages/survey_results.py", title="Survey results", icon=":material/bar_chart:", url_path="survey-results", visibility="hidden"
+        ),
     ],
     position="hidden" if "code" in st.query_params else "sidebar",  # a respondent sees only their survey
 )

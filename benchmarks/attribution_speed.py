@@ -24,6 +24,7 @@ import torchvision
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parent)]
 
+from _report import median_seconds, write_section  # noqa: E402
 from captum.attr import LayerAttribution, LayerGradCam  # noqa: E402
 from pytorch_grad_cam import GradCAM as PeerGradCAM  # noqa: E402
 from pytorch_grad_cam import ScoreCAM as PeerScoreCAM  # noqa: E402
@@ -34,8 +35,6 @@ from xai_core.attribution.base import normalise_maps  # noqa: E402
 from xai_core.models import build_model  # noqa: E402
 from xai_core.models.registry import disable_inplace_activations  # noqa: E402
 
-from _report import median_seconds, write_section  # noqa: E402
-
 START, END = "<!-- attribution_speed:start -->", "<!-- attribution_speed:end -->"
 
 
@@ -44,8 +43,12 @@ def configurations(quick: bool):
     resnet = disable_inplace_activations(torchvision.models.resnet18(num_classes=10)).eval()
     mobilenet = disable_inplace_activations(torchvision.models.mobilenet_v3_small(num_classes=10)).eval()
     vgg = disable_inplace_activations(build_model("vgg", 1, 10)).eval()
-    configs = [("resnet18@224", resnet, 3, 224), ("resnet18@64", resnet, 3, 64), ("mobilenet_v3_small@224", mobilenet, 3, 224),
-               ("vgg-style@32", vgg, 1, 32)]
+    configs = [
+        ("resnet18@224", resnet, 3, 224),
+        ("resnet18@64", resnet, 3, 64),
+        ("mobilenet_v3_small@224", mobilenet, 3, 224),
+        ("vgg-style@32", vgg, 1, 32),
+    ]
     batches = (1,) if quick else (1, 32)
     for name, model, channels, side in configs:
         for batch in batches:
@@ -122,7 +125,7 @@ def render(tables: tuple[str, str, str], quick: bool) -> str:
     return f"""{START}
 ## Attribution engine (issue 3)
 
-Command: `python benchmarks/attribution_speed.py --write`{' --quick' if quick else ''} — CPU, 2 threads, median of
+Command: `python benchmarks/attribution_speed.py --write`{" --quick" if quick else ""} — CPU, 2 threads, median of
 several runs, random seeded weights; torch {torch.__version__}, Python {platform.python_version()}.
 
 ### Grad-CAM at every conv layer + 8 CGMAs

@@ -26,6 +26,7 @@ import torch
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parent)]
 
+from _report import median_seconds, write_section  # noqa: E402
 from pytorch_grad_cam.metrics.cam_mult_image import DropInConfidence  # noqa: E402
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputSoftmaxTarget  # noqa: E402
 from scipy.stats import spearmanr  # noqa: E402
@@ -34,8 +35,6 @@ from xai_core import load_model  # noqa: E402
 from xai_core.metrics import drop_percentages, energy_confidences, rank_correlation, target_probabilities  # noqa: E402
 from xai_core.metrics.experiments import ALL_METHODS  # noqa: E402
 from xai_core.metrics.suite import METRICS, EvaluationSettings, MethodBatch, draw_sample, method_map_function  # noqa: E402
-
-from _report import median_seconds, write_section  # noqa: E402
 
 START, END = "<!-- evaluation_speed:start -->", "<!-- evaluation_speed:end -->"
 GOAL_SECONDS = 60.0
@@ -54,8 +53,11 @@ def full_suite(n: int) -> tuple[float, dict[str, dict[str, float]]]:
     shared: dict = {}
     for method in ALL_METHODS:
         tick = time.perf_counter()
-        maps = reference if method == settings.reference_method else method_map_function(
-            card, method, settings.batch_size)(sample.images, sample.targets)
+        maps = (
+            reference
+            if method == settings.reference_method
+            else method_map_function(card, method, settings.batch_size)(sample.images, sample.targets)
+        )
         times[method] = {"maps": time.perf_counter() - tick}
         batch = MethodBatch(card, method, sample.images, sample.targets, sample.masks, maps, reference, settings, 0, shared)
         for name, metric in METRICS.items():
@@ -104,10 +106,25 @@ def peer_spearman(n: int, repeats: int) -> tuple[float, float, float]:
     return median_seconds(ours, repeats), median_seconds(theirs, repeats), disagreement
 
 
-FAMILIES = {"maps": ("maps",), "single-pass metrics": ("average_drop", "increase_in_confidence", "win_rate", "dice", "tp_rate",
-            "tn_rate", "fp_rate", "fn_rate", "pointing_game", "energy_pointing_game", "background_error"),
-            "deletion + insertion": ("deletion_auc", "insertion_auc"), "noise curves": ("noise_background_error", "noise_stability"),
-            "sanity cascade": ("sanity_correlation",)}
+FAMILIES = {
+    "maps": ("maps",),
+    "single-pass metrics": (
+        "average_drop",
+        "increase_in_confidence",
+        "win_rate",
+        "dice",
+        "tp_rate",
+        "tn_rate",
+        "fp_rate",
+        "fn_rate",
+        "pointing_game",
+        "energy_pointing_game",
+        "background_error",
+    ),
+    "deletion + insertion": ("deletion_auc", "insertion_auc"),
+    "noise curves": ("noise_background_error", "noise_stability"),
+    "sanity cascade": ("sanity_correlation",),
+}
 
 
 def render(n: int, total: float, times: dict[str, dict[str, float]], drop, spearman) -> str:

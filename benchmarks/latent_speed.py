@@ -33,14 +33,14 @@ from torch.func import jvp
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parent)]
 
+from _report import median_seconds, write_section  # noqa: E402
+
 from xai_core import explain, load_model  # noqa: E402
 from xai_core.generative.dcgan import DCGANGenerator, list_gans, load_gan, sample_latents  # noqa: E402
 from xai_core.generative.latent import latent_sensitivity  # noqa: E402
 from xai_core.generative.studio import base_latent, edit_latent, render  # noqa: E402
 from xai_core.generative.training import GANConfig  # noqa: E402
 from xai_core.imaging import fit_to_side, png_bytes, to_uint8  # noqa: E402
-
-from _report import median_seconds, write_section  # noqa: E402
 
 START, END = "<!-- latent_speed:start -->", "<!-- latent_speed:end -->"
 GAN_ID = "cdcgan-mnist"
@@ -116,10 +116,14 @@ def sensitivity_table(generator: DCGANGenerator, count: int, repeats: int) -> tu
         ("finite differences, central, loop", f"{2 * dim} forwards", times["fd"], errors["fd"]),
         ("reverse mode: full Jacobian per code", f"{count} x {outputs} vjps", times["reverse"], errors["reverse"]),
     ]
-    table = ("| method | passes (batch of " + f"{count})" + " | time (s) | engine speed-up (time / engine's) | max relative error vs exact |\n"
-             "| --- | --- | ---: | ---: | ---: |\n")
-    table += "\n".join(f"| {name} | {passes} | {seconds:.3f} | **{seconds / times['exact']:.2f}x** | {error:.1e} |"
-                       for name, passes, seconds, error in rows)
+    table = (
+        "| method | passes (batch of " + f"{count})" + " | time (s) | engine speed-up (time / engine's) | max relative error vs exact |\n"
+        "| --- | --- | ---: | ---: | ---: |\n"
+    )
+    table += "\n".join(
+        f"| {name} | {passes} | {seconds:.3f} | **{seconds / times['exact']:.2f}x** | {error:.1e} |"
+        for name, passes, seconds, error in rows
+    )
     return table, times
 
 
@@ -148,10 +152,12 @@ def latency_table(generator: DCGANGenerator, runs: int) -> tuple[str, dict]:
             samples.append(time.perf_counter() - start)
         return statistics.median(samples), sorted(samples)[int(0.9 * len(samples))]
 
-    results = {"forward": timed(forward, runs), "encode": timed(lambda: encode(image), runs),
-               "total": timed(regenerate, runs)}
-    rows = [("edit + generator forward (1 latent)", results["forward"]), ("PNG encode, 224 px", results["encode"]),
-            ("**slider -> image (edit + forward + encode)**", results["total"])]
+    results = {"forward": timed(forward, runs), "encode": timed(lambda: encode(image), runs), "total": timed(regenerate, runs)}
+    rows = [
+        ("edit + generator forward (1 latent)", results["forward"]),
+        ("PNG encode, 224 px", results["encode"]),
+        ("**slider -> image (edit + forward + encode)**", results["total"]),
+    ]
     card = load_model("vgg-mnist")
 
     def reading():
@@ -161,8 +167,9 @@ def latency_table(generator: DCGANGenerator, runs: int) -> tuple[str, dict]:
 
     results["with_cnn"] = timed(reading, max(10, runs // 4))
     rows.append(("slider -> image + `vgg-mnist` top-3, Grad-CAM and LSFT (the fragment's compute)", results["with_cnn"]))
-    table = ("| step | median (ms) | 90th percentile (ms) |\n| --- | ---: | ---: |\n"
-             + "\n".join(f"| {name} | {median * 1e3:.2f} | {p90 * 1e3:.2f} |" for name, (median, p90) in rows))
+    table = "| step | median (ms) | 90th percentile (ms) |\n| --- | ---: | ---: |\n" + "\n".join(
+        f"| {name} | {median * 1e3:.2f} | {p90 * 1e3:.2f} |" for name, (median, p90) in rows
+    )
     return table, results
 
 
@@ -189,7 +196,7 @@ Median of {repeats} runs (reverse mode: 1). Goal: exact >= {GOAL_RATIO:.0f}x fas
 {sensitivity}
 
 ### Slider -> regenerated image
-Median of {runs} runs. Goal: <= {GOAL_MS:.0f} ms: {latency_met} ({results['total'][0] * 1e3:.2f} ms).
+Median of {runs} runs. Goal: <= {GOAL_MS:.0f} ms: {latency_met} ({results["total"][0] * 1e3:.2f} ms).
 
 {latency}
 {END}"""

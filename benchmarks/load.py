@@ -46,8 +46,15 @@ from _report import write_section  # noqa: E402
 START, END = "<!-- load:start -->", "<!-- load:end -->"
 REPOSITORY = Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get("XAI_STUDIO_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 NOISE_STEPS, NOISE_STEP = 10, 0.05  # the select_slider's levels above 0 (xai_core.metrics.robustness.NOISE_LEVELS)
 RSS_INTERVAL_S = 0.5
 SETTLE_S = 5.0  # RSS is sampled this long after the last session closed its browser
@@ -119,9 +126,24 @@ class StreamlitServer:
         self.output = open(self.log, "w")
         started = time.monotonic()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1", "--server.port",
-             str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-            cwd=REPOSITORY, stdout=self.output, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "app.py",
+                "--server.address",
+                "127.0.0.1",
+                "--server.port",
+                str(port),
+                "--server.headless",
+                "true",
+                "--browser.gatherUsageStats",
+                "false",
+            ],
+            cwd=REPOSITORY,
+            stdout=self.output,
+            stderr=subprocess.STDOUT,
         )
         while not self._healthy():
             if self.process.poll() is not None or time.monotonic() - started > 120:
@@ -206,8 +228,7 @@ def load_run(url: str, server_pid: int | None, sessions: int, images: int, timeo
     moment every browser was up, MB)."""
     context = multiprocessing.get_context("spawn")
     barrier, results = context.Barrier(sessions + 1), context.Queue()
-    workers = [context.Process(target=run_session, args=(index, url, images, timeout_s, barrier, results))
-               for index in range(sessions)]
+    workers = [context.Process(target=run_session, args=(index, url, images, timeout_s, barrier, results)) for index in range(sessions)]
     sampler = RSSSampler(server_pid) if server_pid else None
     if sampler:
         sampler.start()
@@ -234,13 +255,15 @@ def summary_row(run: dict) -> str:
     sliders = [o["slider_s"] for o in served]
 
     def quantiles(values):
-        return (f"{percentile(values, 0.5):.2f} | {percentile(values, 0.95):.2f}" if values else "- | -")
+        return f"{percentile(values, 0.5):.2f} | {percentile(values, 0.95):.2f}" if values else "- | -"
 
     rss = run["rss"]
     before = [mb for moment, mb in rss if moment <= 0]
-    memory = (f"{(before or [rss[0][1]])[-1]:.0f} / {max(mb for _, mb in rss):.0f} / {rss[-1][1]:.0f}" if rss else "-")
-    return (f"| {run['sessions']} | {len(served)}/{len(outcomes)} ({len(served) / len(outcomes):.0%}) | "
-            f"{quantiles(firsts)} | {quantiles(sliders)} | {run['duration_s']:.1f} | {memory} |")
+    memory = f"{(before or [rss[0][1]])[-1]:.0f} / {max(mb for _, mb in rss):.0f} / {rss[-1][1]:.0f}" if rss else "-"
+    return (
+        f"| {run['sessions']} | {len(served)}/{len(outcomes)} ({len(served) / len(outcomes):.0%}) | "
+        f"{quantiles(firsts)} | {quantiles(sliders)} | {run['duration_s']:.1f} | {memory} |"
+    )
 
 
 def rss_timeline(runs: list[dict], step_s: float = 2.0) -> str:
@@ -260,8 +283,7 @@ def rss_timeline(runs: list[dict], step_s: float = 2.0) -> str:
 
 
 def failures(runs: list[dict]) -> str:
-    lines = [f"* N = {run['sessions']}, session {o['session']}: {o['error']}"
-             for run in runs for o in run["outcomes"] if o["error"]]
+    lines = [f"* N = {run['sessions']}, session {o['session']}: {o['error']}" for run in runs for o in run["outcomes"] if o["error"]]
     return "\n".join(lines) if lines else "None."
 
 
@@ -280,8 +302,8 @@ def report(runs: list[dict], setup: str, chromium: str, methods: int) -> str:
 ## Load: concurrent browser sessions (issue 8)
 
 Command: `python benchmarks/load.py --write` — {os.cpu_count()} CPU cores, Chromium {chromium} (headless, one process
-per session, started before the clock and released together), streamlit {version('streamlit')}, torch
-{version('torch')}, Python {platform.python_version()}. {setup}
+per session, started before the clock and released together), streamlit {version("streamlit")}, torch
+{version("torch")}, Python {platform.python_version()}. {setup}
 Each session opens `/explain` (first render: the original and all {methods} maps decoded, the target caption shown),
 then session i moves the noise slider by i mod {NOISE_STEPS} + 1 steps (a level of its own, so its maps are computed,
 not read from the cache) and waits for the noisy image's {methods} maps. Served: both steps finished within the
@@ -326,8 +348,7 @@ def main() -> None:
                 warm_s = warm_up(server.url, args.timeout)
                 starts.append(f"N = {sessions}: {server.start_s:.1f} s to healthy, {warm_s:.1f} s warm-up")
                 runs.append(load_run(server.url, server.process.pid, sessions, images, args.timeout))
-        setup = ("Server: a fresh `streamlit run app.py` per N, warmed by one Explore visit before the sessions ("
-                 + "; ".join(starts) + ").")
+        setup = "Server: a fresh `streamlit run app.py` per N, warmed by one Explore visit before the sessions (" + "; ".join(starts) + ")."
     setup += f" Load average (1 min) when the script started: {load_average:.1f}."
     chromium = next((o["chromium"] for run in runs for o in run["outcomes"] if o["chromium"]), "not launched")
     section = report(runs, setup, chromium, len(EXPLAINERS))

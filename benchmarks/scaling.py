@@ -19,11 +19,11 @@ from pathlib import Path
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parent)]
 
+from _report import write_section  # noqa: E402
+
 from xai_core.data.chunks import LocalExecutor  # noqa: E402
 from xai_core.jobs.executors import REPOSITORY_ROOT, RayExecutor  # noqa: E402
 from xai_core.jobs.tasks import explain_dataset  # noqa: E402
-
-from _report import write_section  # noqa: E402
 
 SCALING_DOC = Path(__file__).resolve().parents[1] / "docs" / "scaling.md"
 START, END = "<!-- scaling:start -->", "<!-- scaling:end -->"
@@ -38,12 +38,38 @@ def measure(executor, split: str, images: int, methods: list[str], chunk_size: i
 
 def measure_ddp(processes: int, images: int, out: Path) -> float:
     """Wall seconds of one epoch of train-cnn (vgg, MNIST) under torchrun with ``processes`` gloo ranks."""
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(processes),
-               "-m", "xai_core", "train-cnn", "--dataset", "mnist", "--arch", "vgg", "--epochs", "1", "--max-train", str(images),
-               "--id", f"scaling-ddp-{processes}", "--out", str(out / str(processes)), "--quiet"]
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        str(processes),
+        "-m",
+        "xai_core",
+        "train-cnn",
+        "--dataset",
+        "mnist",
+        "--arch",
+        "vgg",
+        "--epochs",
+        "1",
+        "--max-train",
+        str(images),
+        "--id",
+        f"scaling-ddp-{processes}",
+        "--out",
+        str(out / str(processes)),
+        "--quiet",
+    ]
     started = time.perf_counter()
-    subprocess.run(command, check=True, cwd=REPOSITORY_ROOT, capture_output=True,
-                   env={**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPOSITORY_ROOT)})
+    subprocess.run(
+        command,
+        check=True,
+        cwd=REPOSITORY_ROOT,
+        capture_output=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPOSITORY_ROOT)},
+    )
     return time.perf_counter() - started
 
 
@@ -59,10 +85,18 @@ def main() -> None:
 
     import ray
 
-    ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False, configure_logging=False,
-             runtime_env={"env_vars": {"PYTHONPATH": str(REPOSITORY_ROOT)}})
-    runs = [("in this process", 1, LocalExecutor()), ("Ray, local cluster", 1, RayExecutor(workers=1, cpus_per_worker=1.0)),
-            ("Ray, local cluster", 2, RayExecutor(workers=2, cpus_per_worker=0.75))]
+    ray.init(
+        num_cpus=os.cpu_count(),
+        include_dashboard=False,
+        log_to_driver=False,
+        configure_logging=False,
+        runtime_env={"env_vars": {"PYTHONPATH": str(REPOSITORY_ROOT)}},
+    )
+    runs = [
+        ("in this process", 1, LocalExecutor()),
+        ("Ray, local cluster", 1, RayExecutor(workers=1, cpus_per_worker=1.0)),
+        ("Ray, local cluster", 2, RayExecutor(workers=2, cpus_per_worker=0.75)),
+    ]
     rows = []
     for name, workers, executor in runs:
         seconds = measure(executor, args.split, args.images, args.methods, args.chunk_size)
@@ -73,14 +107,16 @@ def main() -> None:
         ddp = [(processes, measure_ddp(processes, args.train_images, Path(out))) for processes in (1, 2)]
     for processes, seconds in ddp:
         print(f"train-cnn torchrun x{processes}: {seconds:7.1f} s  {args.train_images / seconds:7.1f} images/s", flush=True)
-    ddp_table = "\n".join(f"| {processes} | {seconds:.1f} | {args.train_images / seconds:.1f} | {ddp[0][1] / seconds:.2f}x |"
-                          for processes, seconds in ddp)
+    ddp_table = "\n".join(
+        f"| {processes} | {seconds:.1f} | {args.train_images / seconds:.1f} | {ddp[0][1] / seconds:.2f}x |" for processes, seconds in ddp
+    )
     baseline = rows[0][3]
-    table = "\n".join(f"| {name} | {workers} | {seconds:.1f} | {rate:.1f} | {rate / baseline:.2f}x |"
-                      for name, workers, seconds, rate in rows)
+    table = "\n".join(
+        f"| {name} | {workers} | {seconds:.1f} | {rate:.1f} | {rate / baseline:.2f}x |" for name, workers, seconds, rate in rows
+    )
     section = f"""{START}
 Command: `python benchmarks/scaling.py --write` — {args.images} MNIST {args.split} images, vgg-mnist, methods
-{', '.join(args.methods)}, chunks of {args.chunk_size}, one torch thread per worker; {os.cpu_count()} CPU cores
+{", ".join(args.methods)}, chunks of {args.chunk_size}, one torch thread per worker; {os.cpu_count()} CPU cores
 ({platform.processor() or platform.machine()}). Wall time of the whole job, Ray actor start-up included.
 
 | executor | workers | seconds | images/s | vs in-process |

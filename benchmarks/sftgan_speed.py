@@ -20,6 +20,7 @@ import torch
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parent)]
 
+from _report import median_seconds, write_section  # noqa: E402
 from pytorch_grad_cam import GradCAM as PeerGradCAM  # noqa: E402
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget  # noqa: E402
 
@@ -28,11 +29,16 @@ from xai_core.attribution import GradCAM, conv_layers_in_execution_order
 from xai_core.explainers import build_explainer
 from xai_core.sftgan import generator_inputs, load_generator  # noqa: E402
 
-from _report import median_seconds, write_section  # noqa: E402
-
 START, END = "<!-- sftgan_speed:start -->", "<!-- sftgan_speed:end -->"
-CASES = [("vgg-mnist", "mnist", 1), ("vgg-mnist", "mnist", 32), ("resnet-mnist", "mnist", 1), ("mobilenet-mnist", "mnist", 1),
-         ("vgg-shapes", "shapes", 1), ("resnet-shapes", "shapes", 1), ("efficientnet_lite0-imagenet", "photos", 1)]
+CASES = [
+    ("vgg-mnist", "mnist", 1),
+    ("vgg-mnist", "mnist", 32),
+    ("resnet-mnist", "mnist", 1),
+    ("mobilenet-mnist", "mnist", 1),
+    ("vgg-shapes", "shapes", 1),
+    ("resnet-shapes", "shapes", 1),
+    ("efficientnet_lite0-imagenet", "photos", 1),
+]
 
 
 def run(quick: bool) -> str:
@@ -53,17 +59,21 @@ def run(quick: bool) -> str:
         cgmas = median_seconds(lambda: generator_inputs(card.model, x, targets), repeats)
         lsft_time = median_seconds(lambda: lsft.attribute(x, targets), repeats)
         gsft_time = median_seconds(lambda: gsft.attribute(x, targets), repeats)
-        rows.append(f"| {model_id}@{x.shape[-1]} | {batch} | {ours * 1e3:.1f} | {peer_time * 1e3:.1f} | {cgmas * 1e3:.1f} | "
-                    f"{lsft_time * 1e3:.1f} | **{lsft_time / ours:.2f}x** | {gsft_time * 1e3:.1f} | {gsft_time / ours:.2f}x | "
-                    f"{lsft_time / peer_time:.2f}x |")
+        rows.append(
+            f"| {model_id}@{x.shape[-1]} | {batch} | {ours * 1e3:.1f} | {peer_time * 1e3:.1f} | {cgmas * 1e3:.1f} | "
+            f"{lsft_time * 1e3:.1f} | **{lsft_time / ours:.2f}x** | {gsft_time * 1e3:.1f} | {gsft_time / ours:.2f}x | "
+            f"{lsft_time / peer_time:.2f}x |"
+        )
     parameters = sum(p.numel() for p in load_generator("lsft-objects").parameters())
-    header = ("| model@input | batch | our Grad-CAM (ms) | pytorch-grad-cam (ms) | CGMAs alone (ms) | LSFT end to end (ms) | "
-              "LSFT / our Grad-CAM | GSFT end to end (ms) | GSFT / our Grad-CAM | LSFT / peer Grad-CAM |\n"
-              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+    header = (
+        "| model@input | batch | our Grad-CAM (ms) | pytorch-grad-cam (ms) | CGMAs alone (ms) | LSFT end to end (ms) | "
+        "LSFT / our Grad-CAM | GSFT end to end (ms) | GSFT / our Grad-CAM | LSFT / peer Grad-CAM |\n"
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n"
+    )
     return f"""{START}
 ## SFT-GAN explanations (issue 4)
 
-Command: `python benchmarks/sftgan_speed.py --write`{' --quick' if quick else ''} — CPU, 2 threads, median of
+Command: `python benchmarks/sftgan_speed.py --write`{" --quick" if quick else ""} — CPU, 2 threads, median of
 {repeats} runs, shipped CNNs and generators ({parameters:,} parameters each); torch {torch.__version__},
 Python {platform.python_version()}. Goal: LSFT end to end (CGMAs + generator) <= 2x our Grad-CAM.
 Inputs above 64 px (EfficientNet at 224) run the generator at 64x64 and upsample the map.

@@ -14,14 +14,22 @@ from pages.common.image_input import display_image, image_digest, uploaded_image
 from pages.common.resources import cached_caption, cached_captioner, cached_word_cgmas, cached_word_maps
 from pages.common.sidebar import ensure_app_router, keep_widget_state_across_pages
 from xai_core import CheckpointError
-from xai_core.explainers import METHOD_LABELS
-from xai_core.captioning import (CAPTION_METHODS, CaptionExplanation, captioner_info, list_captioners, prepare_image, word_objects,
-                                 word_role, word_table)
+from xai_core.captioning import (
+    CAPTION_METHODS,
+    CaptionExplanation,
+    captioner_info,
+    list_captioners,
+    prepare_image,
+    word_objects,
+    word_role,
+    word_table,
+)
 from xai_core.captioning.words import WORD_TABLE_COLUMNS
 from xai_core.data import pil_to_tensor
 from xai_core.data.captioning import NO_OBJECT, SPLIT_SIZES, make_scene
-from xai_core.reports.charts import word_intensity_figure, word_mass_figure
+from xai_core.explainers import METHOD_LABELS
 from xai_core.imaging import COLORMAPS, colorize, overlay, png_bytes, to_uint8
+from xai_core.reports.charts import word_intensity_figure, word_mass_figure
 
 DEFAULT_CAPTIONER = "captioner-resnet"
 TRAIN_COMMAND = "python -m xai_core train-captioner"
@@ -70,12 +78,16 @@ except CheckpointError as error:
     st.stop()
 
 source_column, scene_column = st.columns(2)
-source = source_column.radio("Image source", (keys.CAPTION_SOURCE_SCENE, keys.CAPTION_SOURCE_UPLOAD), key=keys.CAPTION_SOURCE,
-                             horizontal=True)
+source = source_column.radio(
+    "Image source", (keys.CAPTION_SOURCE_SCENE, keys.CAPTION_SOURCE_UPLOAD), key=keys.CAPTION_SOURCE, horizontal=True
+)
 scene = None
 if source == keys.CAPTION_SOURCE_SCENE:
-    scene_index = int(scene_column.number_input(f"Test scene (0-{TEST_SCENES - 1})", min_value=0, max_value=TEST_SCENES - 1,
-                                                step=1, key=keys.CAPTION_SCENE))
+    scene_index = int(
+        scene_column.number_input(
+            f"Test scene (0-{TEST_SCENES - 1})", min_value=0, max_value=TEST_SCENES - 1, step=1, key=keys.CAPTION_SCENE
+        )
+    )
     scene = make_scene("test", scene_index)
     image = scene.image.float() / 255
     description = f"captioning test scene #{scene_index}"
@@ -107,8 +119,13 @@ with caption_column:
     with st.container(horizontal=True):
         for index, word in enumerate(words):
             # a callback, not the button's return value: a click survives the app router's one-off rerun
-            st.button(word, key=f"{keys.CAPTION_WORD_BUTTON}{index}", type="primary" if index == position else "secondary",
-                      on_click=st.session_state.__setitem__, args=(keys.CAPTION_WORD, (caption_key, index)))
+            st.button(
+                word,
+                key=f"{keys.CAPTION_WORD_BUTTON}{index}",
+                type="primary" if index == position else "secondary",
+                on_click=st.session_state.__setitem__,
+                args=(keys.CAPTION_WORD, (caption_key, index)),
+            )
     if scene is not None:
         verdict = "matches it" if list(scene.tokens) == words else "differs from it"
         st.markdown(f"**True caption:** {scene.caption}. The generated caption {verdict}.")
@@ -123,8 +140,7 @@ for done, method in enumerate(CAPTION_METHODS, start=1):
         unavailable[method] = str(error)
     progress.progress(done / len(CAPTION_METHODS), text=f"{METHOD_LABELS[method]} done")
 progress.empty()
-explanation = CaptionExplanation(words, maps, torch.from_numpy(probabilities),
-                                 [] if scene is None else word_objects(words, scene.objects))
+explanation = CaptionExplanation(words, maps, torch.from_numpy(probabilities), [] if scene is None else word_objects(words, scene.objects))
 records = word_table(explanation, None if scene is None else scene.masks)
 
 word = words[position]
@@ -148,16 +164,20 @@ for column, method in zip(st.columns(len(CAPTION_METHODS)), CAPTION_METHODS):
         st.image(tiles[method], caption=f"{METHOD_LABELS[method]} for “{word}” (word {position + 1})", width="stretch")
         if scene is not None:
             mass = chosen_rows[method]["mass_on_object"]
-            st.metric("Mass on object", "no object" if mass is None else f"{mass:.3f}",
-                      help="Share of the map's total mass inside the mask of the object the word names.")
+            st.metric(
+                "Mass on object",
+                "no object" if mass is None else f"{mass:.3f}",
+                help="Share of the map's total mass inside the mask of the object the word names.",
+            )
 with st.expander(f"CGMAs of “{word}”: what the LSFT and GSFT generators are conditioned on"):
     cgmas = cached_word_cgmas(captioner_id, digest, tuple(words), image)[position]
-    st.caption("Cumulative Grad-CAM averages of the word's score over the encoder's conv layers, shallow (left) to deep "
-               "(right): CGMA k averages the Grad-CAMs of every layer up to the k-th chosen one (Guna et al., Eq. 4).")
+    st.caption(
+        "Cumulative Grad-CAM averages of the word's score over the encoder's conv layers, shallow (left) to deep "
+        "(right): CGMA k averages the Grad-CAMs of every layer up to the k-th chosen one (Guna et al., Eq. 4)."
+    )
     st.image([colorize(torch.from_numpy(cgma)) for cgma in cgmas], caption=[f"CGMA {k + 1}" for k in range(len(cgmas))], width=88)
 if scene is None:
-    st.info("Mass on object needs the object masks of a test scene; an uploaded image has none. "
-            "Choose a test scene to score the maps.")
+    st.info("Mass on object needs the object masks of a test scene; an uploaded image has none. Choose a test scene to score the maps.")
 else:
     st.subheader("Every word of the caption")
     mass_column, intensity_column = st.columns(2)
@@ -173,14 +193,38 @@ else:
 table = pd.DataFrame(records, columns=WORD_TABLE_COLUMNS)
 with st.expander("Word table"):
     st.dataframe(table, hide_index=True)
-document = {"captioner": captioner_id, "image": description, "image_digest": digest, "caption": " ".join(words),
-            "true_caption": None if scene is None else scene.caption, "columns": list(WORD_TABLE_COLUMNS), "rows": records}
+document = {
+    "captioner": captioner_id,
+    "image": description,
+    "image_digest": digest,
+    "caption": " ".join(words),
+    "true_caption": None if scene is None else scene.caption,
+    "columns": list(WORD_TABLE_COLUMNS),
+    "rows": records,
+}
 csv_column, json_column, png_column = st.columns(3)
-csv_column.download_button("Word table (CSV)", table.to_csv(index=False), file_name=f"{file_stem}-words.csv", mime="text/csv",
-                           on_click="ignore", icon=":material/download:")
-json_column.download_button("Word table (JSON)", json.dumps(document, indent=2), file_name=f"{file_stem}-words.json",
-                            mime="application/json", on_click="ignore", icon=":material/download:")
+csv_column.download_button(
+    "Word table (CSV)",
+    table.to_csv(index=False),
+    file_name=f"{file_stem}-words.csv",
+    mime="text/csv",
+    on_click="ignore",
+    icon=":material/download:",
+)
+json_column.download_button(
+    "Word table (JSON)",
+    json.dumps(document, indent=2),
+    file_name=f"{file_stem}-words.json",
+    mime="application/json",
+    on_click="ignore",
+    icon=":material/download:",
+)
 if tiles:
-    png_column.download_button(f"Maps of “{word}” (PNG)", png_bytes(np.concatenate(list(tiles.values()), axis=1)),
-                               file_name=f"{file_stem}-word{position + 1}-{word}-maps.png", mime="image/png",
-                               on_click="ignore", icon=":material/download:")
+    png_column.download_button(
+        f"Maps of “{word}” (PNG)",
+        png_bytes(np.concatenate(list(tiles.values()), axis=1)),
+        file_name=f"{file_stem}-word{position + 1}-{word}-maps.png",
+        mime="image/png",
+        on_click="ignore",
+        icon=":material/download:",
+    )

@@ -9,8 +9,7 @@ import streamlit as st
 
 from pages.common import keys
 from pages.common.evaluation import remember
-from pages.common.resources import (cached_concept_preview, cached_conv_layer_names, cached_model, model_lock,
-                                    tcav_results)
+from pages.common.resources import cached_concept_preview, cached_conv_layer_names, cached_model, model_lock, tcav_results
 from pages.common.sidebar import ensure_app_router, keep_widget_state_across_pages
 from xai_core import CheckpointError, DatasetUnavailable, ImageDecodeError, list_models
 from xai_core.attribution import tcav
@@ -43,14 +42,20 @@ except CheckpointError as error:
     st.stop()
 shared_model = st.session_state.get(keys.MODEL_ID)
 default_model = shared_model if shared_model in models and model_info(shared_model).get("dataset") in CONCEPTS else DEFAULT_MODEL
-for key, default in ((keys.TCAV_MODEL, default_model if default_model in models else models[0]), (keys.TCAV_RANDOMS, 10),
-                     (keys.TCAV_IMAGES, 30), (keys.TCAV_SEED, 0), (keys.TCAV_BONFERRONI, False),
-                     (keys.TCAV_USER_CONCEPT_NAME, "my concept")):
+for key, default in (
+    (keys.TCAV_MODEL, default_model if default_model in models else models[0]),
+    (keys.TCAV_RANDOMS, 10),
+    (keys.TCAV_IMAGES, 30),
+    (keys.TCAV_SEED, 0),
+    (keys.TCAV_BONFERRONI, False),
+    (keys.TCAV_USER_CONCEPT_NAME, "my concept"),
+):
     st.session_state.setdefault(key, default)
 
 left, right = st.columns(2)
-model_id = left.selectbox("Model", models, key=keys.TCAV_MODEL, help="Models whose training data is on this machine "
-                          "(random concepts are drawn from it).")
+model_id = left.selectbox(
+    "Model", models, key=keys.TCAV_MODEL, help="Models whose training data is on this machine (random concepts are drawn from it)."
+)
 card = cached_model(model_id)
 dataset = card.dataset
 layers = cached_conv_layer_names(model_id)
@@ -63,25 +68,47 @@ if st.session_state.get(keys.TCAV_LAYER) not in layers:
 if keys.TCAV_CONCEPTS not in st.session_state or not set(st.session_state[keys.TCAV_CONCEPTS]) <= set(registered):
     st.session_state[keys.TCAV_CONCEPTS] = registered
 
-target = left.selectbox("Class", range(len(card.classes)), format_func=lambda i: card.classes[i], key=keys.TCAV_TARGET,
-                        help="Its test images are the inputs whose directional derivatives are counted.")
+target = left.selectbox(
+    "Class",
+    range(len(card.classes)),
+    format_func=lambda i: card.classes[i],
+    key=keys.TCAV_TARGET,
+    help="Its test images are the inputs whose directional derivatives are counted.",
+)
 layer = left.selectbox("Layer", layers, key=keys.TCAV_LAYER, help="Where the CAVs live; the default is the last conv layer.")
-chosen = right.multiselect("Concept sets", registered, key=keys.TCAV_CONCEPTS,
-                           help="Built from this dataset (see the previews below)." if registered else
-                           f"No concept sets are registered for {dataset}: upload your own below.")
-n_random = right.number_input("Random concepts", min_value=tcav.MIN_RANDOM_SETS, max_value=50, step=1, key=keys.TCAV_RANDOMS,
-                              help="Each concept is run against every random set; the t-test needs at least 10.")
-n_images = right.number_input("Images per set", min_value=10, max_value=500, step=5, key=keys.TCAV_IMAGES,
-                              help="Per concept set, per random set and of the class.")
+chosen = right.multiselect(
+    "Concept sets",
+    registered,
+    key=keys.TCAV_CONCEPTS,
+    help="Built from this dataset (see the previews below)."
+    if registered
+    else f"No concept sets are registered for {dataset}: upload your own below.",
+)
+n_random = right.number_input(
+    "Random concepts",
+    min_value=tcav.MIN_RANDOM_SETS,
+    max_value=50,
+    step=1,
+    key=keys.TCAV_RANDOMS,
+    help="Each concept is run against every random set; the t-test needs at least 10.",
+)
+n_images = right.number_input(
+    "Images per set", min_value=10, max_value=500, step=5, key=keys.TCAV_IMAGES, help="Per concept set, per random set and of the class."
+)
 seed_column, bonferroni_column = right.columns(2)
 seed = seed_column.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key=keys.TCAV_SEED)
-bonferroni = bonferroni_column.checkbox("Bonferroni", key=keys.TCAV_BONFERRONI,
-                                        help="Divide alpha = 0.05 by the number of concepts tested.")
+bonferroni = bonferroni_column.checkbox(
+    "Bonferroni", key=keys.TCAV_BONFERRONI, help="Divide alpha = 0.05 by the number of concepts tested."
+)
 
 with st.expander("Your own concept set", expanded=not registered):
     user_name = st.text_input("Name", key=keys.TCAV_USER_CONCEPT_NAME)
-    uploads = st.file_uploader(f"Images, or zip archives of images (each up to {MAX_IMAGE_BYTES // 2**20} MB)",
-                               type=[*ACCEPTED_EXTENSIONS, "zip"], accept_multiple_files=True, key=keys.TCAV_USER_CONCEPT_FILES)
+    uploads = st.file_uploader(
+        f"Images, or zip archives of images (each up to {MAX_IMAGE_BYTES // 2**20} MB)",
+        type=[*ACCEPTED_EXTENSIONS, "zip"],
+        accept_multiple_files=True,
+        key=keys.TCAV_USER_CONCEPT_FILES,
+    )
 user_images = None
 upload_digest = ""
 if uploads:
@@ -110,23 +137,32 @@ if not chosen and user_images is None:
 st.subheader("Concept images")
 previews = [(name, cached_concept_preview(dataset, name, PREVIEW_IMAGES, int(seed))) for name in chosen]
 if user_images is not None:
-    previews.append((f"{user_name.strip()} (yours, {len(user_images)} images)",
-                     [to_uint8(image) for image in user_images[:PREVIEW_IMAGES]]))
+    previews.append(
+        (f"{user_name.strip()} (yours, {len(user_images)} images)", [to_uint8(image) for image in user_images[:PREVIEW_IMAGES]])
+    )
 previews.append(("random (one of the random sets)", cached_concept_preview(dataset, None, PREVIEW_IMAGES, int(seed))))
 for start in range(0, len(previews), 2):
     for column, (name, images) in zip(st.columns(2), previews[start : start + 2]):
         column.markdown(f"**{name}**")
         column.image(images, width=PREVIEW_WIDTH)
 
-config = {"model": model_id, "target": int(target), "layer": layer, "concepts": list(chosen), "user_concept": user_name.strip()
-          if user_images is not None else "", "uploads": upload_digest, "n_random": int(n_random), "n_images": int(n_images),
-          "seed": int(seed), "bonferroni": bool(bonferroni)}
+config = {
+    "model": model_id,
+    "target": int(target),
+    "layer": layer,
+    "concepts": list(chosen),
+    "user_concept": user_name.strip() if user_images is not None else "",
+    "uploads": upload_digest,
+    "n_random": int(n_random),
+    "n_images": int(n_images),
+    "seed": int(seed),
+    "bonferroni": bool(bonferroni),
+}
 config_key = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:12]
 store = tcav_results()
 requested = st.session_state.pop(keys.TCAV_REQUESTED, False)
 # A callback, not the button's return value: a click survives the app router's one-off rerun.
-st.button("Run TCAV", type="primary", icon=":material/play_arrow:",
-          on_click=st.session_state.__setitem__, args=(keys.TCAV_REQUESTED, True))
+st.button("Run TCAV", type="primary", icon=":material/play_arrow:", on_click=st.session_state.__setitem__, args=(keys.TCAV_REQUESTED, True))
 computed_now = False
 if requested and config_key not in store:
     progress = st.progress(0.0, text="Building concept sets ...")
@@ -134,9 +170,18 @@ if requested and config_key not in store:
     extra = {} if user_images is None else {user_name.strip(): user_images}
     try:
         with model_lock(model_id):
-            result = tcav.run_tcav(card, chosen, int(target), n_images=int(n_images), n_random=int(n_random), seed=int(seed),
-                                   layer_name=layer, extra_concepts=extra, bonferroni=bool(bonferroni),
-                                   progress=lambda done, message: progress.progress(min(1.0, done), text=message))
+            result = tcav.run_tcav(
+                card,
+                chosen,
+                int(target),
+                n_images=int(n_images),
+                n_random=int(n_random),
+                seed=int(seed),
+                layer_name=layer,
+                extra_concepts=extra,
+                bonferroni=bool(bonferroni),
+                progress=lambda done, message: progress.progress(min(1.0, done), text=message),
+            )
     except (DatasetUnavailable, KeyError, ValueError) as error:
         progress.empty()
         st.error(f"TCAV stopped: {error}")
@@ -147,36 +192,69 @@ if requested and config_key not in store:
 
 if config_key not in store:
     sets = len(chosen) + (user_images is not None)
-    st.caption(f"{sets} concept set(s) x {int(n_random)} random sets + {int(n_random)} random-vs-random runs = "
-               f"{(sets + 1) * int(n_random)} CAVs on {int(n_images)} images each. Results are kept for every session; "
-               "a configuration run before shows at once.")
+    st.caption(
+        f"{sets} concept set(s) x {int(n_random)} random sets + {int(n_random)} random-vs-random runs = "
+        f"{(sets + 1) * int(n_random)} CAVs on {int(n_images)} images each. Results are kept for every session; "
+        "a configuration run before shows at once."
+    )
     st.stop()
 
 result, seconds = store[config_key]
 st.subheader("Results")
-st.caption(f"{result.model_id} · class {result.target_class} · layer {result.layer} · {result.n_class_images} class images · "
-           f"{result.n_random_sets} random sets · seed {result.seed} · alpha {result.alpha}"
-           + (" with Bonferroni" if result.bonferroni else "") + " · "
-           + (f"computed in {seconds:.1f} s" if computed_now else f"kept from an earlier run ({seconds:.1f} s)"))
+st.caption(
+    f"{result.model_id} · class {result.target_class} · layer {result.layer} · {result.n_class_images} class images · "
+    f"{result.n_random_sets} random sets · seed {result.seed} · alpha {result.alpha}"
+    + (" with Bonferroni" if result.bonferroni else "")
+    + " · "
+    + (f"computed in {seconds:.1f} s" if computed_now else f"kept from an earlier run ({seconds:.1f} s)")
+)
 st.plotly_chart(tcav_bars_figure(result), key="tcav_bars")
-table = pd.DataFrame([{
-    "concept": row["concept"], "TCAV score": row["tcav_score"], "± std": row["score_std"], "random mean": row["random_mean"],
-    "random std": row["random_std"], "p-value": row["p_adjusted"], "significant": row["significant"], "stars": row["stars"],
-    "magnitude": row["magnitude"], "CAV accuracy": row["cav_accuracy"]} for row in result.rows()])
-st.dataframe(table, hide_index=True, width="stretch", key="tcav_table",
-             column_config={name: st.column_config.NumberColumn(format="%.3f") for name in
-                            ("TCAV score", "± std", "random mean", "random std", "CAV accuracy")}
-             | {"p-value": st.column_config.NumberColumn(format="%.3g"), "magnitude": st.column_config.NumberColumn(format="%.3g")})
+table = pd.DataFrame(
+    [
+        {
+            "concept": row["concept"],
+            "TCAV score": row["tcav_score"],
+            "± std": row["score_std"],
+            "random mean": row["random_mean"],
+            "random std": row["random_std"],
+            "p-value": row["p_adjusted"],
+            "significant": row["significant"],
+            "stars": row["stars"],
+            "magnitude": row["magnitude"],
+            "CAV accuracy": row["cav_accuracy"],
+        }
+        for row in result.rows()
+    ]
+)
+st.dataframe(
+    table,
+    hide_index=True,
+    width="stretch",
+    key="tcav_table",
+    column_config={
+        name: st.column_config.NumberColumn(format="%.3f") for name in ("TCAV score", "± std", "random mean", "random std", "CAV accuracy")
+    }
+    | {"p-value": st.column_config.NumberColumn(format="%.3g"), "magnitude": st.column_config.NumberColumn(format="%.3g")},
+)
 if result.bonferroni:
     st.caption("p-values are Bonferroni-adjusted (multiplied by the number of concepts, at most 1).")
 weak = [c.concept for c in result.concepts if c.cav_accuracy < 0.6]
 if weak:
-    st.warning(f"The CAVs of {', '.join(weak)} barely separate the concept from random images (held-out accuracy < 0.6): "
-               "their scores say little. Try more images or another layer.")
+    st.warning(
+        f"The CAVs of {', '.join(weak)} barely separate the concept from random images (held-out accuracy < 0.6): "
+        "their scores say little. Try more images or another layer."
+    )
 
 stem = f"tcav-{result.model_id}-{result.target_class}-{config_key}"
 downloads = st.columns(2)
-downloads[0].download_button("Scores CSV", result.to_csv(), file_name=f"{stem}.csv", mime="text/csv", on_click="ignore",
-                             icon=":material/download:")
-downloads[1].download_button("JSON (config, versions, every run)", result.to_json(), file_name=f"{stem}.json",
-                             mime="application/json", on_click="ignore", icon=":material/download:")
+downloads[0].download_button(
+    "Scores CSV", result.to_csv(), file_name=f"{stem}.csv", mime="text/csv", on_click="ignore", icon=":material/download:"
+)
+downloads[1].download_button(
+    "JSON (config, versions, every run)",
+    result.to_json(),
+    file_name=f"{stem}.json",
+    mime="application/json",
+    on_click="ignore",
+    icon=":material/download:",
+)

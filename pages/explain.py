@@ -9,11 +9,11 @@ from pages.common.image_input import display_image, image_digest
 from pages.common.page import open_page
 from pages.common.resources import cached_badges, cached_map, sanity_verdicts
 from pages.common.targets import choose_target
-from xai_core.explainers import EXPLAINERS, METHOD_LABELS
 from xai_core.data import pil_to_tensor
+from xai_core.explainers import EXPLAINERS, METHOD_LABELS
+from xai_core.imaging import COLORMAPS, colorize, overlay, png_bytes
 from xai_core.metrics.badges import sanity_badge
 from xai_core.metrics.robustness import NOISE_LEVELS, salt_and_pepper
-from xai_core.imaging import COLORMAPS, colorize, overlay, png_bytes
 
 COLUMNS = 4
 
@@ -29,8 +29,12 @@ with st.sidebar:
     methods = st.multiselect("Methods", list(EXPLAINERS), format_func=METHOD_LABELS.get, key=keys.METHODS)
     colormap = st.selectbox("Colormap", COLORMAPS, key=keys.COLORMAP)
     opacity = st.slider("Overlay opacity", 0.0, 1.0, step=0.05, key=keys.OPACITY)
-    noise = st.select_slider("Salt-and-pepper noise", NOISE_LEVELS, key=keys.NOISE,
-                             help="Replace this fraction of pixels by black or white and explain the noisy image.")
+    noise = st.select_slider(
+        "Salt-and-pepper noise",
+        NOISE_LEVELS,
+        key=keys.NOISE,
+        help="Replace this fraction of pixels by black or white and explain the noisy image.",
+    )
 
 # noise hits pixels at the model's input resolution, so resizing cannot average it away
 image = salt_and_pepper(card.resize(chosen.image)[0], noise, seed=0) if noise > 0 else chosen.image
@@ -66,8 +70,13 @@ for row_start in range(0, len(tiles), COLUMNS):
             if method is not None:
                 badge_slots[method] = st.empty()
                 st.download_button(
-                    "PNG", png_bytes(colorize(maps[method], colormap)), file_name=f"{card.id}-{method}.png",
-                    mime="image/png", key=f"download:{method}", icon=":material/download:", on_click="ignore",
+                    "PNG",
+                    png_bytes(colorize(maps[method], colormap)),
+                    file_name=f"{card.id}-{method}.png",
+                    mime="image/png",
+                    key=f"download:{method}",
+                    icon=":material/download:",
+                    on_click="ignore",
                 )
 st.caption(
     f"Target: **{card.classes[target]}**. Maps are min-max normalised per method (LSFT/GSFT show the generator's "
@@ -80,8 +89,9 @@ st.caption(
 # badges last, so the maps show while they are computed
 mask = chosen.mask
 with st.spinner("Scoring the maps ..."):
-    badges = cached_badges(card.id, digest, target, tuple(maps), None if mask is None else image_digest(mask),
-                           image, {m: maps[m][None] for m in maps}, mask)
+    badges = cached_badges(
+        card.id, digest, target, tuple(maps), None if mask is None else image_digest(mask), image, {m: maps[m][None] for m in maps}, mask
+    )
 verdicts = sanity_verdicts()
 for method, slot in badge_slots.items():
     with slot.container():

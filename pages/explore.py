@@ -32,4 +32,7 @@ with image_column:
 with chart_column:
     true_label = chosen.label if same_classes else None
     st.plotly_chart(top_k_figure(predictions, true_label), width="stretch")
-    st.caption(f"Model `{card.id}` ({card.arch}), input {card.in_channels}x{card.input_size[0]}x{card.input_size[1]}; image {tuple(chosen.image.shape)}.")
+    st.caption(
+        f"Model `{card.id}` ({card.arch}), input {card.in_channels}x{card.input_size[0]}x{card.input_size[1]}; "
+        f"image {tuple(chosen.image.shape)}."
+    )

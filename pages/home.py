@@ -24,22 +24,39 @@ rows = []
 for model_id in list_models():
     info = model_info(model_id)
     metrics = info.get("metrics", {})
-    rows.append({
-        "model": model_id, "architecture": info["arch"], "trained on": info["dataset"],
-        "parameters": info.get("parameters"), "test accuracy": metrics.get("test_accuracy"),
-        "reproduce with": info.get("command", info.get("source", "")),
-    })
-st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
-             column_config={"test accuracy": st.column_config.NumberColumn(format="percent")})
+    rows.append(
+        {
+            "model": model_id,
+            "architecture": info["arch"],
+            "trained on": info["dataset"],
+            "parameters": info.get("parameters"),
+            "test accuracy": metrics.get("test_accuracy"),
+            "reproduce with": info.get("command", info.get("source", "")),
+        }
+    )
+st.dataframe(
+    pd.DataFrame(rows), hide_index=True, width="stretch", column_config={"test accuracy": st.column_config.NumberColumn(format="percent")}
+)
 
 st.subheader("SFT-GAN generators")
 st.dataframe(
-    pd.DataFrame([{
-        "generator": generator_id, "kind": info["kind"].upper(), "strategy": info["strategy"],
-        "trained on": ", ".join(sorted({pair["model"] for pair in info["pairs"]})), "parameters": info["parameters"],
-        "held-out Dice vs Grad-CAM": info["metrics"]["val_dice"], "reproduce with": info["command"],
-    } for generator_id in list_generators() for info in [generator_info(generator_id)]]),
-    hide_index=True, width="stretch",
+    pd.DataFrame(
+        [
+            {
+                "generator": generator_id,
+                "kind": info["kind"].upper(),
+                "strategy": info["strategy"],
+                "trained on": ", ".join(sorted({pair["model"] for pair in info["pairs"]})),
+                "parameters": info["parameters"],
+                "held-out Dice vs Grad-CAM": info["metrics"]["val_dice"],
+                "reproduce with": info["command"],
+            }
+            for generator_id in list_generators()
+            for info in [generator_info(generator_id)]
+        ]
+    ),
+    hide_index=True,
+    width="stretch",
 )
 
 st.subheader("DCGANs")
@@ -47,23 +64,41 @@ gan_rows = []
 for gan_id in list_gans():
     info = gan_info(gan_id)
     metrics = info["metrics"]
-    gan_rows.append({
-        "GAN": gan_id, "kind": "class-conditional" if info["kind"] == "cdcgan" else "unconditional", "trained on": info["dataset"],
-        "parameters": info["parameters"], "FID": metrics.get("fid"), "real-vs-real FID": metrics.get("fid_real_vs_real"),
-        "class accuracy": metrics.get("class_accuracy"), "reproduce with": info["command"],
-    })
+    gan_rows.append(
+        {
+            "GAN": gan_id,
+            "kind": "class-conditional" if info["kind"] == "cdcgan" else "unconditional",
+            "trained on": info["dataset"],
+            "parameters": info["parameters"],
+            "FID": metrics.get("fid"),
+            "real-vs-real FID": metrics.get("fid_real_vs_real"),
+            "class accuracy": metrics.get("class_accuracy"),
+            "reproduce with": info["command"],
+        }
+    )
 if gan_rows:
-    st.dataframe(pd.DataFrame(gan_rows), hide_index=True, width="stretch",
-                 column_config={"class accuracy": st.column_config.NumberColumn(format="percent")})
-    st.caption("FID on the domain CNN's penultimate features (lower is better), beside two real sets' FID; class accuracy: "
-               "the CNN's accuracy on samples of the conditioned class. Explore them in **GAN Studio**.")
+    st.dataframe(
+        pd.DataFrame(gan_rows),
+        hide_index=True,
+        width="stretch",
+        column_config={"class accuracy": st.column_config.NumberColumn(format="percent")},
+    )
+    st.caption(
+        "FID on the domain CNN's penultimate features (lower is better), beside two real sets' FID; class accuracy: "
+        "the CNN's accuracy on samples of the conditioned class. Explore them in **GAN Studio**."
+    )
 else:
     st.caption("No DCGAN installed: `python -m xai_core train-gan --dataset mnist --conditional`.")
 
 st.subheader("Datasets")
 st.dataframe(
-    pd.DataFrame([{"dataset": name, "description": spec.description, "source": spec.source,
-                   "ground-truth masks": spec.has_masks} for name, spec in DATASETS.items()]),
-    hide_index=True, width="stretch",
+    pd.DataFrame(
+        [
+            {"dataset": name, "description": spec.description, "source": spec.source, "ground-truth masks": spec.has_masks}
+            for name, spec in DATASETS.items()
+        ]
+    ),
+    hide_index=True,
+    width="stretch",
 )
 st.caption("User data: `folder:<path>` (one sub-folder per class) and torchvision roots; see the README.")

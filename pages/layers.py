@@ -18,15 +18,16 @@ MAX_ETA = 32
 selection, card, chosen = open_page(
     "Layers & CGMA",
     "Grad-CAM at every convolutional layer, shallow to deep, from one forward and one backward pass; "
-    "the highlighted layers are where the Cumulative Grad-CAM Averages end (SFT-GAN paper, §3.1)."
-,
+    "the highlighted layers are where the Cumulative Grad-CAM Averages end (SFT-GAN paper, §3.1).",
 )
 target, _ = choose_target(card, chosen.image, chosen.digest)
 requested_eta = st.session_state.setdefault(keys.ETA, DEFAULT_ETA)
 if type(requested_eta) is not int or not 1 <= requested_eta <= MAX_ETA:
     st.session_state[keys.ETA] = min(max(requested_eta, 1), MAX_ETA) if type(requested_eta) is int else DEFAULT_ETA
-    st.warning(f"eta (the number of CGMAs) must be a whole number from 1 to {MAX_ETA}; "
-               f"{requested_eta!r} was replaced by {st.session_state[keys.ETA]}.")
+    st.warning(
+        f"eta (the number of CGMAs) must be a whole number from 1 to {MAX_ETA}; "
+        f"{requested_eta!r} was replaced by {st.session_state[keys.ETA]}."
+    )
 eta = st.sidebar.number_input("CGMAs (eta)", min_value=1, max_value=MAX_ETA, step=1, key=keys.ETA)
 
 with st.spinner("One forward and one backward pass ..."):
@@ -37,14 +38,15 @@ cgmas = cumulative_gradcam_averages(torch.from_numpy(layer_maps)[None], int(eta)
 left, right = st.columns([1, 7])
 left.image(display_image(chosen.image, 128), caption=chosen.caption)
 right.markdown(
-    f"**{len(names)} conv layers** in `{card.id}`; CGMA k averages layers 0..pos[k], pos = {positions} "
-    f"(target **{card.classes[target]}**)."
+    f"**{len(names)} conv layers** in `{card.id}`; CGMA k averages layers 0..pos[k], pos = {positions} (target **{card.classes[target]}**)."
 )
 
 
 def strip(maps, captions):
     for row_start in range(0, len(maps), COLUMNS):
-        for column, saliency, caption in zip(st.columns(COLUMNS), maps[row_start : row_start + COLUMNS], captions[row_start : row_start + COLUMNS]):
+        for column, saliency, caption in zip(
+            st.columns(COLUMNS), maps[row_start : row_start + COLUMNS], captions[row_start : row_start + COLUMNS]
+        ):
             column.image(fit_to_side(colorize(torch.as_tensor(saliency)), 112), caption=caption)
 
 

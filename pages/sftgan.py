@@ -11,12 +11,12 @@ from pages.common.page import open_page
 from pages.common.resources import cached_cgma_relevance, cached_dataset, cached_map, cached_model, model_lock, relevance_averages
 from pages.common.targets import choose_target
 from xai_core import CheckpointError
-from xai_core.explainers import METHOD_LABELS, build_explainer
 from xai_core.data import pil_to_tensor
+from xai_core.explainers import METHOD_LABELS, build_explainer
+from xai_core.imaging import COLORMAPS, colorize, fit_to_side, overlay
+from xai_core.reports.charts import relevance_figure
 from xai_core.sftgan import average_relevance, generator_info, strategy_for
 from xai_core.sftgan.data import slot_layers
-from xai_core.reports.charts import relevance_figure
-from xai_core.imaging import COLORMAPS, colorize, fit_to_side, overlay
 
 METHODS = ("grad_cam", "lsft", "gsft")
 
@@ -48,8 +48,9 @@ with st.spinner("CGMAs and generators ..."):
         st.stop()
 
 shown = display_image(chosen.image, 224)
-for column, (title, picture) in zip(st.columns(4), [("Original", shown)] + [
-        (METHOD_LABELS[m], overlay(pil_to_tensor(shown), maps[m], 0.5, colormap)) for m in METHODS]):
+for column, (title, picture) in zip(
+    st.columns(4), [("Original", shown)] + [(METHOD_LABELS[m], overlay(pil_to_tensor(shown), maps[m], 0.5, colormap)) for m in METHODS]
+):
     column.markdown(f"**{title}**")
     column.image(picture, width="stretch")
 info = generator_info(f"{kind}-{strategy}")
@@ -62,17 +63,24 @@ st.caption(
 layers = slot_layers(analysis["n_layers"])
 st.subheader(f"Which CGMAs does {METHOD_LABELS[kind]} rely on? (§5)")
 left, right = st.columns([3, 2])
-left.plotly_chart(relevance_figure(analysis["relevance"], layers, title=f"{METHOD_LABELS[kind]}: relevance of each CGMA, this image"),
-                  key="relevance_chart")
+left.plotly_chart(
+    relevance_figure(analysis["relevance"], layers, title=f"{METHOD_LABELS[kind]}: relevance of each CGMA, this image"),
+    key="relevance_chart",
+)
 right.markdown(
     "Relevance of CGMA k = sum over pixels of |L(S) - L(S with CGMA k zeroed)|: how much the map changes when the "
     "generator no longer sees that stage of the CNN. Large bars for early CGMAs mean the map depends on shallow "
     "layers too, not only on the final one."
 )
 rows = [{"cgma": k, "last_layer": layer, "relevance": float(value)} for k, (layer, value) in enumerate(zip(layers, analysis["relevance"]))]
-right.download_button("Relevance (JSON)", json.dumps({"model": card.id, "generator": kind, "target": target, "cgmas": rows}, indent=2),
-                      file_name=f"{card.id}-{kind}-relevance.json", mime="application/json", on_click="ignore",
-                      icon=":material/download:")
+right.download_button(
+    "Relevance (JSON)",
+    json.dumps({"model": card.id, "generator": kind, "target": target, "cgmas": rows}, indent=2),
+    file_name=f"{card.id}-{kind}-relevance.json",
+    mime="application/json",
+    on_click="ignore",
+    icon=":material/download:",
+)
 
 st.markdown("**Blackout maps**: the generator's map with one CGMA removed")
 for column, (k, blackout) in zip(st.columns(len(layers)), enumerate(analysis["blackout"])):
@@ -88,17 +96,27 @@ if store_key not in store and requested:
     images = dataset.float_images(slice(0, min(int(count), len(dataset))))
     progress = st.progress(0.0, text="Ablating CGMAs ...")
     with model_lock(card.id):
-        mean, per_image = average_relevance(build_explainer(kind, cached_model(card.id)), card.preprocess, images,
-                                            on_progress=lambda done: progress.progress(done, text=f"{done:.0%} of {len(images)} images"))
+        mean, per_image = average_relevance(
+            build_explainer(kind, cached_model(card.id)),
+            card.preprocess,
+            images,
+            on_progress=lambda done: progress.progress(done, text=f"{done:.0%} of {len(images)} images"),
+        )
     progress.empty()
     store[store_key] = (mean.numpy(), per_image.std(dim=0).numpy(), len(images))
 elif store_key not in store:
     # A callback, not the button's return value: a click survives the app router's one-off rerun.
-    st.button("Compute the average relevance", icon=":material/bar_chart:",
-              on_click=st.session_state.__setitem__, args=(keys.RELEVANCE_REQUESTED, True))
+    st.button(
+        "Compute the average relevance",
+        icon=":material/bar_chart:",
+        on_click=st.session_state.__setitem__,
+        args=(keys.RELEVANCE_REQUESTED, True),
+    )
 if store_key in store:
     mean, std, n = store[store_key]
-    st.plotly_chart(relevance_figure(mean, layers, error=std, title=f"{METHOD_LABELS[kind]}: mean relevance +- std over {n} images"),
-                    key="average_relevance_chart")
+    st.plotly_chart(
+        relevance_figure(mean, layers, error=std, title=f"{METHOD_LABELS[kind]}: mean relevance +- std over {n} images"),
+        key="average_relevance_chart",
+    )
 else:
     st.caption("Runs the generator 9 times per image (original and 8 ablations); the result is kept for every session.")

@@ -23,8 +23,12 @@ code = st.query_params.get("code", "").strip().upper()
 if not code:
     st.title("Take a survey")
     st.text_input("Survey code (from your invitation link)", key=keys.SURVEY_CODE_INPUT, max_chars=32)
-    st.button("Start", type="primary", key="survey_code_start",
-              on_click=lambda: st.query_params.update(code=st.session_state[keys.SURVEY_CODE_INPUT].strip().upper()))
+    st.button(
+        "Start",
+        type="primary",
+        key="survey_code_start",
+        on_click=lambda: st.query_params.update(code=st.session_state[keys.SURVEY_CODE_INPUT].strip().upper()),
+    )
     st.stop()
 
 
@@ -39,8 +43,7 @@ except SurveyError as error:
     stop_with(f"{error}. Please check the link you were given.")
 st.title(survey.title)
 if survey.status != "open":
-    stop_with("This survey is not open yet." if survey.status == "draft" else "This survey is closed. Thank you for your interest.",
-              "info")
+    stop_with("This survey is not open yet." if survey.status == "draft" else "This survey is closed. Thank you for your interest.", "info")
 
 
 def show_completion(completion_code: str) -> None:
@@ -86,8 +89,14 @@ def submit(position: int) -> None:
         st.session_state[keys.SURVEY_MESSAGE] = "Choose A, B or Equally good first."
         return
     try:
-        store.record_answer(code, token, position, choice, st.session_state.get(f"{keys.SURVEY_CONFIDENCE}_{position}"),
-                            st.session_state.get(f"{keys.SURVEY_COMMENT}_{position}", ""))
+        store.record_answer(
+            code,
+            token,
+            position,
+            choice,
+            st.session_state.get(f"{keys.SURVEY_CONFIDENCE}_{position}"),
+            st.session_state.get(f"{keys.SURVEY_COMMENT}_{position}", ""),
+        )
     except (SurveyError, ValueError) as error:
         st.session_state[keys.SURVEY_MESSAGE] = str(error)
 
@@ -100,8 +109,7 @@ try:
         st.markdown(survey.consent_text)
         yes, no = st.columns(2)
         yes.button("I agree and want to take part", type="primary", key="survey_consent", on_click=agree, args=(token,))
-        no.button("I do not agree", key="survey_decline",
-                  on_click=st.session_state.__setitem__, args=(keys.SURVEY_DECLINED, "declined"))
+        no.button("I do not agree", key="survey_decline", on_click=st.session_state.__setitem__, args=(keys.SURVEY_DECLINED, "declined"))
         if st.session_state.get(keys.SURVEY_DECLINED) == "declined":
             st.info("You have not taken part and nothing was recorded. You can close this page.")
         st.stop()
@@ -127,12 +135,29 @@ image, left, right = st.columns(3)
 image.image(question.image_png, caption="The image", width="stretch")
 left.image(question.left_png, caption="Explanation A", width="stretch")
 right.image(question.right_png, caption="Explanation B", width="stretch")
-st.radio(CAPTIONING_QUESTION if captioning else CLASSIFICATION_QUESTION, list(CHOICE_LABELS), index=None,
-         format_func=CHOICE_LABELS.get, horizontal=True, key=f"{keys.SURVEY_ANSWER}_{question.position}")
-st.radio("How confident are you? (optional)", list(CONFIDENCE_LABELS), index=None, format_func=CONFIDENCE_LABELS.get,
-         horizontal=True, key=f"{keys.SURVEY_CONFIDENCE}_{question.position}")
+st.radio(
+    CAPTIONING_QUESTION if captioning else CLASSIFICATION_QUESTION,
+    list(CHOICE_LABELS),
+    index=None,
+    format_func=CHOICE_LABELS.get,
+    horizontal=True,
+    key=f"{keys.SURVEY_ANSWER}_{question.position}",
+)
+st.radio(
+    "How confident are you? (optional)",
+    list(CONFIDENCE_LABELS),
+    index=None,
+    format_func=CONFIDENCE_LABELS.get,
+    horizontal=True,
+    key=f"{keys.SURVEY_CONFIDENCE}_{question.position}",
+)
 st.text_area("Comment (optional)", max_chars=MAX_COMMENT_CHARACTERS, key=f"{keys.SURVEY_COMMENT}_{question.position}")
-st.button("Next" if question.number < question.total else "Finish", type="primary", key=f"survey_submit_{question.position}",
-          on_click=submit, args=(question.position,))
+st.button(
+    "Next" if question.number < question.total else "Finish",
+    type="primary",
+    key=f"survey_submit_{question.position}",
+    on_click=submit,
+    args=(question.position,),
+)
 if message := st.session_state.pop(keys.SURVEY_MESSAGE, None):
     st.warning(message)

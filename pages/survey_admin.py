@@ -4,16 +4,23 @@ of a generated caption per question), preview them, open and close them, share t
 import streamlit as st
 
 from pages.common import keys
-from pages.common.survey import caption_markdown, escape_markdown, pick_survey, require_admin, survey_store
 from pages.common.sidebar import ensure_app_router, keep_widget_state_across_pages
+from pages.common.survey import caption_markdown, escape_markdown, pick_survey, require_admin, survey_store
 from xai_core import CheckpointError, DatasetUnavailable, ImageDecodeError, list_datasets, list_models
-from xai_core.explainers import EXPLAINERS, method_label
 from xai_core.captioning import CAPTION_METHODS, list_captioners
 from xai_core.data import pil_to_tensor
 from xai_core.data.decode import decode_image
+from xai_core.explainers import EXPLAINERS, method_label
 from xai_core.survey.access import share_link
-from xai_core.survey.design import (ATTENTION_KINDS, CAPTIONING_DATASET, CAPTIONING_DESIGN, MAX_QUESTIONS, TASK_DESIGNS,
-                                    SurveyDesign, create_survey)
+from xai_core.survey.design import (
+    ATTENTION_KINDS,
+    CAPTIONING_DATASET,
+    CAPTIONING_DESIGN,
+    MAX_QUESTIONS,
+    TASK_DESIGNS,
+    SurveyDesign,
+    create_survey,
+)
 from xai_core.survey.repository import SurveyError
 
 ensure_app_router()
@@ -24,21 +31,33 @@ store = survey_store()
 st.caption(f"Database: `{store.url}`")
 
 TASK_LABELS = {"classification": "Classification", "captioning": "Captioning"}
-TITLES = {"classification": "Which explanation is easier to understand?",
-          "captioning": "Which map shows what the captioner looked at?"}
+TITLES = {"classification": "Which explanation is easier to understand?", "captioning": "Which map shows what the captioner looked at?"}
 # the form fields whose default depends on the task
-TASK_DEFAULTS = {task: {keys.SURVEY_TITLE: TITLES[task], keys.SURVEY_QUESTIONS: design.questions,
-                        keys.SURVEY_CONSENT: design.consent_text, keys.SURVEY_INSTRUCTIONS: design.instructions}
-                 for task, design in TASK_DESIGNS.items()}
+TASK_DEFAULTS = {
+    task: {
+        keys.SURVEY_TITLE: TITLES[task],
+        keys.SURVEY_QUESTIONS: design.questions,
+        keys.SURVEY_CONSENT: design.consent_text,
+        keys.SURVEY_INSTRUCTIONS: design.instructions,
+    }
+    for task, design in TASK_DESIGNS.items()
+}
 
 models, captioners = list_models(), list_captioners()
-defaults = {keys.SURVEY_TASK: "classification", **TASK_DEFAULTS["classification"],
-            keys.SURVEY_MODEL: "vgg-mnist" if "vgg-mnist" in models else models[0],
-            keys.SURVEY_IMAGE_SOURCE: "Dataset", keys.SURVEY_DATASET: "mnist", keys.SURVEY_METHODS: ["lsft", "grad_cam"],
-            keys.SURVEY_CAPTIONER: (CAPTIONING_DESIGN.model_id if CAPTIONING_DESIGN.model_id in captioners
-                                    else next(iter(captioners), None)),
-            keys.SURVEY_CAPTION_METHODS: list(CAPTIONING_DESIGN.methods), keys.SURVEY_SEED: 0, keys.SURVEY_ATTENTION_CHECKS: 2,
-            keys.SURVEY_ATTENTION_KINDS: list(ATTENTION_KINDS), keys.SURVEY_SHUFFLE: True}
+defaults = {
+    keys.SURVEY_TASK: "classification",
+    **TASK_DEFAULTS["classification"],
+    keys.SURVEY_MODEL: "vgg-mnist" if "vgg-mnist" in models else models[0],
+    keys.SURVEY_IMAGE_SOURCE: "Dataset",
+    keys.SURVEY_DATASET: "mnist",
+    keys.SURVEY_METHODS: ["lsft", "grad_cam"],
+    keys.SURVEY_CAPTIONER: (CAPTIONING_DESIGN.model_id if CAPTIONING_DESIGN.model_id in captioners else next(iter(captioners), None)),
+    keys.SURVEY_CAPTION_METHODS: list(CAPTIONING_DESIGN.methods),
+    keys.SURVEY_SEED: 0,
+    keys.SURVEY_ATTENTION_CHECKS: 2,
+    keys.SURVEY_ATTENTION_KINDS: list(ATTENTION_KINDS),
+    keys.SURVEY_SHUFFLE: True,
+}
 for key, value in defaults.items():
     st.session_state.setdefault(key, value)
 
@@ -67,21 +86,35 @@ def uploaded_images() -> tuple[list, list[str]]:
 def create_requested_survey() -> None:
     state = st.session_state
     if state[keys.SURVEY_TASK] == "captioning":
-        task_fields = {"methods": tuple(state[keys.SURVEY_CAPTION_METHODS]), "model_id": state[keys.SURVEY_CAPTIONER],
-                       "dataset": CAPTIONING_DATASET}
+        task_fields = {
+            "methods": tuple(state[keys.SURVEY_CAPTION_METHODS]),
+            "model_id": state[keys.SURVEY_CAPTIONER],
+            "dataset": CAPTIONING_DATASET,
+        }
     else:
-        task_fields = {"methods": tuple(state[keys.SURVEY_METHODS]), "model_id": state[keys.SURVEY_MODEL],
-                       "dataset": state[keys.SURVEY_DATASET] if state[keys.SURVEY_IMAGE_SOURCE] == "Dataset" else ""}
+        task_fields = {
+            "methods": tuple(state[keys.SURVEY_METHODS]),
+            "model_id": state[keys.SURVEY_MODEL],
+            "dataset": state[keys.SURVEY_DATASET] if state[keys.SURVEY_IMAGE_SOURCE] == "Dataset" else "",
+        }
     design = SurveyDesign(
-        title=state[keys.SURVEY_TITLE], **task_fields, questions=int(state[keys.SURVEY_QUESTIONS]), seed=int(state[keys.SURVEY_SEED]),
-        attention_checks=int(state[keys.SURVEY_ATTENTION_CHECKS]), attention_kinds=tuple(state[keys.SURVEY_ATTENTION_KINDS]),
-        shuffle_questions=bool(state[keys.SURVEY_SHUFFLE]), consent_text=state[keys.SURVEY_CONSENT],
-        instructions=state[keys.SURVEY_INSTRUCTIONS], task=state[keys.SURVEY_TASK])
+        title=state[keys.SURVEY_TITLE],
+        **task_fields,
+        questions=int(state[keys.SURVEY_QUESTIONS]),
+        seed=int(state[keys.SURVEY_SEED]),
+        attention_checks=int(state[keys.SURVEY_ATTENTION_CHECKS]),
+        attention_kinds=tuple(state[keys.SURVEY_ATTENTION_KINDS]),
+        shuffle_questions=bool(state[keys.SURVEY_SHUFFLE]),
+        consent_text=state[keys.SURVEY_CONSENT],
+        instructions=state[keys.SURVEY_INSTRUCTIONS],
+        task=state[keys.SURVEY_TASK],
+    )
     images, names = (None, None) if design.dataset else uploaded_images()
     progress = st.progress(0.0, text="Loading the model ...")
     try:
-        code = create_survey(store, design, images, names,
-                             on_progress=lambda done, message: progress.progress(min(1.0, done), text=message))
+        code = create_survey(
+            store, design, images, names, on_progress=lambda done, message: progress.progress(min(1.0, done), text=message)
+        )
     except (ValueError, KeyError, SurveyError, CheckpointError, DatasetUnavailable) as error:
         st.error(f"The survey was not created: {error}")
         return
@@ -99,8 +132,7 @@ if keys.SURVEY_CREATED in st.session_state:
 manage_tab, create_tab = st.tabs(["Surveys", "Create a survey"])
 
 with create_tab:
-    st.radio("Task", list(TASK_LABELS), format_func=TASK_LABELS.get, key=keys.SURVEY_TASK, horizontal=True,
-             on_change=switch_task_defaults)
+    st.radio("Task", list(TASK_LABELS), format_func=TASK_LABELS.get, key=keys.SURVEY_TASK, horizontal=True, on_change=switch_task_defaults)
     captioning_task = st.session_state[keys.SURVEY_TASK] == "captioning"
     st.text_input("Title", key=keys.SURVEY_TITLE, max_chars=200)
     left, right = st.columns(2)
@@ -108,41 +140,69 @@ with create_tab:
         left.selectbox("Captioner", captioners, key=keys.SURVEY_CAPTIONER)
         if not captioners:
             left.warning("No captioner is installed: train one with `python -m xai_core train-captioner`.")
-        left.caption("Images: a seeded sample of the captioning test scenes. Each question explains one word of the "
-                     "captioner's own caption: mostly colour and shape words, every 4th a relation word (left, of, above, ...).")
-        right.multiselect("Methods to compare (two or more; every pair is asked in turn)", list(CAPTION_METHODS),
-                          key=keys.SURVEY_CAPTION_METHODS, format_func=method_label)
+        left.caption(
+            "Images: a seeded sample of the captioning test scenes. Each question explains one word of the "
+            "captioner's own caption: mostly colour and shape words, every 4th a relation word (left, of, above, ...)."
+        )
+        right.multiselect(
+            "Methods to compare (two or more; every pair is asked in turn)",
+            list(CAPTION_METHODS),
+            key=keys.SURVEY_CAPTION_METHODS,
+            format_func=method_label,
+        )
     else:
         left.selectbox("Model", models, key=keys.SURVEY_MODEL)
         left.radio("Images", ["Dataset", "Uploaded images"], key=keys.SURVEY_IMAGE_SOURCE, horizontal=True)
         if st.session_state[keys.SURVEY_IMAGE_SOURCE] == "Dataset":
             left.selectbox("Dataset (class-balanced sample of its test split)", list_datasets(), key=keys.SURVEY_DATASET)
         else:
-            left.file_uploader("Images (PNG, JPEG, ...; reused in turn when fewer than the questions)", accept_multiple_files=True,
-                               type=["png", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff"], key=keys.SURVEY_UPLOADS)
-        right.multiselect("Methods to compare (two or more; every pair is asked in turn)", list(EXPLAINERS),
-                          key=keys.SURVEY_METHODS, format_func=method_label)
+            left.file_uploader(
+                "Images (PNG, JPEG, ...; reused in turn when fewer than the questions)",
+                accept_multiple_files=True,
+                type=["png", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff"],
+                key=keys.SURVEY_UPLOADS,
+            )
+        right.multiselect(
+            "Methods to compare (two or more; every pair is asked in turn)",
+            list(EXPLAINERS),
+            key=keys.SURVEY_METHODS,
+            format_func=method_label,
+        )
     right.number_input("Questions", 1, MAX_QUESTIONS, key=keys.SURVEY_QUESTIONS)
     right.number_input("Randomisation seed (images, attention-check positions, noise)", 0, 2**31 - 1, key=keys.SURVEY_SEED)
     right.number_input("Attention checks (added to the questions)", 0, 20, key=keys.SURVEY_ATTENTION_CHECKS)
-    right.multiselect("Attention-check kinds", list(ATTENTION_KINDS), key=keys.SURVEY_ATTENTION_KINDS,
-                      format_func={"noise": "One side is pure noise (expects the real map)",
-                                   "identical": "Both sides identical (expects \"equally good\")"}.get)
+    right.multiselect(
+        "Attention-check kinds",
+        list(ATTENTION_KINDS),
+        key=keys.SURVEY_ATTENTION_KINDS,
+        format_func={
+            "noise": "One side is pure noise (expects the real map)",
+            "identical": 'Both sides identical (expects "equally good")',
+        }.get,
+    )
     right.checkbox("Shuffle the question order per respondent", key=keys.SURVEY_SHUFFLE)
     st.text_area("Consent text", key=keys.SURVEY_CONSENT, height=120)
     st.text_area("Instructions", key=keys.SURVEY_INSTRUCTIONS, height=120)
-    st.button("Create survey", type="primary", icon=":material/add:", key="survey_create",
-              disabled=captioning_task and not captioners, on_click=st.session_state.__setitem__,
-              args=(keys.SURVEY_CREATE_REQUESTED, True))
+    st.button(
+        "Create survey",
+        type="primary",
+        icon=":material/add:",
+        key="survey_create",
+        disabled=captioning_task and not captioners,
+        on_click=st.session_state.__setitem__,
+        args=(keys.SURVEY_CREATE_REQUESTED, True),
+    )
 
 with manage_tab:
     survey = pick_survey(store)
     if survey is None:
         st.stop()
-    st.markdown(f"**Status:** {survey.status} · **task:** {survey.settings.get('task', 'classification')} · "
-                f"**methods:** {', '.join(map(method_label, survey.methods))} · "
-                f"**questions:** {survey.questions} · **model:** {survey.model_id} · "
-                f"**images:** {survey.dataset or 'uploaded'} · **seed:** {survey.seed}")
+    st.markdown(
+        f"**Status:** {survey.status} · **task:** {survey.settings.get('task', 'classification')} · "
+        f"**methods:** {', '.join(map(method_label, survey.methods))} · "
+        f"**questions:** {survey.questions} · **model:** {survey.model_id} · "
+        f"**images:** {survey.dataset or 'uploaded'} · **seed:** {survey.seed}"
+    )
 
     def change_status(code: str, status: str) -> None:
         try:
@@ -151,13 +211,26 @@ with manage_tab:
             st.session_state[keys.SURVEY_CREATED] = str(error)
 
     buttons = st.columns(4)
-    buttons[0].button("Open", icon=":material/play_arrow:", disabled=survey.status == "open", key="survey_open",
-                      on_click=change_status, args=(survey.code, "open"))
-    buttons[1].button("Close", icon=":material/stop:", disabled=survey.status != "open", key="survey_close",
-                      on_click=change_status, args=(survey.code, "closed"))
+    buttons[0].button(
+        "Open",
+        icon=":material/play_arrow:",
+        disabled=survey.status == "open",
+        key="survey_open",
+        on_click=change_status,
+        args=(survey.code, "open"),
+    )
+    buttons[1].button(
+        "Close",
+        icon=":material/stop:",
+        disabled=survey.status != "open",
+        key="survey_close",
+        on_click=change_status,
+        args=(survey.code, "closed"),
+    )
     confirm = buttons[3].checkbox("Allow deleting", key=f"survey_confirm_delete_{survey.code}")
-    buttons[2].button("Delete", icon=":material/delete:", disabled=not confirm, key="survey_delete",
-                      on_click=store.delete_survey, args=(survey.code,))
+    buttons[2].button(
+        "Delete", icon=":material/delete:", disabled=not confirm, key="survey_delete", on_click=store.delete_survey, args=(survey.code,)
+    )
 
     base_url = st.context.url.rsplit("/", 1)[0] if st.context.url else None
     st.markdown("**Share link** (respondents need no account):")
@@ -179,17 +252,25 @@ with manage_tab:
 
     with st.expander(f"Preview the {survey.questions} questions (method names are hidden from respondents)"):
         for stimulus in store.stimuli(survey.code):
-            label = {"question": "", "attention_noise": " · attention check: noise (expects A)",
-                     "attention_identical": " · attention check: identical (expects equal)"}[stimulus.kind]
+            label = {
+                "question": "",
+                "attention_noise": " · attention check: noise (expects A)",
+                "attention_identical": " · attention check: identical (expects equal)",
+            }[stimulus.kind]
             details = stimulus.details
             if "word_position" in details:
-                about = (f"caption {caption_markdown(details['caption'], details['word_position'])} "
-                         f"({details['role']} word; true caption: {escape_markdown(details['true_caption'])})")
+                about = (
+                    f"caption {caption_markdown(details['caption'], details['word_position'])} "
+                    f"({details['role']} word; true caption: {escape_markdown(details['true_caption'])})"
+                )
             else:
                 about = f"predicted {details.get('prediction', '?')}"
             st.markdown(f"**Question {stimulus.position}**{label} · {details.get('source', '')}, {about}")
             image, map_a, map_b = st.columns(3)
             image.image(stimulus.image_png, caption="image", width=200)
             map_a.image(stimulus.map_a_png, caption=f"A: {method_label(stimulus.method_a)}", width=200)
-            map_b.image(stimulus.map_b_png, caption=f"B: {'noise' if stimulus.kind == 'attention_noise' else method_label(stimulus.method_b)}",
-                        width=200)
+            map_b.image(
+                stimulus.map_b_png,
+                caption=f"B: {'noise' if stimulus.kind == 'attention_noise' else method_label(stimulus.method_b)}",
+                width=200,
+            )

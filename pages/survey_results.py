@@ -22,8 +22,10 @@ survey = pick_survey(store)
 if survey is None:
     st.stop()
 st.button("Refresh", icon=":material/refresh:", key="survey_results_refresh")
-st.caption(f"Task: {survey.settings.get('task', 'classification')} · model: {survey.model_id} · "
-           f"images: {survey.dataset or 'uploaded'} · {survey.questions} questions")
+st.caption(
+    f"Task: {survey.settings.get('task', 'classification')} · model: {survey.model_id} · "
+    f"images: {survey.dataset or 'uploaded'} · {survey.questions} questions"
+)
 report = survey_report(store, survey.code)
 if report.responses.empty:
     st.info("No votes yet. Share the survey link from the Survey admin page.")
@@ -34,13 +36,19 @@ rows = []
 for name, analysis in report.analyses.items():
     pairs = analysis.pairwise
     first = pairs.iloc[0] if len(pairs) else None
-    rows.append({"respondents": name, "analysed": analysis.respondents_analysed, "excluded": analysis.respondents_total - analysis.respondents_analysed,
-                 "pair": "" if first is None else f"{method_label(first.method_a)} vs {method_label(first.method_b)}",
-                 "votes a / b / equal": "" if first is None else f"{first.wins_a} / {first.wins_b} / {first.ties}",
-                 "share a (decisive)": None if first is None else first.share_a,
-                 "95% CI": "" if first is None or pd.isna(first.share_a) else f"{first.ci_low:.2f}–{first.ci_high:.2f}",
-                 "binomial p": None if first is None else first.p_value,
-                 "Fleiss' kappa": analysis.agreement["kappa"]})
+    rows.append(
+        {
+            "respondents": name,
+            "analysed": analysis.respondents_analysed,
+            "excluded": analysis.respondents_total - analysis.respondents_analysed,
+            "pair": "" if first is None else f"{method_label(first.method_a)} vs {method_label(first.method_b)}",
+            "votes a / b / equal": "" if first is None else f"{first.wins_a} / {first.wins_b} / {first.ties}",
+            "share a (decisive)": None if first is None else first.share_a,
+            "95% CI": "" if first is None or pd.isna(first.share_a) else f"{first.ci_low:.2f}–{first.ci_high:.2f}",
+            "binomial p": None if first is None else first.p_value,
+            "Fleiss' kappa": analysis.agreement["kappa"],
+        }
+    )
 st.dataframe(pd.DataFrame(rows), hide_index=True)
 
 st.session_state.setdefault(keys.SURVEY_RESPONDENTS, "passed attention checks")
@@ -51,8 +59,11 @@ figures = report_figures(report, chosen)
 columns = st.columns(4)
 columns[0].metric("Respondents analysed", analysis.respondents_analysed)
 columns[1].metric("Failed an attention check", analysis.respondents_excluded)
-columns[2].metric("Fleiss' kappa", "n/a" if pd.isna(analysis.agreement["kappa"]) else f"{analysis.agreement['kappa']:.3f}",
-                  help=analysis.agreement.get("note") or "agreement between respondents on A / B / equal, per question")
+columns[2].metric(
+    "Fleiss' kappa",
+    "n/a" if pd.isna(analysis.agreement["kappa"]) else f"{analysis.agreement['kappa']:.3f}",
+    help=analysis.agreement.get("note") or "agreement between respondents on A / B / equal, per question",
+)
 columns[3].metric("Votes analysed", int(analysis.per_question["n"].sum()) if len(analysis.per_question) else 0)
 
 st.subheader("Votes per question")
@@ -69,10 +80,12 @@ if len(survey.methods) > 2:
     st.dataframe(analysis.strengths, hide_index=True)
 
 st.subheader("Explainability score with human preference")
-st.caption("docs/explainability_score.md: 100 × (0.4 fidelity + 0.3 localisation + 0.3 robustness + 0.25 human preference) "
-           "/ 1.25. The map parts are means over this survey's questions; human preference is the share of a method's "
-           "comparisons it won (a tie counts half). n/a without ground-truth masks (uploaded images), and for captioning "
-           "surveys, whose questions store mass on object only.")
+st.caption(
+    "docs/explainability_score.md: 100 × (0.4 fidelity + 0.3 localisation + 0.3 robustness + 0.25 human preference) "
+    "/ 1.25. The map parts are means over this survey's questions; human preference is the share of a method's "
+    "comparisons it won (a tie counts half). n/a without ground-truth masks (uploaded images), and for captioning "
+    "surveys, whose questions store mass on object only."
+)
 st.dataframe(report.scores[chosen].assign(method=lambda t: t.method.map(method_label)), hide_index=True)
 
 st.subheader("Attention checks")
@@ -81,8 +94,10 @@ st.subheader("Response times (seconds)")
 st.plotly_chart(figures["response_times"], key="survey_response_time_chart")
 st.dataframe(analysis.response_times, hide_index=True)
 st.subheader("Human preference vs automatic metrics")
-st.caption("Spearman correlation, over questions, between the share of votes for method a and method a's advantage on "
-           "each metric (computed when the survey was built; positive = people prefer the map the metric rates better).")
+st.caption(
+    "Spearman correlation, over questions, between the share of votes for method a and method a's advantage on "
+    "each metric (computed when the survey was built; positive = people prefer the map the metric rates better)."
+)
 st.dataframe(analysis.metric_correlation, hide_index=True)
 
 if not report.word_roles[chosen].empty:
@@ -95,7 +110,19 @@ st.subheader(f"Comments ({len(comments)})")
 st.dataframe(comments, hide_index=True)
 
 left, right = st.columns(2)
-left.download_button("Responses (CSV)", responses_csv(report.responses), f"survey-{survey.code}-responses.csv", "text/csv",
-                     icon=":material/download:", key="survey_download_csv")
-right.download_button("Analysis (JSON)", json.dumps(report_dict(report), indent=2), f"survey-{survey.code}-analysis.json",
-                      "application/json", icon=":material/download:", key="survey_download_json")
+left.download_button(
+    "Responses (CSV)",
+    responses_csv(report.responses),
+    f"survey-{survey.code}-responses.csv",
+    "text/csv",
+    icon=":material/download:",
+    key="survey_download_csv",
+)
+right.download_button(
+    "Analysis (JSON)",
+    json.dumps(report_dict(report), indent=2),
+    f"survey-{survey.code}-analysis.json",
+    "application/json",
+    icon=":material/download:",
+    key="survey_download_json",
+)

@@ -12,8 +12,11 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "assets" / "examples"
 
 @pytest.mark.parametrize(
     "file,model_id,expected",
-    [("mnist-7.png", "vgg-mnist", "7"), ("shapes-star.png", "resnet-shapes", "star"),
-     ("chelsea-cat.jpg", "efficientnet_lite0-imagenet", "Egyptian cat")],
+    [
+        ("mnist-7.png", "vgg-mnist", "7"),
+        ("shapes-star.png", "resnet-shapes", "star"),
+        ("chelsea-cat.jpg", "efficientnet_lite0-imagenet", "Egyptian cat"),
+    ],
 )
 def test_examples_are_recognised(file, model_id, expected):
     image = pil_to_tensor(read_image_file(EXAMPLES / file))

@@ -12,8 +12,7 @@ import torch
 from PIL import Image
 
 import xai_core.imaging as imaging
-from xai_core.imaging import (colorize, fit_to_side, image_to_rgb, mask_overlay, overlay, png_bytes, png_data_uri,
-                              to_uint8)
+from xai_core.imaging import colorize, fit_to_side, image_to_rgb, mask_overlay, overlay, png_bytes, png_data_uri, to_uint8
 
 
 def _decoded(data: bytes) -> np.ndarray:
@@ -92,6 +91,9 @@ def test_imaging_is_the_bottom_layer():
     modules = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
     modules |= {"." * node.level + (node.module or "") for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     allowed = {"__future__", "base64", "io", "numpy", "torch", "PIL", "matplotlib"}
-    outside = [name for name in modules if name.split(".")[0] not in allowed
-               and not name.startswith((".data", "xai_core.data")) or name in (".", "xai_core")]
+    outside = [
+        name
+        for name in modules
+        if name.split(".")[0] not in allowed and not name.startswith((".data", "xai_core.data")) or name in (".", "xai_core")
+    ]
     assert not outside, outside

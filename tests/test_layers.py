@@ -12,15 +12,19 @@ import pytest
 ENGINE = Path(__file__).resolve().parents[1] / "xai_core"
 # bottom to top; packages (or modules directly under xai_core/) of one layer may import each other, without cycles
 LAYERS = {
-    "versions": 0, "imaging": 0, "data": 0,
+    "versions": 0,
+    "imaging": 0,
+    "data": 0,
     "models": 1,
     "attribution": 2,
-    "sftgan": 3, "generative": 3,
+    "sftgan": 3,
+    "generative": 3,
     "explainers": 4,
     "metrics": 5,
     "jobs": 6,
     "reports": 7,
-    "survey": 8, "captioning": 8,
+    "survey": 8,
+    "captioning": 8,
     "cli": 9,
 }
 FACE = {"__init__", "__main__"}  # xai_core/__init__.py (the public API) and __main__.py import from any layer
@@ -35,8 +39,12 @@ def imported_packages(source: str, relative: Path) -> list[tuple[str, int, bool]
     """(xai_core package imported, line, inside a function) for every import of xai_core in ``source``, the
     module at ``relative`` (a path under xai_core/)."""
     tree = ast.parse(source)
-    in_function = {id(node) for function in ast.walk(tree) if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef))
-                   for node in ast.walk(function)}
+    in_function = {
+        id(node)
+        for function in ast.walk(tree)
+        if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef))
+        for node in ast.walk(function)
+    }
     here = list(relative.parent.parts)
     found = []
     for node in ast.walk(tree):
@@ -51,8 +59,7 @@ def imported_packages(source: str, relative: Path) -> list[tuple[str, int, bool]
             else:
                 continue
         elif isinstance(node, ast.Import):
-            targets = [alias.name.split(".")[1] for alias in node.names
-                       if alias.name.startswith("xai_core.")]
+            targets = [alias.name.split(".")[1] for alias in node.names if alias.name.startswith("xai_core.")]
         else:
             continue
         found += [(target, node.lineno, id(node) in in_function) for target in targets]
@@ -142,7 +149,7 @@ def test_long_functions_say_why_they_are_long():
     unexplained = []
     for path in sorted([*ENGINE.rglob("*.py"), *(root / "pages").rglob("*.py")]):
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES:
-                if "Long:" not in (ast.get_docstring(node) or ""):
-                    unexplained.append(f"{path.relative_to(root)}:{node.lineno} {node.name}")
+            too_long = isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES
+            if too_long and "Long:" not in (ast.get_docstring(node) or ""):
+                unexplained.append(f"{path.relative_to(root)}:{node.lineno} {node.name}")
     assert unexplained == []

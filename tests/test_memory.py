@@ -24,8 +24,7 @@ CALLS = ("grad_cam", "saliency", "grad_cam_pp", "layer_cam", "lsft", "layer_grad
 WARM_UP_CALLS, MEASURED_CALLS, MAX_CALL_GROWTH_MB = 50, 1_000, 50
 WARM_UP_SESSIONS, MEASURED_SESSIONS, MAX_SESSION_GROWTH_MB = 3, 20, 100
 HOOK_DICTS = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks")
-GLOBAL_HOOK_DICTS = ("_global_forward_hooks", "_global_forward_pre_hooks", "_global_backward_hooks",
-                     "_global_backward_pre_hooks")
+GLOBAL_HOOK_DICTS = ("_global_forward_hooks", "_global_forward_pre_hooks", "_global_backward_hooks", "_global_backward_pre_hooks")
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

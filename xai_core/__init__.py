@@ -11,14 +11,26 @@ Public API for notebooks and scripts::
     cgmas = cumulative_gradcam_averages(layers, eta=8)                 # Tensor[1,8,H,W]
 """
 
-from .explainers import EXPLAINERS, explain
 from .attribution import cumulative_gradcam_averages, layer_gradcams, layer_positions
 from .data import DatasetUnavailable, ImageDataset, ImageDecodeError, list_datasets, load_dataset
+from .explainers import EXPLAINERS, explain
 from .models import CheckpointError, ModelCard, list_models, load_model
 from .versions import __version__
 
 __all__ = [
-    "EXPLAINERS", "CheckpointError", "DatasetUnavailable", "ImageDataset", "ImageDecodeError", "ModelCard", "__version__",
-    "cumulative_gradcam_averages", "explain", "layer_gradcams", "layer_positions", "list_datasets", "list_models",
-    "load_dataset", "load_model",
+    "EXPLAINERS",
+    "CheckpointError",
+    "DatasetUnavailable",
+    "ImageDataset",
+    "ImageDecodeError",
+    "ModelCard",
+    "__version__",
+    "cumulative_gradcam_averages",
+    "explain",
+    "layer_gradcams",
+    "layer_positions",
+    "list_datasets",
+    "list_models",
+    "load_dataset",
+    "load_model",
 ]

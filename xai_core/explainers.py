@@ -5,8 +5,8 @@ explanation bundle and the CLI share."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 import torch
 
@@ -32,9 +32,16 @@ EXPLAINERS: dict[str, type[Explainer]] = {
 }
 
 METHOD_LABELS = {
-    "saliency": "Saliency", "smoothgrad": "SmoothGrad", "integrated_gradients": "Integrated Gradients",
-    "guided_backprop": "Guided Backprop", "grad_cam": "Grad-CAM", "grad_cam_pp": "Grad-CAM++",
-    "score_cam": "Score-CAM", "layer_cam": "LayerCAM", "lsft": "LSFT-GAN", "gsft": "GSFT-GAN",
+    "saliency": "Saliency",
+    "smoothgrad": "SmoothGrad",
+    "integrated_gradients": "Integrated Gradients",
+    "guided_backprop": "Guided Backprop",
+    "grad_cam": "Grad-CAM",
+    "grad_cam_pp": "Grad-CAM++",
+    "score_cam": "Score-CAM",
+    "layer_cam": "LayerCAM",
+    "lsft": "LSFT-GAN",
+    "gsft": "GSFT-GAN",
 }
 
 
@@ -100,9 +107,17 @@ class ImageExplanation:
     badges: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
-def explain_image(card: ModelCard, image: torch.Tensor, methods: Sequence[str], target: int | None = None,
-                  mask: torch.Tensor | None = None, *, badges: BadgeFunction | None = None, seed: int | None = None,
-                  on_progress: Callable[[float, str], None] | None = None) -> ImageExplanation:
+def explain_image(
+    card: ModelCard,
+    image: torch.Tensor,
+    methods: Sequence[str],
+    target: int | None = None,
+    mask: torch.Tensor | None = None,
+    *,
+    badges: BadgeFunction | None = None,
+    seed: int | None = None,
+    on_progress: Callable[[float, str], None] | None = None,
+) -> ImageExplanation:
     """Predict and explain one image Tensor[C,H,W] in [0,1] with each of ``methods``; ``target`` None explains
     the prediction (ValueError outside the classes). Each method runs after ``torch.manual_seed(seed)`` when a
     seed is given (SmoothGrad's noise). ``badges`` (e.g. :func:`xai_core.metrics.badges.image_badges`) scores

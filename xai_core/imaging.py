@@ -50,8 +50,6 @@ def fit_to_side(array: np.ndarray, side: int | None) -> np.ndarray:
     return np.asarray(picture.resize(size, resample))
 
 
-
-
 def colorize(saliency: torch.Tensor, colormap: str = "jet") -> np.ndarray:
     """Map Tensor[1,H,W] or [H,W] in [0,1] -> uint8 RGB array [H,W,3] through a matplotlib colormap (COLORMAPS)."""
     from matplotlib import colormaps
@@ -62,8 +60,9 @@ def colorize(saliency: torch.Tensor, colormap: str = "jet") -> np.ndarray:
     return (colormaps[colormap](values)[:, :, :3] * 255).round().astype(np.uint8)
 
 
-def overlay(image: torch.Tensor, saliency: torch.Tensor, opacity: float = 0.5, colormap: str = "jet",
-            display_side: int | None = None) -> np.ndarray:
+def overlay(
+    image: torch.Tensor, saliency: torch.Tensor, opacity: float = 0.5, colormap: str = "jet", display_side: int | None = None
+) -> np.ndarray:
     """Blend a coloured map onto the image -> uint8 RGB array [H,W,3] (or fitted to ``display_side``).
 
     image: Tensor[C,H,W] in [0,1] (C = 1 or 3); saliency: Tensor[1,h,w] in [0,1], resized bilinearly to the image.

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import pandas as pd
 
@@ -23,29 +23,49 @@ def remember(store: dict, key: str, value) -> None:
 
 def summary_frame(summary: Sequence[dict]) -> pd.DataFrame:
     """One row per (metric, method, pair) of the per-image metrics: mean +- std over seeds, counts, direction."""
-    rows = [{
-        "metric": METRICS[row["metric"]].label, "method": method_label(row["method"]), "pair": row["pair"],
-        "mean ± std": f"{row['mean']:.4g}{METRICS[row['metric']].unit} ± {row['std']:.2g}{METRICS[row['metric']].unit}",
-        "mean": row["mean"], "std": row["std"], "seeds": row["seeds"], "images": row["images"],
-        "better": "higher" if METRICS[row["metric"]].higher_is_better else "lower",
-    } for row in summary if row["level"] == ""]
+    rows = [
+        {
+            "metric": METRICS[row["metric"]].label,
+            "method": method_label(row["method"]),
+            "pair": row["pair"],
+            "mean ± std": f"{row['mean']:.4g}{METRICS[row['metric']].unit} ± {row['std']:.2g}{METRICS[row['metric']].unit}",
+            "mean": row["mean"],
+            "std": row["std"],
+            "seeds": row["seeds"],
+            "images": row["images"],
+            "better": "higher" if METRICS[row["metric"]].higher_is_better else "lower",
+        }
+        for row in summary
+        if row["level"] == ""
+    ]
     return pd.DataFrame(rows, columns=["metric", "method", "pair", "mean ± std", "mean", "std", "seeds", "images", "better"])
 
 
 def curve_frame(summary: Sequence[dict], metric: str) -> pd.DataFrame:
     """The values behind one curve metric's chart: method, pair, level, mean, std."""
-    return pd.DataFrame([{"method": method_label(row["method"]), "pair": row["pair"], "level": row["level"],
-                          "mean": row["mean"], "std": row["std"]}
-                         for row in summary if row["metric"] == metric and row["level"] != ""])
+    return pd.DataFrame(
+        [
+            {"method": method_label(row["method"]), "pair": row["pair"], "level": row["level"], "mean": row["mean"], "std": row["std"]}
+            for row in summary
+            if row["metric"] == metric and row["level"] != ""
+        ]
+    )
 
 
 def sanity_frame(summary: Sequence[dict], threshold: float) -> pd.DataFrame:
     """Per (pair, method): the rank correlation with the trained model's map once every layer is random, and the verdict."""
-    return pd.DataFrame([{
-        "method": method_label(method), "pair": pair, "final rank corr.": verdict["final_correlation"],
-        "verdict": "passes" if verdict["passed"] else "FAILS",
-    } for (pair, method), verdict in sanity_verdicts(summary, threshold).items()],
-        columns=["method", "pair", "final rank corr.", "verdict"])
+    return pd.DataFrame(
+        [
+            {
+                "method": method_label(method),
+                "pair": pair,
+                "final rank corr.": verdict["final_correlation"],
+                "verdict": "passes" if verdict["passed"] else "FAILS",
+            }
+            for (pair, method), verdict in sanity_verdicts(summary, threshold).items()
+        ],
+        columns=["method", "pair", "final rank corr.", "verdict"],
+    )
 
 
 def skipped_mask_metrics(result: EvaluationResult) -> dict[str, list[str]]:

@@ -58,7 +58,9 @@ def _dataset_image(dataset_name: str) -> SelectedImage | None:
     if st.session_state.get(keys.CLASS_FILTER) not in options:
         st.session_state[keys.CLASS_FILTER] = keys.ALL_CLASSES
     chosen_class = class_column.selectbox("Class", options, key=keys.CLASS_FILTER)
-    members = list(range(len(dataset))) if chosen_class == keys.ALL_CLASSES else dataset.indices_of_class(dataset.classes.index(chosen_class))
+    members = (
+        list(range(len(dataset))) if chosen_class == keys.ALL_CLASSES else dataset.indices_of_class(dataset.classes.index(chosen_class))
+    )
     if not members:
         st.warning(f"No test images of class {chosen_class!r}.")
         return None
@@ -73,9 +75,7 @@ def _dataset_image(dataset_name: str) -> SelectedImage | None:
 def uploaded_image() -> SelectedImage | None:
     """Render the file uploader; returns the safely decoded upload (longer side at most MAX_WORKING_SIDE), or None
     (with a message shown)."""
-    upload = st.file_uploader(
-        f"Image file (up to {MAX_IMAGE_BYTES // 2**20} MB)", type=list(ACCEPTED_EXTENSIONS), key=keys.UPLOAD
-    )
+    upload = st.file_uploader(f"Image file (up to {MAX_IMAGE_BYTES // 2**20} MB)", type=list(ACCEPTED_EXTENSIONS), key=keys.UPLOAD)
     if upload is None:
         st.info("Upload a PNG, JPEG, GIF, BMP, TIFF or WebP image.")
         return None

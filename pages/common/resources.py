@@ -9,10 +9,10 @@ import numpy as np
 import streamlit as st
 import torch
 
-from xai_core import ImageDataset, ModelCard, explain, layer_gradcams, load_dataset, load_model
-from xai_core.explainers import build_explainer, explain_image
+from xai_core import ImageDataset, ModelCard, layer_gradcams, load_dataset, load_model
 from xai_core.attribution import conv_layers_in_execution_order
 from xai_core.captioning import Captioner, caption_images, load_captioner, word_cgmas, word_explanations
+from xai_core.explainers import build_explainer, explain_image
 from xai_core.generative.dcgan import DCGANGenerator, load_gan
 from xai_core.imaging import to_uint8
 from xai_core.metrics import suite
@@ -78,8 +78,16 @@ def cached_cgma_relevance(model_id: str, image_digest: str, target: int, kind: s
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
-def cached_badges(model_id: str, image_digest: str, target: int, methods: tuple[str, ...], mask_digest: str | None,
-                  _image: torch.Tensor, _maps: dict[str, torch.Tensor], _mask: torch.Tensor | None) -> dict[str, dict[str, float]]:
+def cached_badges(
+    model_id: str,
+    image_digest: str,
+    target: int,
+    methods: tuple[str, ...],
+    mask_digest: str | None,
+    _image: torch.Tensor,
+    _maps: dict[str, torch.Tensor],
+    _mask: torch.Tensor | None,
+) -> dict[str, dict[str, float]]:
     """Per-image metrics of each method's map ({method: {metric: value}}, see :func:`image_badges`); keyed by
     (model, image digest, target, methods, mask digest). _maps: {method: Tensor[1,1,H,W]}, _mask: Tensor[1,H,W]."""
     card = cached_model(model_id)
@@ -159,8 +167,9 @@ def cached_caption(captioner_id: str, image_digest: str, _image: torch.Tensor) -
 
 
 @st.cache_data(max_entries=128, show_spinner=False)
-def cached_word_maps(captioner_id: str, image_digest: str, words: tuple[str, ...], method: str,
-                     _image: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+def cached_word_maps(
+    captioner_id: str, image_digest: str, words: tuple[str, ...], method: str, _image: torch.Tensor
+) -> tuple[np.ndarray, np.ndarray]:
     """One captioning method's map of every word of ``words`` said about one image: (maps float32 [W,H,W] in [0,1],
     the captioner's probability of each word float32 [W]); keyed by (captioner, image digest, words, method)."""
     with model_lock(captioner_id):

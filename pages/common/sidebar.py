@@ -63,7 +63,10 @@ def render_sidebar() -> Selection:
     with st.sidebar:
         st.header("Model and data")
         st.selectbox(
-            "Model", models, key=keys.MODEL_ID, on_change=_follow_model_dataset,
+            "Model",
+            models,
+            key=keys.MODEL_ID,
+            on_change=_follow_model_dataset,
             format_func=lambda model_id: _model_label(model_id),
         )
         st.selectbox("Dataset", datasets, key=keys.DATASET_NAME)

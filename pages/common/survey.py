@@ -49,9 +49,11 @@ def require_admin() -> None:
         return
     expected = configured_admin_password(_secrets())
     if not expected:
-        st.error(f"Survey administration is switched off: no admin password is set. Start the app with "
-                 f"`{ADMIN_PASSWORD_VARIABLE}=<password> make run`, or put `admin_password = \"...\"` in "
-                 "`.streamlit/secrets.toml`.")
+        st.error(
+            f"Survey administration is switched off: no admin password is set. Start the app with "
+            f'`{ADMIN_PASSWORD_VARIABLE}=<password> make run`, or put `admin_password = "..."` in '
+            "`.streamlit/secrets.toml`."
+        )
         st.stop()
     st.text_input("Admin password", type="password", key="survey_admin_password")
     st.button("Sign in", type="primary", on_click=_sign_in, args=(expected,), key="survey_admin_sign_in")
@@ -68,8 +70,9 @@ def pick_survey(store: SurveyStore, label: str = "Survey") -> SurveyInfo | None:
         return None
     if st.session_state.get(keys.SURVEY_SELECTED) not in surveys:
         st.session_state[keys.SURVEY_SELECTED] = next(iter(surveys))
-    code = st.selectbox(label, list(surveys), key=keys.SURVEY_SELECTED,
-                        format_func=lambda c: f"{surveys[c].title} [{c}, {surveys[c].status}]")
+    code = st.selectbox(
+        label, list(surveys), key=keys.SURVEY_SELECTED, format_func=lambda c: f"{surveys[c].title} [{c}, {surveys[c].status}]"
+    )
     return surveys[code]
 
 

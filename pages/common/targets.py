@@ -22,11 +22,15 @@ def choose_target(card: ModelCard, image: torch.Tensor, image_digest: str) -> tu
     st.markdown(f"**Prediction:** {top.name} ({top.probability:.1%}) · top 3: {summary}")
     key, options = f"{keys.TARGET}:{card.id}", [PREDICTED, *range(len(card.classes))]
     if key in st.session_state and st.session_state[key] not in options:
-        st.warning(f"{card.id} has no class {st.session_state[key]!r} (its classes are 0-{len(card.classes) - 1}); "
-                   "explaining the predicted class instead.")
+        st.warning(
+            f"{card.id} has no class {st.session_state[key]!r} (its classes are 0-{len(card.classes) - 1}); "
+            "explaining the predicted class instead."
+        )
         st.session_state[key] = PREDICTED
     choice = st.selectbox(
-        "Target class", options, key=key,
+        "Target class",
+        options,
+        key=key,
         format_func=lambda c: f"predicted class ({top.name})" if c == PREDICTED else f"{c}: {card.classes[c]}",
     )
     return (top.label if choice == PREDICTED else int(choice)), predictions

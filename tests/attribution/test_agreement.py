@@ -53,6 +53,7 @@ def test_dice_binarises_soft_maps_and_is_symmetric():
 
 # --- threshold edges, empty maps, bool maps -----------------------------------------------------
 
+
 def test_dice_threshold_edge_127_is_off_128_is_on():
     at_127 = torch.full((1, 1, 2, 2), 127 / 255)
     at_128 = torch.full((1, 1, 2, 2), 128 / 255)
@@ -81,6 +82,7 @@ def test_dice_of_two_empty_maps_is_one_and_accepts_bool_maps():
 
 
 # --- average ranks and rank correlation ---------------------------------------------------------
+
 
 def test_average_ranks_by_hand():
     values = torch.tensor([[3.0, 1.0, 3.0, 2.0, 3.0], [5.0, 5.0, 5.0, 5.0, 5.0]])

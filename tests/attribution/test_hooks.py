@@ -4,8 +4,8 @@ import pytest
 import torch
 from torch import nn
 
-from xai_core.explainers import EXPLAINERS
 from xai_core.attribution import layer_gradcams, record_activations
+from xai_core.explainers import EXPLAINERS
 from xai_core.models import build_model
 
 
@@ -39,9 +39,8 @@ def test_no_hook_left_after_an_exception():
         with pytest.raises(RuntimeError, match="boom"):
             EXPLAINERS[method](model, "conv").attribute(torch.rand(1, 1, 8, 8), target=0)
         assert _hook_count(model) == 0
-    with pytest.raises(RuntimeError, match="boom"):
-        with record_activations([model.conv]):
-            model(torch.rand(1, 1, 8, 8))
+    with pytest.raises(RuntimeError, match="boom"), record_activations([model.conv]):
+        model(torch.rand(1, 1, 8, 8))
     assert _hook_count(model) == 0
 
 
@@ -64,8 +63,15 @@ def test_memory_is_flat_over_200_calls():
 
 def test_inplace_activations_do_not_change_the_maps_and_are_restored():
     torch.manual_seed(0)
-    inplace = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(inplace=True), nn.Conv2d(4, 4, 3), nn.ReLU(inplace=True),
-                            nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 3)).eval()
+    inplace = nn.Sequential(
+        nn.Conv2d(1, 4, 3),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(4, 4, 3),
+        nn.ReLU(inplace=True),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(4, 3),
+    ).eval()
     plain = nn.Sequential(*[nn.ReLU() if isinstance(m, nn.ReLU) else m for m in inplace]).eval()
     x = torch.randn(2, 1, 9, 9)
     torch.testing.assert_close(layer_gradcams(inplace, x, 1).maps, layer_gradcams(plain, x, 1).maps)

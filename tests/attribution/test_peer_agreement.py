@@ -18,7 +18,13 @@ from pytorch_grad_cam import ScoreCAM as PeerScoreCAM
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
 from xai_core.attribution import (
-    GradCAM, GradCAMPlusPlus, IntegratedGradientsExplainer, LayerCAM, ScoreCAM, VanillaSaliency, layer_gradcams,
+    GradCAM,
+    GradCAMPlusPlus,
+    IntegratedGradientsExplainer,
+    LayerCAM,
+    ScoreCAM,
+    VanillaSaliency,
+    layer_gradcams,
 )
 from xai_core.attribution.base import normalise_maps
 from xai_core.models.registry import disable_inplace_activations
@@ -42,7 +48,8 @@ def resnet():
 
 
 @pytest.mark.parametrize(
-    "ours,peer", [(GradCAM, PeerGradCAM), (GradCAMPlusPlus, PeerGradCAMPlusPlus), (LayerCAM, PeerLayerCAM), (ScoreCAM, PeerScoreCAM)],
+    "ours,peer",
+    [(GradCAM, PeerGradCAM), (GradCAMPlusPlus, PeerGradCAMPlusPlus), (LayerCAM, PeerLayerCAM), (ScoreCAM, PeerScoreCAM)],
     ids=["grad_cam", "grad_cam_pp", "layer_cam", "score_cam"],
 )
 def test_cam_family_matches_pytorch_grad_cam(resnet, ours, peer):

@@ -5,7 +5,11 @@ import torch
 from torch import nn
 
 from xai_core.attribution import (
-    GradCAM, VanillaSaliency, cumulative_gradcam_averages, layer_gradcams, layer_positions,
+    GradCAM,
+    VanillaSaliency,
+    cumulative_gradcam_averages,
+    layer_gradcams,
+    layer_positions,
 )
 from xai_core.attribution.base import normalise_maps
 
@@ -69,8 +73,15 @@ def test_every_layer_in_one_pass_by_hand():
 
 @pytest.mark.parametrize(
     "n,eta,expected",
-    [(13, 8, [0, 2, 4, 6, 7, 9, 11, 12]), (8, 8, list(range(8))), (5, 8, [0, 1, 2, 3, 4]), (20, 8, [0, 3, 6, 9, 11, 14, 17, 19]),
-     (52, 8, [0, 8, 15, 22, 30, 37, 44, 51]), (1, 8, [0]), (9, 2, [0, 8])],
+    [
+        (13, 8, [0, 2, 4, 6, 7, 9, 11, 12]),
+        (8, 8, list(range(8))),
+        (5, 8, [0, 1, 2, 3, 4]),
+        (20, 8, [0, 3, 6, 9, 11, 14, 17, 19]),
+        (52, 8, [0, 8, 15, 22, 30, 37, 44, 51]),
+        (1, 8, [0]),
+        (9, 2, [0, 8]),
+    ],
 )
 def test_layer_positions(n, eta, expected):
     assert layer_positions(n, eta) == expected

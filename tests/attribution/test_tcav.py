@@ -69,8 +69,9 @@ def planted():
     card = _card()
     concepts, randoms, inputs = _planted_sets()
     calls = []
-    result = tcav_scores(card, "conv", concepts, randoms, inputs, target=1, seed=0,
-                         progress=lambda fraction, message: calls.append((fraction, message)))
+    result = tcav_scores(
+        card, "conv", concepts, randoms, inputs, target=1, seed=0, progress=lambda fraction, message: calls.append((fraction, message))
+    )
     return card, concepts, randoms, inputs, result, calls
 
 
@@ -194,10 +195,21 @@ def test_a_shipped_model_gives_sane_fields(glyphs_result):
         assert 0 < concept.p_value <= 1 and concept.significant == (concept.p_value < 0.05)
         assert all(0 <= accuracy <= 1 for accuracy in concept.cav_accuracies) and concept.cav_accuracy > 0.5
         assert np.isfinite(concept.magnitude)
-    assert result.config == {"model": "vgg-glyphs", "dataset": "glyphs", "concepts": ["thick strokes", "slanted"],
-                             "user_concepts": [], "target": 0, "n_images": N, "n_random": 10, "seed": 0,
-                             "layer": "features.20", "alpha": 0.05, "bonferroni": False, "class_images_split": "test",
-                             "random_sets_split": "train"}
+    assert result.config == {
+        "model": "vgg-glyphs",
+        "dataset": "glyphs",
+        "concepts": ["thick strokes", "slanted"],
+        "user_concepts": [],
+        "target": 0,
+        "n_images": N,
+        "n_random": 10,
+        "seed": 0,
+        "layer": "features.20",
+        "alpha": 0.05,
+        "bonferroni": False,
+        "class_images_split": "test",
+        "random_sets_split": "train",
+    }
     data = json.loads(result.to_json())
     assert data["summary"] == json.loads(json.dumps(result.rows())) and set(data["versions"]) >= {"torch", "captum"}
     rows = list(csv.DictReader(io.StringIO(result.to_csv())))
@@ -212,8 +224,26 @@ def test_user_concepts_join_the_registered_ones(glyphs_result):
 
 def test_cli_writes_the_same_csv_and_json(glyphs_result, tmp_path, capsys):
     _, result = glyphs_result
-    code = main(["tcav", "--model", "vgg-glyphs", "--concepts", "thick strokes, slanted", "--target", "A", "--randoms", "10",
-                 "--n", str(N), "--seed", "0", "--out", str(tmp_path), "--quiet"])
+    code = main(
+        [
+            "tcav",
+            "--model",
+            "vgg-glyphs",
+            "--concepts",
+            "thick strokes, slanted",
+            "--target",
+            "A",
+            "--randoms",
+            "10",
+            "--n",
+            str(N),
+            "--seed",
+            "0",
+            "--out",
+            str(tmp_path),
+            "--quiet",
+        ]
+    )
     assert code == 0
     assert (tmp_path / "tcav.csv").read_text() == result.to_csv()
     written, expected = json.loads((tmp_path / "tcav.json").read_text()), json.loads(result.to_json())

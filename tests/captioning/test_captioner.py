@@ -15,15 +15,15 @@ from xai_core.data.captioning import VOCABULARY, load_captioning
 from xai_core.models import load_model
 from xai_core.models.checkpoints import read_manifest, sha256_of
 
-REFERENCE = "a red star left of a blue circle".split()
+REFERENCE = ["a", "red", "star", "left", "of", "a", "blue", "circle"]
 
 
 def test_bleu_of_constructed_captions():
     assert corpus_bleu([REFERENCE], [REFERENCE]) == 1.0
     # one wrong word: precisions 7/8, 5/7, 3/6, 1/5 multiply to 1/16, whose fourth root is 0.5
-    assert corpus_bleu([REFERENCE], ["a red star right of a blue circle".split()]) == pytest.approx(0.5, abs=1e-12)
+    assert corpus_bleu([REFERENCE], [["a", "red", "star", "right", "of", "a", "blue", "circle"]]) == pytest.approx(0.5, abs=1e-12)
     # one word short over the corpus: brevity penalty exp(1 - 11/10), all precisions 1
-    brief = corpus_bleu([REFERENCE, "a blue circle".split()], [REFERENCE, "a blue".split()])
+    brief = corpus_bleu([REFERENCE, ["a", "blue", "circle"]], [REFERENCE, ["a", "blue"]])
     assert brief == pytest.approx(np.exp(-0.1), abs=1e-12)
     assert corpus_bleu([REFERENCE], [["star"]]) == 0.0
     with pytest.raises(ValueError, match="references"):
@@ -61,8 +61,9 @@ def test_seeded_short_training_lowers_the_loss_and_writes_a_checkpoint(tmp_path)
     assert entry["sha256"] == sha256_of(tmp_path / "tiny-captioner.safetensors")
     assert read_manifest(tmp_path, "captioners")[0]["id"] == "tiny-captioner"
     assert set(entry["metrics"]) >= {"bleu4", "exact_match", "test_loss", "n_test"} and entry["metrics"]["n_test"] == 500
-    assert entry["command"].endswith("--encoder-from none --seed 0 --epochs 3 --batch-size 32 --lr 0.002 --max-train 256 "
-                                     f"--id tiny-captioner --out {tmp_path}")
+    assert entry["command"].endswith(
+        f"--encoder-from none --seed 0 --epochs 3 --batch-size 32 --lr 0.002 --max-train 256 --id tiny-captioner --out {tmp_path}"
+    )
 
 
 def test_shipped_captioner_captions_the_test_scenes():

@@ -6,14 +6,23 @@ import torch
 
 from xai_core.attribution.cam import GradCAM
 from xai_core.attribution.layers import layer_gradcams
-from xai_core.captioning import (CAPTION_METHODS, WordScoreModel, intensity_on_objects, mass_on_object, word_cgmas, word_explanations,
-                                 word_objects, word_role, word_table)
+from xai_core.captioning import (
+    CAPTION_METHODS,
+    WordScoreModel,
+    intensity_on_objects,
+    mass_on_object,
+    word_cgmas,
+    word_explanations,
+    word_objects,
+    word_role,
+    word_table,
+)
 from xai_core.captioning.model import Captioner
 from xai_core.captioning.results import render_captioning_markdown, run_captioning_results, summarise_seed, word_group
 from xai_core.data.captioning import NO_OBJECT, encode, make_scene
 from xai_core.reports.results import replace_section, section_of
 
-CAPTION = "a yellow star left of a red circle".split()
+CAPTION = ["a", "yellow", "star", "left", "of", "a", "red", "circle"]
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +42,9 @@ def test_word_score_is_that_steps_logits_and_nothing_later(random_captioner):
         changed = ids[:, :-1].clone()
         changed[:, step + 1 :] = encode(["green"])[1]
         inputs = image.clone().requires_grad_(True)
-        gradient = torch.autograd.grad(WordScoreModel(random_captioner, changed, torch.tensor([step]))(inputs)[0, ids[0, step + 1]], inputs)[0]
+        gradient = torch.autograd.grad(
+            WordScoreModel(random_captioner, changed, torch.tensor([step]))(inputs)[0, ids[0, step + 1]], inputs
+        )[0]
         inputs_full = image.clone().requires_grad_(True)
         expected = torch.autograd.grad(random_captioner(inputs_full, ids[:, :-1])[0, step, ids[0, step + 1]], inputs_full)[0]
         assert torch.allclose(gradient, expected, atol=1e-6)
@@ -59,7 +70,7 @@ def test_every_method_gives_one_map_per_word(random_captioner):
     explanation = word_explanations(random_captioner, torch.rand(3, 64, 64), ["a", "red", "star"])
     assert set(explanation.maps) == set(CAPTION_METHODS)
     for maps in explanation.maps.values():
-        assert maps.shape == (3, 1, 64, 64) and 0 <= float(maps.min()) and float(maps.max()) <= 1
+        assert maps.shape == (3, 1, 64, 64) and float(maps.min()) >= 0 and float(maps.max()) <= 1
     with pytest.raises(KeyError, match="unknown captioning method"):
         word_explanations(random_captioner, torch.rand(3, 64, 64), ["a"], methods=("score_cam",))
     with pytest.raises(ValueError, match="no words"):
@@ -70,11 +81,11 @@ def test_words_resolve_to_the_objects_they_name():
     objects = (("yellow", "star", None), ("red", "circle", None))
     assert word_objects(CAPTION, objects) == [0, 0, 0, NO_OBJECT, NO_OBJECT, 1, 1, 1]
     # the phrases are matched by content, not by order: a caption naming the objects the other way round
-    assert word_objects("a red circle right of a yellow star".split(), objects) == [1, 1, 1, NO_OBJECT, NO_OBJECT, 0, 0, 0]
+    assert word_objects(["a", "red", "circle", "right", "of", "a", "yellow", "star"], objects) == [1, 1, 1, NO_OBJECT, NO_OBJECT, 0, 0, 0]
     # a wrong colour falls back to the shape; a phrase matching nothing names no object
-    assert word_objects("a green star".split(), objects) == [0, 0, 0]
-    assert word_objects("a blue square".split(), objects) == [NO_OBJECT] * 3
-    assert word_objects("a red star".split(), (("red", "circle", None), ("yellow", "star", None))) == [1, 1, 1]
+    assert word_objects(["a", "green", "star"], objects) == [0, 0, 0]
+    assert word_objects(["a", "blue", "square"], objects) == [NO_OBJECT] * 3
+    assert word_objects(["a", "red", "star"], (("red", "circle", None), ("yellow", "star", None))) == [1, 1, 1]
     assert [word_role(w) for w in CAPTION] == ["article", "colour", "shape", "relation", "relation", "article", "colour", "shape"]
 
 
@@ -84,7 +95,7 @@ def test_mass_and_intensity_on_constructed_maps():
     masks[1, 2:, 2:] = True
     maps = torch.zeros(3, 1, 4, 4)
     maps[0, 0, 0, 0], maps[0, 0, 3, 3] = 1.0, 3.0  # a quarter of the mass on object 0
-    maps[1, 0] = 0.5                              # uniform: 4 of 16 pixels on object 1
+    maps[1, 0] = 0.5  # uniform: 4 of 16 pixels on object 1
     word_masks = torch.stack([masks[0], masks[1], torch.zeros(4, 4, dtype=torch.bool)])
     shares = mass_on_object(maps, word_masks)
     assert shares[:2].tolist() == [0.25, 0.25] and torch.isnan(shares[2])
@@ -127,16 +138,17 @@ def test_captioning_results_section_from_the_shipped_captioner(tmp_path):
 
 
 def test_word_cgmas_condition_the_lsft_map(random_captioner):
-    from xai_core.sftgan.explainer import load_generator
     from xai_core.sftgan.data import generator_image
+    from xai_core.sftgan.explainer import load_generator
 
     image = make_scene("test", 3).image.float() / 255
     words = ["a", "blue", "square"]
     cgmas = word_cgmas(random_captioner, image, words)
     assert cgmas.shape == (3, 8, 64, 64)
     ids = torch.tensor(encode(words))
-    layers = layer_gradcams(WordScoreModel(random_captioner, ids[None, :3].expand(3, -1), torch.arange(3)), image[None].expand(3, -1, -1, -1),
-                            ids[1:4])
+    layers = layer_gradcams(
+        WordScoreModel(random_captioner, ids[None, :3].expand(3, -1), torch.arange(3)), image[None].expand(3, -1, -1, -1), ids[1:4]
+    )
     assert len(layers) == 20 and torch.allclose(cgmas[:, -1], layers.maps.mean(dim=1), atol=1e-6)
     expected = load_generator("lsft-objects")(generator_image(image[None].expand(3, -1, -1, -1)), cgmas).clamp(0, 1)
     lsft = word_explanations(random_captioner, image, words, methods=("lsft",)).maps["lsft"]

@@ -23,8 +23,14 @@ SURVEY_DATA_DIR = ARTIFACTS / "e2e-surveys"
 ADMIN_PASSWORD = "e2e-admin-password"
 CHROMIUM = os.environ.get("XAI_STUDIO_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
 ]
 
 
@@ -45,11 +51,26 @@ def server_url():
     port = _free_port()
     ARTIFACTS.mkdir(exist_ok=True)
     shutil.rmtree(SURVEY_DATA_DIR, ignore_errors=True)
-    log = open(ARTIFACTS / "streamlit-server.log", "w")
+    log = open(ARTIFACTS / "streamlit-server.log", "w")  # noqa: SIM115 (closed when the server fixture ends)
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1", "--server.port", str(port),
-         "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=REPOSITORY, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.address",
+            "127.0.0.1",
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=REPOSITORY,
+        stdout=log,
+        stderr=subprocess.STDOUT,
         env=server_environment(),
     )
     url = f"http://127.0.0.1:{port}"

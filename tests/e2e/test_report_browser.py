@@ -14,8 +14,9 @@ pytestmark = pytest.mark.e2e
 def test_the_report_opens_offline_with_images_and_charts(page, tmp_path):
     card = load_model("vgg-mnist")
     image, _, mask = load_dataset("mnist", "test")[3]
-    bundle = bundle_for_image(card, image, None, ["grad_cam", "saliency"], mask=mask, dataset="mnist", index=3,
-                              title="Audit of <vgg-mnist>")
+    bundle = bundle_for_image(
+        card, image, None, ["grad_cam", "saliency"], mask=mask, dataset="mnist", index=3, title="Audit of <vgg-mnist>"
+    )
     bundle.add_concept_scores({"thick strokes": 0.9, "slanted": 0.45}, [0.5, 0.4, 0.6], {"thick strokes": 0.001, "slanted": 0.6})
     bundle.set_latent_sensitivity(torch.tensor([0.5, 2.0, 1.0, 0.25]))
     path = write_audit_report(bundle, tmp_path / "report.html")

@@ -59,8 +59,7 @@ def answer(tab: Page, number: int, label: str) -> None:
     answer_radio = tab.locator(f".st-key-{keys.SURVEY_ANSWER}_{position}")
     answer_radio.get_by_text(label, exact=True).click()
     expect(answer_radio.locator("input:checked")).to_have_count(1)
-    tab.locator(f".st-key-survey_submit_{position}").get_by_role(
-        "button", name="Finish" if number == TOTAL else "Next", exact=True).click()
+    tab.locator(f".st-key-survey_submit_{position}").get_by_role("button", name="Finish" if number == TOTAL else "Next", exact=True).click()
 
 
 def metric_value(tab: Page, label: str) -> Locator:
@@ -104,7 +103,9 @@ def test_two_respondents_answer_and_the_admin_reads_the_results(page, server_url
     charts = page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot')
     charts.first.wait_for(state="visible")
     expect(charts).to_have_count(3)  # votes per question, overall preference, response times
-    shown = {label: metric_value(page, label).inner_text() for label in ("Respondents analysed", "Failed an attention check", "Votes analysed")}
+    shown = {
+        label: metric_value(page, label).inner_text() for label in ("Respondents analysed", "Failed an attention check", "Votes analysed")
+    }
     assert shown == {"Respondents analysed": "1", "Failed an attention check": "1", "Votes analysed": str(QUESTIONS)}
     page.locator('[data-testid="stRadio"]').get_by_text("all respondents", exact=True).click()
     expect(metric_value(page, "Respondents analysed")).to_have_text("2")

@@ -6,9 +6,15 @@ import torch
 from torch import nn
 
 from xai_core import load_model
-from xai_core.metrics.augmentation import (AUDIT_METRICS, AugmentationSettings, bias_audit, run_augmentation,
-    summarise_augmentation, synthetic_training_set)
 from xai_core.generative.dcgan import DCGANGenerator
+from xai_core.metrics.augmentation import (
+    AUDIT_METRICS,
+    AugmentationSettings,
+    bias_audit,
+    run_augmentation,
+    summarise_augmentation,
+    synthetic_training_set,
+)
 from xai_core.metrics.explainability_score import ScoreRow, explainability_score, sensitivity_parts, summarise_scores
 
 
@@ -28,8 +34,11 @@ def test_synthetic_training_set_is_balanced_and_seeded(tiny_conditional_gan):
 
 def test_augmentation_trains_both_conditions_on_the_same_real_subset(tiny_conditional_gan, one_torch_thread):
     steps = []
-    rows = run_augmentation(AugmentationSettings("mnist", "tiny", seeds=(0,), real_images=120, synthetic_images=40, epochs=1),
-                            tiny_conditional_gan, progress=lambda f, m: steps.append(f))
+    rows = run_augmentation(
+        AugmentationSettings("mnist", "tiny", seeds=(0,), real_images=120, synthetic_images=40, epochs=1),
+        tiny_conditional_gan,
+        progress=lambda f, m: steps.append(f),
+    )
     assert [(r["condition"], r["n_real"], r["n_synthetic"]) for r in rows] == [("real", 120, 0), ("real + GAN", 120, 40)]
     assert all(0 <= r["test_accuracy"] <= 1 for r in rows) and steps[-1] == 1.0
 

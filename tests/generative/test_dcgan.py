@@ -77,8 +77,29 @@ def test_unknown_gan_names_the_training_command(monkeypatch, tmp_path):
 
 
 def test_train_gan_cli_writes_a_checkpoint(tmp_path, capsys):
-    code = main(["train-gan", "--dataset", "mnist", "--epochs", "1", "--batch-size", "256", "--width", "8", "--latent-dim", "8",
-                 "--no-fid", "--id", "tiny-gan", "--out", str(tmp_path), "--run-dir", str(tmp_path / "run"), "--quiet"])
+    code = main(
+        [
+            "train-gan",
+            "--dataset",
+            "mnist",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "256",
+            "--width",
+            "8",
+            "--latent-dim",
+            "8",
+            "--no-fid",
+            "--id",
+            "tiny-gan",
+            "--out",
+            str(tmp_path),
+            "--run-dir",
+            str(tmp_path / "run"),
+            "--quiet",
+        ]
+    )
     assert code == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed["id"] == "tiny-gan" and (tmp_path / "tiny-gan.safetensors").is_file()

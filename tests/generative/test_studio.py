@@ -6,9 +6,20 @@ import torch
 
 from xai_core.generative.dcgan import DCGANGenerator, sample_latents
 from xai_core.generative.latent import latent_sensitivity, sefa_directions
-from xai_core.generative.studio import (MAX_SEED, base_latent, dimension_maps, edit_latent, interpolate_latents,
-                                        interpolation_strip, next_random_seed, render, sensitivity_csv, sensitivity_sample,
-                                        top_dimensions, top_sefa_directions)
+from xai_core.generative.studio import (
+    MAX_SEED,
+    base_latent,
+    dimension_maps,
+    edit_latent,
+    interpolate_latents,
+    interpolation_strip,
+    next_random_seed,
+    render,
+    sensitivity_csv,
+    sensitivity_sample,
+    top_dimensions,
+    top_sefa_directions,
+)
 from xai_core.reports.charts import sensitivity_bars_figure
 
 
@@ -106,7 +117,8 @@ def test_top_dimensions_maps_and_csv_on_a_constructed_ranking():
     torch.testing.assert_close(maps[0, 0], torch.tensor([[1.0, 1.0], [0.0, 1.0]]))  # channel mean [[2, 2], [0, 2]] / 2
     assert torch.equal(maps[1], torch.zeros(1, 2, 2))  # a dimension that does nothing stays zero
     assert sensitivity_csv(sensitivity, 2) == (
-        "rank,dimension,sensitivity,shown_as_slider\n1,1,2,True\n2,3,1,True\n3,0,0.5,False\n4,2,0.5,False\n")
+        "rank,dimension,sensitivity,shown_as_slider\n1,1,2,True\n2,3,1,True\n3,0,0.5,False\n4,2,0.5,False\n"
+    )
     figure = sensitivity_bars_figure(sensitivity.tolist(), [1, 3])
     bars = figure.data[0]
     assert list(bars.x) == ["z[1]", "z[3]", "z[0]", "z[2]"]

@@ -53,8 +53,13 @@ def _png_chunk(kind: bytes, payload: bytes) -> bytes:
 def png_declaring(width: int, height: int, extra_chunks: bytes = b"") -> bytes:
     """A PNG whose header declares width x height (8-bit grey) but carries one byte of pixel data."""
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + extra_chunks
-            + _png_chunk(b"IDAT", zlib.compress(b"\x00")) + _png_chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", header)
+        + extra_chunks
+        + _png_chunk(b"IDAT", zlib.compress(b"\x00"))
+        + _png_chunk(b"IEND", b"")
+    )
 
 
 def _gif_declaring(width: int, height: int) -> bytes:
@@ -80,12 +85,24 @@ def _jpeg_declaring(width: int, height: int, rng: np.random.Generator) -> bytes:
 
 def _tiff_declaring(width: int, height: int) -> bytes:
     """A little-endian baseline TIFF whose tags declare a width x height 8-bit grey strip of 4 bytes."""
-    entries = [(256, 4, 1, width), (257, 4, 1, height), (258, 3, 1, 8), (259, 3, 1, 1), (262, 3, 1, 1),
-               (273, 4, 1, 8 + 2 + 12 * 8 + 4), (277, 3, 1, 1), (279, 4, 1, 4)]
-    directory = struct.pack("<H", len(entries)) + b"".join(
-        struct.pack("<HHI", tag, kind, count) + (struct.pack("<HH", value, 0) if kind == 3 else struct.pack("<I", value))
-        for tag, kind, count, value in entries
-    ) + struct.pack("<I", 0)
+    entries = [
+        (256, 4, 1, width),
+        (257, 4, 1, height),
+        (258, 3, 1, 8),
+        (259, 3, 1, 1),
+        (262, 3, 1, 1),
+        (273, 4, 1, 8 + 2 + 12 * 8 + 4),
+        (277, 3, 1, 1),
+        (279, 4, 1, 4),
+    ]
+    directory = (
+        struct.pack("<H", len(entries))
+        + b"".join(
+            struct.pack("<HHI", tag, kind, count) + (struct.pack("<HH", value, 0) if kind == 3 else struct.pack("<I", value))
+            for tag, kind, count, value in entries
+        )
+        + struct.pack("<I", 0)
+    )
     return b"II*\x00" + struct.pack("<I", 8) + directory + bytes(4)
 
 
@@ -144,28 +161,47 @@ def build_upload_corpus(directory: Path) -> list[CorpusFile]:
     rgba = rgb.copy()
     rgba.putalpha(Image.fromarray(rng.integers(0, 256, size[::-1], dtype=np.uint8)))
     palette = rgb.quantize(16)
-    sixteen = Image.fromarray((np.asarray(grey, dtype=np.uint16) * 257))
+    sixteen = Image.fromarray(np.asarray(grey, dtype=np.uint16) * 257)
     thirty_two = Image.fromarray(np.asarray(grey, dtype=np.int32) * 1000 - 50_000)
     floats = Image.fromarray(np.asarray(grey, dtype=np.float32) / 7.0 - 3.0)
     valid = {
-        "rgb.png": encode(rgb, "PNG"), "grey.png": encode(grey, "PNG"), "rgba.png": encode(rgba, "PNG"),
-        "la.png": encode(rgba.convert("LA"), "PNG"), "palette.png": encode(palette, "PNG"),
-        "palette-transparent.png": encode(palette, "PNG", transparency=3), "one-bit.png": encode(grey.convert("1"), "PNG"),
-        "grey16.png": encode(sixteen, "PNG"), "int32.tif": encode(thirty_two, "TIFF"), "float32.tif": encode(floats, "TIFF"),
+        "rgb.png": encode(rgb, "PNG"),
+        "grey.png": encode(grey, "PNG"),
+        "rgba.png": encode(rgba, "PNG"),
+        "la.png": encode(rgba.convert("LA"), "PNG"),
+        "palette.png": encode(palette, "PNG"),
+        "palette-transparent.png": encode(palette, "PNG", transparency=3),
+        "one-bit.png": encode(grey.convert("1"), "PNG"),
+        "grey16.png": encode(sixteen, "PNG"),
+        "int32.tif": encode(thirty_two, "TIFF"),
+        "float32.tif": encode(floats, "TIFF"),
         "optimized.png": encode(rgb, "PNG", optimize=True),
-        "rgb.jpg": encode(rgb, "JPEG", quality=90), "grey.jpg": encode(grey, "JPEG"),
-        "progressive.jpg": encode(rgb, "JPEG", progressive=True), "cmyk.jpg": encode(rgb.convert("CMYK"), "JPEG"),
-        "rgb.gif": encode(rgb.convert("P"), "GIF"), "transparent.gif": encode(palette, "GIF", transparency=0),
+        "rgb.jpg": encode(rgb, "JPEG", quality=90),
+        "grey.jpg": encode(grey, "JPEG"),
+        "progressive.jpg": encode(rgb, "JPEG", progressive=True),
+        "cmyk.jpg": encode(rgb.convert("CMYK"), "JPEG"),
+        "rgb.gif": encode(rgb.convert("P"), "GIF"),
+        "transparent.gif": encode(palette, "GIF", transparency=0),
         "animated.gif": encode([grey.point(lambda v, k=k: (v + 60 * k) % 256) for k in range(4)], "GIF", duration=50, loop=0),
-        "lossy.webp": encode(rgb, "WEBP", quality=60), "lossless.webp": encode(rgb, "WEBP", lossless=True),
-        "rgba.webp": encode(rgba, "WEBP"), "animated.webp": encode([rgb, rgb.rotate(180)], "WEBP", duration=50),
-        "rgb.tif": encode(rgb, "TIFF"), "rgb-lzw.tif": encode(rgb, "TIFF", compression="tiff_lzw"),
-        "rgba.tif": encode(rgba, "TIFF"), "cmyk.tif": encode(rgb.convert("CMYK"), "TIFF"), "grey16.tif": encode(sixteen, "TIFF"),
-        "la.tif": encode(rgba.convert("LA"), "TIFF"), "one-bit.tif": encode(grey.convert("1"), "TIFF", compression="group4"),
+        "lossy.webp": encode(rgb, "WEBP", quality=60),
+        "lossless.webp": encode(rgb, "WEBP", lossless=True),
+        "rgba.webp": encode(rgba, "WEBP"),
+        "animated.webp": encode([rgb, rgb.rotate(180)], "WEBP", duration=50),
+        "rgb.tif": encode(rgb, "TIFF"),
+        "rgb-lzw.tif": encode(rgb, "TIFF", compression="tiff_lzw"),
+        "rgba.tif": encode(rgba, "TIFF"),
+        "cmyk.tif": encode(rgb.convert("CMYK"), "TIFF"),
+        "grey16.tif": encode(sixteen, "TIFF"),
+        "la.tif": encode(rgba.convert("LA"), "TIFF"),
+        "one-bit.tif": encode(grey.convert("1"), "TIFF", compression="group4"),
         "multipage.tif": encode([rgb, grey.convert("RGB"), rgb.rotate(180)], "TIFF"),
-        "rgb.bmp": encode(rgb, "BMP"), "palette.bmp": encode(palette, "BMP"), "one-bit.bmp": encode(grey.convert("1"), "BMP"),
-        "rgb.ppm": encode(rgb, "PPM"), "grey.pgm": encode(grey, "PPM"),
-        "ycbcr.jpg": encode(rgb.convert("YCbCr"), "JPEG"), "packbits.tif": encode(rgb, "TIFF", compression="packbits"),
+        "rgb.bmp": encode(rgb, "BMP"),
+        "palette.bmp": encode(palette, "BMP"),
+        "one-bit.bmp": encode(grey.convert("1"), "BMP"),
+        "rgb.ppm": encode(rgb, "PPM"),
+        "grey.pgm": encode(grey, "PPM"),
+        "ycbcr.jpg": encode(rgb.convert("YCbCr"), "JPEG"),
+        "packbits.tif": encode(rgb, "TIFF", compression="packbits"),
     }
     for name, data in valid.items():
         add(name, data, "image", size)
@@ -180,8 +216,12 @@ def build_upload_corpus(directory: Path) -> list[CorpusFile]:
         array = rng.integers(0, 256, (12, 10, channels), dtype=np.uint8)
         photometric = "minisblack" if channels == 2 else "rgb"
         add(f"{channels}-channel.tif", _tifffile_bytes(array, photometric=photometric, planarconfig="contig"), "either", (10, 12))
-        add(f"{channels}-channel-planar.tif", _tifffile_bytes(array.transpose(2, 0, 1), photometric=photometric,
-                                                              planarconfig="separate"), "either", (10, 12))
+        add(
+            f"{channels}-channel-planar.tif",
+            _tifffile_bytes(array.transpose(2, 0, 1), photometric=photometric, planarconfig="separate"),
+            "either",
+            (10, 12),
+        )
     add("16bit-rgb.tif", _tifffile_bytes(rng.integers(0, 65536, (6, 7, 3), dtype=np.uint16), photometric="rgb"), "either", (7, 6))
     add("float64.tif", _tifffile_bytes(rng.normal(size=(6, 7)), photometric="minisblack"), "either", (7, 6))
 
@@ -201,12 +241,17 @@ def build_upload_corpus(directory: Path) -> list[CorpusFile]:
 
     # decompression bombs: refused from the header, before any pixel is allocated
     bombs = {
-        "bomb-png-100000.png": png_declaring(100_000, 100_000), "bomb-png-6000.png": png_declaring(6000, 6000),
-        "bomb-png-65535x1.png": png_declaring(65535, 65535), "bomb-png-wide.png": png_declaring(2**31 - 1, 1),
+        "bomb-png-100000.png": png_declaring(100_000, 100_000),
+        "bomb-png-6000.png": png_declaring(6000, 6000),
+        "bomb-png-65535x1.png": png_declaring(65535, 65535),
+        "bomb-png-wide.png": png_declaring(2**31 - 1, 1),
         "bomb-real-6000.png": encode(Image.new("L", (6000, 6000)), "PNG"),
-        "bomb-gif.gif": _gif_declaring(65535, 65535), "bomb-bmp.bmp": _bmp_declaring(100_000, 100_000),
-        "bomb-bmp-tall.bmp": _bmp_declaring(30_000, -30_000), "bomb-jpeg.jpg": _jpeg_declaring(65000, 65000, rng),
-        "bomb-tiff.tif": _tiff_declaring(200_000, 200_000), "bomb-ppm.ppm": b"P5\n100000 100000\n255\n" + bytes(64),
+        "bomb-gif.gif": _gif_declaring(65535, 65535),
+        "bomb-bmp.bmp": _bmp_declaring(100_000, 100_000),
+        "bomb-bmp-tall.bmp": _bmp_declaring(30_000, -30_000),
+        "bomb-jpeg.jpg": _jpeg_declaring(65000, 65000, rng),
+        "bomb-tiff.tif": _tiff_declaring(200_000, 200_000),
+        "bomb-ppm.ppm": b"P5\n100000 100000\n255\n" + bytes(64),
         "bomb-webp.webp": _webp_declaring(16383, 16383, rng),
     }
     for name, data in bombs.items():
@@ -220,13 +265,19 @@ def build_upload_corpus(directory: Path) -> list[CorpusFile]:
     impostors = {
         "text.png": b"hello, I am plain text pretending to be a picture\n",
         "page.jpg": b"<!DOCTYPE html><html><body><img src=x onerror=alert(1)></body></html>",
-        "archive.png": _zip_bytes(), "document.jpg": b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF",
+        "archive.png": _zip_bytes(),
+        "document.jpg": b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF",
         "vector.png": b'<svg xmlns="http://www.w3.org/2000/svg" width="9000" height="9000"/>',
-        "data.gif": json.dumps({"image": [[0, 1], [1, 0]]}).encode(), "script.webp": b"#!/bin/sh\nrm -rf /\n",
-        "elf.bmp": b"\x7fELF\x02\x01\x01" + bytes(57), "nul.tif": bytes(4096),
-        "png-magic-only.png": b"\x89PNG\r\n\x1a\n", "jpeg-magic-only.jpg": b"\xff\xd8\xff",
-        "gif-magic-only.gif": b"GIF89a", "riff-only.webp": b"RIFF\x00\x00\x00\x00WEBP",
-        "icon.ico": encode(rgb, "ICO"), "pdf-from-pillow.png": encode(rgb, "PDF"),
+        "data.gif": json.dumps({"image": [[0, 1], [1, 0]]}).encode(),
+        "script.webp": b"#!/bin/sh\nrm -rf /\n",
+        "elf.bmp": b"\x7fELF\x02\x01\x01" + bytes(57),
+        "nul.tif": bytes(4096),
+        "png-magic-only.png": b"\x89PNG\r\n\x1a\n",
+        "jpeg-magic-only.jpg": b"\xff\xd8\xff",
+        "gif-magic-only.gif": b"GIF89a",
+        "riff-only.webp": b"RIFF\x00\x00\x00\x00WEBP",
+        "icon.ico": encode(rgb, "ICO"),
+        "pdf-from-pillow.png": encode(rgb, "PDF"),
     }
     for name, data in impostors.items():
         add(name, data, "refused")
@@ -236,8 +287,14 @@ def build_upload_corpus(directory: Path) -> list[CorpusFile]:
         add(f"jpeg-header-then-random-{k}.jpg", b"\xff\xd8\xff\xe0" + rng.bytes(length), "either")
 
     # truncations of every format at many cut points
-    truncatable = {"png": encode(rgb, "PNG"), "jpg": encode(rgb, "JPEG"), "gif": encode(rgb.convert("P"), "GIF"),
-                   "webp": encode(rgb, "WEBP"), "tif": encode(rgb, "TIFF"), "bmp": encode(rgb, "BMP")}
+    truncatable = {
+        "png": encode(rgb, "PNG"),
+        "jpg": encode(rgb, "JPEG"),
+        "gif": encode(rgb.convert("P"), "GIF"),
+        "webp": encode(rgb, "WEBP"),
+        "tif": encode(rgb, "TIFF"),
+        "bmp": encode(rgb, "BMP"),
+    }
     for fmt, data in truncatable.items():
         for fraction in TRUNCATION_FRACTIONS:
             cut = max(1, int(len(data) * fraction))

@@ -11,8 +11,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from pages.common import keys
-from xai_core import (EXPLAINERS, DatasetUnavailable, cumulative_gradcam_averages, explain, layer_positions, load_dataset,
-                      load_model)
+from xai_core import EXPLAINERS, DatasetUnavailable, cumulative_gradcam_averages, explain, layer_positions, load_dataset, load_model
 from xai_core.attribution import DEFAULT_ETA
 from xai_core.cli import main
 from xai_core.sftgan.networks import SFTGenerator
@@ -51,24 +50,41 @@ def _single_error_line(capsys) -> str:
     return lines[0]
 
 
-@pytest.mark.parametrize("command,message", [
-    (["explain", "--model", "vgg-mnist", "--dataset", "mnist", "--methods", "grad_cam", "--target", "99"], "--target must be in 0..9"),
-    (["explain", "--model", "vgg-mnist", "--dataset", "mnist", "--methods", "grad_cam", "--target", "-1"], "--target must be in 0..9"),
-    (["relevance", "--model", "vgg-mnist", "--dataset", "mnist", "--target", "99"], "target class must be in 0..9, got [99]"),
-    (["predict", "--model", "vgg-mnist", "--dataset", "mnist", "--index", "99999"], "--index must be in 0..999"),
-    (["predict", "--model", "vgg-mnist", "--dataset", "mnist", "--top", "0"], "--top must be at least 1"),
-    (["predict", "--model", "no-such-model", "--dataset", "mnist"], "unknown model 'no-such-model'"),
-    (["tcav", "--model", "vgg-mnist", "--concepts", "thick strokes", "--target", "99", "--out", "unused"], "unknown class '99'"),
-], ids=["explain-target-99", "explain-target-negative", "relevance-target-99", "predict-index", "predict-top", "unknown-model",
-        "tcav-target"])
+@pytest.mark.parametrize(
+    "command,message",
+    [
+        (["explain", "--model", "vgg-mnist", "--dataset", "mnist", "--methods", "grad_cam", "--target", "99"], "--target must be in 0..9"),
+        (["explain", "--model", "vgg-mnist", "--dataset", "mnist", "--methods", "grad_cam", "--target", "-1"], "--target must be in 0..9"),
+        (["relevance", "--model", "vgg-mnist", "--dataset", "mnist", "--target", "99"], "target class must be in 0..9, got [99]"),
+        (["predict", "--model", "vgg-mnist", "--dataset", "mnist", "--index", "99999"], "--index must be in 0..999"),
+        (["predict", "--model", "vgg-mnist", "--dataset", "mnist", "--top", "0"], "--top must be at least 1"),
+        (["predict", "--model", "no-such-model", "--dataset", "mnist"], "unknown model 'no-such-model'"),
+        (["tcav", "--model", "vgg-mnist", "--concepts", "thick strokes", "--target", "99", "--out", "unused"], "unknown class '99'"),
+    ],
+    ids=[
+        "explain-target-99",
+        "explain-target-negative",
+        "relevance-target-99",
+        "predict-index",
+        "predict-top",
+        "unknown-model",
+        "tcav-target",
+    ],
+)
 def test_cli_out_of_range_values_exit_2_with_one_error_line(command, message, capsys, tmp_path):
     out = ["--out", str(tmp_path / "out")] if command[0] == "explain" else []
     assert main(command + out) == 2
     assert message in _single_error_line(capsys)
 
 
-@pytest.mark.parametrize("command", [["explain", "--model", "vgg-mnist", "--dataset", "mnist", "--layers", "--out", "unused"],
-                                     ["train-sftgan", "--kind", "lsft", "--strategy", "objects"]], ids=["explain", "train-sftgan"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["explain", "--model", "vgg-mnist", "--dataset", "mnist", "--layers", "--out", "unused"],
+        ["train-sftgan", "--kind", "lsft", "--strategy", "objects"],
+    ],
+    ids=["explain", "train-sftgan"],
+)
 @pytest.mark.parametrize("eta", ["0", "-2", "eight"])
 def test_cli_eta_is_checked_before_any_work(command, eta, capsys):
     with pytest.raises(SystemExit) as stopped:
@@ -98,12 +114,16 @@ def folders(tmp_path) -> dict[str, Path]:
     return {path.name: path for path in tmp_path.iterdir()} | {"missing": tmp_path / "missing"}
 
 
-@pytest.mark.parametrize("name,message", [
-    ("missing", "does not exist"),
-    ("empty", "has no class sub-folders"),
-    ("no-images", "No readable images under .*; accepted: png, jpg"),
-    ("unreadable", r"No readable images under .* \(1 unreadable, e\.g\. .*fake\.png: This file is not an image"),
-], ids=["missing", "empty", "no-images", "unreadable"])
+@pytest.mark.parametrize(
+    "name,message",
+    [
+        ("missing", "does not exist"),
+        ("empty", "has no class sub-folders"),
+        ("no-images", "No readable images under .*; accepted: png, jpg"),
+        ("unreadable", r"No readable images under .* \(1 unreadable, e\.g\. .*fake\.png: This file is not an image"),
+    ],
+    ids=["missing", "empty", "no-images", "unreadable"],
+)
 def test_unusable_folders_say_what_is_wrong(folders, name, message, capsys):
     with pytest.raises(DatasetUnavailable, match=message):
         load_dataset(f"folder:{folders[name]}", "train")
@@ -128,8 +148,23 @@ def test_a_one_class_folder_can_still_be_predicted(folders, capsys):
 
 
 def test_training_on_a_one_class_folder_is_refused(folders, tmp_path, capsys):
-    assert main(["train-cnn", "--dataset", f"folder:{folders['one-class']}", "--arch", "vgg", "--epochs", "1",
-                 "--out", str(tmp_path / "checkpoints"), "--quiet"]) == 2
+    assert (
+        main(
+            [
+                "train-cnn",
+                "--dataset",
+                f"folder:{folders['one-class']}",
+                "--arch",
+                "vgg",
+                "--epochs",
+                "1",
+                "--out",
+                str(tmp_path / "checkpoints"),
+                "--quiet",
+            ]
+        )
+        == 2
+    )
     assert "a classifier needs at least two" in _single_error_line(capsys)
     assert not (tmp_path / "checkpoints").exists()
 
@@ -147,7 +182,8 @@ def _open_with_state(page: str, state: dict) -> AppTest:
 def test_layers_page_replaces_an_out_of_range_eta_and_says_so(requested, used):
     app = _open_with_state("pages/layers.py", {keys.ETA: requested})
     assert [w.value for w in app.warning] == [
-        f"eta (the number of CGMAs) must be a whole number from 1 to 32; {requested!r} was replaced by {used}."]
+        f"eta (the number of CGMAs) must be a whole number from 1 to 32; {requested!r} was replaced by {used}."
+    ]
     assert app.number_input(key=keys.ETA).value == used
     assert app.subheader[-1].value == f"The {min(used, 7)} CGMAs"  # vgg-mnist has 7 conv layers
 
@@ -155,8 +191,7 @@ def test_layers_page_replaces_an_out_of_range_eta_and_says_so(requested, used):
 @pytest.mark.parametrize("page", ["pages/explain.py", "pages/layers.py"])
 def test_a_target_class_the_model_does_not_have_is_replaced_by_the_prediction(page):
     app = _open_with_state(page, {f"{keys.TARGET}:vgg-mnist": 99})
-    assert [w.value for w in app.warning] == [
-        "vgg-mnist has no class 99 (its classes are 0-9); explaining the predicted class instead."]
+    assert [w.value for w in app.warning] == ["vgg-mnist has no class 99 (its classes are 0-9); explaining the predicted class instead."]
     assert app.session_state[f"{keys.TARGET}:vgg-mnist"] == -1
     app.run()
     assert not app.warning

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 import pickle
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import pytest
 import torch
@@ -42,31 +42,49 @@ class Loader:
 
 LOADERS = {
     "cnn": Loader(
-        "models", lambda: build_model("vgg", 1, 10),
+        "models",
+        lambda: build_model("vgg", 1, 10),
         {"arch": "vgg", "dataset": "mnist", "classes": DIGITS, "in_channels": 1, "input_size": [32, 32], "mean": [0.5], "std": [0.5]},
-        load_model, lambda: None, {"arch": "mobilenet"}, {"arch": "transformer"}, "unknown architecture",
+        load_model,
+        lambda: None,
+        {"arch": "mobilenet"},
+        {"arch": "transformer"},
+        "unknown architecture",
     ),
     "sftgan": Loader(
-        "generators", lambda: SFTGenerator("lsft", 3, 8, 4),
+        "generators",
+        lambda: SFTGenerator("lsft", 3, 8, 4),
         {"kind": "lsft", "strategy": "objects", "architecture": {"kind": "lsft", "eta": 3, "channels": 8, "condition_channels": 4}},
-        sftgan_explainer.load_generator, sftgan_explainer.load_generator.cache_clear,
+        sftgan_explainer.load_generator,
+        sftgan_explainer.load_generator.cache_clear,
         {"architecture": {"kind": "gsft", "eta": 3, "channels": 8, "condition_channels": 4}},
-        {"architecture": {"kind": "lsft", "eta": 0, "channels": 8, "condition_channels": 4}}, "is not an SFT generator",
+        {"architecture": {"kind": "lsft", "eta": 0, "channels": 8, "condition_channels": 4}},
+        "is not an SFT generator",
     ),
     "dcgan": Loader(
-        "gans", lambda: DCGANGenerator(latent_dim=8, channels=1, image_size=32, num_classes=0, width=8),
-        {"kind": "dcgan", "dataset": "mnist", "classes": DIGITS,
-         "architecture": {"latent_dim": 8, "channels": 1, "image_size": 32, "num_classes": 0, "width": 8}},
-        dcgan.load_gan, dcgan.load_gan.cache_clear,
+        "gans",
+        lambda: DCGANGenerator(latent_dim=8, channels=1, image_size=32, num_classes=0, width=8),
+        {
+            "kind": "dcgan",
+            "dataset": "mnist",
+            "classes": DIGITS,
+            "architecture": {"latent_dim": 8, "channels": 1, "image_size": 32, "num_classes": 0, "width": 8},
+        },
+        dcgan.load_gan,
+        dcgan.load_gan.cache_clear,
         {"architecture": {"latent_dim": 16, "channels": 1, "image_size": 32, "num_classes": 0, "width": 8}},
-        {"architecture": {"latent_dim": -1, "channels": 1, "image_size": 32, "num_classes": 0, "width": 8}}, "is not a DCGAN generator",
+        {"architecture": {"latent_dim": -1, "channels": 1, "image_size": 32, "num_classes": 0, "width": 8}},
+        "is not a DCGAN generator",
     ),
     "captioner": Loader(
-        "captioners", lambda: Captioner("vgg", embedding=4, hidden=8, attention=4),
+        "captioners",
+        lambda: Captioner("vgg", embedding=4, hidden=8, attention=4),
         {"architecture": {"encoder_arch": "vgg", "embedding": 4, "hidden": 8, "attention": 4}},
-        captioning_model.load_captioner, captioning_model.load_captioner.cache_clear,
+        captioning_model.load_captioner,
+        captioning_model.load_captioner.cache_clear,
         {"architecture": {"encoder_arch": "vgg", "embedding": 4, "hidden": 16, "attention": 4}},
-        {"architecture": {"encoder_arch": "transformer", "embedding": 4, "hidden": 8, "attention": 4}}, "is not a captioner",
+        {"architecture": {"encoder_arch": "transformer", "embedding": 4, "hidden": 8, "attention": 4}},
+        "is not a captioner",
     ),
 }
 
@@ -153,8 +171,11 @@ def test_tensors_that_do_not_fit_are_refused(loader, tmp_path):
         save_state_dict(tensors, tmp_path / f"{name}.safetensors")
         _refused(loader, _register(tmp_path, loader, f"{name}.safetensors"), "does not match its declared architecture")
     save_state_dict(state, tmp_path / "other-network.safetensors")
-    _refused(loader, _register(tmp_path, loader, "other-network.safetensors", **loader.wrong_architecture),
-             "does not match its declared architecture")
+    _refused(
+        loader,
+        _register(tmp_path, loader, "other-network.safetensors", **loader.wrong_architecture),
+        "does not match its declared architecture",
+    )
 
 
 def test_pt_files_must_hold_only_a_dict_of_tensors(loader, tmp_path):
@@ -169,8 +190,9 @@ def test_broken_manifest_entries_are_refused(loader, tmp_path):
     save_state_dict(loader.build().state_dict(), tmp_path / "weights.safetensors")
     _refused(loader, _register(tmp_path, loader, "weights.safetensors", **loader.unbuildable), loader.unbuildable_message)
     _refused(loader, _register(tmp_path, loader, "weights.safetensors", sha256=None), "records no sha256")
-    escaping = _register(tmp_path, loader, "escape.safetensors", file="../weights.safetensors",
-                         sha256=sha256_of(tmp_path / "weights.safetensors"))
+    escaping = _register(
+        tmp_path, loader, "escape.safetensors", file="../weights.safetensors", sha256=sha256_of(tmp_path / "weights.safetensors")
+    )
     _refused(loader, escaping, "must be a file name inside")
     _refused(loader, _register(tmp_path, loader, "gone.safetensors", sha256="0" * 64), "does not exist")
     required = "arch" if loader.section == "models" else "architecture"
@@ -182,12 +204,16 @@ def test_a_safetensors_file_with_metadata_only_is_refused(loader, tmp_path):
     _refused(loader, _register(tmp_path, loader, "empty.safetensors"), "does not match its declared architecture")
 
 
-@pytest.mark.parametrize("manifest,lister", [
-    ([], list_models),
-    ({"format": 1, "models": [{"arch": "vgg"}]}, list_models),
-    ({"format": 1, "models": [], "generators": ["lsft-objects"]}, sftgan_explainer.list_generators),
-    ({"format": 1, "models": [], "gans": {"id": "x"}}, dcgan.list_gans),
-], ids=["a-list", "entry-without-id", "entry-not-an-object", "section-not-a-list"])
+@pytest.mark.parametrize(
+    "manifest,lister",
+    [
+        ([], list_models),
+        ({"format": 1, "models": [{"arch": "vgg"}]}, list_models),
+        ({"format": 1, "models": [], "generators": ["lsft-objects"]}, sftgan_explainer.list_generators),
+        ({"format": 1, "models": [], "gans": {"id": "x"}}, dcgan.list_gans),
+    ],
+    ids=["a-list", "entry-without-id", "entry-not-an-object", "section-not-a-list"],
+)
 def test_malformed_manifests_are_refused_as_a_whole(tmp_path, monkeypatch, manifest, lister):
     (tmp_path / MANIFEST_NAME).write_text(json.dumps(manifest))
     monkeypatch.setenv("XAI_STUDIO_CHECKPOINT_DIRS", str(tmp_path))
@@ -195,12 +221,16 @@ def test_malformed_manifests_are_refused_as_a_whole(tmp_path, monkeypatch, manif
         lister()
 
 
-@pytest.mark.parametrize("changes,message", [
-    ({"mean": [0.5, 0.5]}, "mean, std and input_size do not fit 1 channel"),
-    ({"input_size": 32}, "mean, std and input_size do not fit 1 channel"),
-    ({"in_channels": "one"}, "do not fit 'one' channel"),
-    ({"classes": None, "std": None}, "lacks classes, std"),
-], ids=["mean-of-two-channels", "input-size-not-a-pair", "channels-not-a-number", "fields-missing"])
+@pytest.mark.parametrize(
+    "changes,message",
+    [
+        ({"mean": [0.5, 0.5]}, "mean, std and input_size do not fit 1 channel"),
+        ({"input_size": 32}, "mean, std and input_size do not fit 1 channel"),
+        ({"in_channels": "one"}, "do not fit 'one' channel"),
+        ({"classes": None, "std": None}, "lacks classes, std"),
+    ],
+    ids=["mean-of-two-channels", "input-size-not-a-pair", "channels-not-a-number", "fields-missing"],
+)
 def test_a_cnn_entry_must_describe_how_to_feed_the_model(tmp_path, monkeypatch, changes, message):
     monkeypatch.setenv("XAI_STUDIO_CHECKPOINT_DIRS", str(tmp_path))
     cnn = LOADERS["cnn"]

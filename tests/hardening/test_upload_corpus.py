@@ -16,21 +16,37 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from pages.common import keys
+from tests.hardening.conftest import encode
 from xai_core import ImageDecodeError, explain, load_model
 from xai_core.cli import main
 from xai_core.data import decode_image, pil_to_tensor
 from xai_core.data.decode import MAX_WORKING_SIDE, limit_side, read_image_file
 
-from tests.hardening.conftest import encode
-
 REPOSITORY = Path(__file__).resolve().parents[2]
 APP = str(REPOSITORY / "app.py")
-EXIF_TRANSPOSES = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
-                   5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
-                   8: Image.Transpose.ROTATE_90}
+EXIF_TRANSPOSES = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 # files a user would plausibly drop on the Explore page: odd but valid, damaged, disguised, and bombs
-PAGE_SAMPLE = ("cmyk.jpg", "palette-transparent.png", "grey16.png", "exif-6.jpg", "shape-10000x10.png", "animated.gif",
-               "truncated-jpg-414.jpg", "archive.png", "bomb-png-100000.png", "bomb-real-6000.png", "empty.png")
+PAGE_SAMPLE = (
+    "cmyk.jpg",
+    "palette-transparent.png",
+    "grey16.png",
+    "exif-6.jpg",
+    "shape-10000x10.png",
+    "animated.gif",
+    "truncated-jpg-414.jpg",
+    "archive.png",
+    "bomb-png-100000.png",
+    "bomb-real-6000.png",
+    "empty.png",
+)
 
 
 def _outcome(path: Path) -> Image.Image | ImageDecodeError:
@@ -45,8 +61,17 @@ def test_the_corpus_is_large_and_covers_every_kind(upload_corpus):
     expected = {entry.expect for entry in upload_corpus}
     assert expected == {"image", "refused", "either"}
     names = {entry.name for entry in upload_corpus}
-    for prefix in ("truncated-png", "truncated-jpg", "truncated-gif", "truncated-webp", "truncated-tif", "bomb-", "exif-8",
-                   "random-", "flipped-"):
+    for prefix in (
+        "truncated-png",
+        "truncated-jpg",
+        "truncated-gif",
+        "truncated-webp",
+        "truncated-tif",
+        "bomb-",
+        "exif-8",
+        "random-",
+        "flipped-",
+    ):
         assert any(name.startswith(prefix) for name in names), prefix
     assert len(set(upload_corpus)) == len(upload_corpus)
 
@@ -67,7 +92,7 @@ def test_every_file_gives_a_usable_picture_or_a_clear_refusal(upload_corpus):
             problems.append(f"{entry.name}: decoded to {outcome.mode} {outcome.size}")
             continue
         image = pil_to_tensor(limit_side(outcome, MAX_WORKING_SIDE))
-        assert image.dtype == torch.float32 and 0 <= float(image.min()) and float(image.max()) <= 1
+        assert image.dtype == torch.float32 and float(image.min()) >= 0 and float(image.max()) <= 1
         saliency = explain(card, image, ["grad_cam"])["grad_cam"]
         if saliency.shape != (1, 1, 32, 32) or not torch.isfinite(saliency).all():
             problems.append(f"{entry.name}: explanation {tuple(saliency.shape)}")
@@ -149,8 +174,14 @@ def test_cli_predict_answers_every_file_with_json_or_one_error_line(upload_corpu
 
 def test_cli_process_refuses_a_bomb_with_one_line(upload_corpus):
     path = next(entry.path for entry in upload_corpus if entry.name == "bomb-png-100000.png")
-    done = subprocess.run([sys.executable, "-m", "xai_core", "predict", "--model", "vgg-mnist", "--image", str(path)],
-                          cwd=REPOSITORY, capture_output=True, text=True, timeout=120, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    done = subprocess.run(
+        [sys.executable, "-m", "xai_core", "predict", "--model", "vgg-mnist", "--image", str(path)],
+        cwd=REPOSITORY,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.startswith("error: The image is too large to decode safely") and done.stderr.count("\n") == 1
 

@@ -47,8 +47,9 @@ def test_local_executor_builds_one_worker_and_keeps_chunk_order():
     Doubler.built = 0
     previous = torch.get_num_threads()
     progress = []
-    results = LocalExecutor(threads_per_worker=1).run(Doubler, row_chunks(7, 3), {"offset": 10},
-                                                      lambda done, message: progress.append(done))
+    results = LocalExecutor(threads_per_worker=1).run(
+        Doubler, row_chunks(7, 3), {"offset": 10}, lambda done, message: progress.append(done)
+    )
     assert Doubler.built == 1 and progress == [1 / 3, 2 / 3, 1.0]
     assert concatenate(results)["value"].tolist() == [2 * (10 + i) for i in range(7)]
     assert set(concatenate(results)["threads"].tolist()) == {1} and torch.get_num_threads() == previous
@@ -92,8 +93,14 @@ def ray_executor():
     with time_limit(RAY_TIME_LIMIT_SECONDS):
         # the actors import xai_core from this checkout and this module (for the toy worker) by its file name
         search_path = os.pathsep.join([str(REPOSITORY_ROOT), str(Path(__file__).parent)])
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False,
-                 object_store_memory=200 * 1024**2, runtime_env={"env_vars": {"PYTHONPATH": search_path}})
+        ray.init(
+            num_cpus=2,
+            include_dashboard=False,
+            log_to_driver=False,
+            configure_logging=False,
+            object_store_memory=200 * 1024**2,
+            runtime_env={"env_vars": {"PYTHONPATH": search_path}},
+        )
         try:
             yield RayExecutor(workers=2, cpus_per_worker=0.75)
         finally:
@@ -107,8 +114,7 @@ def test_ray_runs_chunks_in_order_on_several_actors(ray_executor):
 
 
 def test_explaining_a_dataset_on_ray_equals_local(ray_executor):
-    settings = {"model_id": "vgg-mnist", "dataset": "mnist", "methods": ["grad_cam", "smoothgrad"], "n": 48, "seed": 3,
-                "chunk_size": 16}
+    settings = {"model_id": "vgg-mnist", "dataset": "mnist", "methods": ["grad_cam", "smoothgrad"], "n": 48, "seed": 3, "chunk_size": 16}
     local = explain_dataset(executor=LocalExecutor(), **settings)
     on_ray = explain_dataset(executor=ray_executor, **settings)
     assert local.keys() == on_ray.keys() == {"index", "label", "prediction", "confidence", "map_grad_cam", "map_smoothgrad"}
@@ -121,15 +127,20 @@ def test_explaining_a_dataset_on_ray_equals_local(ray_executor):
 def test_training_shards_on_ray_are_byte_identical(ray_executor, tmp_path):
     pair = Pair("mnist", "vgg-mnist")
     local = load_file(str(build_pair_shard(pair, tmp_path / "local", per_pair=40, batch_size=16, progress=False)))
-    on_ray = load_file(str(build_pair_shard(pair, tmp_path / "ray", per_pair=40, batch_size=16, progress=False,
-                                            executor=ray_executor)))
+    on_ray = load_file(str(build_pair_shard(pair, tmp_path / "ray", per_pair=40, batch_size=16, progress=False, executor=ray_executor)))
     assert local.keys() == on_ray.keys() and local["cgmas"].shape == (40, 8, 32, 32)
     assert [name for name in local if not torch.equal(local[name], on_ray[name])] == []
 
 
 def test_evaluating_on_ray_gives_the_same_rows(ray_executor):
-    arguments = (["vgg-mnist"], ["grad_cam", "saliency"], ["average_drop", "dice", "pointing_game"], 8, [0, 1],
-                 EvaluationSettings(robustness_images=4, sanity_images=4, sanity_steps=2))
+    arguments = (
+        ["vgg-mnist"],
+        ["grad_cam", "saliency"],
+        ["average_drop", "dice", "pointing_game"],
+        8,
+        [0, 1],
+        EvaluationSettings(robustness_images=4, sanity_images=4, sanity_steps=2),
+    )
     local = evaluate(*arguments, executor=LocalExecutor())
     on_ray = evaluate(*arguments, executor=ray_executor)
     assert len(local.rows) == 2 * 2 * 3 * 8  # seeds x methods x metrics x images

@@ -110,11 +110,12 @@ def test_badges_equal_the_suites_per_image_values():
 
 
 def test_sanity_badge_texts():
-    verdicts = {("vgg-mnist", "grad_cam"): {"passed": True, "final_correlation": 0.1234},
-                ("vgg-mnist", "saliency"): {"passed": False, "final_correlation": 0.91}}
+    verdicts = {
+        ("vgg-mnist", "grad_cam"): {"passed": True, "final_correlation": 0.1234},
+        ("vgg-mnist", "saliency"): {"passed": False, "final_correlation": 0.91},
+    }
     assert sanity_badge({}, "vgg-mnist", "grad_cam") == ("none_recorded", "sanity check not run yet")
-    assert sanity_badge(verdicts, "vgg-mnist", "grad_cam") == (
-        "passed", "sanity: passed (rank corr 0.12 after full randomisation)")
+    assert sanity_badge(verdicts, "vgg-mnist", "grad_cam") == ("passed", "sanity: passed (rank corr 0.12 after full randomisation)")
     status, text = sanity_badge(verdicts, "vgg-mnist", "saliency")
     assert status == "failed" and text.startswith("sanity: FAILED — map barely changes when the model is randomised")
     assert sanity_badge(verdicts, "resnet-mnist", "grad_cam") == ("not_run", "sanity: not run for this model")

@@ -12,14 +12,13 @@ import torch
 
 import xai_core.metrics.experiments as experiments
 from xai_core.explainers import build_explainer, is_known_method
-from xai_core.metrics.experiments import (EXPERIMENTS, REPORT_SEEDS, Experiment, RelevanceExperiment, run_experiment,
-                                          run_relevance)
+from xai_core.metrics.experiments import EXPERIMENTS, REPORT_SEEDS, Experiment, RelevanceExperiment, run_experiment, run_relevance
 from xai_core.metrics.suite import METRICS, EvaluationSettings, draw_sample, parse_pair
 from xai_core.models import list_models, load_model
-from xai_core.sftgan.data import STRATEGIES
-from xai_core.sftgan.explainer import average_relevance
 from xai_core.reports.evaluation_report import seed_statistics
 from xai_core.reports.results import render_evaluation_markdown
+from xai_core.sftgan.data import STRATEGIES
+from xai_core.sftgan.explainer import average_relevance
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -65,8 +64,9 @@ def test_experiments_fit_their_tables():
 
 # --- run_experiment: computed once, then cached -------------------------------------------------------
 
-TINY = dataclasses.replace(EXPERIMENTS["symbols"], pairs=("vgg-mnist",), methods=("grad_cam", "lsft"), metrics=("dice", "average_drop"),
-                           n=3, seeds=(0,))
+TINY = dataclasses.replace(
+    EXPERIMENTS["symbols"], pairs=("vgg-mnist",), methods=("grad_cam", "lsft"), metrics=("dice", "average_drop"), n=3, seeds=(0,)
+)
 
 
 @pytest.fixture
@@ -142,8 +142,9 @@ def test_run_relevance_means_and_stds_over_seeds(relevance):
     # the same numbers computed directly: per seed, the mean over its images; then mean and std over seeds
     card = load_model("vgg-mnist")
     explainer = build_explainer("lsft", card)
-    per_seed = torch.stack([average_relevance(explainer, card.preprocess, draw_sample(card, "mnist", 2, seed).images)[0]
-                            for seed in (0, 1)])
+    per_seed = torch.stack(
+        [average_relevance(explainer, card.preprocess, draw_sample(card, "mnist", 2, seed).images)[0] for seed in (0, 1)]
+    )
     assert entry["mean"] == pytest.approx(per_seed.mean(0).tolist(), rel=1e-5, abs=1e-6)
     assert entry["std"] == pytest.approx(per_seed.std(0).tolist(), rel=1e-4, abs=1e-6)
     assert all(value >= 0 for value in entry["mean"]) and sum(entry["mean"]) > 0
@@ -172,6 +173,7 @@ def test_run_relevance_is_cached(relevance, relevance_root, monkeypatch):
 
 # --- docs/results.md's evaluation sections from tiny versions of every experiment ----------------------
 
+
 def tiny(name: str, **changes) -> Experiment:
     return dataclasses.replace(EXPERIMENTS[name], n=2, seeds=(0,), **changes)
 
@@ -180,8 +182,9 @@ TINY_EXPERIMENTS = {
     "symbols": tiny("symbols", pairs=("vgg-mnist",), settings=EvaluationSettings(robustness_images=2, noise_levels=(0.0, 0.1))),
     "objects": tiny("objects", pairs=("vgg-shapes",), settings=EvaluationSettings(perturbation_steps=4)),
     "generalisation": tiny("generalisation", pairs=("vgg-mnist",)),
-    "overfitting": tiny("overfitting", pairs=("vgg-shapes_biased@shapes_biased[train]", "vgg-shapes@shapes_biased[train]"),
-                        methods=("grad_cam", "saliency")),
+    "overfitting": tiny(
+        "overfitting", pairs=("vgg-shapes_biased@shapes_biased[train]", "vgg-shapes@shapes_biased[train]"), methods=("grad_cam", "saliency")
+    ),
     "sanity": tiny("sanity", pairs=("vgg-mnist",), methods=("grad_cam",), settings=EvaluationSettings(sanity_images=2, sanity_steps=2)),
 }
 

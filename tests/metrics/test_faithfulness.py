@@ -10,8 +10,17 @@ import pytest
 import torch
 from torch import nn
 
-from xai_core.metrics import (average_drop, deletion_auc, energy_confidences, energy_maps, increase_in_confidence,
-                              insertion_auc, perturbation_curves, target_probabilities, win_rate)
+from xai_core.metrics import (
+    average_drop,
+    deletion_auc,
+    energy_confidences,
+    energy_maps,
+    increase_in_confidence,
+    insertion_auc,
+    perturbation_curves,
+    target_probabilities,
+    win_rate,
+)
 from xai_core.metrics.faithfulness import curve_auc, drop_percentages, maps_like, relevance_order
 from xai_core.models.card import ModelCard
 
@@ -61,6 +70,7 @@ TARGET_1 = torch.ones(3, dtype=torch.long)
 
 # --- target probabilities, energy maps ----------------------------------------------------------
 
+
 def test_target_probabilities_are_the_region_mean_and_its_complement(model, images):
     p0 = target_probabilities(model, images, TARGET_0)
     assert p0.dtype == torch.float64 and p0.shape == (3,)
@@ -84,8 +94,7 @@ def test_target_probabilities_checks_the_target_count(model, images):
 
 def test_model_card_preprocesses_images_before_the_model(model, images):
     # mean 0, std 2: the model sees x / 2, so the quadrant means halve: 0.375, 0.25, 0.125
-    card = ModelCard(id="region", arch="test", model=model, classes=["a", "b"], in_channels=1, input_size=(4, 4),
-                     mean=(0.0,), std=(2.0,))
+    card = ModelCard(id="region", arch="test", model=model, classes=["a", "b"], in_channels=1, input_size=(4, 4), mean=(0.0,), std=(2.0,))
     assert target_probabilities(card, images, TARGET_0).tolist() == pytest.approx([0.375, 0.25, 0.125], abs=1e-7)
     # the card also resizes: constant 8x8 images stay constant when resized to 4x4
     big = torch.stack([torch.full((1, 8, 8), 0.75), torch.full((1, 8, 8), 0.5)])
@@ -116,6 +125,7 @@ def test_energy_confidences_are_the_kept_share_of_the_region(model, images):
 
 # --- average drop, increase in confidence, win rate -------------------------------------------
 
+
 def test_drop_percentages_clamp_at_zero():
     original = torch.tensor([0.5, 0.5, 0.8, 0.4], dtype=torch.float64)
     energy = torch.tensor([0.25, 0.75, 0.0, 0.4], dtype=torch.float64)
@@ -124,8 +134,7 @@ def test_drop_percentages_clamp_at_zero():
 
 
 def test_average_drop_of_perfect_empty_inverted_and_half_maps(model, images):
-    maps = {name: stack(m, m, m) for name, m in
-            {"perfect": PERFECT, "empty": EMPTY, "inverted": INVERTED, "half": HALF}.items()}
+    maps = {name: stack(m, m, m) for name, m in {"perfect": PERFECT, "empty": EMPTY, "inverted": INVERTED, "half": HALF}.items()}
     # perfect map: O = Y for every image -> no drop
     assert average_drop(model, images, maps["perfect"], TARGET_0) == 0.0
     # empty or inverted map: O = EPS -> drop (Y - EPS) / Y * 100 per image, ~100 %
@@ -138,7 +147,8 @@ def test_average_drop_of_perfect_empty_inverted_and_half_maps(model, images):
     assert average_drop(model, images, maps["half"], TARGET_0) == pytest.approx(50.0, abs=1e-4)
     # mixed per image: 0 %, 50 %, ~100 % -> mean 50 %
     assert average_drop(model, images, stack(PERFECT, HALF, EMPTY), TARGET_0) == pytest.approx(
-        (0 + 50 + (0.25 - EPS) / 0.25 * 100) / 3, abs=1e-4)
+        (0 + 50 + (0.25 - EPS) / 0.25 * 100) / 3, abs=1e-4
+    )
 
 
 def test_average_drop_is_zero_when_the_energy_map_is_more_confident(model, images):
@@ -175,6 +185,7 @@ def test_win_rate_of_a_map_against_itself_is_zero(model, images):
 
 
 # --- deletion / insertion ---------------------------------------------------------------------
+
 
 @pytest.fixture
 def flat_image():
@@ -222,25 +233,25 @@ def test_deletion_curve_with_16_steps_follows_the_pixel_ranking(model, flat_imag
     assert curve.shape == (1, 17)
     assert curve[0].tolist() == pytest.approx([0.75, 0.5625, 0.375, 0.1875] + [EPS] * 13, abs=1e-7)
     # AUC = (1/16) * (0.75/2 + 0.5625 + 0.375 + 0.1875 + 12 EPS + EPS/2) = 0.09375 + 12.5 EPS / 16
-    assert deletion_auc(model, flat_image, stack(graded), target, steps=16).tolist() == pytest.approx(
-        [0.09375 + 12.5 * EPS / 16], abs=1e-7)
+    assert deletion_auc(model, flat_image, stack(graded), target, steps=16).tolist() == pytest.approx([0.09375 + 12.5 * EPS / 16], abs=1e-7)
     # region ranked 13th..16th: 12 flat steps first
     worst = region_map((0.4, 0.3, 0.2, 0.1), rest=1.0)
     curve = perturbation_curves(model, flat_image, stack(worst), target, "deletion", steps=16)
     assert curve[0].tolist() == pytest.approx([0.75] * 13 + [0.5625, 0.375, 0.1875, EPS], abs=1e-7)
     # AUC = (1/16) * (0.75/2 + 12 * 0.75 + 0.5625 + 0.375 + 0.1875 + EPS/2) = 10.5 / 16 + EPS / 32 = 0.65625 + EPS / 32
-    assert deletion_auc(model, flat_image, stack(worst), target, steps=16).tolist() == pytest.approx(
-        [0.65625 + EPS / 32], abs=1e-7)
+    assert deletion_auc(model, flat_image, stack(worst), target, steps=16).tolist() == pytest.approx([0.65625 + EPS / 32], abs=1e-7)
 
 
 def test_deletion_with_uneven_steps_rounds_the_pixel_counts(model, flat_image):
     # steps 3 -> round(16 * k / 3) = 0, 5, 11, 16 pixels; the graded map deletes the region within the first 5
-    curve = perturbation_curves(model, flat_image, stack(region_map((1.0, 0.9, 0.8, 0.7))), torch.zeros(1, dtype=torch.long),
-                                "deletion", steps=3)
+    curve = perturbation_curves(
+        model, flat_image, stack(region_map((1.0, 0.9, 0.8, 0.7))), torch.zeros(1, dtype=torch.long), "deletion", steps=3
+    )
     assert curve[0].tolist() == pytest.approx([0.75, EPS, EPS, EPS], abs=1e-7)
     # steps 8 on the region-last map: 0, 2, 4, ..., 16 pixels; region pixels are ranks 12..15
-    curve = perturbation_curves(model, flat_image, stack(region_map((0.4, 0.3, 0.2, 0.1), rest=1.0)),
-                                torch.zeros(1, dtype=torch.long), "deletion", steps=8)
+    curve = perturbation_curves(
+        model, flat_image, stack(region_map((0.4, 0.3, 0.2, 0.1), rest=1.0)), torch.zeros(1, dtype=torch.long), "deletion", steps=8
+    )
     assert curve[0].tolist() == pytest.approx([0.75] * 7 + [0.375, EPS], abs=1e-7)
 
 
@@ -299,8 +310,10 @@ def test_maps_of_another_size_are_resized_to_the_images(model, flat_image):
     torch.testing.assert_close(resized[0, 0], axis[:, None] * axis[None, :])
     # the 4 largest values are the region: deletion equals the region-first curve
     target = torch.zeros(1, dtype=torch.long)
-    torch.testing.assert_close(perturbation_curves(model, flat_image, small, target, "deletion", steps=4),
-                               perturbation_curves(model, flat_image, stack(PERFECT), target, "deletion", steps=4))
+    torch.testing.assert_close(
+        perturbation_curves(model, flat_image, small, target, "deletion", steps=4),
+        perturbation_curves(model, flat_image, stack(PERFECT), target, "deletion", steps=4),
+    )
     # the energy map is image * resized map: the region keeps 0.75 * (1 + 0.75 + 0.75 + 0.5625) / 4
     assert energy_confidences(model, flat_image, small, target).tolist() == pytest.approx([0.75 * 3.0625 / 4], abs=1e-7)
     # a map of the right size is returned as is

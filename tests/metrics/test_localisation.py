@@ -80,8 +80,7 @@ def test_pointing_game_hits_misses_and_all_zero_maps():
 def test_energy_pointing_game_is_the_share_of_mass_on_the_foreground():
     fg_and_some_bg = grid(FOREGROUND)
     fg_and_some_bg[0, 3, :] = 0.5  # 4 background pixels at 0.5: mass 4 on fg, 2 on bg -> 4 / 6
-    maps = torch.stack([fg_and_some_bg, torch.ones(1, 4, 4), torch.zeros(1, 4, 4), grid(FOREGROUND, 0.3),
-                        grid([(3, 3)])])
+    maps = torch.stack([fg_and_some_bg, torch.ones(1, 4, 4), torch.zeros(1, 4, 4), grid(FOREGROUND, 0.3), grid([(3, 3)])])
     # uniform map: 4 of 16; all-zero map: 0; inside the mask only: 1; outside only: 0
     assert energy_pointing_game(maps, masks(5)).tolist() == pytest.approx([4 / 6, 4 / 16, 0.0, 1.0, 0.0])
 

@@ -13,8 +13,12 @@ from xai_core.metrics.sanity import SANITY_THRESHOLD, SanityResult, cascading_ra
 def small_cnn(seed: int = 0) -> nn.Module:
     torch.manual_seed(seed)
     return nn.Sequential(
-        nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 8, 3, padding=1), nn.ReLU(),
-        nn.Flatten(), nn.Linear(8 * 8 * 8, 3),
+        nn.Conv2d(1, 4, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(4, 8, 3, padding=1),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(8 * 8 * 8, 3),
     ).eval()
 
 
@@ -135,16 +139,24 @@ def test_model_inputs_turns_images_into_what_the_model_takes():
     to_rgb = lambda images: images.expand(-1, 3, -1, -1)  # noqa: E731
     images, targets = images_and_targets()
     with pytest.raises(RuntimeError):  # the 1-channel images do not fit the model by themselves
-        cascading_randomisation(model, lambda m: (lambda x, t: x), images, targets)
-    result = cascading_randomisation(model, lambda m: (lambda x, t: x), images, targets, model_inputs=to_rgb)
+        cascading_randomisation(model, lambda m: lambda x, t: x, images, targets)
+    result = cascading_randomisation(model, lambda m: lambda x, t: x, images, targets, model_inputs=to_rgb)
     assert result.layers == ["3", "0"]
 
 
 def five_layer_cnn() -> nn.Module:
     torch.manual_seed(0)
     return nn.Sequential(
-        nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 4, 3, padding=1), nn.ReLU(),
-        nn.Conv2d(4, 4, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 8 * 8, 16), nn.ReLU(), nn.Linear(16, 3),
+        nn.Conv2d(1, 4, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(4, 4, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(4, 4, 3, padding=1),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(4 * 8 * 8, 16),
+        nn.ReLU(),
+        nn.Linear(16, 3),
     ).eval()
 
 

@@ -10,11 +10,25 @@ import torch
 
 from xai_core.metrics import average_drop, deletion_auc, dice, insertion_auc, localisation_rates, win_rate
 from xai_core.metrics.sanity import layers_in_execution_order
-from xai_core.metrics.suite import (CSV_COLUMNS, METRICS, SUMMARY_COLUMNS, EvaluationPair, EvaluationResult, EvaluationSettings,
-                                    draw_sample, evaluation_config, load_sanity_verdicts, method_map_function, parse_pair,
-                                    run_evaluation, sanity_verdicts, summarise, write_sanity_verdicts)
-from xai_core.reports.evaluation_report import write_evaluation
+from xai_core.metrics.suite import (
+    CSV_COLUMNS,
+    METRICS,
+    SUMMARY_COLUMNS,
+    EvaluationPair,
+    EvaluationResult,
+    EvaluationSettings,
+    draw_sample,
+    evaluation_config,
+    load_sanity_verdicts,
+    method_map_function,
+    parse_pair,
+    run_evaluation,
+    sanity_verdicts,
+    summarise,
+    write_sanity_verdicts,
+)
 from xai_core.models import load_model
+from xai_core.reports.evaluation_report import write_evaluation
 
 SMALL = EvaluationSettings(robustness_images=3, sanity_images=2, sanity_steps=2, noise_levels=(0.0, 0.1))
 METHODS = ["grad_cam", "saliency"]
@@ -43,6 +57,7 @@ def select(rows, **conditions):
 
 
 # --- rows -----------------------------------------------------------------------------------
+
 
 def test_rows_follow_the_tidy_schema(result):
     assert CSV_COLUMNS == ("pair", "model", "dataset", "split", "seed", "method", "metric", "level", "image", "value")
@@ -107,8 +122,10 @@ def test_metric_values_are_in_range_and_consistent(result):
             assert 0.0 <= value <= 1.0 + 1e-9
     for seed in SEEDS:
         for method in METHODS:
+
             def values(metric):
                 return [row["value"] for row in select(result.rows, seed=seed, method=method, metric=metric)]
+
             assert [tp + fn for tp, fn in zip(values("tp_rate"), values("fn_rate"))] == pytest.approx([1.0] * N)
             assert [tn + fp for tn, fp in zip(values("tn_rate"), values("fp_rate"))] == pytest.approx([1.0] * N)
 
@@ -129,13 +146,16 @@ def test_rows_match_the_functional_api(result, card):
         m = maps[method]
         assert sum(values(method, "average_drop")) / N == pytest.approx(average_drop(card, sample.images, m, sample.targets))
         assert values(method, "deletion_auc") == pytest.approx(
-            deletion_auc(card, sample.images, m, sample.targets, SMALL.perturbation_steps).tolist())
+            deletion_auc(card, sample.images, m, sample.targets, SMALL.perturbation_steps).tolist()
+        )
         assert values(method, "insertion_auc") == pytest.approx(
-            insertion_auc(card, sample.images, m, sample.targets, SMALL.perturbation_steps).tolist())
+            insertion_auc(card, sample.images, m, sample.targets, SMALL.perturbation_steps).tolist()
+        )
         assert values(method, "tp_rate") == pytest.approx(localisation_rates(m, sample.masks)["tp_rate"].tolist())
     assert values("saliency", "dice") == pytest.approx(dice(maps["saliency"], maps["grad_cam"]).tolist())
     assert sum(values("saliency", "win_rate")) / N == pytest.approx(
-        win_rate(card, sample.images, maps["saliency"], maps["grad_cam"], sample.targets))
+        win_rate(card, sample.images, maps["saliency"], maps["grad_cam"], sample.targets)
+    )
 
 
 def test_mask_metrics_are_skipped_on_data_without_masks(card):
@@ -180,8 +200,9 @@ def test_parse_pair():
 
 def test_methods_undefined_on_a_model_are_skipped_and_recorded():
     # Guided Backprop needs nn.ReLU; the MobileNet uses ReLU6
-    result = run_evaluation(["mobilenet-mnist"], ["grad_cam", "guided_backprop"], metrics=["average_drop"], n=2, seeds=[0, 1],
-                            settings=SMALL)
+    result = run_evaluation(
+        ["mobilenet-mnist"], ["grad_cam", "guided_backprop"], metrics=["average_drop"], n=2, seeds=[0, 1], settings=SMALL
+    )
     assert {row["method"] for row in result.rows} == {"grad_cam"} and len(result.rows) == 4
     assert len(result.skipped) == 1  # recorded once, not once per seed
     assert result.skipped[0]["pair"] == "mobilenet-mnist@mnist" and result.skipped[0]["method"] == "guided_backprop"
@@ -202,17 +223,33 @@ def test_evaluation_config_records_the_run(result):
 
 # --- summaries --------------------------------------------------------------------------------
 
+
 def row(seed, value, metric="average_drop", level="", method="grad_cam", image=0):
-    return {"pair": "m@d", "model": "m", "dataset": "d", "seed": seed, "method": method, "metric": metric,
-            "level": level, "image": image, "value": value}
+    return {
+        "pair": "m@d",
+        "model": "m",
+        "dataset": "d",
+        "seed": seed,
+        "method": method,
+        "metric": metric,
+        "level": level,
+        "image": image,
+        "value": value,
+    }
 
 
 def test_summarise_means_over_images_then_mean_and_sample_std_over_seeds():
-    rows = [row(0, 1.0), row(0, 2.0), row(0, 3.0),  # seed 0: mean 2
-            row(1, 4.0), row(1, 6.0),  # seed 1: mean 5
-            row(2, 5.0),  # seed 2: mean 5
-            row(0, 0.2, "noise_stability", "0.1"), row(0, 0.4, "noise_stability", "0.1"),  # one seed: std 0
-            row(0, 7.0, method="saliency")]
+    rows = [
+        row(0, 1.0),
+        row(0, 2.0),
+        row(0, 3.0),  # seed 0: mean 2
+        row(1, 4.0),
+        row(1, 6.0),  # seed 1: mean 5
+        row(2, 5.0),  # seed 2: mean 5
+        row(0, 0.2, "noise_stability", "0.1"),
+        row(0, 0.4, "noise_stability", "0.1"),  # one seed: std 0
+        row(0, 7.0, method="saliency"),
+    ]
     summary = summarise(rows)
     assert [tuple(entry) for entry in summary] == [SUMMARY_COLUMNS] * 3
     by_key = {(s["method"], s["metric"], s["level"]): s for s in summary}
@@ -238,14 +275,23 @@ def test_summary_of_a_run_and_its_sanity_verdicts(result):
     for (_pair, method), verdict in verdicts.items():
         final = next(s for s in summary if s["method"] == method and s["metric"] == "sanity_correlation" and s["level"] == "features.0")
         assert verdict == {"final_correlation": final["mean"], "passed": final["mean"] < 0.5}
-    hand_made = summarise([row(0, 0.9, "sanity_correlation", "head"), row(0, 0.1, "sanity_correlation", "conv"),
-                           row(0, 0.6, "sanity_correlation", "head", "saliency"), row(0, 0.7, "sanity_correlation", "conv", "saliency")])
-    assert sanity_verdicts(hand_made) == {("m@d", "grad_cam"): {"final_correlation": 0.1, "passed": True},
-                                          ("m@d", "saliency"): {"final_correlation": 0.7, "passed": False}}
+    hand_made = summarise(
+        [
+            row(0, 0.9, "sanity_correlation", "head"),
+            row(0, 0.1, "sanity_correlation", "conv"),
+            row(0, 0.6, "sanity_correlation", "head", "saliency"),
+            row(0, 0.7, "sanity_correlation", "conv", "saliency"),
+        ]
+    )
+    assert sanity_verdicts(hand_made) == {
+        ("m@d", "grad_cam"): {"final_correlation": 0.1, "passed": True},
+        ("m@d", "saliency"): {"final_correlation": 0.7, "passed": False},
+    }
     assert sanity_verdicts(hand_made, threshold=0.05)[("m@d", "grad_cam")]["passed"] is False
 
 
 # --- files ------------------------------------------------------------------------------------
+
 
 def test_write_evaluation_writes_tables_json_and_figures(result, tmp_path):
     out = tmp_path / "evaluation"
@@ -297,17 +343,47 @@ def test_sanity_verdicts_round_trip(result, tmp_path):
 
 
 def test_metric_classes_follow_the_contract():
-    assert list(METRICS) == ["average_drop", "increase_in_confidence", "win_rate", "deletion_auc", "insertion_auc", "dice",
-                             "tp_rate", "tn_rate", "fp_rate", "fn_rate", "pointing_game", "energy_pointing_game",
-                             "background_error", "noise_background_error", "noise_stability", "sanity_correlation"]
+    assert list(METRICS) == [
+        "average_drop",
+        "increase_in_confidence",
+        "win_rate",
+        "deletion_auc",
+        "insertion_auc",
+        "dice",
+        "tp_rate",
+        "tn_rate",
+        "fp_rate",
+        "fn_rate",
+        "pointing_game",
+        "energy_pointing_game",
+        "background_error",
+        "noise_background_error",
+        "noise_stability",
+        "sanity_correlation",
+    ]
     for name, metric in METRICS.items():
         assert metric.name == name and metric.label and metric.family
         assert metric.level_name in ("", "noise", "layer")
     lower_is_better = {name for name, metric in METRICS.items() if not metric.higher_is_better}
-    assert lower_is_better == {"average_drop", "deletion_auc", "fp_rate", "fn_rate", "background_error",
-                               "noise_background_error", "sanity_correlation"}
-    assert MASK_METRICS == {"tp_rate", "tn_rate", "fp_rate", "fn_rate", "pointing_game", "energy_pointing_game",
-                            "background_error", "noise_background_error"}
+    assert lower_is_better == {
+        "average_drop",
+        "deletion_auc",
+        "fp_rate",
+        "fn_rate",
+        "background_error",
+        "noise_background_error",
+        "sanity_correlation",
+    }
+    assert {
+        "tp_rate",
+        "tn_rate",
+        "fp_rate",
+        "fn_rate",
+        "pointing_game",
+        "energy_pointing_game",
+        "background_error",
+        "noise_background_error",
+    } == MASK_METRICS
 
 
 def test_an_empty_result_summarises_to_nothing():

@@ -29,16 +29,60 @@ from xai_core.generative import training as gan_training
 from xai_core.models import training as cnn_training
 
 # 69 images in batches of 31 (31, 31, 7): every batch splits unevenly over two ranks
-CNN_ARGUMENTS = ["train-cnn", "--dataset", "digits", "--arch", "vgg", "--seed", "3", "--epochs", "1", "--batch-size", "31",
-                 "--max-train", "69", "--id", "ddp-cnn", "--threads", "1", "--quiet"]
-GAN_ARGUMENTS = ["train-gan", "--dataset", "digits", "--conditional", "--seed", "3", "--epochs", "1", "--batch-size", "63",
-                 "--width", "8", "--latent-dim", "8", "--id", "ddp-cdcgan", "--no-fid", "--threads", "1", "--quiet"]
+CNN_ARGUMENTS = [
+    "train-cnn",
+    "--dataset",
+    "digits",
+    "--arch",
+    "vgg",
+    "--seed",
+    "3",
+    "--epochs",
+    "1",
+    "--batch-size",
+    "31",
+    "--max-train",
+    "69",
+    "--id",
+    "ddp-cnn",
+    "--threads",
+    "1",
+    "--quiet",
+]
+GAN_ARGUMENTS = [
+    "train-gan",
+    "--dataset",
+    "digits",
+    "--conditional",
+    "--seed",
+    "3",
+    "--epochs",
+    "1",
+    "--batch-size",
+    "63",
+    "--width",
+    "8",
+    "--latent-dim",
+    "8",
+    "--id",
+    "ddp-cdcgan",
+    "--no-fid",
+    "--threads",
+    "1",
+    "--quiet",
+]
 
 
 def one_conv_cnn(in_channels: int, num_classes: int) -> nn.Module:
     """Conv (no bias: BatchNorm follows) - BatchNorm - ReLU, pooled to 4x4, linear."""
-    return nn.Sequential(nn.Conv2d(in_channels, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU(),
-                         nn.AdaptiveAvgPool2d(4), nn.Flatten(), nn.Linear(128, num_classes))
+    return nn.Sequential(
+        nn.Conv2d(in_channels, 8, 3, padding=1, bias=False),
+        nn.BatchNorm2d(8),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(4),
+        nn.Flatten(),
+        nn.Linear(128, num_classes),
+    )
 
 
 def float64_inputs(module: nn.Module, inputs: tuple) -> tuple:
@@ -54,6 +98,7 @@ def halve_gradients(module: nn.Module) -> None:
 
 def recording(built: dict, name: str, build, halve: bool):
     """``build`` that also keeps what it built in ``built[name]``, with float64 inputs (and halved gradients)."""
+
     def record(*args, **kwargs):
         module = built[name] = build(*args, **kwargs)
         module.register_forward_pre_hook(float64_inputs)
@@ -66,6 +111,7 @@ def recording(built: dict, name: str, build, halve: bool):
 
 def first_step_recording(optimiser_class: type, gradients: list) -> type:
     """``optimiser_class`` that appends the gradients of its first step to ``gradients``."""
+
     class FirstStepRecording(optimiser_class):
         def step(self, *args, **kwargs):
             if not getattr(self, "recorded", False):
@@ -82,8 +128,7 @@ def main(out: Path) -> None:
     torch.set_default_dtype(torch.float64)
     built: dict = {}
     gradients: list = []  # the CNN's AdamW, then the DCGAN generator's and discriminator's Adam, in creation order
-    cnn_training.build_model = recording(built, "cnn", lambda arch, in_channels, num_classes: one_conv_cnn(in_channels, num_classes),
-                                         halve)
+    cnn_training.build_model = recording(built, "cnn", lambda arch, in_channels, num_classes: one_conv_cnn(in_channels, num_classes), halve)
     gan_training.DCGANGenerator = recording(built, "generator", gan_training.DCGANGenerator, halve)
     gan_training.DCGANDiscriminator = recording(built, "discriminator", gan_training.DCGANDiscriminator, halve)
     torch.optim.AdamW = first_step_recording(torch.optim.AdamW, gradients)
@@ -91,9 +136,15 @@ def main(out: Path) -> None:
     mine = out / f"rank{rank}"
     assert cli(CNN_ARGUMENTS + ["--out", str(mine / "checkpoints")]) == 0
     assert cli(GAN_ARGUMENTS + ["--out", str(mine / "checkpoints"), "--run-dir", str(mine / "gan-run")]) == 0
-    torch.save({"world_size": int(os.environ.get("WORLD_SIZE", "1")), "group_left_open": dist.is_initialized(),
-                "weights": {name: module.state_dict() for name, module in built.items()},
-                "first_gradients": dict(zip(("cnn", "generator", "discriminator"), gradients))}, out / f"rank{rank}.pt")
+    torch.save(
+        {
+            "world_size": int(os.environ.get("WORLD_SIZE", "1")),
+            "group_left_open": dist.is_initialized(),
+            "weights": {name: module.state_dict() for name, module in built.items()},
+            "first_gradients": dict(zip(("cnn", "generator", "discriminator"), gradients)),
+        },
+        out / f"rank{rank}.pt",
+    )
 
 
 if __name__ == "__main__":

@@ -8,11 +8,11 @@ import torch
 
 from xai_core import CheckpointError, load_dataset, load_model
 from xai_core.captioning.training import SHIPPED_CAPTIONER
+from xai_core.generative.training import shipped_gan_configs
 from xai_core.models import build_model, list_models, load_state_dict_file, save_state_dict, sha256_of
 from xai_core.models.checkpoints import DEFAULT_CHECKPOINT_DIR, ManifestSection, find_entry, read_manifest, write_manifest_entry
 from xai_core.models.registry import model_info
 from xai_core.models.training import shipped_checkpoint_configs
-from xai_core.generative.training import shipped_gan_configs
 
 
 def test_round_trip_and_tamper_detection(tmp_path):
@@ -61,8 +61,18 @@ def test_plain_tensor_pt_files_load(tmp_path):
 def test_wrong_architecture_in_manifest_is_refused(tmp_path, monkeypatch):
     file_name = "m.safetensors"
     digest = save_state_dict(build_model("vgg", 1, 10).state_dict(), tmp_path / file_name)
-    entry = {"id": "liar", "arch": "resnet", "dataset": "mnist", "classes": [str(i) for i in range(10)], "in_channels": 1,
-             "input_size": [32, 32], "mean": [0.5], "std": [0.5], "file": file_name, "sha256": digest}
+    entry = {
+        "id": "liar",
+        "arch": "resnet",
+        "dataset": "mnist",
+        "classes": [str(i) for i in range(10)],
+        "in_channels": 1,
+        "input_size": [32, 32],
+        "mean": [0.5],
+        "std": [0.5],
+        "file": file_name,
+        "sha256": digest,
+    }
     write_manifest_entry(tmp_path, entry)
     monkeypatch.setenv("XAI_STUDIO_CHECKPOINT_DIRS", str(tmp_path))
     assert "liar" in list_models()

@@ -38,14 +38,16 @@ def run_worker(out: Path, ranks: int | None, halve_rank: int | None = None) -> N
     """The worker alone (``ranks`` None) or under ``torchrun --standalone --nproc_per_node ranks``; with
     ``halve_rank`` that rank halves its gradients before DDP averages them (the negative control)."""
     out.mkdir()
-    environment = {key: value for key, value in os.environ.items()
-                   if key not in ("WORLD_SIZE", "RANK", "LOCAL_RANK", "XAI_TEST_HALVE_RANK")}
+    environment = {
+        key: value for key, value in os.environ.items() if key not in ("WORLD_SIZE", "RANK", "LOCAL_RANK", "XAI_TEST_HALVE_RANK")
+    }
     environment.update(PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
     if halve_rank is not None:
         environment["XAI_TEST_HALVE_RANK"] = str(halve_rank)
     launcher = [] if ranks is None else ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(ranks)]
-    result = subprocess.run([sys.executable, *launcher, str(WORKER), str(out)], cwd=ROOT, env=environment,
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, *launcher, str(WORKER), str(out)], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr[-4000:]
 
 
@@ -57,21 +59,28 @@ def runs(tmp_path_factory):
     run_worker(root / "ddp", ranks=2)
     run_worker(root / "single", ranks=None)
     run_worker(root / "control", ranks=2, halve_rank=1)
+
     def read(path):
         return torch.load(path, weights_only=True)
 
-    return {"ddp": [read(root / "ddp" / f"rank{r}.pt") for r in (0, 1)], "single": read(root / "single" / "rank0.pt"),
-            "control": read(root / "control" / "rank0.pt"), "dirs": root}
+    return {
+        "ddp": [read(root / "ddp" / f"rank{r}.pt") for r in (0, 1)],
+        "single": read(root / "single" / "rank0.pt"),
+        "control": read(root / "control" / "rank0.pt"),
+        "dirs": root,
+    }
 
 
 def largest_differences(trained: dict, single: dict, network: str) -> tuple[float, float]:
     """The largest absolute difference between ``trained`` and ``single``'s first gradients, and their final
     floating-point state (parameters, BatchNorm statistics, spectral-norm vectors), for ``network``."""
-    gradients = max((a - b).abs().max().item() for a, b in
-                    zip(trained["first_gradients"][network], single["first_gradients"][network], strict=True))
+    gradients = max(
+        (a - b).abs().max().item() for a, b in zip(trained["first_gradients"][network], single["first_gradients"][network], strict=True)
+    )
     states = single["weights"][network]
-    weights = max((trained["weights"][network][key] - value).abs().max().item()
-                  for key, value in states.items() if value.is_floating_point())
+    weights = max(
+        (trained["weights"][network][key] - value).abs().max().item() for key, value in states.items() if value.is_floating_point()
+    )
     return gradients, weights
 
 

@@ -11,12 +11,20 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from pages.common import keys
-from xai_core.explainers import METHOD_LABELS
-from xai_core.captioning import (CAPTION_METHODS, caption_images, load_captioner, prepare_image, word_explanations, word_objects,
-                                 word_role, word_table)
+from xai_core.captioning import (
+    CAPTION_METHODS,
+    caption_images,
+    load_captioner,
+    prepare_image,
+    word_explanations,
+    word_objects,
+    word_role,
+    word_table,
+)
 from xai_core.captioning.words import WORD_TABLE_COLUMNS
 from xai_core.data import decode_image
 from xai_core.data.captioning import make_scene
+from xai_core.explainers import METHOD_LABELS
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 CAPTIONER = "captioner-resnet"
@@ -83,8 +91,7 @@ def test_the_charts_and_the_table_hold_the_word_table(captioning_page, scene_wor
             assert trace["y"] == [row[column] for row in records if row["method"] == method]
     relations = [label for label, word in zip(labels, words) if word_role(word) == "relation"]
     assert [note["x"] for note in mass["layout"].get("annotations", []) if note["text"] == "no object"] == relations
-    pd.testing.assert_frame_equal(captioning_page.dataframe[0].value, pd.DataFrame(records, columns=WORD_TABLE_COLUMNS),
-                                  check_dtype=False)
+    pd.testing.assert_frame_equal(captioning_page.dataframe[0].value, pd.DataFrame(records, columns=WORD_TABLE_COLUMNS), check_dtype=False)
 
 
 def test_clicking_a_word_explains_that_word(captioning_page, scene_words_records):
@@ -124,9 +131,18 @@ def test_an_upload_of_another_size_and_mode_is_captioned_without_masks():
 
 
 def test_a_captioner_without_its_weights_shows_how_to_train_one(tmp_path, monkeypatch):
-    manifest = {"format": 1, "models": [], "captioners": [
-        {"id": "captioner-absent", "architecture": {"encoder_arch": "resnet"}, "file": "captioner-absent.safetensors",
-         "sha256": "0" * 64}]}
+    manifest = {
+        "format": 1,
+        "models": [],
+        "captioners": [
+            {
+                "id": "captioner-absent",
+                "architecture": {"encoder_arch": "resnet"},
+                "file": "captioner-absent.safetensors",
+                "sha256": "0" * 64,
+            }
+        ],
+    }
     (tmp_path / "manifest.json").write_text(json.dumps(manifest))
     monkeypatch.setenv("XAI_STUDIO_CHECKPOINT_DIRS", str(tmp_path))
     app = AppTest.from_file(APP, default_timeout=300).run()

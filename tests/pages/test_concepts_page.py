@@ -68,8 +68,9 @@ def test_changing_the_model_brings_its_classes_layers_and_concepts():
 
 def test_run_shows_the_engines_scores_and_p_values():
     app = _run(_configure(_open()))
-    expected = tcav.run_tcav(load_model("vgg-glyphs"), ["slanted"], 0, n_images=N, n_random=10, seed=0,
-                             layer_name="features.20").concept("slanted")
+    expected = tcav.run_tcav(load_model("vgg-glyphs"), ["slanted"], 0, n_images=N, n_random=10, seed=0, layer_name="features.20").concept(
+        "slanted"
+    )
     table = app.dataframe[0].value
     assert list(table["concept"]) == ["slanted"]
     row = table.iloc[0]

@@ -71,7 +71,10 @@ def test_run_shows_the_engines_numbers_and_downloads():
         assert shown["better"].item() == ("higher" if METRICS[row["metric"]].higher_is_better else "lower")
     assert len(app.get("plotly_chart")) == 3  # one bar chart per metric
     assert [b.label for b in app.get("download_button")] == [
-        "Results CSV (one row per value)", "Summary CSV", "JSON (config, versions, summary, rows)"]
+        "Results CSV (one row per value)",
+        "Summary CSV",
+        "JSON (config, versions, summary, rows)",
+    ]
     assert any("computed in" in c.value for c in app.caption)
 
 
@@ -95,7 +98,11 @@ def test_sanity_and_noise_curves_with_the_verdict_table():
     app.number_input(key=keys.EVAL_ROBUSTNESS_IMAGES).set_value(2)
     app.number_input(key=keys.EVAL_SANITY_STEPS).set_value(2)
     app = _run(_configure(app, ["grad_cam"], ["sanity_correlation", "noise_stability"], 2))
-    assert [s.value for s in app.subheader][:3] == ["Results", "Robustness to salt-and-pepper noise", "Sanity check: cascading randomisation"]
+    assert [s.value for s in app.subheader][:3] == [
+        "Results",
+        "Robustness to salt-and-pepper noise",
+        "Sanity check: cascading randomisation",
+    ]
     settings = EvaluationSettings(robustness_images=2, sanity_images=2, sanity_steps=2)
     summary = suite.run_evaluation(["vgg-mnist"], ["grad_cam"], ["sanity_correlation"], n=2, settings=settings).summary()
     final = suite.sanity_verdicts(summary)[("vgg-mnist@mnist", "grad_cam")]

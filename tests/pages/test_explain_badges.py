@@ -58,10 +58,33 @@ def test_an_upload_has_no_mask_badges(no_sanity_file, digit_png):
 
 def test_recorded_sanity_verdicts_show_passed_failed_and_not_run(monkeypatch, tmp_path):
     path = tmp_path / "sanity.json"
-    path.write_text(json.dumps({"threshold": 0.5, "verdicts": [
-        {"model": "vgg-mnist", "dataset": "mnist", "method": "grad_cam", "final_correlation": 0.1234, "passed": True, "images": 32, "seeds": [0]},
-        {"model": "vgg-mnist", "dataset": "mnist", "method": "saliency", "final_correlation": 0.87, "passed": False, "images": 32, "seeds": [0]},
-    ]}))
+    path.write_text(
+        json.dumps(
+            {
+                "threshold": 0.5,
+                "verdicts": [
+                    {
+                        "model": "vgg-mnist",
+                        "dataset": "mnist",
+                        "method": "grad_cam",
+                        "final_correlation": 0.1234,
+                        "passed": True,
+                        "images": 32,
+                        "seeds": [0],
+                    },
+                    {
+                        "model": "vgg-mnist",
+                        "dataset": "mnist",
+                        "method": "saliency",
+                        "final_correlation": 0.87,
+                        "passed": False,
+                        "images": 32,
+                        "seeds": [0],
+                    },
+                ],
+            }
+        )
+    )
     monkeypatch.setattr(suite, "SANITY_VERDICTS_PATH", path)
     shown = _markdown(_open(["grad_cam", "saliency", "lsft"]))
     assert ":green-badge[sanity: passed (rank corr 0.12 after full randomisation)]" in shown

@@ -13,15 +13,31 @@ from pages.common import keys
 from pages.common.image_input import image_digest
 from xai_core import load_model
 from xai_core.generative import dcgan
-from xai_core.generative.studio import (SENSITIVITY_SAMPLES, SENSITIVITY_SEED, base_latent, edit_latent, next_random_seed, render,
-                                        sensitivity_sample, top_dimensions, top_sefa_directions)
+from xai_core.generative.studio import (
+    SENSITIVITY_SAMPLES,
+    SENSITIVITY_SEED,
+    base_latent,
+    edit_latent,
+    next_random_seed,
+    render,
+    sensitivity_sample,
+    top_dimensions,
+    top_sefa_directions,
+)
 from xai_core.generative.training import GANConfig, train_gan
 from xai_core.models.checkpoints import read_manifest, write_manifest_entry
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 CONDITIONAL, UNCONDITIONAL = "studio-page-cdcgan", "studio-page-dcgan"
-PLANTED_METRICS = {"fid": 41.25, "fid_real_vs_real": 3.5, "fid_n": 1000, "fid_feature_network": "vgg-mnist penultimate (128-d)",
-                   "class_accuracy": 0.875, "epochs_run": 1, "n_train": 4000}
+PLANTED_METRICS = {
+    "fid": 41.25,
+    "fid_real_vs_real": 3.5,
+    "fid_n": 1000,
+    "fid_feature_network": "vgg-mnist penultimate (128-d)",
+    "class_accuracy": 0.875,
+    "epochs_run": 1,
+    "n_train": 4000,
+}
 
 
 @pytest.fixture(scope="module")
@@ -64,8 +80,9 @@ def test_renders_sliders_image_prediction_maps_chart_and_fid_card(studio):
     dimensions = top_dimensions(expected.sensitivity, 6)
     eigenvalues, _ = top_sefa_directions(generator, 4)
     labels = [slider.label for slider in studio.slider]
-    assert labels[:6] == [f"z[{d}] (sensitivity {float(expected.sensitivity[d]):.3g}, now {float(base_latent(generator, 0)[d]):+.2f})"
-                          for d in dimensions]
+    assert labels[:6] == [
+        f"z[{d}] (sensitivity {float(expected.sensitivity[d]):.3g}, now {float(base_latent(generator, 0)[d]):+.2f})" for d in dimensions
+    ]
     assert labels[6:10] == [f"Direction {k + 1} (eigenvalue {float(eigenvalues[k]):.3g})" for k in range(4)]
     assert all(slider.value == 0.0 for slider in studio.slider[:10])
 
@@ -76,8 +93,9 @@ def test_renders_sliders_image_prediction_maps_chart_and_fid_card(studio):
     captions = [c for element in studio.get("image") for c in element.captions]
     assert f"{CONDITIONAL} · class 0 · seed 0 · 0 slider(s) moved" in captions
     predicted = load_model("vgg-mnist").predict(render(generator, base_latent(generator, 0), 0), k=3)
-    assert [c for c in captions if " of vgg-mnist for " in c] == [f"{method} of vgg-mnist for '{predicted[0].name}'"
-                                                                  for method in ("Grad-CAM", "LSFT-GAN")]
+    assert [c for c in captions if " of vgg-mnist for " in c] == [
+        f"{method} of vgg-mnist for '{predicted[0].name}'" for method in ("Grad-CAM", "LSFT-GAN")
+    ]
     assert captions[-6:] == [f"z[{d}]" for d in dimensions]  # one pixel map per slider dimension
     strip = [c for c in captions if c in ("current", "seed 1") or c.startswith("t = ")]
     assert strip == ["current", *(f"t = {t / 7:.2f}" for t in range(1, 7)), "seed 1"]

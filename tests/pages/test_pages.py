@@ -98,8 +98,8 @@ def test_a_bad_upload_shows_a_message_and_keeps_the_page(explore):
 
 def test_an_unavailable_dataset_is_explained(explore, monkeypatch):
     monkeypatch.setenv("XAI_STUDIO_FASHION_MNIST_DIR", "/nonexistent")
-    from xai_core.data.registry import _load_registered
     from pages.common.resources import cached_dataset
+    from xai_core.data.registry import _load_registered
 
     _load_registered.cache_clear()
     cached_dataset.clear()

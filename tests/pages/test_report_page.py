@@ -8,11 +8,11 @@ from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 from pages.common import keys
+from tests.conftest import train_tiny_gan
 from xai_core.generative import dcgan
 from xai_core.metrics.suite import run_evaluation
-from xai_core.reports.evaluation_report import write_evaluation
 from xai_core.models import model_info
-from tests.conftest import train_tiny_gan
+from xai_core.reports.evaluation_report import write_evaluation
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 GAN_ID = "test-report-page-cdcgan"
@@ -71,7 +71,7 @@ def test_building_the_report_yields_an_html_download_with_provenance_and_images(
     html, mimetype = _download(app, downloads)
     assert mimetype == "text/html"
     assert html.startswith("<!DOCTYPE html>") and "<img " in html
-    provenance = html[html.index('id="bundle-1-provenance"'):]
+    provenance = html[html.index('id="bundle-1-provenance"') :]
     assert model_info("vgg-mnist")["sha256"] in provenance and "mnist test #0" in provenance
     assert html.count('alt="Grad-CAM map of the original image"') == 1 and 'alt="LSFT-GAN map of the original image"' in html
     assert len(app.get("iframe")) == 1  # the preview

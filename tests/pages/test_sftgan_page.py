@@ -32,7 +32,8 @@ def test_shows_original_gradcam_lsft_gsft(sftgan_page):
     titles = [m.value.strip("*") for m in sftgan_page.markdown if m.value.startswith("**") and m.value.endswith("**")]
     assert titles[:4] == ["Original", "Grad-CAM", "LSFT-GAN", "GSFT-GAN"]
     assert "held-out-class Dice vs Grad-CAM" in sftgan_page.caption[-2].value or any(
-        "held-out-class Dice" in c.value for c in sftgan_page.caption)
+        "held-out-class Dice" in c.value for c in sftgan_page.caption
+    )
 
 
 def test_relevance_bars_match_the_engine(sftgan_page):

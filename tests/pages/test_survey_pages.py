@@ -21,8 +21,7 @@ from tests.conftest import png_bytes
 from xai_core.survey.access import ADMIN_PASSWORD_VARIABLE
 from xai_core.survey.design import CAPTIONING_CONSENT, CAPTIONING_INSTRUCTIONS
 from xai_core.survey.export import responses_csv
-from xai_core.survey.repository import (DATA_DIR_VARIABLE, DATABASE_URL_VARIABLE, Participant, StimulusData, SurveyStore,
-                                        database_url)
+from xai_core.survey.repository import DATA_DIR_VARIABLE, DATABASE_URL_VARIABLE, Participant, StimulusData, SurveyStore, database_url
 from xai_core.survey.schema import Respondent
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -44,19 +43,20 @@ def tiny_png(seed: int) -> bytes:
 def png_stimuli(questions: int, attention: int = 0) -> list[StimulusData]:
     """``questions`` lsft-vs-grad_cam questions, then ``attention`` identical-maps checks (expected "equal"); every
     image a real PNG."""
-    stimuli = [StimulusData("question", "lsft", "grad_cam", tiny_png(3 * p), tiny_png(3 * p + 1), tiny_png(3 * p + 2))
-               for p in range(questions)]
+    stimuli = [
+        StimulusData("question", "lsft", "grad_cam", tiny_png(3 * p), tiny_png(3 * p + 1), tiny_png(3 * p + 2)) for p in range(questions)
+    ]
     for p in range(questions, questions + attention):
         same_map = tiny_png(3 * p + 1)
-        stimuli.append(StimulusData("attention_identical", "lsft", "lsft", tiny_png(3 * p), same_map, same_map,
-                                    expected_answer="equal"))
+        stimuli.append(StimulusData("attention_identical", "lsft", "lsft", tiny_png(3 * p), same_map, same_map, expected_answer="equal"))
     return stimuli
 
 
 def png_survey(store: SurveyStore, questions: int = 3, attention: int = 0, status: str = "open", title: str = TITLE) -> str:
     """A survey of ``png_stimuli`` in ``status`` ("draft", "open" or "closed"); returns its code."""
-    code = store.create_survey(title, ["lsft", "grad_cam"], png_stimuli(questions, attention), consent_text=CONSENT,
-                               instructions=INSTRUCTIONS)
+    code = store.create_survey(
+        title, ["lsft", "grad_cam"], png_stimuli(questions, attention), consent_text=CONSENT, instructions=INSTRUCTIONS
+    )
     if status != "draft":
         store.set_status(code, "open")
     if status == "closed":
@@ -241,8 +241,9 @@ def test_declining_consent_registers_nobody(store):
 
 def test_a_captioning_question_shows_the_caption_with_the_explained_word_highlighted(store):
     caption = "a red star left of a blue circle"
-    stimuli = [dataclasses.replace(stimulus, details={"caption": caption, "word_position": 2 + 2 * p})
-               for p, stimulus in enumerate(png_stimuli(2))]
+    stimuli = [
+        dataclasses.replace(stimulus, details={"caption": caption, "word_position": 2 + 2 * p}) for p, stimulus in enumerate(png_stimuli(2))
+    ]
     code = store.create_survey(TITLE, ["lsft", "grad_cam"], stimuli, consent_text=CONSENT, instructions=INSTRUCTIONS)
     store.set_status(code, "open")
     app = begin(open_page("pages/survey.py", code=code))
@@ -253,7 +254,8 @@ def test_a_captioning_question_shows_the_caption_with_the_explained_word_highlig
         assert caption_markdown(caption, 2 + 2 * (position - 1)) == expected
         assert [m.value for m in app.markdown if m.value.startswith("Caption: ")] == [f"Caption: {expected}"]
         assert app.radio(key=f"{keys.SURVEY_ANSWER}_{position}").label == (
-            "Which explanation better shows what the network looked at when it wrote the highlighted word?")
+            "Which explanation better shows what the network looked at when it wrote the highlighted word?"
+        )
         assert len(app.get("image")) == 3
         answer(app, "left")
     assert [s.value for s in app.success] == ["Thank you: your answers are saved."]
@@ -274,10 +276,13 @@ def test_another_surveys_respondent_id_starts_a_new_respondent(store):
     assert store.respondent(survey_b, token_b).answered == 0 and store.respondent(survey_a, token_a).answered == 1
 
 
-@pytest.mark.parametrize(("status", "kind", "message"), [
-    ("draft", "info", "This survey is not open yet."),
-    ("closed", "info", "This survey is closed. Thank you for your interest."),
-])
+@pytest.mark.parametrize(
+    ("status", "kind", "message"),
+    [
+        ("draft", "info", "This survey is not open yet."),
+        ("closed", "info", "This survey is closed. Thank you for your interest."),
+    ],
+)
 def test_a_draft_or_closed_survey_takes_no_respondents(store, status, kind, message):
     code = png_survey(store, status=status)
     app = open_page("pages/survey.py", code=code)
@@ -324,8 +329,7 @@ def test_admin_pages_need_the_right_password(store, admin_password, page):
 # ---- admin: creating a survey -----------------------------------------------------------------------------------
 def test_an_admin_creates_previews_and_opens_a_survey(store, admin_password):
     app = sign_in(open_page("pages/survey_admin.py"), admin_password)
-    assert [i.value for i in app.info] == ["No survey yet: create one on the Survey admin page, or run "
-                                           "`python -m xai_core survey-demo`."]
+    assert [i.value for i in app.info] == ["No survey yet: create one on the Survey admin page, or run `python -m xai_core survey-demo`."]
     assert app.selectbox(key=keys.SURVEY_MODEL).value == "vgg-mnist" and app.selectbox(key=keys.SURVEY_DATASET).value == "mnist"
     assert app.multiselect(key=keys.SURVEY_METHODS).value == ["lsft", "grad_cam"]
     app.number_input(key=keys.SURVEY_QUESTIONS).set_value(3)
@@ -336,7 +340,12 @@ def test_an_admin_creates_previews_and_opens_a_survey(store, admin_password):
     (survey,) = store.list_surveys()
     assert [s.value for s in app.success] == [f"Survey {survey.code} created as a draft: preview it, then open it."]
     assert (survey.status, survey.questions, survey.methods, survey.model_id, survey.dataset) == (
-        "draft", 4, ["lsft", "grad_cam"], "vgg-mnist", "mnist")
+        "draft",
+        4,
+        ["lsft", "grad_cam"],
+        "vgg-mnist",
+        "mnist",
+    )
     assert sorted(s.kind for s in store.stimuli(survey.code)) == ["attention_noise", "question", "question", "question"]
     share_code = [c.value for c in app.code]
     assert share_code[0].endswith(f"/survey?code={survey.code}")
@@ -361,7 +370,9 @@ def test_an_admin_creates_a_captioning_survey(store, admin_password, one_torch_t
     assert app.number_input(key=keys.SURVEY_QUESTIONS).value == 10  # the task's defaults replace the untouched fields
     assert app.text_input(key=keys.SURVEY_TITLE).value == "Which map shows what the captioner looked at?"
     assert (app.text_area(key=keys.SURVEY_CONSENT).value, app.text_area(key=keys.SURVEY_INSTRUCTIONS).value) == (
-        CAPTIONING_CONSENT, CAPTIONING_INSTRUCTIONS)
+        CAPTIONING_CONSENT,
+        CAPTIONING_INSTRUCTIONS,
+    )
     app.number_input(key=keys.SURVEY_QUESTIONS).set_value(1)
     app.number_input(key=keys.SURVEY_ATTENTION_CHECKS).set_value(0)
     app.button(key="survey_create").click().run()
@@ -370,7 +381,12 @@ def test_an_admin_creates_a_captioning_survey(store, admin_password, one_torch_t
     (survey,) = store.list_surveys()
     assert [s.value for s in app.success] == [f"Survey {survey.code} created as a draft: preview it, then open it."]
     assert (survey.settings["task"], survey.model_id, survey.dataset, survey.methods, survey.questions) == (
-        "captioning", "captioner-resnet", "captioning", ["lsft", "grad_cam"], 1)
+        "captioning",
+        "captioner-resnet",
+        "captioning",
+        ["lsft", "grad_cam"],
+        1,
+    )
     assert "**task:** captioning" in shown_text(app)
     (stimulus,) = store.stimuli(survey.code)
     details = stimulus.details
@@ -381,34 +397,45 @@ def test_an_admin_creates_a_captioning_survey(store, admin_password, one_torch_t
 
 
 # ---- results ------------------------------------------------------------------------------------------------------
-def vote_all(store: SurveyStore, code: str, choices: dict[int, str], comments: dict[int, str] | None = None,
-             participant: Participant = Participant()) -> str:
+def vote_all(
+    store: SurveyStore, code: str, choices: dict[int, str], comments: dict[int, str] | None = None, participant: Participant = Participant()
+) -> str:
     """One respondent answers every question with ``choices[position]`` (comments by position) and completes."""
     token = store.join(code, participant)
     store.consent(code, token)
     while (question := store.next_question(code, token)) is not None:
-        store.record_answer(code, token, question.position, choices[question.position], 3,
-                            (comments or {}).get(question.position, ""))
+        store.record_answer(code, token, question.position, choices[question.position], 3, (comments or {}).get(question.position, ""))
     store.complete(code, token)
     return token
 
 
 def test_the_results_page_shows_charts_statistics_and_comments_as_data(store, admin_password, downloads):
     code = png_survey(store, questions=3, attention=1)
-    vote_all(store, code, {1: "left", 2: "left", 3: "right", 4: "equal"},
-             {1: SCRIPT_COMMENT, 2: LONG_COMMENT, 3: INJECTION_COMMENT}, Participant("pid-1", "s", "t"))
+    vote_all(
+        store,
+        code,
+        {1: "left", 2: "left", 3: "right", 4: "equal"},
+        {1: SCRIPT_COMMENT, 2: LONG_COMMENT, 3: INJECTION_COMMENT},
+        Participant("pid-1", "s", "t"),
+    )
     vote_all(store, code, {1: "right", 2: "equal", 3: "left", 4: "left"})
     vote_all(store, code, {1: "left", 2: "right", 3: "left", 4: "equal"}, {4: "fine"})
 
     app = sign_in(open_page("pages/survey_results.py"), admin_password)
     assert not app.exception and not app.error, [e.value for e in app.error]
-    assert [h.value for h in app.subheader][:2] == ["Both ways: everyone, and without respondents who failed an attention check",
-                                                     "Votes per question"]
+    assert [h.value for h in app.subheader][:2] == [
+        "Both ways: everyone, and without respondents who failed an attention check",
+        "Votes per question",
+    ]
     charts = app.get("plotly_chart")
     assert len(charts) == 3  # votes per question, overall preference, response times (two methods: no Bradley-Terry)
     metrics = {m.label: m.value for m in app.metric}
-    assert metrics == {"Respondents analysed": "2", "Failed an attention check": "1", "Fleiss' kappa": metrics["Fleiss' kappa"],
-                       "Votes analysed": "6"}
+    assert metrics == {
+        "Respondents analysed": "2",
+        "Failed an attention check": "1",
+        "Fleiss' kappa": metrics["Fleiss' kappa"],
+        "Votes analysed": "6",
+    }
     app.radio(key=keys.SURVEY_RESPONDENTS).set_value("all respondents").run()
     assert {m.label: m.value for m in app.metric}["Respondents analysed"] == "3"
     assert {m.label: m.value for m in app.metric}["Votes analysed"] == "9"

@@ -7,10 +7,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from pages.common import keys
+from tests.conftest import train_tiny_gan
 from xai_core.generative import dcgan
 from xai_core.metrics import gan_experiments as experiments
 from xai_core.metrics.augmentation import AugmentationSettings
-from tests.conftest import train_tiny_gan
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
@@ -62,8 +62,9 @@ def test_augmentation_runs_and_matches_the_engine(app, tmp_path):
     _click(app.run(), "run_augmentation")
     summary = _table(app, "accuracy_mean")
     assert summary.condition.tolist() == ["real", "real + GAN"]
-    engine = experiments.augmentation_result(AugmentationSettings("mnist", "cdcgan-mnist", seeds=(0,), real_images=100,
-                                                                  synthetic_images=20, epochs=1))
+    engine = experiments.augmentation_result(
+        AugmentationSettings("mnist", "cdcgan-mnist", seeds=(0,), real_images=100, synthetic_images=20, epochs=1)
+    )
     assert summary.accuracy_mean.tolist() == [row["accuracy_mean"] for row in engine["summary"]]
     assert len(list((tmp_path / "results").glob("augmentation-*.json"))) == 1
     assert any(d.label == "Per-seed accuracies (CSV)" for d in app.get("download_button"))

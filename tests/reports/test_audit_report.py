@@ -12,15 +12,15 @@ import pytest
 import torch
 from plotly.offline import get_plotlyjs
 
+from tests.conftest import train_tiny_gan
 from xai_core.cli import main
 from xai_core.generative import dcgan
 from xai_core.metrics.suite import run_evaluation
-from xai_core.reports.evaluation_report import write_evaluation
 from xai_core.models import model_info
 from xai_core.reports.audit_report import list_evaluation_runs, load_evaluation_run, render_audit_report, write_audit_report
 from xai_core.reports.bundle import ExplanationBundle
 from xai_core.reports.charts import top_k_figure
-from tests.conftest import train_tiny_gan
+from xai_core.reports.evaluation_report import write_evaluation
 
 MALICIOUS = '<script>alert("owned")</script>'
 PLOTLY_MARK = get_plotlyjs()[:200]
@@ -73,13 +73,13 @@ def test_a_bundle_report_has_every_section_embedded_and_escaped():
     assert "Original image: top predictions (explained class in green)" in html
     assert "<script src=" not in html and 'src="http' not in html  # nothing is fetched
 
-    scores = html[html.index('id="bundle-1-scores"'):html.index('id="bundle-1-concepts"')]
-    assert "<td>Grad-CAM</td><td>Average drop</td><td>faithfulness</td><td class=\"number\">12.50 %</td><td>↓ lower is better</td>" in scores
-    assert "<td>Dice vs reference</td><td>agreement</td><td class=\"number\">0.5</td><td>↑ higher is better</td>" in scores
-    latent = html[html.index('id="bundle-1-latent"'):html.index('id="bundle-1-charts"')]
+    scores = html[html.index('id="bundle-1-scores"') : html.index('id="bundle-1-concepts"')]
+    assert '<td>Grad-CAM</td><td>Average drop</td><td>faithfulness</td><td class="number">12.50 %</td><td>↓ lower is better</td>' in scores
+    assert '<td>Dice vs reference</td><td>agreement</td><td class="number">0.5</td><td>↑ higher is better</td>' in scores
+    latent = html[html.index('id="bundle-1-latent"') : html.index('id="bundle-1-charts"')]
     assert "z2: rank 1, 50.0%" in latent and "z1: rank 2, 37.5%" in latent
     assert "Guided Backprop: not applicable (the model has &lt;no&gt; ReLU)" in html
-    assert "ab" * 32 in html[html.index('id="bundle-1-provenance"'):]
+    assert "ab" * 32 in html[html.index('id="bundle-1-provenance"') :]
     assert "[0.5000, -1.0000, 2.0000]" in html  # the latent code
 
 
@@ -117,7 +117,7 @@ def test_a_run_report_has_its_configuration_scores_charts_and_provenance(evaluat
         unit_value = f"{row['mean']:.2f} %" if row["metric"] == "average_drop" else f"{row['mean']:.4g}"
         assert unit_value in html
     assert "↓ lower is better" in html and html.count("Plotly.newPlot(") == 2 and html.count(PLOTLY_MARK) == 1
-    provenance = html[html.index('id="run-provenance"'):]
+    provenance = html[html.index('id="run-provenance"') :]
     assert model_info("vgg-mnist")["sha256"] in provenance
     run = load_evaluation_run(directory)
     assert run.file_sha256["results.json"] in provenance and result.config["key"] in provenance
@@ -168,10 +168,36 @@ def test_the_cli_writes_a_report_for_an_image_and_a_gan_sample(tmp_path, tiny_ga
     gan_dir, entry = tiny_gan
     out, bundle_json = tmp_path / "report.html", tmp_path / "bundle.json"
     result = subprocess.run(
-        [sys.executable, "-m", "xai_core", "audit-report", "--model", "vgg-mnist", "--dataset", "mnist", "--index", "3",
-         "--methods", "grad_cam,saliency", "--gan", GAN_ID, "--gan-seed", "0", "--label", "3", "--out", str(out),
-         "--json", str(bundle_json), "--quiet"],
-        capture_output=True, text=True, timeout=300, env={**os.environ, "XAI_STUDIO_CHECKPOINT_DIRS": str(gan_dir), "OMP_NUM_THREADS": "1"})
+        [
+            sys.executable,
+            "-m",
+            "xai_core",
+            "audit-report",
+            "--model",
+            "vgg-mnist",
+            "--dataset",
+            "mnist",
+            "--index",
+            "3",
+            "--methods",
+            "grad_cam,saliency",
+            "--gan",
+            GAN_ID,
+            "--gan-seed",
+            "0",
+            "--label",
+            "3",
+            "--out",
+            str(out),
+            "--json",
+            str(bundle_json),
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "XAI_STUDIO_CHECKPOINT_DIRS": str(gan_dir), "OMP_NUM_THREADS": "1"},
+    )
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     assert summary["model_sha256"] == model_info("vgg-mnist")["sha256"] and summary["gan_sha256"] == entry["sha256"]
@@ -189,12 +215,14 @@ def test_the_cli_reports_on_a_run_and_says_what_is_wrong(tmp_path, evaluation_ru
     assert main(["audit-report", "--run", str(directory), "--out", str(tmp_path / "run.html")]) == 0
     assert json.loads(capsys.readouterr().out)["report"] == str(tmp_path / "run.html")
     assert 'id="run-scores"' in (tmp_path / "run.html").read_text()
-    for args, message in ((["--run", str(tmp_path)], "not a finished evaluation run"),
-                          (["--run", str(directory), "--model", "vgg-mnist"], "drop --model and --gan"),
-                          ([], "give --model"),
-                          (["--model", "vgg-mnist"], "nothing to report on"),
-                          (["--model", "vgg-mnist", "--dataset", "mnist", "--label", "3"], "give --gan too"),
-                          (["--model", "vgg-mnist", "--dataset", "mnist", "--methods", "grad_cam,nope"], "unknown method(s) nope")):
+    for args, message in (
+        (["--run", str(tmp_path)], "not a finished evaluation run"),
+        (["--run", str(directory), "--model", "vgg-mnist"], "drop --model and --gan"),
+        ([], "give --model"),
+        (["--model", "vgg-mnist"], "nothing to report on"),
+        (["--model", "vgg-mnist", "--dataset", "mnist", "--label", "3"], "give --gan too"),
+        (["--model", "vgg-mnist", "--dataset", "mnist", "--methods", "grad_cam,nope"], "unknown method(s) nope"),
+    ):
         assert main(["audit-report", *args, "--out", str(tmp_path / "x.html"), "--quiet"]) == 2
         assert message in capsys.readouterr().err
     assert not (tmp_path / "x.html").exists()

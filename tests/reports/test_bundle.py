@@ -4,6 +4,7 @@ trip, its builders for a real image and a GAN sample, and the provenance they re
 import pytest
 import torch
 
+from tests.conftest import train_tiny_gan
 from xai_core import explain, load_dataset, load_model
 from xai_core.attribution.base import NotApplicable
 from xai_core.attribution.tcav import ConceptScore, TCAVResult
@@ -14,10 +15,16 @@ from xai_core.metrics.badges import image_badges
 from xai_core.models import model_info, sha256_of
 from xai_core.models.checkpoints import DEFAULT_CHECKPOINT_DIR
 from xai_core.reports import bundle as bundle_module
-from xai_core.reports.bundle import (ExplanationBundle, bundle_for_generated, bundle_for_image, normalise_concept_scores,
-    normalise_latent_sensitivity, normalise_map, tensor_sha256)
+from xai_core.reports.bundle import (
+    ExplanationBundle,
+    bundle_for_generated,
+    bundle_for_image,
+    normalise_concept_scores,
+    normalise_latent_sensitivity,
+    normalise_map,
+    tensor_sha256,
+)
 from xai_core.reports.charts import top_k_figure
-from tests.conftest import train_tiny_gan
 
 GAN_ID = "test-bundle-cdcgan"
 
@@ -46,6 +53,7 @@ def digit():
 
 
 # ---------------------------------------------------------------- normalisation
+
 
 def test_a_map_is_min_max_scaled_and_a_constant_map_becomes_zero():
     assert torch.equal(normalise_map(torch.tensor([[0.0, 2.0], [4.0, 8.0]])), torch.tensor([[0.0, 0.25], [0.5, 1.0]]))
@@ -93,14 +101,20 @@ def test_latent_sensitivities_become_shares_and_ranks():
 
 # ---------------------------------------------------------------- bundle
 
+
 def test_add_map_normalises_to_the_bundle_size_and_scores_carry_their_direction():
     bundle = ExplanationBundle(map_size=(2, 2))
     kept = bundle.add_map("grad_cam", torch.tensor([[[[0.0, 2.0], [4.0, 8.0]]]]))
     assert torch.equal(kept, torch.tensor([[0.0, 0.25], [0.5, 1.0]]))
     assert bundle.add_map("saliency", torch.zeros(1, 4, 4)).shape == (2, 2)
-    drop, = bundle.add_scores({"average_drop": 12.5}, method="grad_cam")
+    (drop,) = bundle.add_scores({"average_drop": 12.5}, method="grad_cam")
     assert (drop.key, drop.label, drop.family, drop.higher_is_better, drop.unit) == (
-        "original/grad_cam/average_drop", "Average drop", "faithfulness", False, "%")
+        "original/grad_cam/average_drop",
+        "Average drop",
+        "faithfulness",
+        False,
+        "%",
+    )
     assert bundle.add_scores({"mask_dice": 0.5}, method="grad_cam")[0].higher_is_better is True
     with pytest.raises(KeyError, match="add_score"):
         bundle.add_scores({"made_up": 1.0})
@@ -109,23 +123,41 @@ def test_add_map_normalises_to_the_bundle_size_and_scores_carry_their_direction(
 
 
 def test_a_tcav_result_enters_with_its_adjusted_p_values():
-    result = TCAVResult(model_id="vgg-glyphs", layer="features.7", target=2, target_class="C",
-                        concepts=[ConceptScore("thick", [0.8, 1.0], [0.1, 0.1], [0.9, 0.9], 0.001, 0.002, True),
-                                  ConceptScore("slanted", [0.5, 0.5], [0.0, 0.0], [0.6, 0.6], 0.4, 0.8, False)],
-                        random_run_scores=[0.5, 0.3], random_run_magnitudes=[0.0, 0.0], alpha=0.05, bonferroni=True, seed=0,
-                        n_class_images=20, concept_set_sizes={"thick": 20, "slanted": 20}, random_set_size=20)
+    result = TCAVResult(
+        model_id="vgg-glyphs",
+        layer="features.7",
+        target=2,
+        target_class="C",
+        concepts=[
+            ConceptScore("thick", [0.8, 1.0], [0.1, 0.1], [0.9, 0.9], 0.001, 0.002, True),
+            ConceptScore("slanted", [0.5, 0.5], [0.0, 0.0], [0.6, 0.6], 0.4, 0.8, False),
+        ],
+        random_run_scores=[0.5, 0.3],
+        random_run_magnitudes=[0.0, 0.0],
+        alpha=0.05,
+        bonferroni=True,
+        seed=0,
+        n_class_images=20,
+        concept_set_sizes={"thick": 20, "slanted": 20},
+        random_set_size=20,
+    )
     bundle = ExplanationBundle()
     thick, slanted = bundle.add_tcav_result(result)
     assert (thick.concept, thick.score, thick.random_mean, thick.p_value, thick.layer, thick.target) == (
-        "thick", pytest.approx(0.9), pytest.approx(0.4), 0.002, "features.7", "C")
+        "thick",
+        pytest.approx(0.9),
+        pytest.approx(0.4),
+        0.002,
+        "features.7",
+        "C",
+    )
     assert thick.centred == pytest.approx(0.5) and slanted.centred == pytest.approx(0.1) and slanted.significant() is False
     assert bundle.provenance["config"]["tcav"][0]["random_sets"] == 2
 
 
 def test_an_image_bundle_holds_maps_badges_and_the_manifest_provenance(card, digit):
     image, label, mask = digit
-    bundle = bundle_for_image(card, image, None, ["grad_cam", "saliency"], seed=0, mask=mask, dataset="mnist", index=3,
-                              command="pytest")
+    bundle = bundle_for_image(card, image, None, ["grad_cam", "saliency"], seed=0, mask=mask, dataset="mnist", index=3, command="pytest")
     predicted = card.predict(image)[0].label
     assert bundle.targets == {"original": predicted} and predicted == label
     assert bundle.map_size == (32, 32) and set(bundle.maps["original"]) == {"grad_cam", "saliency"}

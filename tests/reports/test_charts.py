@@ -9,9 +9,20 @@ INTENSITY = {"grad_cam": (0.4, 0.1, 0.3), "saliency": (0.2, 0.05, 0.6)}
 
 def _records() -> list[dict]:
     """word_table-shaped rows for "star above star" and two methods."""
-    return [{"position": position, "word": word, "role": role, "object": 0 if role == "shape" else -1, "probability": 0.9,
-             "method": method, "mass_on_object": MASS[method][position], "intensity": INTENSITY[method][position]}
-            for method in MASS for position, (word, role) in enumerate(WORDS)]
+    return [
+        {
+            "position": position,
+            "word": word,
+            "role": role,
+            "object": 0 if role == "shape" else -1,
+            "probability": 0.9,
+            "method": method,
+            "mass_on_object": MASS[method][position],
+            "intensity": INTENSITY[method][position],
+        }
+        for method in MASS
+        for position, (word, role) in enumerate(WORDS)
+    ]
 
 
 def test_word_mass_figure_groups_by_position_and_marks_relation_words():

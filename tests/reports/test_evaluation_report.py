@@ -7,14 +7,38 @@ import statistics
 
 import pytest
 
-from xai_core.reports.evaluation_report import (NOT_IN_TEXT, PAPER_TABLE2_LSFT_DICE, PAPER_TABLE3_LSFT, cell, dice_table,
-    faithfulness_table, generalisation_table, localisation_table, noise_table, overfitting_table, pairs_of, perturbation_table,
-    relevance_table, sanity_table, seed_statistics)
+from xai_core.reports.evaluation_report import (
+    NOT_IN_TEXT,
+    PAPER_TABLE2_LSFT_DICE,
+    PAPER_TABLE3_LSFT,
+    cell,
+    dice_table,
+    faithfulness_table,
+    generalisation_table,
+    localisation_table,
+    noise_table,
+    overfitting_table,
+    pairs_of,
+    perturbation_table,
+    relevance_table,
+    sanity_table,
+    seed_statistics,
+)
 
 
 def row(pair, method, metric, seed, value, level="", image=0):
-    return {"pair": pair, "model": pair.partition("@")[0], "dataset": pair.partition("@")[2], "split": "test", "seed": seed,
-            "method": method, "metric": metric, "level": level, "image": image, "value": value}
+    return {
+        "pair": pair,
+        "model": pair.partition("@")[0],
+        "dataset": pair.partition("@")[2],
+        "split": "test",
+        "seed": seed,
+        "method": method,
+        "metric": metric,
+        "level": level,
+        "image": image,
+        "value": value,
+    }
 
 
 def table_rows(markdown: str) -> list[list[str]]:
@@ -37,11 +61,16 @@ def verdict(markdown: str) -> str:
 # seed 0: A has two images (0.2, 0.4), B one (0.6) -> pooled 0.4 (the mean of pair means would be 0.45)
 # seed 1: A 0.5, B 0.7 -> 0.6;  seed 2: A 0.8 -> 0.8.   Over seeds: mean 0.6, sample std 0.2.
 POOLED = [
-    row("A", "lsft", "dice", 0, 0.2, image=1), row("A", "lsft", "dice", 0, 0.4, image=2), row("B", "lsft", "dice", 0, 0.6),
-    row("A", "lsft", "dice", 1, 0.5), row("B", "lsft", "dice", 1, 0.7),
+    row("A", "lsft", "dice", 0, 0.2, image=1),
+    row("A", "lsft", "dice", 0, 0.4, image=2),
+    row("B", "lsft", "dice", 0, 0.6),
+    row("A", "lsft", "dice", 1, 0.5),
+    row("B", "lsft", "dice", 1, 0.7),
     row("A", "lsft", "dice", 2, 0.8),
     # rows that must not count: another method, another metric, another level
-    row("A", "gsft", "dice", 0, 100.0), row("A", "lsft", "tp_rate", 0, 100.0), row("A", "lsft", "dice", 0, 100.0, level="0.1"),
+    row("A", "gsft", "dice", 0, 100.0),
+    row("A", "lsft", "tp_rate", 0, 100.0),
+    row("A", "lsft", "dice", 0, 100.0, level="0.1"),
 ]
 
 
@@ -83,13 +112,19 @@ def test_cell_formats_mean_and_std():
 
 # --- Table 1: localisation ---------------------------------------------------------------------------
 
+
 def localisation_rows(lsft_tp, gsft_tp, lsft_tn, gsft_tn):
     rows = []
     for pair in ("vgg-mnist@mnist", "resnet-glyphs@glyphs"):
         for seed in (0, 1):
-            rows += [row(pair, "lsft", "tp_rate", seed, lsft_tp), row(pair, "gsft", "tp_rate", seed, gsft_tp),
-                     row(pair, "lsft", "tn_rate", seed, lsft_tn), row(pair, "gsft", "tn_rate", seed, gsft_tn),
-                     row(pair, "grad_cam", "tp_rate", seed, 0.5 + 0.1 * seed), row(pair, "lsft", "pointing_game", seed, 1.0)]
+            rows += [
+                row(pair, "lsft", "tp_rate", seed, lsft_tp),
+                row(pair, "gsft", "tp_rate", seed, gsft_tp),
+                row(pair, "lsft", "tn_rate", seed, lsft_tn),
+                row(pair, "gsft", "tn_rate", seed, gsft_tn),
+                row(pair, "grad_cam", "tp_rate", seed, 0.5 + 0.1 * seed),
+                row(pair, "lsft", "pointing_game", seed, 1.0),
+            ]
     return rows
 
 
@@ -97,8 +132,9 @@ def test_localisation_table_layout_and_values():
     markdown = localisation_table(localisation_rows(0.4, 0.7, 0.9, 0.8))
     assert header(markdown) == ["pair", "method", "TP rate ↑", "TN rate ↑", "FP rate ↓", "FN rate ↓", "pointing ↑", "energy pointing ↑"]
     body = table_rows(markdown)
-    assert [r[:2] for r in body] == [[p, m] for p in ("`vgg-mnist@mnist`", "`resnet-glyphs@glyphs`", "**all pairs**")
-                                     for m in ("Grad-CAM", "LSFT-GAN", "GSFT-GAN")]
+    assert [r[:2] for r in body] == [
+        [p, m] for p in ("`vgg-mnist@mnist`", "`resnet-glyphs@glyphs`", "**all pairs**") for m in ("Grad-CAM", "LSFT-GAN", "GSFT-GAN")
+    ]
     lsft = body[1]
     assert lsft[2:] == ["0.400 ± 0.000", "0.900 ± 0.000", "-", "-", "1.000 ± 0.000", "-"]
     assert body[0][2] == "0.550 ± 0.071"  # Grad-CAM TP: seeds 0.5 and 0.6
@@ -116,11 +152,16 @@ def test_localisation_claims_flip():
 
 # --- Table 2: Dice -----------------------------------------------------------------------------------
 
+
 def dice_rows(lsft_values, gsft_values):
     rows = []
     for seed, (lsft, gsft) in enumerate(zip(lsft_values, gsft_values)):
-        rows += [row("vgg-mnist@mnist", "lsft", "dice", seed, lsft), row("vgg-mnist@mnist", "gsft", "dice", seed, gsft),
-                 row("vgg-glyphs@glyphs", "lsft", "dice", seed, lsft + 0.1), row("vgg-glyphs@glyphs", "gsft", "dice", seed, gsft)]
+        rows += [
+            row("vgg-mnist@mnist", "lsft", "dice", seed, lsft),
+            row("vgg-mnist@mnist", "gsft", "dice", seed, gsft),
+            row("vgg-glyphs@glyphs", "lsft", "dice", seed, lsft + 0.1),
+            row("vgg-glyphs@glyphs", "gsft", "dice", seed, gsft),
+        ]
     return rows
 
 
@@ -154,18 +195,28 @@ def test_dice_verdict_exactly_the_paper_counts_as_above():
 
 # --- Table 3: faithfulness ---------------------------------------------------------------------------
 
+
 def faithfulness_rows(drop, increase, win, pair="vgg-mnist@mnist"):
     rows = []
     for seed, offset in ((0, -1.0), (1, 1.0)):
-        rows += [row(pair, "lsft", "average_drop", seed, drop + offset), row(pair, "lsft", "increase_in_confidence", seed, increase + offset),
-                 row(pair, "lsft", "win_rate", seed, win + offset), row(pair, "grad_cam", "average_drop", seed, 20.0),
-                 row(pair, "gsft", "win_rate", seed, 40.0)]
+        rows += [
+            row(pair, "lsft", "average_drop", seed, drop + offset),
+            row(pair, "lsft", "increase_in_confidence", seed, increase + offset),
+            row(pair, "lsft", "win_rate", seed, win + offset),
+            row(pair, "grad_cam", "average_drop", seed, 20.0),
+            row(pair, "gsft", "win_rate", seed, 40.0),
+        ]
     return rows
 
 
 def test_faithfulness_table_paper_lsft_row():
     markdown = faithfulness_table({"symbols": faithfulness_rows(5.0, 10.0, 60.0), "objects": faithfulness_rows(12.0, 3.0, 50.0)})
-    assert header(markdown)[2:] == ["average drop % ↓", "increase in confidence % ↑", "win % vs Grad-CAM ↑", "paper (drop / increase / win)"]
+    assert header(markdown)[2:] == [
+        "average drop % ↓",
+        "increase in confidence % ↑",
+        "win % vs Grad-CAM ↑",
+        "paper (drop / increase / win)",
+    ]
     body = table_rows(markdown)
     assert [r[:2] for r in body] == [[g, m] for g in ("symbols", "objects") for m in ("Grad-CAM", "LSFT-GAN", "GSFT-GAN")]
     assert body[1] == ["symbols", "LSFT-GAN", "5.00 ± 1.41", "10.00 ± 1.41", "60.00 ± 1.41", "9.95 / 6.82 / 53.90"]
@@ -179,18 +230,26 @@ def test_faithfulness_verdicts_per_strategy():
     markdown = faithfulness_table({"symbols": faithfulness_rows(5.0, 10.0, 60.0), "objects": faithfulness_rows(12.0, 3.0, 50.0)})
     lines = verdict(markdown).splitlines()
     assert lines[0] == "* symbols: LSFT drop 5.00 %, increase 10.00 %, win 60.0 % — at or better than the paper on all three."
-    assert lines[1] == ("* objects: LSFT drop 12.00 %, increase 3.00 %, win 50.0 % — we fall short of the paper on "
-                        "average drop, increase in confidence, win %.")
+    assert lines[1] == (
+        "* objects: LSFT drop 12.00 %, increase 3.00 %, win 50.0 % — we fall short of the paper on "
+        "average drop, increase in confidence, win %."
+    )
 
 
-@pytest.mark.parametrize("drop,increase,win,short", [
-    (10.0, 6.82, 53.9, "average drop"),            # drop above the paper's 9.95 (lower is better)
-    (9.95, 6.0, 53.9, "increase in confidence"),   # the paper's drop itself is not short
-    (9.0, 7.0, 53.0, "win %"),
-])
+@pytest.mark.parametrize(
+    "drop,increase,win,short",
+    [
+        (10.0, 6.82, 53.9, "average drop"),  # drop above the paper's 9.95 (lower is better)
+        (9.95, 6.0, 53.9, "increase in confidence"),  # the paper's drop itself is not short
+        (9.0, 7.0, 53.0, "win %"),
+    ],
+)
 def test_faithfulness_each_shortfall_alone(drop, increase, win, short):
-    rows = [row("p", "lsft", "average_drop", 0, drop), row("p", "lsft", "increase_in_confidence", 0, increase),
-            row("p", "lsft", "win_rate", 0, win)]
+    rows = [
+        row("p", "lsft", "average_drop", 0, drop),
+        row("p", "lsft", "increase_in_confidence", 0, increase),
+        row("p", "lsft", "win_rate", 0, win),
+    ]
     assert verdict(faithfulness_table({"g": rows})).endswith(f"we fall short of the paper on {short}.")
 
 
@@ -202,10 +261,15 @@ def test_faithfulness_without_lsft_figures_does_not_claim_the_paper():
 
 # --- deletion / insertion ----------------------------------------------------------------------------
 
+
 def test_perturbation_table():
-    rows = [row("p", "saliency", "deletion_auc", 0, 0.2), row("p", "saliency", "deletion_auc", 1, 0.4),
-            row("p", "saliency", "insertion_auc", 0, 0.6), row("p", "lsft", "deletion_auc", 0, 0.1),
-            row("p", "gsft", "insertion_auc", 0, 0.9)]  # no deletion rows: not listed
+    rows = [
+        row("p", "saliency", "deletion_auc", 0, 0.2),
+        row("p", "saliency", "deletion_auc", 1, 0.4),
+        row("p", "saliency", "insertion_auc", 0, 0.6),
+        row("p", "lsft", "deletion_auc", 0, 0.1),
+        row("p", "gsft", "insertion_auc", 0, 0.9),
+    ]  # no deletion rows: not listed
     markdown = perturbation_table(rows)
     assert header(markdown) == ["method", "deletion AUC ↓", "insertion AUC ↑"]
     assert table_rows(markdown) == [["Saliency", "0.300 ± 0.141", "0.600 ± 0.000"], ["LSFT-GAN", "0.100 ± 0.000", "-"]]
@@ -213,12 +277,15 @@ def test_perturbation_table():
 
 # --- Fig. 13: noise ----------------------------------------------------------------------------------
 
+
 def noise_rows(lsft, gsft, grad_cam=None):
     rows = []
-    for level, l, g in zip(("0.0", "0.05", "0.1"), lsft, gsft):
+    for level, lsft_value, gsft_value in zip(("0.0", "0.05", "0.1"), lsft, gsft):
         for seed in (0, 1):
-            rows += [row("vgg-mnist@mnist", "lsft", "noise_background_error", seed, l, level),
-                     row("vgg-mnist@mnist", "gsft", "noise_background_error", seed, g, level)]
+            rows += [
+                row("vgg-mnist@mnist", "lsft", "noise_background_error", seed, lsft_value, level),
+                row("vgg-mnist@mnist", "gsft", "noise_background_error", seed, gsft_value, level),
+            ]
             if grad_cam is not None:
                 rows.append(row("vgg-mnist@mnist", "grad_cam", "noise_background_error", seed, grad_cam, level))
     rows.append(row("vgg-mnist@mnist", "lsft", "dice", 0, 0.5))  # another metric: ignored
@@ -228,9 +295,11 @@ def noise_rows(lsft, gsft, grad_cam=None):
 def test_noise_table_both_claims_hold():
     markdown = noise_table(noise_rows([0.1, 0.2, 0.3], [0.2, 0.4, 0.6], grad_cam=0.25))
     assert header(markdown) == ["method", "p=0.0", "p=0.05", "p=0.1"]
-    assert table_rows(markdown) == [["LSFT-GAN", "0.100 ± 0.000", "0.200 ± 0.000", "0.300 ± 0.000"],
-                                    ["GSFT-GAN", "0.200 ± 0.000", "0.400 ± 0.000", "0.600 ± 0.000"],
-                                    ["Grad-CAM", "0.250 ± 0.000", "0.250 ± 0.000", "0.250 ± 0.000"]]
+    assert table_rows(markdown) == [
+        ["LSFT-GAN", "0.100 ± 0.000", "0.200 ± 0.000", "0.300 ± 0.000"],
+        ["GSFT-GAN", "0.200 ± 0.000", "0.400 ± 0.000", "0.600 ± 0.000"],
+        ["Grad-CAM", "0.250 ± 0.000", "0.250 ± 0.000", "0.250 ± 0.000"],
+    ]
     text = verdict(markdown)
     assert "LSFT is below GSFT at 3 of 3 amounts; the gap (GSFT - LSFT) goes from +0.100 to +0.300; both claims hold." in text
 
@@ -249,11 +318,12 @@ def test_noise_lsft_above_at_one_level_does_not_reproduce():
 
 # --- Fig. 15: relevance ------------------------------------------------------------------------------
 
+
 def test_relevance_table_values_and_deep_verdict():
     relevance = {
-        "vgg-mnist@mnist": {"mean": [1, 1, 1, 1, 2, 2, 2, 9], "std": [0.1] * 8},      # deeper half heavier, top is the last
-        "vgg-shapes@shapes": {"mean": [1, 1, 1, 1, 2, 2, 5, 3], "std": [0.3] * 8},   # deeper half heavier, top is CGMA 6
-        "vgg-glyphs@glyphs": {"mean": [9, 1, 1, 1, 2, 2, 2, 2], "std": [0.0] * 8},    # shallower half heavier
+        "vgg-mnist@mnist": {"mean": [1, 1, 1, 1, 2, 2, 2, 9], "std": [0.1] * 8},  # deeper half heavier, top is the last
+        "vgg-shapes@shapes": {"mean": [1, 1, 1, 1, 2, 2, 5, 3], "std": [0.3] * 8},  # deeper half heavier, top is CGMA 6
+        "vgg-glyphs@glyphs": {"mean": [9, 1, 1, 1, 2, 2, 2, 2], "std": [0.0] * 8},  # shallower half heavier
     }
     markdown = relevance_table(relevance)
     assert header(markdown) == ["pair"] + [f"CGMA {k}" for k in range(8)]
@@ -274,10 +344,16 @@ def test_relevance_verdict_in_line_with_the_paper():
 
 # --- §4.3.4: generalisation -------------------------------------------------------------------------
 
+
 def generalisation_rows():
-    dice = {("vgg-mnist@mnist", "lsft-symbols"): 0.8, ("vgg-mnist@mnist", "lsft-objects"): 0.4,
-            ("vgg-shapes@shapes", "lsft-symbols"): 0.2, ("vgg-shapes@shapes", "lsft-objects"): 0.6,
-            ("efficientnet_lite0-imagenet@photos", "lsft-symbols"): 0.1, ("efficientnet_lite0-imagenet@photos", "lsft-objects"): 0.3}
+    dice = {
+        ("vgg-mnist@mnist", "lsft-symbols"): 0.8,
+        ("vgg-mnist@mnist", "lsft-objects"): 0.4,
+        ("vgg-shapes@shapes", "lsft-symbols"): 0.2,
+        ("vgg-shapes@shapes", "lsft-objects"): 0.6,
+        ("efficientnet_lite0-imagenet@photos", "lsft-symbols"): 0.1,
+        ("efficientnet_lite0-imagenet@photos", "lsft-objects"): 0.3,
+    }
     rows = []
     for (pair, method), value in dice.items():
         rows += [row(pair, method, "dice", 0, value), row(pair, method, "average_drop", 0, 30.0), row(pair, method, "win_rate", 0, 50.0)]
@@ -290,18 +366,23 @@ def test_generalisation_table_seen_and_unseen():
     assert header(markdown) == ["pair", "generator", "dataset", "Dice vs Grad-CAM ↑", "average drop % ↓", "win % ↑"]
     body = table_rows(markdown)
     assert [r[:3] for r in body] == [
-        ["`vgg-mnist@mnist`", "LSFT-GAN (symbols)", "seen"], ["`vgg-mnist@mnist`", "LSFT-GAN (objects)", "**unseen**"],
-        ["`vgg-shapes@shapes`", "LSFT-GAN (symbols)", "**unseen**"], ["`vgg-shapes@shapes`", "LSFT-GAN (objects)", "seen"],
+        ["`vgg-mnist@mnist`", "LSFT-GAN (symbols)", "seen"],
+        ["`vgg-mnist@mnist`", "LSFT-GAN (objects)", "**unseen**"],
+        ["`vgg-shapes@shapes`", "LSFT-GAN (symbols)", "**unseen**"],
+        ["`vgg-shapes@shapes`", "LSFT-GAN (objects)", "seen"],
         ["`efficientnet_lite0-imagenet@photos`", "LSFT-GAN (symbols)", "**unseen**"],
-        ["`efficientnet_lite0-imagenet@photos`", "LSFT-GAN (objects)", "**unseen**"]]
+        ["`efficientnet_lite0-imagenet@photos`", "LSFT-GAN (objects)", "**unseen**"],
+    ]
     assert body[0][3:] == ["0.800 ± 0.000", "30.00 ± 0.00", "50.0 ± 0.0"]
     # unseen: 0.4, 0.2, 0.1, 0.3 -> 0.25; seen: 0.8, 0.6 -> 0.7
     assert verdict(markdown).startswith("Mean Dice vs Grad-CAM on unseen datasets 0.250, on seen ones 0.700.")
 
 
 def test_generalisation_reads_the_dataset_of_a_training_split_pair():
-    rows = [row("vgg-shapes_biased@shapes_biased[train]", "lsft-objects", "dice", 0, 0.5),
-            row("vgg-shapes_biased@shapes_biased[train]", "lsft-symbols", "dice", 0, 0.1)]
+    rows = [
+        row("vgg-shapes_biased@shapes_biased[train]", "lsft-objects", "dice", 0, 0.5),
+        row("vgg-shapes_biased@shapes_biased[train]", "lsft-symbols", "dice", 0, 0.1),
+    ]
     body = table_rows(generalisation_table(rows))
     assert [r[2] for r in body] == ["seen", "**unseen**"]  # shapes_biased belongs to the objects strategy
 
@@ -347,23 +428,31 @@ def test_overfitting_with_nothing_to_compare_claims_nothing():
 
 # --- sanity ------------------------------------------------------------------------------------------
 
+
 def sanity_rows(final: dict[tuple[str, str], float]) -> list[dict]:
     """One cascade per (pair, method): a first step with correlation 0.99, then ``final`` (the last step counts)."""
     rows = []
     for (pair, method), value in final.items():
         for image in (0, 1):
-            rows += [row(pair, method, "sanity_correlation", 0, 0.99, "fc", image),
-                     row(pair, method, "sanity_correlation", 0, value + (0.02 if image else -0.02), "conv0", image)]
+            rows += [
+                row(pair, method, "sanity_correlation", 0, 0.99, "fc", image),
+                row(pair, method, "sanity_correlation", 0, value + (0.02 if image else -0.02), "conv0", image),
+            ]
     return rows
 
 
 def test_sanity_table_counts_passes_per_method():
-    rows = sanity_rows({("vgg-mnist@mnist", "grad_cam"): 0.1, ("vgg-shapes@shapes", "grad_cam"): 0.05,
-                        ("vgg-mnist@mnist", "saliency"): 0.9, ("vgg-shapes@shapes", "saliency"): 0.2})
+    rows = sanity_rows(
+        {
+            ("vgg-mnist@mnist", "grad_cam"): 0.1,
+            ("vgg-shapes@shapes", "grad_cam"): 0.05,
+            ("vgg-mnist@mnist", "saliency"): 0.9,
+            ("vgg-shapes@shapes", "saliency"): 0.2,
+        }
+    )
     markdown = sanity_table(rows, 0.5)
     assert header(markdown) == ["method", "models passed", "mean rank corr. after full randomisation", "verdict"]
-    assert table_rows(markdown) == [["Grad-CAM", "2 of 2", "0.075", "passes"],
-                                    ["Saliency", "1 of 2", "0.550", "**fails on some models**"]]
+    assert table_rows(markdown) == [["Grad-CAM", "2 of 2", "0.075", "passes"], ["Saliency", "1 of 2", "0.550", "**fails on some models**"]]
     # a stricter threshold fails Grad-CAM on the first model too
     assert table_rows(sanity_table(rows, 0.08))[0] == ["Grad-CAM", "1 of 2", "0.075", "**fails on some models**"]
     assert table_rows(sanity_table(rows, 0.95))[1] == ["Saliency", "2 of 2", "0.550", "passes"]

@@ -45,10 +45,18 @@ def main(out: Path) -> None:
     torch.manual_seed(config.seed)
     initial = digest(original_build(config))
     rank = int(os.environ["RANK"])
-    (out / f"rank{rank}.json").write_text(json.dumps({
-        "rank": rank, "world_size": int(os.environ["WORLD_SIZE"]), "digest": digest(built[0]), "initial": initial,
-        "wrote_entry": bool(entry), "group_left_open": dist.is_initialized(),
-    }))
+    (out / f"rank{rank}.json").write_text(
+        json.dumps(
+            {
+                "rank": rank,
+                "world_size": int(os.environ["WORLD_SIZE"]),
+                "digest": digest(built[0]),
+                "initial": initial,
+                "wrote_entry": bool(entry),
+                "group_left_open": dist.is_initialized(),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

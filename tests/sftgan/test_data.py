@@ -11,17 +11,34 @@ from torch import nn
 
 from xai_core.attribution.layers import cumulative_gradcam_averages, layer_gradcams
 from xai_core.sftgan import data as sftgan_data
-from xai_core.sftgan.data import (Pair, Shard, build_pair_shard, cgma_slots, fit_cgmas, generator_image, generator_inputs,
-                                  heldout_classes, shard_path, slot_layers, training_batches, working_size)
+from xai_core.sftgan.data import (
+    Pair,
+    Shard,
+    build_pair_shard,
+    cgma_slots,
+    fit_cgmas,
+    generator_image,
+    generator_inputs,
+    heldout_classes,
+    shard_path,
+    slot_layers,
+    training_batches,
+    working_size,
+)
 
 
 def tiny_cnn(in_channels: int = 1, classes: int = 3, seed: int = 0) -> nn.Module:
     torch.manual_seed(seed)
     return nn.Sequential(
-        nn.Conv2d(in_channels, 4, 3, padding=1), nn.ReLU(),
-        nn.Conv2d(4, 4, 3, padding=1), nn.ReLU(),
-        nn.Conv2d(4, 4, 3, padding=1), nn.ReLU(),
-        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, classes),
+        nn.Conv2d(in_channels, 4, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(4, 4, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(4, 4, 3, padding=1),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(4, classes),
     ).eval()
 
 
@@ -33,12 +50,15 @@ def labelled_cgmas(m: int, n: int = 2, size: int = 3) -> torch.Tensor:
 # ---------------------------------------------------------------- fit_cgmas
 
 
-@pytest.mark.parametrize("m, expected", [
-    (7, [0, 1, 2, 3, 4, 5, 6, 6]),
-    (3, [0, 1, 1, 1, 2, 2, 2, 2]),
-    (2, [0, 1, 1, 1, 1, 1, 1, 1]),
-    (1, [0, 0, 0, 0, 0, 0, 0, 0]),
-])
+@pytest.mark.parametrize(
+    "m, expected",
+    [
+        (7, [0, 1, 2, 3, 4, 5, 6, 6]),
+        (3, [0, 1, 1, 1, 2, 2, 2, 2]),
+        (2, [0, 1, 1, 1, 1, 1, 1, 1]),
+        (1, [0, 0, 0, 0, 0, 0, 0, 0]),
+    ],
+)
 def test_fit_cgmas_fills_the_eight_slots_by_the_position_rule(m, expected):
     assert expected == [math.ceil(k * (m - 1) / 7) for k in range(8)]  # the rule, spelled out
     assert cgma_slots(m, 8) == expected
@@ -138,10 +158,17 @@ def test_generator_inputs_on_a_three_conv_cnn():
 # ---------------------------------------------------------------- working size
 
 
-@pytest.mark.parametrize("size, expected", [
-    ((32, 32), (32, 32)), ((64, 64), (64, 64)), ((224, 224), (64, 64)), ((224, 112), (64, 32)),
-    ((112, 224), (32, 64)), ((640, 20), (64, 8)),
-])
+@pytest.mark.parametrize(
+    "size, expected",
+    [
+        ((32, 32), (32, 32)),
+        ((64, 64), (64, 64)),
+        ((224, 224), (64, 64)),
+        ((224, 112), (64, 32)),
+        ((112, 224), (32, 64)),
+        ((640, 20), (64, 8)),
+    ],
+)
 def test_working_size(size, expected):
     assert working_size(size) == expected
 
@@ -233,9 +260,14 @@ def fake_pair(monkeypatch):
     """build_pair_shard with a tiny CNN and a 50-image synthetic data set; counts data set loads."""
     model = tiny_cnn(in_channels=1, classes=len(CLASSES))
     generator = torch.Generator().manual_seed(3)
-    splits = {split: SimpleNamespace(images=torch.randint(0, 256, (n, 1, 32, 32), dtype=torch.uint8, generator=generator),
-                                     labels=torch.arange(n) % len(CLASSES), classes=list(CLASSES))
-              for split, n in (("train", N_TRAIN), ("test", N_TEST))}
+    splits = {
+        split: SimpleNamespace(
+            images=torch.randint(0, 256, (n, 1, 32, 32), dtype=torch.uint8, generator=generator),
+            labels=torch.arange(n) % len(CLASSES),
+            classes=list(CLASSES),
+        )
+        for split, n in (("train", N_TRAIN), ("test", N_TEST))
+    }
     card = SimpleNamespace(model=model, preprocess=lambda x: (x - 0.5) / 0.25, provenance={"sha256": "f" * 64})
     loads = []
 
@@ -262,6 +294,7 @@ def test_build_pair_shard_contents(fake_pair, tmp_path):
     images = torch.cat([fake_pair.splits["train"].images, fake_pair.splits["test"].images])[chosen]
     labels = torch.cat([fake_pair.splits["train"].labels, fake_pair.splits["test"].labels])[chosen]
     from safetensors.torch import load_file
+
     stored = load_file(str(path))
     assert torch.equal(stored["label"], labels)
     assert torch.equal(shard.heldout, torch.isin(labels, torch.tensor(shard.heldout_classes)))

@@ -154,9 +154,11 @@ def _block_inputs(generator: SFTGenerator, image: torch.Tensor, cgmas: torch.Ten
     captured: list[tuple[torch.Tensor, torch.Tensor] | None] = [None] * len(generator.blocks)
     handles = []
     for index, block in enumerate(generator.blocks):
+
         def hook(module, args, index=index):
             features, condition = args
             captured[index] = (features.detach().clone(), condition.detach().clone())
+
         handles.append(block.register_forward_pre_hook(hook))
     try:
         with torch.no_grad():

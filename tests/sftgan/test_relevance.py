@@ -7,8 +7,17 @@ from torch import nn
 from xai_core.models.checkpoints import CheckpointError, save_state_dict, write_manifest_entry
 from xai_core.sftgan import explainer as sftgan_explainer
 from xai_core.sftgan.data import generator_inputs, resize_maps
-from xai_core.sftgan.explainer import (GSFT, LSFT, average_relevance, cgma_relevance, explain_relevance, generator_info,
-                                       list_generators, load_generator, strategy_for)
+from xai_core.sftgan.explainer import (
+    GSFT,
+    LSFT,
+    average_relevance,
+    cgma_relevance,
+    explain_relevance,
+    generator_info,
+    list_generators,
+    load_generator,
+    strategy_for,
+)
 from xai_core.sftgan.networks import SFTGenerator
 
 ETA = 8
@@ -22,10 +31,15 @@ def tiny_generator(kind: str = "lsft", seed: int = 0) -> SFTGenerator:
 def tiny_cnn(seed: int = 0) -> nn.Module:
     torch.manual_seed(seed)
     return nn.Sequential(
-        nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(),
-        nn.Conv2d(4, 4, 3, padding=1), nn.ReLU(),
-        nn.Conv2d(4, 4, 3, padding=1), nn.ReLU(),
-        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 3),
+        nn.Conv2d(1, 4, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(4, 4, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(4, 4, 3, padding=1),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(4, 3),
     ).eval()
 
 
@@ -141,8 +155,7 @@ def test_average_relevance_over_batches():
     # each image's relevance does not depend on how the images are batched
     _, in_one_batch = average_relevance(explainer, preprocess, images, batch_size=64)
     torch.testing.assert_close(per_image, in_one_batch, rtol=1e-4, atol=1e-5)
-    torch.testing.assert_close(per_image[4:8], explain_relevance(explainer, preprocess(images[4:8])).relevance,
-                               rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(per_image[4:8], explain_relevance(explainer, preprocess(images[4:8])).relevance, rtol=1e-4, atol=1e-5)
     assert (per_image > 0).all()
 
 
@@ -176,8 +189,13 @@ def extra_checkpoint_dir(tmp_path, monkeypatch):
 
 def _register(directory, generator: SFTGenerator, generator_id: str) -> dict:
     sha256 = save_state_dict(generator.state_dict(), directory / f"{generator_id}.safetensors")
-    entry = {"id": generator_id, "kind": generator.kind, "architecture": generator.config(), "file": f"{generator_id}.safetensors",
-             "sha256": sha256}
+    entry = {
+        "id": generator_id,
+        "kind": generator.kind,
+        "architecture": generator.config(),
+        "file": f"{generator_id}.safetensors",
+        "sha256": sha256,
+    }
     write_manifest_entry(directory, entry, section="generators")
     return entry
 

@@ -157,8 +157,9 @@ def test_a_different_configuration_refuses_to_resume(tmp_path, recorded_epochs):
             train_sftgan(changed, out_dir=tmp_path / "out", run_dir=tmp_path / "run", shards=shards, progress=False)
     assert recorded_epochs == [1]
     # without resuming, the same run dir starts from scratch
-    fresh = train_sftgan(tiny_config(epochs=2, lr=5e-4), out_dir=tmp_path / "out", run_dir=tmp_path / "run", shards=shards,
-                         resume=False, progress=False)
+    fresh = train_sftgan(
+        tiny_config(epochs=2, lr=5e-4), out_dir=tmp_path / "out", run_dir=tmp_path / "run", shards=shards, resume=False, progress=False
+    )
     assert recorded_epochs == [1, 1, 2] and [h["epoch"] for h in fresh["history"]] == [1, 2]
 
 
@@ -202,9 +203,17 @@ def test_default_command():
     assert config.generator_id == "lsft-symbols"
     # the dataclass and the CLI agree on every default, so the default command names no option
     parsed = cli.build_parser().parse_args(["train-sftgan", "--kind", "lsft", "--strategy", "symbols"])
-    for name, flag in (("seed", "seed"), ("epochs", "epochs"), ("batch_size", "batch_size"), ("lr", "lr"),
-                       ("lambda_reconstruction", "lambda_reconstruction"), ("reconstruction", "reconstruction"),
-                       ("channels", "channels"), ("per_pair", "per_pair"), ("holdout_fraction", "holdout_fraction")):
+    for name, flag in (
+        ("seed", "seed"),
+        ("epochs", "epochs"),
+        ("batch_size", "batch_size"),
+        ("lr", "lr"),
+        ("lambda_reconstruction", "lambda_reconstruction"),
+        ("reconstruction", "reconstruction"),
+        ("channels", "channels"),
+        ("per_pair", "per_pair"),
+        ("holdout_fraction", "holdout_fraction"),
+    ):
         assert getattr(config, name) == getattr(parsed, flag), name
     assert config.command() == f"python -m xai_core train-sftgan --kind lsft --strategy symbols --seed 0 --epochs {config.epochs}"
     assert config.command(USER_CHECKPOINT_DIR) == config.command()
@@ -212,8 +221,20 @@ def test_default_command():
 
 
 def test_command_with_options_round_trips_through_the_cli(tmp_path, monkeypatch):
-    config = SFTGANConfig("gsft", "objects", seed=3, epochs=7, batch_size=16, lr=1e-3, lambda_reconstruction=10.0,
-                          reconstruction="l1", channels=16, per_pair=200, holdout_fraction=0.3, generator_id="pytest-mine")
+    config = SFTGANConfig(
+        "gsft",
+        "objects",
+        seed=3,
+        epochs=7,
+        batch_size=16,
+        lr=1e-3,
+        lambda_reconstruction=10.0,
+        reconstruction="l1",
+        channels=16,
+        per_pair=200,
+        holdout_fraction=0.3,
+        generator_id="pytest-mine",
+    )
     command = config.command(tmp_path)
     argv = shlex.split(command)
     assert argv[:4] == ["python", "-m", "xai_core", "train-sftgan"]
@@ -230,9 +251,14 @@ def test_command_with_options_round_trips_through_the_cli(tmp_path, monkeypatch)
     assert received["config"].command(received["out_dir"]) == command
 
 
-@pytest.mark.parametrize("changes, message", [
-    (dict(kind="xyz"), "kind"), (dict(strategy="faces"), "strategy"), (dict(reconstruction="huber"), "reconstruction"),
-])
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        (dict(kind="xyz"), "kind"),
+        (dict(strategy="faces"), "strategy"),
+        (dict(reconstruction="huber"), "reconstruction"),
+    ],
+)
 def test_invalid_configurations(changes, message):
     options = {"kind": "lsft", "strategy": "symbols", **changes}
     with pytest.raises(ValueError, match=message):

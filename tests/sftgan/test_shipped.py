@@ -30,7 +30,7 @@ def test_every_zoo_model_gets_a_map(model_id, method):
     image = load_dataset(dataset, "test")[0][0]
     saliency = build_explainer(method, card).attribute(card.preprocess(image))
     assert saliency.shape == (1, 1, *card.input_size)
-    assert 0 <= float(saliency.min()) and float(saliency.max()) <= 1
+    assert float(saliency.min()) >= 0 and float(saliency.max()) <= 1
     assert float(saliency.max() - saliency.min()) > 0.2, "the map must not be flat"
 
 
@@ -39,8 +39,15 @@ def test_recorded_heldout_dice_is_reproduced(tmp_path):
     info = generator_info("lsft-symbols")
     training = info["training"]
     pair = Pair("mnist", "vgg-mnist")
-    path = build_pair_shard(pair, tmp_path, per_pair=training["per_pair"], holdout_fraction=training["holdout_fraction"],
-                            seed=training["seed"], eta=training["eta"], progress=False)
+    path = build_pair_shard(
+        pair,
+        tmp_path,
+        per_pair=training["per_pair"],
+        holdout_fraction=training["holdout_fraction"],
+        seed=training["seed"],
+        eta=training["eta"],
+        progress=False,
+    )
     shard = Shard.load(path, pair)
     recorded = info["metrics"]["per_pair"]["vgg-mnist"]
     assert shard.heldout_classes == next(p["heldout_classes"] for p in info["pairs"] if p["model"] == "vgg-mnist")

@@ -37,22 +37,40 @@ def make_stimuli(questions: int, attention: int = 0) -> list[StimulusData]:
     stimuli = []
     for position in range(1, questions + 1):
         method_a, method_b = METHOD_PAIRS[(position - 1) % len(METHOD_PAIRS)]
-        stimuli.append(StimulusData("question", method_a, method_b, fake_png(f"image-{position}"),
-                                    fake_png(f"map-a-{position}"), fake_png(f"map-b-{position}"),
-                                    details={"label": position}))
+        stimuli.append(
+            StimulusData(
+                "question",
+                method_a,
+                method_b,
+                fake_png(f"image-{position}"),
+                fake_png(f"map-a-{position}"),
+                fake_png(f"map-b-{position}"),
+                details={"label": position},
+            )
+        )
     for position in range(questions + 1, questions + attention + 1):
         same_map = fake_png(f"map-a-{position}")
-        stimuli.append(StimulusData("attention_identical", "lsft", "grad_cam", fake_png(f"image-{position}"),
-                                    same_map, same_map, expected_answer="equal"))
+        stimuli.append(
+            StimulusData(
+                "attention_identical", "lsft", "grad_cam", fake_png(f"image-{position}"), same_map, same_map, expected_answer="equal"
+            )
+        )
     return stimuli
 
 
-def make_survey(store: SurveyStore, questions: int = 20, attention: int = 0, *, seed: int = 0,
-                status: str = "open", settings: dict | None = None) -> str:
+def make_survey(
+    store: SurveyStore, questions: int = 20, attention: int = 0, *, seed: int = 0, status: str = "open", settings: dict | None = None
+) -> str:
     """Create a survey of fake stimuli (see ``make_stimuli``) in ``status`` ("draft", "open" or "closed");
     returns its code."""
-    code = store.create_survey("Reliability survey", ["lsft", "grad_cam", "saliency"], make_stimuli(questions, attention),
-                               seed=seed, consent_text="I agree.", settings=settings)
+    code = store.create_survey(
+        "Reliability survey",
+        ["lsft", "grad_cam", "saliency"],
+        make_stimuli(questions, attention),
+        seed=seed,
+        consent_text="I agree.",
+        settings=settings,
+    )
     if status in ("open", "closed"):
         store.set_status(code, "open")
     if status == "closed":
@@ -70,8 +88,7 @@ def answer_all(store: SurveyStore, code: str, token: str, respondent_number: int
     store.consent(code, token)
     shown = []
     while (question := store.next_question(code, token)) is not None:
-        assert store.record_answer(code, token, question.position, choice_for(respondent_number, question.position),
-                                   confidence=3)
+        assert store.record_answer(code, token, question.position, choice_for(respondent_number, question.position), confidence=3)
         shown.append(question.position)
     store.complete(code, token)
     return shown
@@ -131,8 +148,7 @@ class PostgresServer:
         """An autocommit psycopg connection to the ``postgres`` database (CREATE / DROP DATABASE)."""
         import psycopg
 
-        return psycopg.connect(host=self.socket_dir, port=self.port, user=POSTGRES_SUPERUSER, dbname="postgres",
-                               autocommit=True)
+        return psycopg.connect(host=self.socket_dir, port=self.port, user=POSTGRES_SUPERUSER, dbname="postgres", autocommit=True)
 
 
 @pytest.fixture(scope="session")
@@ -158,11 +174,17 @@ def postgres_server():
         shutil.chown(root, user=POSTGRES_SUPERUSER, group=POSTGRES_SUPERUSER)
     server = PostgresServer(socket_dir=root, port=free_port())
     try:
-        subprocess.run([*as_server_user, initdb, "-D", data_dir, f"--username={POSTGRES_SUPERUSER}", "--auth=trust",
-                        "--encoding=UTF8", "--no-sync"], check=True, capture_output=True)
+        subprocess.run(
+            [*as_server_user, initdb, "-D", data_dir, f"--username={POSTGRES_SUPERUSER}", "--auth=trust", "--encoding=UTF8", "--no-sync"],
+            check=True,
+            capture_output=True,
+        )
         options = f"-k {root} -c listen_addresses='' -p {server.port} -c fsync=off"
-        started = subprocess.run([*as_server_user, pg_ctl, "-D", data_dir, "-l", log_file, "-o", options, "-w",
-                                  "-t", str(POSTGRES_START_SECONDS), "start"], capture_output=True, text=True)
+        started = subprocess.run(
+            [*as_server_user, pg_ctl, "-D", data_dir, "-l", log_file, "-o", options, "-w", "-t", str(POSTGRES_START_SECONDS), "start"],
+            capture_output=True,
+            text=True,
+        )
         if started.returncode != 0:
             log = Path(log_file).read_text() if os.path.exists(log_file) else ""
             raise RuntimeError(f"PostgreSQL did not start: {started.stderr}\n{log}")

@@ -11,7 +11,8 @@ import sqlite3
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from sqlalchemy import func, select as sql_select
+from sqlalchemy import func
+from sqlalchemy import select as sql_select
 
 from tests.survey.conftest import answer_all, choice_for, make_survey, respondent_participant
 from xai_core.survey.repository import SurveyStore
@@ -43,7 +44,11 @@ def assert_every_vote_stored_once(store: SurveyStore, code: str, tokens: dict[st
         assert connection.execute(sql_select(func.count()).select_from(Response)).scalar_one() == RESPONDENTS * QUESTIONS
     progress = store.progress(code)
     assert (progress.respondents, progress.consented, progress.completed, progress.responses) == (
-        RESPONDENTS, RESPONDENTS, RESPONDENTS, RESPONDENTS * QUESTIONS)
+        RESPONDENTS,
+        RESPONDENTS,
+        RESPONDENTS,
+        RESPONDENTS * QUESTIONS,
+    )
 
 
 def respond_with_double_submits(store: SurveyStore, code: str, number: int) -> str:
@@ -79,8 +84,7 @@ def respond_with_double_submits(store: SurveyStore, code: str, number: int) -> s
 def test_fifty_respondents_on_twenty_threads(backend_store):
     code = make_survey(backend_store, questions=QUESTIONS)
     with ThreadPoolExecutor(max_workers=WORKER_THREADS) as pool:
-        futures = {number: pool.submit(respond_with_double_submits, backend_store, code, number)
-                   for number in range(RESPONDENTS)}
+        futures = {number: pool.submit(respond_with_double_submits, backend_store, code, number) for number in range(RESPONDENTS)}
         tokens = {future.result(timeout=HANG_GUARD_SECONDS): number for number, future in futures.items()}
     assert_every_vote_stored_once(backend_store, code, tokens)
 
@@ -176,8 +180,9 @@ def vote_until_killed(url: str, code: str, report_fd: int) -> None:
         token = store.join(code)
         store.consent(code, token)
         while (question := store.next_question(code, token)) is not None:
-            store.record_answer(code, token, question.position, choice_for(number, question.position), confidence=4,
-                                comment=f"vote of respondent {number}")
+            store.record_answer(
+                code, token, question.position, choice_for(number, question.position), confidence=4, comment=f"vote of respondent {number}"
+            )
             os.write(report_fd, f"{token} {question.position}\n".encode())
         store.complete(code, token)
         number += 1
@@ -198,7 +203,7 @@ def read_reports(report_fd: int, received: bytearray, minimum_votes: int | None)
 
 def reported_votes(received: bytes) -> list[tuple[str, int]]:
     """(token, position) of every complete "token position" line."""
-    lines = received[:received.rfind(b"\n") + 1].decode().splitlines()
+    lines = received[: received.rfind(b"\n") + 1].decode().splitlines()
     return [(token, int(position)) for token, position in (line.split() for line in lines)]
 
 
@@ -227,13 +232,17 @@ def test_writer_killed_mid_survey_loses_no_committed_vote(store, sqlite_url):
     connection = sqlite3.connect(sqlite_path(sqlite_url))
     try:
         assert connection.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
-        stored = set(connection.execute(
-            "SELECT respondents.token, stimuli.position FROM responses "
-            "JOIN respondents ON respondents.id = responses.respondent_id "
-            "JOIN stimuli ON stimuli.id = responses.stimulus_id").fetchall())
+        stored = set(
+            connection.execute(
+                "SELECT respondents.token, stimuli.position FROM responses "
+                "JOIN respondents ON respondents.id = responses.respondent_id "
+                "JOIN stimuli ON stimuli.id = responses.stimulus_id"
+            ).fetchall()
+        )
         required = [column.name for column in Response.__table__.columns if column.name != "attention_passed"]
         half_written = connection.execute(
-            f"SELECT count(*) FROM responses WHERE {' OR '.join(f'{name} IS NULL' for name in required)}").fetchone()
+            f"SELECT count(*) FROM responses WHERE {' OR '.join(f'{name} IS NULL' for name in required)}"
+        ).fetchone()
     finally:
         connection.close()
     assert set(reported) <= stored

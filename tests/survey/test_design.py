@@ -11,8 +11,16 @@ from PIL import Image
 
 from xai_core.models.registry import model_info
 from xai_core.sftgan import generator_info
-from xai_core.survey.design import (DEMO_DESIGN, ROBUSTNESS_METRIC, SURVEY_METRICS, SurveyDesign, _stimulus_plan, balanced_indices, create_survey,
-                                    method_pairs)
+from xai_core.survey.design import (
+    DEMO_DESIGN,
+    ROBUSTNESS_METRIC,
+    SURVEY_METRICS,
+    SurveyDesign,
+    _stimulus_plan,
+    balanced_indices,
+    create_survey,
+    method_pairs,
+)
 from xai_core.survey.repository import SurveyStore
 
 
@@ -44,16 +52,25 @@ def test_plan_cycles_pairs_and_places_attention_checks_after_the_first_question(
     assert questions == [("a", "b"), ("a", "c"), ("b", "c"), ("a", "b"), ("a", "c"), ("b", "c"), ("a", "b")]
     checks = [(index, kind, pair) for index, (kind, pair) in enumerate(plan) if kind != "question"]
     assert sorted((kind, pair) for _, kind, pair in checks) == [
-        ("attention_identical", ("b", "b")), ("attention_noise", ("a", "a")), ("attention_noise", ("c", "c"))]
+        ("attention_identical", ("b", "b")),
+        ("attention_noise", ("a", "a")),
+        ("attention_noise", ("c", "c")),
+    ]
     assert all(index > 0 for index, _, _ in checks)
     assert plan == _stimulus_plan(design)
 
 
-@pytest.mark.parametrize("changes, message", [
-    ({"methods": ("grad_cam",)}, "at least two"), ({"methods": ("grad_cam", "grad_cam")}, "at least two"),
-    ({"methods": ("grad_cam", "telepathy")}, "unknown method"), ({"questions": 0}, "between 1 and"),
-    ({"attention_kinds": ("noise", "trick")}, "unknown attention"), ({"attention_checks": 1, "attention_kinds": ()}, "at least one kind"),
-])
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"methods": ("grad_cam",)}, "at least two"),
+        ({"methods": ("grad_cam", "grad_cam")}, "at least two"),
+        ({"methods": ("grad_cam", "telepathy")}, "unknown method"),
+        ({"questions": 0}, "between 1 and"),
+        ({"attention_kinds": ("noise", "trick")}, "unknown attention"),
+        ({"attention_checks": 1, "attention_kinds": ()}, "at least one kind"),
+    ],
+)
 def test_invalid_designs_are_refused_with_a_reason(changes, message):
     settings = {"title": "t", "methods": ("lsft", "grad_cam"), "model_id": "vgg-mnist", "dataset": "mnist", **changes}
     with pytest.raises(ValueError, match=message):
@@ -74,8 +91,10 @@ def test_dataset_survey_stores_rendered_stimuli_checks_and_provenance(demo_surve
     assert steps[-1] == 1.0 and steps == sorted(steps)
     survey = store.survey(code)
     assert (survey.status, survey.questions, survey.dataset, survey.methods) == ("draft", 6, "mnist", ["lsft", "grad_cam"])
-    assert survey.settings["model_versions"] == {"vgg-mnist": model_info("vgg-mnist")["sha256"],
-                                                 "lsft-symbols": generator_info("lsft-symbols")["sha256"]}
+    assert survey.settings["model_versions"] == {
+        "vgg-mnist": model_info("vgg-mnist")["sha256"],
+        "lsft-symbols": generator_info("lsft-symbols")["sha256"],
+    }
     assert survey.settings["seed"] == 3 and survey.settings["library_versions"]["torch"].startswith("2.14.1")
     stimuli = store.stimuli(code)
     kinds = [s.kind for s in stimuli]
@@ -87,7 +106,8 @@ def test_dataset_survey_stores_rendered_stimuli_checks_and_provenance(demo_surve
         if stimulus.kind == "question":
             assert (stimulus.method_a, stimulus.method_b, stimulus.expected_answer) == ("lsft", "grad_cam", None)
             assert {(m["method"], m["metric"]) for m in stimulus.metrics} == {
-                (method, metric) for method in ("lsft", "grad_cam") for metric in (*SURVEY_METRICS, ROBUSTNESS_METRIC)}
+                (method, metric) for method in ("lsft", "grad_cam") for metric in (*SURVEY_METRICS, ROBUSTNESS_METRIC)
+            }
             assert not np.array_equal(map_a, map_b)
         elif stimulus.kind == "attention_identical":
             assert stimulus.expected_answer == "equal" and stimulus.map_a_png == stimulus.map_b_png and stimulus.metrics == []

@@ -17,16 +17,26 @@ from xai_core.survey.repository import StimulusData, SurveyStore
 def stored_survey(tmp_path):
     """Two questions (lsft vs grad_cam) with planted metrics; three respondents: lsft wins 3, loses 1, ties 2."""
     store = SurveyStore(f"sqlite:///{tmp_path}/s.sqlite")
-    planted = {1: {"lsft": (10.0, 0.5, 0.9), "grad_cam": (40.0, 0.2, 0.5)},
-               2: {"lsft": (30.0, 0.7, 0.7), "grad_cam": (20.0, 0.4, 0.3)}}
-    stimuli = [StimulusData("question", "lsft", "grad_cam", b"image", b"a", b"b", metrics=[
-        {"method": method, "metric": metric, "value": value, "higher_is_better": better}
-        for method, values in planted[question].items()
-        for metric, value, better in zip(("average_drop", "energy_pointing_game", ROBUSTNESS_METRIC), values, (False, True, True))])
-        for question in (1, 2)]
+    planted = {1: {"lsft": (10.0, 0.5, 0.9), "grad_cam": (40.0, 0.2, 0.5)}, 2: {"lsft": (30.0, 0.7, 0.7), "grad_cam": (20.0, 0.4, 0.3)}}
+    stimuli = [
+        StimulusData(
+            "question",
+            "lsft",
+            "grad_cam",
+            b"image",
+            b"a",
+            b"b",
+            metrics=[
+                {"method": method, "metric": metric, "value": value, "higher_is_better": better}
+                for method, values in planted[question].items()
+                for metric, value, better in zip(("average_drop", "energy_pointing_game", ROBUSTNESS_METRIC), values, (False, True, True))
+            ],
+        )
+        for question in (1, 2)
+    ]
     code = store.create_survey("planted", ["lsft", "grad_cam"], stimuli)
     store.set_status(code, "open")
-    comments = ["'); DROP TABLE responses; --", "<script>alert(1)</script>", "x" * 10_000, "", "naïve, \"quoted\"\nnew line", ""]
+    comments = ["'); DROP TABLE responses; --", "<script>alert(1)</script>", "x" * 10_000, "", 'naïve, "quoted"\nnew line', ""]
     answers = iter([("a", 0), ("a", 1), ("a", 2), ("b", 3), ("equal", 4), ("equal", 5)])
     for _ in range(3):
         token = store.join(code)
@@ -83,4 +93,5 @@ def test_csv_holds_every_stored_vote_verbatim_and_json_is_complete(tmp_path):
     assert [row["method"] for row in scores] == ["lsft", "grad_cam"] and math.isclose(scores[0]["human_preference"], 4 / 6)
     written = write_report(report, tmp_path / "out")
     assert sorted(p.name for p in written if p.suffix == ".html") == sorted(
-        f"{chart}_{who}.html" for chart in ("questions", "preference", "bradley_terry", "response_times") for who in ("all", "attentive"))
+        f"{chart}_{who}.html" for chart in ("questions", "preference", "bradley_terry", "response_times") for who in ("all", "attentive")
+    )

@@ -7,8 +7,7 @@ import pytest
 from sqlalchemy import inspect, text
 
 from tests.survey.conftest import answer_all, make_survey, respondent_participant
-from xai_core.survey.repository import (DATABASE_URL_VARIABLE, SCHEMA_VERSION, SurveyDatabaseError, SurveyNotOpen,
-                                        SurveyStore)
+from xai_core.survey.repository import DATABASE_URL_VARIABLE, SCHEMA_VERSION, SurveyDatabaseError, SurveyNotOpen, SurveyStore
 from xai_core.survey.schema import Base
 
 
@@ -30,8 +29,7 @@ def test_full_respondent_flow_on_postgres(postgres_store):
     state = postgres_store.respondent(code, token)
     assert (state.consented, state.completed, state.answered, state.total) == (True, True, 6, 6)
     progress = postgres_store.progress(code)
-    assert (progress.respondents, progress.consented, progress.completed, progress.responses,
-            progress.questions) == (1, 1, 1, 6, 6)
+    assert (progress.respondents, progress.consented, progress.completed, progress.responses, progress.questions) == (1, 1, 1, 6, 6)
     votes = postgres_store.responses(code).sort_values("question")
     assert votes["question"].tolist() == [1, 2, 3, 4, 5, 6]
     assert votes["prolific_pid"].unique().tolist() == ["PID0005"]

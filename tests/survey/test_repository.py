@@ -11,10 +11,22 @@ import pytest
 from sqlalchemy import inspect, select, text
 
 from tests.survey.conftest import answer_all, fake_png, make_survey, respondent_participant
-from xai_core.survey.repository import (DATA_DIR_VARIABLE, DATABASE_URL_VARIABLE, MAX_COMMENT_CHARACTERS, SCHEMA_VERSION,
-                                        SQLITE_FILE_NAME, Participant, RespondentNotFound, SurveyDatabaseError,
-                                        SurveyError, SurveyNotFound, SurveyNotOpen, SurveyStore, create_database_engine,
-                                        database_url)
+from xai_core.survey.repository import (
+    DATA_DIR_VARIABLE,
+    DATABASE_URL_VARIABLE,
+    MAX_COMMENT_CHARACTERS,
+    SCHEMA_VERSION,
+    SQLITE_FILE_NAME,
+    Participant,
+    RespondentNotFound,
+    SurveyDatabaseError,
+    SurveyError,
+    SurveyNotFound,
+    SurveyNotOpen,
+    SurveyStore,
+    create_database_engine,
+    database_url,
+)
 from xai_core.survey.schema import Base, QuestionView
 
 HOSTILE_COMMENTS = [
@@ -44,9 +56,13 @@ def test_a_token_of_another_survey_is_unknown(store):
     survey_a, survey_b = make_survey(store, questions=3), make_survey(store, questions=3)
     token_a = consented_respondent(store, survey_a)
     store.record_answer(survey_a, token_a, 1, "left", comment="private to survey A")
-    for request in (lambda: store.respondent(survey_b, token_a), lambda: store.consent(survey_b, token_a),
-                    lambda: store.next_question(survey_b, token_a), lambda: store.complete(survey_b, token_a),
-                    lambda: store.record_answer(survey_b, token_a, 1, "left")):
+    for request in (
+        lambda: store.respondent(survey_b, token_a),
+        lambda: store.consent(survey_b, token_a),
+        lambda: store.next_question(survey_b, token_a),
+        lambda: store.complete(survey_b, token_a),
+        lambda: store.record_answer(survey_b, token_a, 1, "left"),
+    ):
         with pytest.raises(RespondentNotFound) as refused:
             request()
         assert token_a not in str(refused.value) and "private" not in str(refused.value)
@@ -63,8 +79,12 @@ def test_draft_and_closed_surveys_refuse_respondents(store):
     token = consented_respondent(store, code)
     position = store.next_question(code, token).position
     store.set_status(code, "closed")
-    for request in (lambda: store.join(code), lambda: store.consent(code, token),
-                    lambda: store.next_question(code, token), lambda: store.record_answer(code, token, position, "left")):
+    for request in (
+        lambda: store.join(code),
+        lambda: store.consent(code, token),
+        lambda: store.next_question(code, token),
+        lambda: store.record_answer(code, token, position, "left"),
+    ):
         with pytest.raises(SurveyNotOpen, match="closed"):
             request()
     assert store.responses(code).empty
@@ -74,9 +94,14 @@ def test_draft_and_closed_surveys_refuse_respondents(store):
 
 def test_unknown_codes_are_not_found(store):
     make_survey(store, questions=3)
-    for request in (lambda: store.join("NOSUCH23"), lambda: store.survey("NOSUCH23"),
-                    lambda: store.responses("NOSUCH23"), lambda: store.progress("NOSUCH23"),
-                    lambda: store.next_question("NOSUCH23", "token"), lambda: store.set_status("NOSUCH23", "open")):
+    for request in (
+        lambda: store.join("NOSUCH23"),
+        lambda: store.survey("NOSUCH23"),
+        lambda: store.responses("NOSUCH23"),
+        lambda: store.progress("NOSUCH23"),
+        lambda: store.next_question("NOSUCH23", "token"),
+        lambda: store.set_status("NOSUCH23", "open"),
+    ):
         with pytest.raises(SurveyNotFound):
             request()
 
@@ -249,8 +274,7 @@ def test_sides_are_balanced_and_answers_follow_the_side(store):
     assert ((votes["answer"] == "a") == left_is_a).all() and ((votes["answer"] == "b") == ~left_is_a).all()
     assert (votes["right_method"] == votes["method_b"].where(left_is_a, votes["method_a"])).all()
     assert (votes["chosen_method"] == votes["left_method"]).all()
-    assert left_is_a.tolist() == [seen_left_is_a[token, question]
-                                  for token, question in zip(votes["respondent"], votes["question"])]
+    assert left_is_a.tolist() == [seen_left_is_a[token, question] for token, question in zip(votes["respondent"], votes["question"])]
 
 
 def test_questions_keep_design_order_when_shuffling_is_off(store):

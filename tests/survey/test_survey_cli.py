@@ -24,8 +24,13 @@ def answer_everything(store: SurveyStore, code: str, respondents: int, choices: 
         token = store.join(code)
         store.consent(code, token)
         while (question := store.next_question(code, token)) is not None:
-            store.record_answer(code, token, question.position, choices[(r + question.position) % len(choices)],
-                                comment="it's \"odd\", <b>bold</b>" if question.position == 1 else "")
+            store.record_answer(
+                code,
+                token,
+                question.position,
+                choices[(r + question.position) % len(choices)],
+                comment='it\'s "odd", <b>bold</b>' if question.position == 1 else "",
+            )
         store.complete(code, token)
 
 
@@ -43,8 +48,16 @@ def test_demo_survey_is_one_command_and_the_report_matches_the_database(tmp_path
 
     listed = run_cli("surveys", "--json", data_dir=tmp_path)
     assert json.loads(listed.stdout)[0] | {"created_at": None} == {
-        "code": survey.code, "title": survey.title, "status": "open", "methods": ["lsft", "grad_cam"], "questions": 22,
-        "respondents": 3, "completed": 3, "votes": 66, "created_at": None}
+        "code": survey.code,
+        "title": survey.title,
+        "status": "open",
+        "methods": ["lsft", "grad_cam"],
+        "questions": 22,
+        "respondents": 3,
+        "completed": 3,
+        "votes": 66,
+        "created_at": None,
+    }
 
     report = run_cli("survey-report", survey.code, "--out", str(tmp_path / "report"), data_dir=tmp_path)
     assert report.returncode == 0, report.stderr
@@ -71,8 +84,22 @@ def test_survey_from_image_files_and_clear_errors(tmp_path, monkeypatch, capsys)
     Image.fromarray(np.full((40, 30), 200, np.uint8)).save(folder / "grey.png")
     Image.fromarray(np.zeros((20, 20, 3), np.uint8)).save(folder / "black.jpg")
     (folder / "notes.txt").write_text("not an image")
-    created = run_cli("survey-create", "--images", str(folder), "--methods", "grad_cam", "saliency", "--questions", "2",
-                      "--attention-checks", "0", "--title", "Uploads", "--quiet", data_dir=tmp_path)
+    created = run_cli(
+        "survey-create",
+        "--images",
+        str(folder),
+        "--methods",
+        "grad_cam",
+        "saliency",
+        "--questions",
+        "2",
+        "--attention-checks",
+        "0",
+        "--title",
+        "Uploads",
+        "--quiet",
+        data_dir=tmp_path,
+    )
     assert created.returncode == 0, created.stderr
     code = json.loads(created.stdout[: created.stdout.rindex("}") + 1])["code"]
     assert f"survey-status {code} open" in created.stdout
@@ -81,8 +108,10 @@ def test_survey_from_image_files_and_clear_errors(tmp_path, monkeypatch, capsys)
 
     monkeypatch.setenv("XAI_STUDIO_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("XAI_STUDIO_DATABASE_URL", raising=False)
-    for args, message in [(["survey-status", "NOPE1234", "open"], "error: no survey has the code 'NOPE1234'"),
-                          (["survey-create", "--methods", "grad_cam", "--quiet"], "error: choose at least two different methods"),
-                          (["survey-create", "--images", str(tmp_path / "missing"), "--quiet"], "does not exist")]:
+    for args, message in [
+        (["survey-status", "NOPE1234", "open"], "error: no survey has the code 'NOPE1234'"),
+        (["survey-create", "--methods", "grad_cam", "--quiet"], "error: choose at least two different methods"),
+        (["survey-create", "--images", str(tmp_path / "missing"), "--quiet"], "does not exist"),
+    ]:
         assert main(args) == 2
         assert message in capsys.readouterr().err

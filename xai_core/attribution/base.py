@@ -27,8 +27,7 @@ class Explainer(ABC):
         self.model = model
 
     @abstractmethod
-    def attribute(self, inputs: torch.Tensor, target: int | list[int] | torch.Tensor | None = None) -> torch.Tensor:
-        ...
+    def attribute(self, inputs: torch.Tensor, target: int | list[int] | torch.Tensor | None = None) -> torch.Tensor: ...
 
 
 def targets_from_logits(logits: torch.Tensor, target) -> torch.Tensor:

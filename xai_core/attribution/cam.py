@@ -17,8 +17,8 @@ at every conv layer) the all-layer case; each CAM variant overrides only its cha
 from __future__ import annotations
 
 from abc import abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -33,8 +33,7 @@ def grad_cam_weights(gradients: torch.Tensor) -> torch.Tensor:
     return gradients.mean(dim=(2, 3), keepdim=True)
 
 
-def class_activation_maps(activations: Sequence[torch.Tensor], weights: Sequence[torch.Tensor],
-                          size: tuple[int, int]) -> torch.Tensor:
+def class_activation_maps(activations: Sequence[torch.Tensor], weights: Sequence[torch.Tensor], size: tuple[int, int]) -> torch.Tensor:
     """The CAM maths, for L layers at once (DESIGN.md "Intermediate Grad-CAM" when weights are :func:`grad_cam_weights`).
 
     activations[l]: Tensor[N, K_l, h_l, w_l]; weights[l]: broadcastable to it ([N, K_l, 1, 1] or
@@ -47,8 +46,7 @@ def class_activation_maps(activations: Sequence[torch.Tensor], weights: Sequence
     for index, cam in enumerate(raw):
         by_resolution.setdefault(tuple(cam.shape[-2:]), []).append(index)
     if len(by_resolution) == 1:  # one layer (or one resolution): no regrouping needed
-        maps = F.interpolate(raw[0] if len(raw) == 1 else torch.cat(raw, dim=1), size=size, mode="bilinear",
-                             align_corners=False)
+        maps = F.interpolate(raw[0] if len(raw) == 1 else torch.cat(raw, dim=1), size=size, mode="bilinear", align_corners=False)
         return normalise_maps(maps)
     upsampled: list[torch.Tensor] = [torch.empty(0)] * len(raw)
     for indices in by_resolution.values():
@@ -72,8 +70,7 @@ class LayerPass:
     logits: torch.Tensor
 
 
-def layer_pass(model: nn.Module, modules: Sequence[nn.Module], inputs: torch.Tensor, target=None,
-               gradients: bool = True) -> LayerPass:
+def layer_pass(model: nn.Module, modules: Sequence[nn.Module], inputs: torch.Tensor, target=None, gradients: bool = True) -> LayerPass:
     """One forward pass recording the outputs of ``modules`` and, if ``gradients``, one backward pass
     of the target logits to all of them. Hooks are removed and in-place flags restored even on error."""
     with inplace_activations_disabled(model), record_activations(modules) as recorder:
@@ -122,8 +119,9 @@ class CAMExplainer(Explainer):
         return class_activation_maps([activations], [weights], tuple(inputs.shape[-2:]))
 
     @abstractmethod
-    def weights(self, activations: torch.Tensor, gradients: torch.Tensor | None, inputs: torch.Tensor,
-                targets: torch.Tensor) -> torch.Tensor:
+    def weights(
+        self, activations: torch.Tensor, gradients: torch.Tensor | None, inputs: torch.Tensor, targets: torch.Tensor
+    ) -> torch.Tensor:
         """Weights broadcastable to activations [N, K, h, w]: [N, K, 1, 1] per channel or [N, K, h, w]."""
 
 

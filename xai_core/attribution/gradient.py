@@ -58,8 +58,13 @@ class SmoothGrad(GradientExplainer):
         spread = float(inputs.detach().max() - inputs.detach().min()) or 1.0
         tunnel = NoiseTunnel(Saliency(self.model))
         return tunnel.attribute(
-            inputs, nt_type="smoothgrad", nt_samples=self.samples, nt_samples_batch_size=self.batch_size,
-            stdevs=self.noise_level * spread, target=targets, abs=True,
+            inputs,
+            nt_type="smoothgrad",
+            nt_samples=self.samples,
+            nt_samples_batch_size=self.batch_size,
+            stdevs=self.noise_level * spread,
+            target=targets,
+            abs=True,
         )
 
 

@@ -81,4 +81,3 @@ def cumulative_gradcam_averages(layer_maps: torch.Tensor | LayerGradCams, eta: i
     segment_sums = torch.stack([maps[:, start : end + 1].sum(dim=1) for start, end in zip(starts, positions)], dim=1)
     counts = torch.tensor([p + 1 for p in positions], dtype=maps.dtype, device=maps.device).view(1, -1, 1, 1)
     return segment_sums.cumsum(dim=1) / counts
-

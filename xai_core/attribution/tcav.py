@@ -29,8 +29,9 @@ import json
 import math
 import tempfile
 import warnings
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -47,8 +48,20 @@ MIN_RANDOM_SETS = 10
 DEFAULT_ALPHA = 0.05
 CAV_TEST_FRACTION = 1 / 3
 BATCH_SIZE = 64
-CSV_COLUMNS = ("concept", "tcav_score", "score_std", "random_mean", "random_std", "p_value", "p_adjusted", "significant",
-               "stars", "magnitude", "cav_accuracy", "runs")
+CSV_COLUMNS = (
+    "concept",
+    "tcav_score",
+    "score_std",
+    "random_mean",
+    "random_std",
+    "p_value",
+    "p_adjusted",
+    "significant",
+    "stars",
+    "magnitude",
+    "cav_accuracy",
+    "runs",
+)
 
 Progress = Callable[[float, str], None]
 
@@ -194,10 +207,23 @@ class TCAVResult:
 
     def rows(self) -> list[dict]:
         """One dict per concept with the :data:`CSV_COLUMNS`."""
-        return [{"concept": c.concept, "tcav_score": c.score, "score_std": c.score_std, "random_mean": self.random_mean,
-                 "random_std": self.random_std, "p_value": c.p_value, "p_adjusted": c.p_adjusted, "significant": c.significant,
-                 "stars": c.stars, "magnitude": c.magnitude, "cav_accuracy": c.cav_accuracy, "runs": len(c.run_scores)}
-                for c in self.concepts]
+        return [
+            {
+                "concept": c.concept,
+                "tcav_score": c.score,
+                "score_std": c.score_std,
+                "random_mean": self.random_mean,
+                "random_std": self.random_std,
+                "p_value": c.p_value,
+                "p_adjusted": c.p_adjusted,
+                "significant": c.significant,
+                "stars": c.stars,
+                "magnitude": c.magnitude,
+                "cav_accuracy": c.cav_accuracy,
+                "runs": len(c.run_scores),
+            }
+            for c in self.concepts
+        ]
 
     def to_csv(self) -> str:
         buffer = io.StringIO()
@@ -208,9 +234,13 @@ class TCAVResult:
 
     def to_dict(self) -> dict:
         data = asdict(self)
-        data.update(random_mean=self.random_mean, random_std=self.random_std, versions=library_versions(),
-                    summary=self.rows(), method="TCAV (Kim et al. 2018) via captum.concept; null: R_i vs R_(i+1 mod m); "
-                                                  "two-sided Student t-test")
+        data.update(
+            random_mean=self.random_mean,
+            random_std=self.random_std,
+            versions=library_versions(),
+            summary=self.rows(),
+            method="TCAV (Kim et al. 2018) via captum.concept; null: R_i vs R_(i+1 mod m); two-sided Student t-test",
+        )
         return data
 
     def to_json(self) -> str:
@@ -223,9 +253,19 @@ def default_layer(card: ModelCard) -> str:
     return conv_layers_in_execution_order(card.model, example)[-1][0]
 
 
-def tcav_scores(card: ModelCard, layer_name: str | None, concept_sets: Mapping[str, torch.Tensor],
-                random_sets: Sequence[torch.Tensor], class_images: torch.Tensor, target: int, seed: int = 0, *,
-                alpha: float = DEFAULT_ALPHA, bonferroni: bool = False, progress: Progress | None = None) -> TCAVResult:
+def tcav_scores(
+    card: ModelCard,
+    layer_name: str | None,
+    concept_sets: Mapping[str, torch.Tensor],
+    random_sets: Sequence[torch.Tensor],
+    class_images: torch.Tensor,
+    target: int,
+    seed: int = 0,
+    *,
+    alpha: float = DEFAULT_ALPHA,
+    bonferroni: bool = False,
+    progress: Progress | None = None,
+) -> TCAVResult:
     """TCAV scores of each concept for class ``target`` at layer ``layer_name`` (default :func:`default_layer`).
     Long: Kim et al.'s procedure (CAVs per concept and random set, directional derivatives, t-tests) reads in order.
 
@@ -282,20 +322,49 @@ def tcav_scores(card: ModelCard, layer_name: str | None, concept_sets: Mapping[s
         run_scores = [sign_count(run) for run in runs]
         p_value = t_test_p_value(run_scores, random_run_scores)
         p_adjusted = min(1.0, p_value * len(names)) if bonferroni else p_value
-        results.append(ConceptScore(name, run_scores, [first_concept(run, "magnitude") for run in runs],
-                                    [accuracies[_key(run)] for run in runs], p_value, p_adjusted, p_adjusted < alpha))
+        results.append(
+            ConceptScore(
+                name,
+                run_scores,
+                [first_concept(run, "magnitude") for run in runs],
+                [accuracies[_key(run)] for run in runs],
+                p_value,
+                p_adjusted,
+                p_adjusted < alpha,
+            )
+        )
     report(1.0, "done")
     return TCAVResult(
-        model_id=card.id, layer=layer, target=target, target_class=card.classes[target], concepts=results,
-        random_run_scores=random_run_scores, random_run_magnitudes=[first_concept(run, "magnitude") for run in null_runs],
-        alpha=alpha, bonferroni=bonferroni, seed=seed, n_class_images=len(class_images),
-        concept_set_sizes={name: len(concept_sets[name]) for name in names}, random_set_size=len(random_sets[0]),
+        model_id=card.id,
+        layer=layer,
+        target=target,
+        target_class=card.classes[target],
+        concepts=results,
+        random_run_scores=random_run_scores,
+        random_run_magnitudes=[first_concept(run, "magnitude") for run in null_runs],
+        alpha=alpha,
+        bonferroni=bonferroni,
+        seed=seed,
+        n_class_images=len(class_images),
+        concept_set_sizes={name: len(concept_sets[name]) for name in names},
+        random_set_size=len(random_sets[0]),
     )
 
 
-def run_tcav(card: ModelCard, concepts: Sequence[str], target: int, n_images: int = 50, n_random: int = MIN_RANDOM_SETS,
-             seed: int = 0, layer_name: str | None = None, *, extra_concepts: Mapping[str, torch.Tensor] | None = None,
-             alpha: float = DEFAULT_ALPHA, bonferroni: bool = False, progress: Progress | None = None) -> TCAVResult:
+def run_tcav(
+    card: ModelCard,
+    concepts: Sequence[str],
+    target: int,
+    n_images: int = 50,
+    n_random: int = MIN_RANDOM_SETS,
+    seed: int = 0,
+    layer_name: str | None = None,
+    *,
+    extra_concepts: Mapping[str, torch.Tensor] | None = None,
+    alpha: float = DEFAULT_ALPHA,
+    bonferroni: bool = False,
+    progress: Progress | None = None,
+) -> TCAVResult:
     """TCAV on the model's own dataset: the registered concept sets ``concepts`` of ``card.dataset``
     (:data:`xai_core.data.concepts.CONCEPTS`) plus ``extra_concepts`` ({name: float Tensor[n, C, H, W]}, e.g. a
     user's uploads), ``n_random`` random training-split sets and up to ``n_images`` test images of class
@@ -312,11 +381,33 @@ def run_tcav(card: ModelCard, concepts: Sequence[str], target: int, n_images: in
     concept_sets = {name: build_concept(card.dataset, name, n_images, seed) for name in concepts} | extra
     random_sets = random_concept_sets(card.dataset, n_images, n_random, seed)
     inputs = class_images(card.dataset, target, n_images, seed)
-    result = tcav_scores(card, layer_name, concept_sets, random_sets, inputs, target, seed, alpha=alpha,
-                         bonferroni=bonferroni, progress=lambda fraction, message: report(0.02 + 0.98 * fraction, message))
-    result.config = {"model": card.id, "dataset": card.dataset, "concepts": list(concepts), "user_concepts": sorted(extra),
-                     "target": target, "n_images": n_images, "n_random": n_random, "seed": seed, "layer": result.layer,
-                     "alpha": alpha, "bonferroni": bonferroni, "class_images_split": "test", "random_sets_split": "train"}
+    result = tcav_scores(
+        card,
+        layer_name,
+        concept_sets,
+        random_sets,
+        inputs,
+        target,
+        seed,
+        alpha=alpha,
+        bonferroni=bonferroni,
+        progress=lambda fraction, message: report(0.02 + 0.98 * fraction, message),
+    )
+    result.config = {
+        "model": card.id,
+        "dataset": card.dataset,
+        "concepts": list(concepts),
+        "user_concepts": sorted(extra),
+        "target": target,
+        "n_images": n_images,
+        "n_random": n_random,
+        "seed": seed,
+        "layer": result.layer,
+        "alpha": alpha,
+        "bonferroni": bonferroni,
+        "class_images_split": "test",
+        "random_sets_split": "train",
+    }
     return result
 
 

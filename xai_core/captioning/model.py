@@ -40,9 +40,13 @@ def encoder_state_from_classifier(arch: str, classifier_state: dict[str, torch.T
     """The encoder's part of a zoo classifier's state dict, renamed to ``zoo_encoder``'s keys."""
     if arch == "resnet":
         renamed = {"stem.": "0.", "layers.": "1."}
-        return {renamed[prefix] + key[len(prefix):]: value for key, value in classifier_state.items()
-                for prefix in renamed if key.startswith(prefix)}
-    return {key[len("features."):]: value for key, value in classifier_state.items() if key.startswith("features.")}
+        return {
+            renamed[prefix] + key[len(prefix) :]: value
+            for key, value in classifier_state.items()
+            for prefix in renamed
+            if key.startswith(prefix)
+        }
+    return {key[len("features.") :]: value for key, value in classifier_state.items() if key.startswith("features.")}
 
 
 class Captioner(nn.Module):
@@ -53,8 +57,15 @@ class Captioner(nn.Module):
     encoder's feature vectors (each with its x/y coordinate appended, so "left of" can be read off).
     """
 
-    def __init__(self, encoder_arch: str = "resnet", embedding: int = 32, hidden: int = 128, attention: int = 64,
-                 mean: tuple[float, ...] = (0.5, 0.5, 0.5), std: tuple[float, ...] = (0.5, 0.5, 0.5)):
+    def __init__(
+        self,
+        encoder_arch: str = "resnet",
+        embedding: int = 32,
+        hidden: int = 128,
+        attention: int = 64,
+        mean: tuple[float, ...] = (0.5, 0.5, 0.5),
+        std: tuple[float, ...] = (0.5, 0.5, 0.5),
+    ):
         super().__init__()
         self.encoder_arch = encoder_arch
         self.encoder, channels = zoo_encoder(encoder_arch)
@@ -73,8 +84,9 @@ class Captioner(nn.Module):
         """images Tensor[N, 3, H, W] in [0, 1] -> feature vectors with coordinates Tensor[N, h*w, D + 2]."""
         maps = self.encoder((images - self.mean) / self.std)
         n, _, height, width = maps.shape
-        ys, xs = torch.meshgrid(torch.linspace(-1, 1, height, device=maps.device),
-                                torch.linspace(-1, 1, width, device=maps.device), indexing="ij")
+        ys, xs = torch.meshgrid(
+            torch.linspace(-1, 1, height, device=maps.device), torch.linspace(-1, 1, width, device=maps.device), indexing="ij"
+        )
         coordinates = torch.stack([xs, ys])[None].expand(n, -1, -1, -1)
         return torch.cat([maps, coordinates], dim=1).flatten(2).transpose(1, 2)
 
@@ -112,8 +124,14 @@ class Captioner(nn.Module):
         return tokens[:, 1:]
 
     def architecture(self) -> dict:
-        return {"encoder_arch": self.encoder_arch, "embedding": self.embed.embedding_dim, "hidden": self.cell.hidden_size,
-                "attention": self.attend_score.in_features, "mean": self.mean.flatten().tolist(), "std": self.std.flatten().tolist()}
+        return {
+            "encoder_arch": self.encoder_arch,
+            "embedding": self.embed.embedding_dim,
+            "hidden": self.cell.hidden_size,
+            "attention": self.attend_score.in_features,
+            "mean": self.mean.flatten().tolist(),
+            "std": self.std.flatten().tolist(),
+        }
 
 
 def prepare_image(image: Image.Image, side: int = SCENE_SIZE) -> torch.Tensor:

@@ -11,9 +11,9 @@ Only test scenes the captioner describes exactly are used, so every word's objec
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -30,9 +30,12 @@ from .words import CAPTION_METHODS, word_explanations, word_objects, word_table
 REPORT_SEEDS = (0, 1, 2)
 REPORT_SCENES = 100
 WORD_GROUPS = {  # group -> (roles, which object): "subject" is the caption's first object
-    "subject colour": (("colour",), 0), "subject shape": (("shape",), 0),
-    "second-object colour": (("colour",), 1), "second-object shape": (("shape",), 1),
-    "articles": (("article",), None), "relation words": (("relation",), None),
+    "subject colour": (("colour",), 0),
+    "subject shape": (("shape",), 0),
+    "second-object colour": (("colour",), 1),
+    "second-object shape": (("shape",), 1),
+    "articles": (("article",), None),
+    "relation words": (("relation",), None),
 }
 UNIFORM = "uniform"  # a constant map: its mass on an object is the object's share of the image, the chance level
 RESULTS_FORMAT = 2
@@ -94,37 +97,54 @@ def summarise_seed(result: dict) -> dict:
     mass beats Grad-CAM's, "relation_intensity_ratio": {method: relation / colour-and-shape intensity}}."""
     records = result["records"]
     object_groups = tuple(group for group in WORD_GROUPS if group not in ("articles", "relation words"))
-    summary = {key: {method: {group: _mean(records, field, method, (group,)) for group in WORD_GROUPS} for method in methods}
-               for key, field, methods in (("mass", "mass_on_object", (*CAPTION_METHODS, UNIFORM)), ("intensity", "intensity", CAPTION_METHODS))}
-    subject = {(r["scene"], r["position"]): r["mass_on_object"] for r in records
-               if r["method"] == "grad_cam" and r["group"] in ("subject colour", "subject shape")}
-    wins = [r["mass_on_object"] > subject[(r["scene"], r["position"])] for r in records
-            if r["method"] == "lsft" and (r["scene"], r["position"]) in subject]
+    summary = {
+        key: {method: {group: _mean(records, field, method, (group,)) for group in WORD_GROUPS} for method in methods}
+        for key, field, methods in (("mass", "mass_on_object", (*CAPTION_METHODS, UNIFORM)), ("intensity", "intensity", CAPTION_METHODS))
+    }
+    subject = {
+        (r["scene"], r["position"]): r["mass_on_object"]
+        for r in records
+        if r["method"] == "grad_cam" and r["group"] in ("subject colour", "subject shape")
+    }
+    wins = [
+        r["mass_on_object"] > subject[(r["scene"], r["position"])]
+        for r in records
+        if r["method"] == "lsft" and (r["scene"], r["position"]) in subject
+    ]
     summary["subject_win_rate"] = float(np.mean(wins)) if wins else float("nan")
-    summary["subject_mass"] = {method: _mean(records, "mass_on_object", method, ("subject colour", "subject shape"))
-                               for method in CAPTION_METHODS}
+    summary["subject_mass"] = {
+        method: _mean(records, "mass_on_object", method, ("subject colour", "subject shape")) for method in CAPTION_METHODS
+    }
     summary["relation_intensity_ratio"] = {
         method: _mean(records, "intensity", method, ("relation words",)) / _mean(records, "intensity", method, object_groups)
-        for method in CAPTION_METHODS}
+        for method in CAPTION_METHODS
+    }
     summary["scenes_used"], summary["words"] = result["scenes_used"], len({(r["scene"], r["position"]) for r in records})
     return summary
 
 
-def run_captioning_results(seeds: tuple[int, ...] = REPORT_SEEDS, scenes: int = REPORT_SCENES, rerun: bool = False,
-                           on_progress: Progress | None = None, root: Path | None = None) -> dict:
+def run_captioning_results(
+    seeds: tuple[int, ...] = REPORT_SEEDS,
+    scenes: int = REPORT_SCENES,
+    rerun: bool = False,
+    on_progress: Progress | None = None,
+    root: Path | None = None,
+) -> dict:
     """Per-seed summaries (cached per captioner sha256 and scene count) and the captioners' held-out figures."""
     per_seed, captioners = {}, {}
     for step, seed in enumerate(seeds):
-        report = (lambda fraction, message, step=step, seed=seed: on_progress((step + fraction) / len(seeds), f"seed {seed}: {message}")
-                  if on_progress is not None else None)
+        report = lambda fraction, message, step=step, seed=seed: (
+            on_progress((step + fraction) / len(seeds), f"seed {seed}: {message}") if on_progress is not None else None
+        )
         if report:
             report(0.0, "captioner")
         captioner_id = ensure_seed_captioner(seed, progress=on_progress is None)
         info = captioner_info(captioner_id)
         captioners[seed] = {"id": captioner_id, **{key: info["metrics"][key] for key in ("bleu4", "exact_match")}}
         config = {"captioner": captioner_id, "sha256": info["sha256"], "scenes": scenes, "format": RESULTS_FORMAT}
-        per_seed[seed] = cached("captioning-words", config, lambda: summarise_seed(localisation_records(captioner_id, scenes, report)),
-                                rerun, root)
+        per_seed[seed] = cached(
+            "captioning-words", config, lambda: summarise_seed(localisation_records(captioner_id, scenes, report)), rerun, root
+        )
     return {"seeds": list(seeds), "scenes": scenes, "per_seed": per_seed, "captioners": captioners}
 
 
@@ -137,47 +157,73 @@ def render_captioning_markdown(results: dict) -> str:
     seeds = results["seeds"]
     per_seed = [results["per_seed"][seed] for seed in seeds]
     captioners = [results["captioners"][seed] for seed in seeds]
-    lines = [CAPTIONING_SECTION_HEADING.strip(), "",
-             "SFT-GAN paper §4.3.7 and §6.2 (MS-COCO, qualitative figures only). Ours: the captioning scenes of",
-             "`xai_core.data.captioning` (exact object masks per word), the `captioner-resnet` architecture trained with seeds",
-             f"{', '.join(map(str, seeds))} (seed 0 is the shipped checkpoint), the first {results['scenes']} test scenes, of which",
-             "only the exactly captioned ones are explained (so every word's object is known). Regenerated by",
-             "`python -m xai_core captioning-results --write`. Mean ± std over seeds.", "",
-             "| captioner | BLEU-4 (test) | exact match (test) | scenes explained | words explained |",
-             "| --- | ---: | ---: | ---: | ---: |",
-             f"| seeds {', '.join(map(str, seeds))} | {_pm([c['bleu4'] for c in captioners])} | {_pm([c['exact_match'] for c in captioners])} "
-             f"| {_pm([s['scenes_used'] for s in per_seed], 1)} | {_pm([s['words'] for s in per_seed], 1)} |", "",
-             "### Mass on the word's object (share of the map's mass on the object the word names)", "",
-             "| method | " + " | ".join(group for group in WORD_GROUPS if group != "relation words") + " |",
-             "| --- |" + " ---: |" * (len(WORD_GROUPS) - 1)]
+    lines = [
+        CAPTIONING_SECTION_HEADING.strip(),
+        "",
+        "SFT-GAN paper §4.3.7 and §6.2 (MS-COCO, qualitative figures only). Ours: the captioning scenes of",
+        "`xai_core.data.captioning` (exact object masks per word), the `captioner-resnet` architecture trained with seeds",
+        f"{', '.join(map(str, seeds))} (seed 0 is the shipped checkpoint), the first {results['scenes']} test scenes, of which",
+        "only the exactly captioned ones are explained (so every word's object is known). Regenerated by",
+        "`python -m xai_core captioning-results --write`. Mean ± std over seeds.",
+        "",
+        "| captioner | BLEU-4 (test) | exact match (test) | scenes explained | words explained |",
+        "| --- | ---: | ---: | ---: | ---: |",
+        f"| seeds {', '.join(map(str, seeds))} | {_pm([c['bleu4'] for c in captioners])} | {_pm([c['exact_match'] for c in captioners])} "
+        f"| {_pm([s['scenes_used'] for s in per_seed], 1)} | {_pm([s['words'] for s in per_seed], 1)} |",
+        "",
+        "### Mass on the word's object (share of the map's mass on the object the word names)",
+        "",
+        "| method | " + " | ".join(group for group in WORD_GROUPS if group != "relation words") + " |",
+        "| --- |" + " ---: |" * (len(WORD_GROUPS) - 1),
+    ]
     for method in (*CAPTION_METHODS, UNIFORM):
         cells = [_pm([s["mass"][method][group] for s in per_seed]) for group in WORD_GROUPS if group != "relation words"]
         lines.append(f"| {METHOD_LABELS.get(method, 'uniform map (chance)')} | " + " | ".join(cells) + " |")
-    lines += ["", "Relation words name no object, so they have no mass-on-object figure. A uniform map's mass on an object is",
-              "that object's share of the image: the chance level.", "",
-              "### Intensity: mean map value on the scene's objects", "",
-              "| method | " + " | ".join(WORD_GROUPS) + " | relation / colour-and-shape |",
-              "| --- |" + " ---: |" * (len(WORD_GROUPS) + 1)]
+    lines += [
+        "",
+        "Relation words name no object, so they have no mass-on-object figure. A uniform map's mass on an object is",
+        "that object's share of the image: the chance level.",
+        "",
+        "### Intensity: mean map value on the scene's objects",
+        "",
+        "| method | " + " | ".join(WORD_GROUPS) + " | relation / colour-and-shape |",
+        "| --- |" + " ---: |" * (len(WORD_GROUPS) + 1),
+    ]
     for method in CAPTION_METHODS:
         cells = [_pm([s["intensity"][method][group] for s in per_seed]) for group in WORD_GROUPS]
-        lines.append(f"| {METHOD_LABELS[method]} | " + " | ".join(cells) + f" | {_pm([s['relation_intensity_ratio'][method] for s in per_seed], 2)} |")
+        lines.append(
+            f"| {METHOD_LABELS[method]} | "
+            + " | ".join(cells)
+            + f" | {_pm([s['relation_intensity_ratio'][method] for s in per_seed], 2)} |"
+        )
     lsft = [s["subject_mass"]["lsft"] for s in per_seed]
     grad_cam = [s["subject_mass"]["grad_cam"] for s in per_seed]
     subject_holds = all(a > b for a, b in zip(lsft, grad_cam))
     ratios = {method: [s["relation_intensity_ratio"][method] for s in per_seed] for method in CAPTION_METHODS}
     weaker = [METHOD_LABELS[m] for m, values in ratios.items() if all(v < 1 for v in values)]
-    lines += ["", "### The paper's claims, tested", "",
-              "| claim (paper §6.2) | ours | holds? |", "| --- | --- | --- |",
-              f"| LSFT localises subjects better than Grad-CAM | subject-word mass: LSFT {_pm(lsft)} vs Grad-CAM {_pm(grad_cam)}; "
-              f"LSFT higher on {_pm([s['subject_win_rate'] for s in per_seed], 2)} of subject words | "
-              f"{'yes, in every seed' if subject_holds else 'no'} |",
-              f"| verbs (our relation words) get less intensity | relation / colour-and-shape intensity below 1 in every seed for: "
-              f"{', '.join(weaker) or 'no method'} | {'yes' if 'LSFT-GAN' in weaker else 'no'} for LSFT-GAN |", ""]
+    lines += [
+        "",
+        "### The paper's claims, tested",
+        "",
+        "| claim (paper §6.2) | ours | holds? |",
+        "| --- | --- | --- |",
+        f"| LSFT localises subjects better than Grad-CAM | subject-word mass: LSFT {_pm(lsft)} vs Grad-CAM {_pm(grad_cam)}; "
+        f"LSFT higher on {_pm([s['subject_win_rate'] for s in per_seed], 2)} of subject words | "
+        f"{'yes, in every seed' if subject_holds else 'no'} |",
+        f"| verbs (our relation words) get less intensity | relation / colour-and-shape intensity below 1 in every seed for: "
+        f"{', '.join(weaker) or 'no method'} | {'yes' if 'LSFT-GAN' in weaker else 'no'} for LSFT-GAN |",
+        "",
+    ]
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def write_captioning_results(path: Path = RESULTS_PATH, seeds: tuple[int, ...] = REPORT_SEEDS, scenes: int = REPORT_SCENES,
-                             rerun: bool = False, on_progress: Callable[[float, str], None] | None = None) -> Path:
+def write_captioning_results(
+    path: Path = RESULTS_PATH,
+    seeds: tuple[int, ...] = REPORT_SEEDS,
+    scenes: int = REPORT_SCENES,
+    rerun: bool = False,
+    on_progress: Callable[[float, str], None] | None = None,
+) -> Path:
     """Run (or reuse) the per-word captioning experiments and replace their section of an existing docs/results.md."""
     recorded = existing_results(path)
     section = render_captioning_markdown(run_captioning_results(seeds, scenes, rerun=rerun, on_progress=on_progress))

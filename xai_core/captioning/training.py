@@ -8,9 +8,9 @@ import platform
 import re
 import shlex
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -45,8 +45,24 @@ class CaptionerConfig:
             raise ValueError("epochs and batch size must be at least 1 and the learning rate positive")
 
     def command(self, out_dir: str | Path = USER_CHECKPOINT_DIR) -> str:
-        args = ["python", "-m", "xai_core", "train-captioner", "--encoder", self.encoder, "--encoder-from", self.encoder_from or "none",
-                "--seed", str(self.seed), "--epochs", str(self.epochs), "--batch-size", str(self.batch_size), "--lr", str(self.lr)]
+        args = [
+            "python",
+            "-m",
+            "xai_core",
+            "train-captioner",
+            "--encoder",
+            self.encoder,
+            "--encoder-from",
+            self.encoder_from or "none",
+            "--seed",
+            str(self.seed),
+            "--epochs",
+            str(self.epochs),
+            "--batch-size",
+            str(self.batch_size),
+            "--lr",
+            str(self.lr),
+        ]
         if self.max_train is not None:
             args += ["--max-train", str(self.max_train)]
         if self.captioner_id != f"captioner-{self.encoder}":
@@ -102,9 +118,12 @@ def evaluate_captioner(captioner: Captioner, split: str = "test") -> dict:
     generated = caption_images(captioner, data.images)
     references = [caption.split() for caption in data.captions]
     loss = sequence_loss(captioner(images_as_float(data.images), data.token_ids[:, :-1]), data.token_ids[:, 1:])
-    return {"bleu4": round(corpus_bleu(references, generated), 4),
-            "exact_match": round(sum(g == r for g, r in zip(generated, references)) / len(references), 4),
-            "test_loss": round(float(loss), 5), "n_test": len(references)}
+    return {
+        "bleu4": round(corpus_bleu(references, generated), 4),
+        "exact_match": round(sum(g == r for g, r in zip(generated, references)) / len(references), 4),
+        "test_loss": round(float(loss), 5),
+        "n_test": len(references),
+    }
 
 
 def build_captioner(config: CaptionerConfig) -> Captioner:
@@ -113,7 +132,9 @@ def build_captioner(config: CaptionerConfig) -> Captioner:
         return Captioner(config.encoder)
     card = load_model(config.encoder_from)
     if card.arch != config.encoder or card.in_channels != 3:
-        raise ValueError(f"{config.encoder_from} is a {card.in_channels}-channel {card.arch}; the encoder needs a 3-channel {config.encoder}")
+        raise ValueError(
+            f"{config.encoder_from} is a {card.in_channels}-channel {card.arch}; the encoder needs a 3-channel {config.encoder}"
+        )
     captioner = Captioner(config.encoder, mean=card.mean, std=card.std)
     captioner.encoder.load_state_dict(encoder_state_from_classifier(config.encoder, card.model.state_dict()))
     return captioner
@@ -159,10 +180,18 @@ def train_captioner(config: CaptionerConfig, out_dir: str | Path = USER_CHECKPOI
     file_name = f"{config.captioner_id}.safetensors"
     digest = save_state_dict(captioner.state_dict(), out_dir / file_name)
     entry = {
-        "id": config.captioner_id, "architecture": captioner.architecture(), "dataset": "captioning",
-        "encoder_from": config.encoder_from, "seed": config.seed, "parameters": count_parameters(captioner),
-        "file": file_name, "sha256": digest, "metrics": {**metrics, "n_train": count, "epochs_run": config.epochs},
-        "history": history, "training": asdict(config), "command": config.command(out_dir),
+        "id": config.captioner_id,
+        "architecture": captioner.architecture(),
+        "dataset": "captioning",
+        "encoder_from": config.encoder_from,
+        "seed": config.seed,
+        "parameters": count_parameters(captioner),
+        "file": file_name,
+        "sha256": digest,
+        "metrics": {**metrics, "n_train": count, "epochs_run": config.epochs},
+        "history": history,
+        "training": asdict(config),
+        "command": config.command(out_dir),
         "versions": {"torch": torch.__version__, "python": platform.python_version()},
     }
     write_manifest_entry(out_dir, entry, section="captioners")

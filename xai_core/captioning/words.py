@@ -9,8 +9,8 @@ the mean map value over the scene's objects, which the paper's claim "verbs get 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 import torch
 from torch import nn
@@ -35,7 +35,7 @@ ROLES = ("article", "colour", "shape", "relation")
 
 
 def word_role(word: str) -> str:
-    """"article", "colour", "shape" or "relation" (the relation words stand where the paper's captions have verbs)."""
+    """ "article", "colour", "shape" or "relation" (the relation words stand where the paper's captions have verbs)."""
     if word in COLOURS:
         return "colour"
     if word in SHAPES:
@@ -95,8 +95,9 @@ def _word_batch(captioner: Captioner, image: torch.Tensor, words: Sequence[str])
     return model, image[None].expand(count, -1, -1, -1).contiguous(), ids[1 : count + 1]
 
 
-def word_explanations(captioner: Captioner, image: torch.Tensor, words: Sequence[str],
-                      methods: Sequence[str] = tuple(CAPTION_METHODS)) -> CaptionExplanation:
+def word_explanations(
+    captioner: Captioner, image: torch.Tensor, words: Sequence[str], methods: Sequence[str] = tuple(CAPTION_METHODS)
+) -> CaptionExplanation:
     """Every method's map for every word of ``words`` (usually the generated caption) as said about ``image``
     float Tensor[3, H, W] in [0, 1]: one batch of W copies of the image, row w scored on word w."""
     unknown = [method for method in methods if method not in CAPTION_METHODS]
@@ -140,8 +141,11 @@ def _match_phrase(phrase: list[str], objects: Sequence[tuple[str, str, object]])
     for wanted in ((colour, shape), (None, shape), (colour, None)):
         if wanted == (None, None):
             continue
-        matches = [index for index, (c, s, _) in enumerate(objects)
-                   if (wanted[0] is None or c == wanted[0]) and (wanted[1] is None or s == wanted[1])]
+        matches = [
+            index
+            for index, (c, s, _) in enumerate(objects)
+            if (wanted[0] is None or c == wanted[0]) and (wanted[1] is None or s == wanted[1])
+        ]
         if len(matches) == 1:
             return matches[0]
     return NO_OBJECT
@@ -176,9 +180,16 @@ def word_table(explanation: CaptionExplanation, masks: torch.Tensor | None = Non
         intensity = None if scene_mask is None else intensity_on_objects(maps, scene_mask)
         for position, word in enumerate(explanation.words):
             share = None if mass is None or torch.isnan(mass[position]) else round(float(mass[position]), 6)
-            records.append({"position": position, "word": word, "role": word_role(word),
-                            "object": explanation.objects[position] if explanation.objects else NO_OBJECT,
-                            "probability": round(float(explanation.probabilities[position]), 6), "method": method,
-                            "mass_on_object": share,
-                            "intensity": None if intensity is None else round(float(intensity[position]), 6)})
+            records.append(
+                {
+                    "position": position,
+                    "word": word,
+                    "role": word_role(word),
+                    "object": explanation.objects[position] if explanation.objects else NO_OBJECT,
+                    "probability": round(float(explanation.probabilities[position]), 6),
+                    "method": method,
+                    "mass_on_object": share,
+                    "intensity": None if intensity is None else round(float(intensity[position]), 6),
+                }
+            )
     return records

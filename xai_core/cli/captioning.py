@@ -25,8 +25,16 @@ from .common import add_threads_option, apply_threads, progress_bar
 
 def _cmd_train_captioner(args: argparse.Namespace) -> int:
     apply_threads(args)
-    config = CaptionerConfig(args.encoder, "" if args.encoder_from == "none" else args.encoder_from, seed=args.seed, epochs=args.epochs,
-                             batch_size=args.batch_size, lr=args.lr, max_train=args.max_train, captioner_id=args.id or "")
+    config = CaptionerConfig(
+        args.encoder,
+        "" if args.encoder_from == "none" else args.encoder_from,
+        seed=args.seed,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        max_train=args.max_train,
+        captioner_id=args.id or "",
+    )
     refuse_shadowing_shipped(config.captioner_id, args.out, "captioners", "--id")
     entry = train_captioner(config, out_dir=args.out, progress=not args.quiet)
     print(json.dumps({"id": entry["id"], "file": str(Path(args.out) / entry["file"]), **entry["metrics"]}, indent=2))
@@ -54,8 +62,9 @@ def _cmd_caption(args: argparse.Namespace) -> int:
     for record in records:
         figures = "" if record["mass_on_object"] is None else f"  mass on object {record['mass_on_object']:.3f}"
         figures += "" if record["intensity"] is None else f"  intensity {record['intensity']:.3f}"
-        print(f"{record['position']:>2} {record['word']:<8} {record['role']:<9} p={record['probability']:.3f}  "
-              f"{record['method']:<9}{figures}")
+        print(
+            f"{record['position']:>2} {record['word']:<8} {record['role']:<9} p={record['probability']:.3f}  {record['method']:<9}{figures}"
+        )
     if args.out:
         _write_caption_outputs(Path(args.out), image, explanation.maps, words, records, source, args.quiet)
         if args.cgmas:
@@ -71,8 +80,9 @@ def _write_cgma_strips(out: Path, cgmas: torch.Tensor, words: list[str]) -> None
     print(f"wrote {len(words)} CGMA strips ({cgmas.shape[1]} CGMAs each)")
 
 
-def _write_caption_outputs(out: Path, image: torch.Tensor, maps: dict[str, torch.Tensor], words: list[str], records: list[dict],
-                           source: str, quiet: bool) -> None:
+def _write_caption_outputs(
+    out: Path, image: torch.Tensor, maps: dict[str, torch.Tensor], words: list[str], records: list[dict], source: str, quiet: bool
+) -> None:
     """words.csv / words.json (WORD_TABLE_COLUMNS) and one overlay PNG per word and method: <position>-<word>-<method>.png."""
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "words.csv", "w", newline="") as handle:
@@ -99,11 +109,17 @@ def _cmd_captioning_results(args: argparse.Namespace) -> int:
 
 
 def _register_train_captioner(commands: argparse._SubParsersAction) -> None:
-    train = commands.add_parser("train-captioner", help="train an image captioner (zoo CNN encoder + attention GRU) on the "
-                                "captioning scenes; BLEU-4 and exact match on the test split go into the manifest")
+    train = commands.add_parser(
+        "train-captioner",
+        help="train an image captioner (zoo CNN encoder + attention GRU) on the "
+        "captioning scenes; BLEU-4 and exact match on the test split go into the manifest",
+    )
     train.add_argument("--encoder", choices=TRAINABLE_ARCHITECTURES, default=SHIPPED_CAPTIONER.encoder)
-    train.add_argument("--encoder-from", default=SHIPPED_CAPTIONER.encoder_from,
-                       help="zoo classifier whose conv weights start the encoder, or 'none' (default %(default)s)")
+    train.add_argument(
+        "--encoder-from",
+        default=SHIPPED_CAPTIONER.encoder_from,
+        help="zoo classifier whose conv weights start the encoder, or 'none' (default %(default)s)",
+    )
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--epochs", type=int, default=SHIPPED_CAPTIONER.epochs)
     train.add_argument("--batch-size", type=int, default=SHIPPED_CAPTIONER.batch_size)
@@ -117,8 +133,11 @@ def _register_train_captioner(commands: argparse._SubParsersAction) -> None:
 
 
 def _register_caption(commands: argparse._SubParsersAction) -> None:
-    caption = commands.add_parser("caption", help="caption an image (or a captioning test scene) and explain every word "
-                                  "with Grad-CAM, LSFT, GSFT and saliency; per-word mass on the word's object for scenes")
+    caption = commands.add_parser(
+        "caption",
+        help="caption an image (or a captioning test scene) and explain every word "
+        "with Grad-CAM, LSFT, GSFT and saliency; per-word mass on the word's object for scenes",
+    )
     source = caption.add_mutually_exclusive_group(required=True)
     source.add_argument("--image", type=Path)
     source.add_argument("--index", type=int, help="a scene of the captioning test split (0-499)")
@@ -131,8 +150,11 @@ def _register_caption(commands: argparse._SubParsersAction) -> None:
 
 
 def _register_captioning_results(commands: argparse._SubParsersAction) -> None:
-    results = commands.add_parser("captioning-results", help="per-word localisation of each method over captioners of several "
-                                  "seeds (missing ones are trained, about 9 minutes each on 2 cores); --write updates docs/results.md")
+    results = commands.add_parser(
+        "captioning-results",
+        help="per-word localisation of each method over captioners of several "
+        "seeds (missing ones are trained, about 9 minutes each on 2 cores); --write updates docs/results.md",
+    )
     results.add_argument("--seeds", type=int, nargs="+", default=list(REPORT_SEEDS))
     results.add_argument("--scenes", type=int, default=REPORT_SCENES, help="test scenes to caption (exactly captioned ones are explained)")
     results.add_argument("--rerun", action="store_true", help="recompute even when cached in runs/gan-results")

@@ -48,8 +48,10 @@ def class_index(text: str, classes: list[str]) -> int:
         return classes.index(text)
     if text.lstrip("-").isdigit() and 0 <= int(text) < len(classes):
         return int(text)
-    raise ValueError(f"unknown class {text!r}; give a class name ({', '.join(classes[:10])}{', ...' if len(classes) > 10 else ''}) "
-                     f"or an index in 0..{len(classes) - 1}")
+    raise ValueError(
+        f"unknown class {text!r}; give a class name ({', '.join(classes[:10])}{', ...' if len(classes) > 10 else ''}) "
+        f"or an index in 0..{len(classes) - 1}"
+    )
 
 
 def load_image_argument(args: argparse.Namespace) -> tuple[torch.Tensor, int | None, str]:

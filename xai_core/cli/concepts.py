@@ -19,25 +19,42 @@ def _cmd_tcav(args: argparse.Namespace) -> int:
         raise ValueError(f"give at least one concept; {card.dataset} has: {', '.join(concept_names(card.dataset or '')) or 'none'}")
     target = class_index(args.target, card.classes)
     with progress_bar("tcav", args.quiet) as show:
-        result = run_tcav(card, concepts, target, n_images=args.n, n_random=args.randoms, seed=args.seed, layer_name=args.layer,
-                          alpha=args.alpha, bonferroni=args.bonferroni, progress=show)
+        result = run_tcav(
+            card,
+            concepts,
+            target,
+            n_images=args.n,
+            n_random=args.randoms,
+            seed=args.seed,
+            layer_name=args.layer,
+            alpha=args.alpha,
+            bonferroni=args.bonferroni,
+            progress=show,
+        )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "tcav.csv").write_text(result.to_csv())
     (out / "tcav.json").write_text(result.to_json())
-    print(f"TCAV for class {result.target_class} of {card.id} at {result.layer}: random {result.random_mean:.3f} +- "
-          f"{result.random_std:.3f} over {result.n_random_sets} random-vs-random runs")
+    print(
+        f"TCAV for class {result.target_class} of {card.id} at {result.layer}: random {result.random_mean:.3f} +- "
+        f"{result.random_std:.3f} over {result.n_random_sets} random-vs-random runs"
+    )
     for row in result.rows():
-        print(f"{row['concept']:<20} TCAV {row['tcav_score']:.3f} +- {row['score_std']:.3f}  p {row['p_adjusted']:.3g} "
-              f"{row['stars']:<3} {'significant' if row['significant'] else 'not significant'}  CAV accuracy {row['cav_accuracy']:.2f}")
+        print(
+            f"{row['concept']:<20} TCAV {row['tcav_score']:.3f} +- {row['score_std']:.3f}  p {row['p_adjusted']:.3g} "
+            f"{row['stars']:<3} {'significant' if row['significant'] else 'not significant'}  CAV accuracy {row['cav_accuracy']:.2f}"
+        )
     print(f"wrote {out / 'tcav.csv'} and {out / 'tcav.json'}")
     return 0
 
 
 def register(commands: argparse._SubParsersAction) -> None:
     """tcav."""
-    tcav = commands.add_parser("tcav", help="TCAV (Kim et al. 2018): how much registered concepts (thick strokes, slanted, "
-                               "red ...) push a class, with t-tests over random concepts; writes tcav.csv and tcav.json")
+    tcav = commands.add_parser(
+        "tcav",
+        help="TCAV (Kim et al. 2018): how much registered concepts (thick strokes, slanted, "
+        "red ...) push a class, with t-tests over random concepts; writes tcav.csv and tcav.json",
+    )
     tcav.add_argument("--model", required=True)
     tcav.add_argument("--concepts", required=True, help='comma-separated concept names, e.g. "thick strokes,slanted"')
     tcav.add_argument("--target", required=True, help="the class: its name (e.g. A) or index")

@@ -41,8 +41,15 @@ def _cmd_models(args: argparse.Namespace) -> int:
     rows = []
     for model_id in list_models():
         info = model_info(model_id)
-        rows.append({"id": model_id, "arch": info["arch"], "dataset": info["dataset"],
-                     "test_accuracy": info.get("metrics", {}).get("test_accuracy"), "parameters": info.get("parameters")})
+        rows.append(
+            {
+                "id": model_id,
+                "arch": info["arch"],
+                "dataset": info["dataset"],
+                "test_accuracy": info.get("metrics", {}).get("test_accuracy"),
+                "parameters": info.get("parameters"),
+            }
+        )
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
@@ -54,8 +61,17 @@ def _cmd_models(args: argparse.Namespace) -> int:
 
 def _cmd_train(args: argparse.Namespace) -> int:
     apply_threads(args)
-    config = TrainConfig(args.dataset, args.arch, seed=args.seed, epochs=args.epochs, batch_size=args.batch_size,
-                         lr=args.lr, patience=args.patience, max_train=args.max_train, model_id=args.id or "")
+    config = TrainConfig(
+        args.dataset,
+        args.arch,
+        seed=args.seed,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        patience=args.patience,
+        max_train=args.max_train,
+        model_id=args.id or "",
+    )
     refuse_shadowing_shipped(config.model_id, args.out, "models", "--id")
     entry = train_cnn(config, out_dir=args.out, progress=not args.quiet, device=args.device)
     if entry:  # rank 0 under torchrun
@@ -63,20 +79,41 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _reproduction_plan(args: argparse.Namespace) -> tuple[list, Callable[[Any], str], Callable[..., dict | None], str,
-                                                          Callable[[dict], str]]:
+def _reproduction_plan(
+    args: argparse.Namespace,
+) -> tuple[list, Callable[[Any], str], Callable[..., dict | None], str, Callable[[dict], str]]:
     """What reproduce-checkpoints retrains: (shipped configs, their id, the trainer, the kind, one summary line per entry)."""
     if args.captioners:
-        return ([SHIPPED_CAPTIONER], lambda c: c.captioner_id, train_captioner, "captioner",
-                lambda m: f"BLEU-4 {m['bleu4']:.4f}, exact match {m['exact_match']:.4f}")
+        return (
+            [SHIPPED_CAPTIONER],
+            lambda c: c.captioner_id,
+            train_captioner,
+            "captioner",
+            lambda m: f"BLEU-4 {m['bleu4']:.4f}, exact match {m['exact_match']:.4f}",
+        )
     if args.gans:
-        return (shipped_gan_configs(), lambda c: c.gan_id, train_gan, "GAN",
-                lambda m: f"FID {m['fid']:.2f} (real vs real {m['fid_real_vs_real']:.2f})")
+        return (
+            shipped_gan_configs(),
+            lambda c: c.gan_id,
+            train_gan,
+            "GAN",
+            lambda m: f"FID {m['fid']:.2f} (real vs real {m['fid_real_vs_real']:.2f})",
+        )
     if args.generators:
-        return (shipped_generator_configs(), lambda c: c.generator_id, train_sftgan, "generator",
-                lambda m: f"held-out Dice vs Grad-CAM {m['val_dice']:.4f}")
-    return (shipped_checkpoint_configs(), lambda c: c.model_id, train_cnn, "checkpoint",
-            lambda m: f"test accuracy {m['test_accuracy']:.4f}")
+        return (
+            shipped_generator_configs(),
+            lambda c: c.generator_id,
+            train_sftgan,
+            "generator",
+            lambda m: f"held-out Dice vs Grad-CAM {m['val_dice']:.4f}",
+        )
+    return (
+        shipped_checkpoint_configs(),
+        lambda c: c.model_id,
+        train_cnn,
+        "checkpoint",
+        lambda m: f"test accuracy {m['test_accuracy']:.4f}",
+    )
 
 
 def _cmd_reproduce(args: argparse.Namespace) -> int:
@@ -98,9 +135,12 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     image, label, source = load_image_argument(args)
     top = card.predict(image, k=args.top)
     result = {
-        "model": card.id, "source": source,
-        "true_label": label, "true_class": None if label is None else load_dataset(args.dataset, args.split).classes[label],
-        "predicted_label": top[0].label, "predicted_class": top[0].name,
+        "model": card.id,
+        "source": source,
+        "true_label": label,
+        "true_class": None if label is None else load_dataset(args.dataset, args.split).classes[label],
+        "predicted_label": top[0].label,
+        "predicted_class": top[0].name,
         "top": [{"label": p.label, "class": p.name, "probability": round(p.probability, 6)} for p in top],
     }
     print(json.dumps(result, indent=2))
@@ -118,8 +158,10 @@ def _register_listings(commands: argparse._SubParsersAction) -> None:
 
 
 def _register_train_cnn(commands: argparse._SubParsersAction) -> None:
-    train = commands.add_parser("train-cnn", help="train a CNN on a dataset and save it with a manifest entry "
-                                "(also under torchrun: DDP over gloo, or nccl with --device cuda)")
+    train = commands.add_parser(
+        "train-cnn",
+        help="train a CNN on a dataset and save it with a manifest entry (also under torchrun: DDP over gloo, or nccl with --device cuda)",
+    )
     train.add_argument("--dataset", required=True, help=f"one of {', '.join(list_datasets())}, folder:<path>, ...")
     train.add_argument("--arch", required=True, choices=TRAINABLE_ARCHITECTURES)
     train.add_argument("--seed", type=int, default=0)
@@ -129,8 +171,11 @@ def _register_train_cnn(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--patience", type=int, default=3, help="stop after this many epochs without a better validation accuracy")
     train.add_argument("--max-train", type=int, default=None, help="use at most this many training images")
     train.add_argument("--id", default=None, help="model id (default <arch>-<dataset>)")
-    train.add_argument("--out", default=str(USER_CHECKPOINT_DIR),
-                       help="checkpoint directory whose manifest.json is updated (default runs/checkpoints, which the app lists)")
+    train.add_argument(
+        "--out",
+        default=str(USER_CHECKPOINT_DIR),
+        help="checkpoint directory whose manifest.json is updated (default runs/checkpoints, which the app lists)",
+    )
     add_threads_option(train)
     train.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="under torchrun, cuda means one GPU per rank")
     train.add_argument("--quiet", action="store_true", help="no progress bars")

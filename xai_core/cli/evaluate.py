@@ -23,9 +23,14 @@ from .jobs import add_executor_options, executor_from
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     apply_threads(args)
-    settings = EvaluationSettings(reference_method=args.reference, perturbation_steps=args.perturbation_steps,
-                                  robustness_images=args.robustness_images or None, sanity_images=args.sanity_images or None,
-                                  sanity_steps=args.sanity_steps or None, batch_size=args.batch_size)
+    settings = EvaluationSettings(
+        reference_method=args.reference,
+        perturbation_steps=args.perturbation_steps,
+        robustness_images=args.robustness_images or None,
+        sanity_images=args.sanity_images or None,
+        sanity_steps=args.sanity_steps or None,
+        batch_size=args.batch_size,
+    )
     pairs = [parse_pair(text) for text in args.pairs]
     with progress_bar("evaluate", args.quiet) as show:
         executor = executor_from(args)
@@ -77,13 +82,35 @@ def _audit_bundle(args: argparse.Namespace, card, methods: list[str]):
         if args.image or args.dataset:
             image, _, source = load_image_argument(args)
             mask = None if args.image else load_dataset(args.dataset, args.split)[args.index][2]
-            bundle = bundle_for_image(card, image, args.target, methods, args.seed, mask=mask,
-                                      dataset=None if args.image else args.dataset, split=args.split,
-                                      index=None if args.image else args.index, source=source, title=args.title, command=command,
-                                      on_progress=show)
+            bundle = bundle_for_image(
+                card,
+                image,
+                args.target,
+                methods,
+                args.seed,
+                mask=mask,
+                dataset=None if args.image else args.dataset,
+                split=args.split,
+                index=None if args.image else args.index,
+                source=source,
+                title=args.title,
+                command=command,
+                on_progress=show,
+            )
         if args.gan:
-            bundle = bundle_for_generated(card, args.gan, None, args.label, methods, gan_seed=args.gan_seed, seed=args.seed,
-                                          bundle=bundle, title=args.title, command=command, on_progress=show)
+            bundle = bundle_for_generated(
+                card,
+                args.gan,
+                None,
+                args.label,
+                methods,
+                gan_seed=args.gan_seed,
+                seed=args.seed,
+                bundle=bundle,
+                title=args.title,
+                command=command,
+                on_progress=show,
+            )
     return bundle
 
 
@@ -99,12 +126,19 @@ def _cmd_audit_report(args: argparse.Namespace) -> int:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(bundle.to_json(indent=1))
     path = write_audit_report(bundle, args.out, args.title)
-    summary = {"report": str(path), "bytes": path.stat().st_size, "model": bundle.provenance["model"]["id"],
-               "model_sha256": bundle.provenance["model"]["sha256"], "targets": bundle.targets,
-               "maps": {subject: list(maps) for subject, maps in bundle.maps.items()}, "not_applicable": bundle.not_applicable}
+    summary = {
+        "report": str(path),
+        "bytes": path.stat().st_size,
+        "model": bundle.provenance["model"]["id"],
+        "model_sha256": bundle.provenance["model"]["sha256"],
+        "targets": bundle.targets,
+        "maps": {subject: list(maps) for subject, maps in bundle.maps.items()},
+        "not_applicable": bundle.not_applicable,
+    }
     if bundle.latent_sensitivity is not None:
-        summary.update(gan=args.gan, gan_sha256=bundle.provenance["gan"]["sha256"],
-                       most_sensitive_dimensions=bundle.latent_sensitivity.top(5))
+        summary.update(
+            gan=args.gan, gan_sha256=bundle.provenance["gan"]["sha256"], most_sensitive_dimensions=bundle.latent_sensitivity.top(5)
+        )
     if args.json:
         summary["bundle_json"] = str(args.json)
     print(json.dumps(summary, indent=2))
@@ -113,23 +147,33 @@ def _cmd_audit_report(args: argparse.Namespace) -> int:
 
 def _register_evaluate(commands: argparse._SubParsersAction) -> None:
     defaults = EvaluationSettings()
-    evaluate = commands.add_parser("evaluate", help="run the metric suite over model/dataset pairs, methods and seeds; "
-                                   "writes tidy CSV + JSON and plotly figures")
-    evaluate.add_argument("--pairs", nargs="+", required=True, metavar="PAIR",
-                          help="model id, model@dataset (generalisation) or model@dataset[train]")
-    evaluate.add_argument("--methods", nargs="+", default=["grad_cam", "lsft", "gsft"], metavar="METHOD",
-                          help=f"any of {', '.join(EXPLAINERS)}, or lsft|gsft-<strategy> for a chosen generator")
+    evaluate = commands.add_parser(
+        "evaluate", help="run the metric suite over model/dataset pairs, methods and seeds; writes tidy CSV + JSON and plotly figures"
+    )
+    evaluate.add_argument(
+        "--pairs", nargs="+", required=True, metavar="PAIR", help="model id, model@dataset (generalisation) or model@dataset[train]"
+    )
+    evaluate.add_argument(
+        "--methods",
+        nargs="+",
+        default=["grad_cam", "lsft", "gsft"],
+        metavar="METHOD",
+        help=f"any of {', '.join(EXPLAINERS)}, or lsft|gsft-<strategy> for a chosen generator",
+    )
     evaluate.add_argument("--metrics", nargs="+", default=list(METRICS), metavar="METRIC", help=f"any of {', '.join(METRICS)}")
     evaluate.add_argument("--n", type=int, default=100, help="images per pair and seed (drawn by the seed from the split)")
     evaluate.add_argument("--seeds", type=seed_list, default=[0], help="comma-separated, e.g. 0,1,2")
     evaluate.add_argument("--reference", default=defaults.reference_method, help="method that Dice and win %% compare with")
     evaluate.add_argument("--perturbation-steps", type=int, default=defaults.perturbation_steps, help="deletion/insertion steps")
-    evaluate.add_argument("--robustness-images", type=int, default=defaults.robustness_images,
-                          help="images re-explained under noise (0: all)")
-    evaluate.add_argument("--sanity-images", type=int, default=defaults.sanity_images,
-                          help="images re-explained per randomised model (0: all)")
-    evaluate.add_argument("--sanity-steps", type=int, default=defaults.sanity_steps,
-                          help="points of the randomisation cascade (0: every layer)")
+    evaluate.add_argument(
+        "--robustness-images", type=int, default=defaults.robustness_images, help="images re-explained under noise (0: all)"
+    )
+    evaluate.add_argument(
+        "--sanity-images", type=int, default=defaults.sanity_images, help="images re-explained per randomised model (0: all)"
+    )
+    evaluate.add_argument(
+        "--sanity-steps", type=int, default=defaults.sanity_steps, help="points of the randomisation cascade (0: every layer)"
+    )
     evaluate.add_argument("--batch-size", type=int, default=defaults.batch_size)
     evaluate.add_argument("--out", required=True, help="output directory")
     add_threads_option(evaluate)
@@ -139,19 +183,28 @@ def _register_evaluate(commands: argparse._SubParsersAction) -> None:
 
 
 def _register_report_results(commands: argparse._SubParsersAction) -> None:
-    report = commands.add_parser("report-results", help="regenerate docs/results.md: model figures from the manifest, "
-                                 "the paper's evaluation tables from the pinned suite runs (cached in runs/evaluation), "
-                                 "the GAN tables from the pinned GAN experiments (cached in runs/gan-results)")
+    report = commands.add_parser(
+        "report-results",
+        help="regenerate docs/results.md: model figures from the manifest, "
+        "the paper's evaluation tables from the pinned suite runs (cached in runs/evaluation), "
+        "the GAN tables from the pinned GAN experiments (cached in runs/gan-results)",
+    )
     report.add_argument("--rerun", action="store_true", help="recompute the evaluation runs even when cached")
-    report.add_argument("--gan-only", action="store_true", help="only (re)compute the GAN sections and replace them at the end "
-                        "of the existing docs/results.md")
+    report.add_argument(
+        "--gan-only",
+        action="store_true",
+        help="only (re)compute the GAN sections and replace them at the end of the existing docs/results.md",
+    )
     report.add_argument("--quiet", action="store_true")
     report.set_defaults(handler=_cmd_report_results)
 
 
 def _register_audit_report(commands: argparse._SubParsersAction) -> None:
-    audit = commands.add_parser("audit-report", help="one self-contained HTML audit report: an image (and a GAN sample) "
-                                "with maps, scores, latent sensitivities and provenance, or a finished evaluation run")
+    audit = commands.add_parser(
+        "audit-report",
+        help="one self-contained HTML audit report: an image (and a GAN sample) "
+        "with maps, scores, latent sensitivities and provenance, or a finished evaluation run",
+    )
     audit.add_argument("--run", type=Path, default=None, help="a finished evaluation run directory (written by evaluate --out)")
     audit.add_argument("--model", default=None)
     source = audit.add_mutually_exclusive_group()
@@ -159,8 +212,13 @@ def _register_audit_report(commands: argparse._SubParsersAction) -> None:
     source.add_argument("--dataset")
     audit.add_argument("--index", type=int, default=0)
     audit.add_argument("--split", default="test", choices=["train", "test"])
-    audit.add_argument("--methods", nargs="+", default=["grad_cam", "lsft"], metavar="METHOD",
-                       help=f"comma- or space-separated, any of {', '.join(EXPLAINERS)}")
+    audit.add_argument(
+        "--methods",
+        nargs="+",
+        default=["grad_cam", "lsft"],
+        metavar="METHOD",
+        help=f"comma- or space-separated, any of {', '.join(EXPLAINERS)}",
+    )
     audit.add_argument("--target", type=int, default=None, help="class to explain on the image (default: the prediction)")
     audit.add_argument("--gan", default=None, help="also explain a sample of this GAN (an id from the manifests, e.g. cdcgan-mnist)")
     audit.add_argument("--gan-seed", type=int, default=0, help="seed of the GAN sample's latent code")

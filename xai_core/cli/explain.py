@@ -27,11 +27,16 @@ def _average_relevance(args: argparse.Namespace, card, explainer) -> dict:
     dataset = load_dataset(args.dataset, args.split)
     count = min(args.average, len(dataset))
     bar = tqdm(total=count, desc="CGMA relevance", disable=args.quiet)
-    mean, per_image = average_relevance(explainer, card.preprocess, dataset.float_images(slice(0, count)),
-                                        on_progress=lambda done: bar.update(round(done * count) - bar.n))
+    mean, per_image = average_relevance(
+        explainer, card.preprocess, dataset.float_images(slice(0, count)), on_progress=lambda done: bar.update(round(done * count) - bar.n)
+    )
     bar.close()
-    return dict(source=f"{args.dataset}/{args.split}[:{count}]", images=count,
-                mean_relevance=[round(float(v), 4) for v in mean], std_relevance=[round(float(v), 4) for v in per_image.std(0)])
+    return dict(
+        source=f"{args.dataset}/{args.split}[:{count}]",
+        images=count,
+        mean_relevance=[round(float(v), 4) for v in mean],
+        std_relevance=[round(float(v), 4) for v in per_image.std(0)],
+    )
 
 
 def _image_relevance(args: argparse.Namespace, card, explainer) -> dict:
@@ -74,8 +79,16 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     with progress_bar("explaining", args.quiet) as show:
         explanation = explain_image(card, image, args.methods, args.target, on_progress=show)
     top, target = explanation.predictions, explanation.target
-    summary = {"model": card.id, "source": source, "true_label": label, "predicted_label": top[0].label,
-               "predicted_class": top[0].name, "target": target, "target_class": card.classes[target], "maps": {}}
+    summary = {
+        "model": card.id,
+        "source": source,
+        "true_label": label,
+        "predicted_label": top[0].label,
+        "predicted_class": top[0].name,
+        "target": target,
+        "target_class": card.classes[target],
+        "maps": {},
+    }
     for method in args.methods:
         if method in explanation.not_applicable:
             summary["maps"][method] = {"not_applicable": explanation.not_applicable[method]}
@@ -118,8 +131,7 @@ def _register_explain(commands: argparse._SubParsersAction) -> None:
     source.add_argument("--dataset")
     explain_parser.add_argument("--index", type=int, default=0)
     explain_parser.add_argument("--split", default="test", choices=["train", "test"])
-    explain_parser.add_argument("--methods", nargs="+", default=list(EXPLAINERS), metavar="METHOD",
-                                help=f"any of {', '.join(EXPLAINERS)}")
+    explain_parser.add_argument("--methods", nargs="+", default=list(EXPLAINERS), metavar="METHOD", help=f"any of {', '.join(EXPLAINERS)}")
     explain_parser.add_argument("--target", type=int, default=None, help="class to explain (default: the prediction)")
     explain_parser.add_argument("--layers", action="store_true", help="also save every conv layer's Grad-CAM and the CGMAs")
     explain_parser.add_argument("--eta", type=eta_count, default=DEFAULT_ETA, help="CGMAs saved with --layers")

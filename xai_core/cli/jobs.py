@@ -23,13 +23,25 @@ from .common import progress_bar
 
 
 def add_executor_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--ray-address", default=None, help=f"run on Ray: a cluster address, 'auto' to join a running one, or "
-                        f"'local' to start one here (default ${RAY_ADDRESS_VARIABLE}; unset: in this process)")
+    parser.add_argument(
+        "--ray-address",
+        default=None,
+        help=f"run on Ray: a cluster address, 'auto' to join a running one, or "
+        f"'local' to start one here (default ${RAY_ADDRESS_VARIABLE}; unset: in this process)",
+    )
     parser.add_argument("--workers", type=int, default=2, help="Ray actors, each holding the model (default 2)")
-    parser.add_argument("--cpus-per-worker", type=float, default=0.75,
-                        help="CPUs reserved per actor; fractions leave room for the stage feeding them (default 0.75)")
-    parser.add_argument("--threads-per-worker", type=int, default=1,
-                        help="torch threads per worker, on every executor (the same count gives bit-identical outputs)")
+    parser.add_argument(
+        "--cpus-per-worker",
+        type=float,
+        default=0.75,
+        help="CPUs reserved per actor; fractions leave room for the stage feeding them (default 0.75)",
+    )
+    parser.add_argument(
+        "--threads-per-worker",
+        type=int,
+        default=1,
+        help="torch threads per worker, on every executor (the same count gives bit-identical outputs)",
+    )
 
 
 def executor_from(args: argparse.Namespace) -> Executor:
@@ -39,8 +51,10 @@ def executor_from(args: argparse.Namespace) -> Executor:
 def _write_dataset_outputs(out: Path, outputs: dict) -> None:
     """maps.safetensors (the map_* arrays) and predictions.csv."""
     out.mkdir(parents=True, exist_ok=True)
-    save_file({name: torch.from_numpy(values).contiguous() for name, values in outputs.items() if name.startswith("map_")},
-              str(out / "maps.safetensors"))
+    save_file(
+        {name: torch.from_numpy(values).contiguous() for name, values in outputs.items() if name.startswith("map_")},
+        str(out / "maps.safetensors"),
+    )
     with open(out / "predictions.csv", "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["index", "label", "prediction", "confidence"])
@@ -56,9 +70,19 @@ def _cmd_explain_dataset(args: argparse.Namespace) -> int:
     out = Path(args.out)
     _write_dataset_outputs(out, outputs)
     images = len(outputs["index"])
-    summary = {"model": args.model, "dataset": args.dataset, "split": args.split, "methods": args.methods, "images": images,
-               "seed": args.seed, "executor": executor.name, "seconds": round(seconds, 3),
-               "images_per_second": round(images / seconds, 2), "versions": library_versions(), "command": args.argv}
+    summary = {
+        "model": args.model,
+        "dataset": args.dataset,
+        "split": args.split,
+        "methods": args.methods,
+        "images": images,
+        "seed": args.seed,
+        "executor": executor.name,
+        "seconds": round(seconds, 3),
+        "images_per_second": round(images / seconds, 2),
+        "versions": library_versions(),
+        "command": args.argv,
+    }
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     print(json.dumps({k: summary[k] for k in ("images", "executor", "seconds", "images_per_second")}))
     print(f"wrote {out / 'maps.safetensors'}, predictions.csv and summary.json")
@@ -72,17 +96,27 @@ def _cmd_build_shards(args: argparse.Namespace) -> int:
         raise ValueError(f"no dataset of the {args.strategy} strategy is available here")
     started = time.perf_counter()
     for pair in tqdm(pairs, desc=f"{args.strategy} shards ({executor.name})", disable=args.quiet):
-        path = build_pair_shard(pair, args.cache_dir, per_pair=args.per_pair, holdout_fraction=args.holdout_fraction,
-                                seed=args.seed, eta=args.eta, batch_size=args.chunk_size, progress=not args.quiet,
-                                executor=executor)
+        path = build_pair_shard(
+            pair,
+            args.cache_dir,
+            per_pair=args.per_pair,
+            holdout_fraction=args.holdout_fraction,
+            seed=args.seed,
+            eta=args.eta,
+            batch_size=args.chunk_size,
+            progress=not args.quiet,
+            executor=executor,
+        )
         print(f"{pair.model_id}: {path}")
     print(f"{len(pairs)} shards in {time.perf_counter() - started:.1f} s on the {executor.name} executor")
     return 0
 
 
 def _register_explain_dataset(commands: argparse._SubParsersAction) -> None:
-    explain = commands.add_parser("explain-dataset", help="explain a whole dataset split (locally or on Ray): maps.safetensors, "
-                                  "predictions.csv, summary.json with images/s")
+    explain = commands.add_parser(
+        "explain-dataset",
+        help="explain a whole dataset split (locally or on Ray): maps.safetensors, predictions.csv, summary.json with images/s",
+    )
     explain.add_argument("--model", required=True)
     explain.add_argument("--dataset", required=True)
     explain.add_argument("--split", default="test", choices=["train", "test"])
@@ -97,8 +131,11 @@ def _register_explain_dataset(commands: argparse._SubParsersAction) -> None:
 
 
 def _register_build_shards(commands: argparse._SubParsersAction) -> None:
-    shards = commands.add_parser("build-shards", help="compute the SFT-GAN training shards (image, CGMAs, Grad-CAM) of a "
-                                 "strategy's pairs, locally or on Ray; train-sftgan then reuses them")
+    shards = commands.add_parser(
+        "build-shards",
+        help="compute the SFT-GAN training shards (image, CGMAs, Grad-CAM) of a "
+        "strategy's pairs, locally or on Ray; train-sftgan then reuses them",
+    )
     shards.add_argument("--strategy", required=True, choices=list(STRATEGIES))
     shards.add_argument("--per-pair", type=int, default=1000)
     shards.add_argument("--holdout-fraction", type=float, default=0.2)

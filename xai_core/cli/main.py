@@ -19,8 +19,9 @@ USER_ERRORS = (DatasetUnavailable, ImageDecodeError, CheckpointError, SurveyErro
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m xai_core",
-                                     description="XAI Studio engine: datasets, models, training, prediction, explanation.")
+    parser = argparse.ArgumentParser(
+        prog="python -m xai_core", description="XAI Studio engine: datasets, models, training, prediction, explanation."
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for group in COMMAND_GROUPS:
         group.register(commands)

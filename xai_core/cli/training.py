@@ -17,37 +17,71 @@ from .common import add_threads_option, apply_threads, eta_count
 
 def _cmd_train_sftgan(args: argparse.Namespace) -> int:
     apply_threads(args)
-    config = SFTGANConfig(args.kind, args.strategy, seed=args.seed, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                          lambda_reconstruction=args.lambda_reconstruction, reconstruction=args.reconstruction,
-                          channels=args.channels, condition_channels=args.condition_channels, eta=args.eta, per_pair=args.per_pair,
-                          holdout_fraction=args.holdout_fraction,
-                          generator_id=args.id or "")
+    config = SFTGANConfig(
+        args.kind,
+        args.strategy,
+        seed=args.seed,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        lambda_reconstruction=args.lambda_reconstruction,
+        reconstruction=args.reconstruction,
+        channels=args.channels,
+        condition_channels=args.condition_channels,
+        eta=args.eta,
+        per_pair=args.per_pair,
+        holdout_fraction=args.holdout_fraction,
+        generator_id=args.id or "",
+    )
     refuse_shadowing_shipped(config.generator_id, args.out, "generators", "--id")
-    entry = train_sftgan(config, out_dir=args.out, run_dir=args.run_dir, cache_dir=args.cache_dir,
-                         resume=not args.no_resume, progress=not args.quiet)
+    entry = train_sftgan(
+        config, out_dir=args.out, run_dir=args.run_dir, cache_dir=args.cache_dir, resume=not args.no_resume, progress=not args.quiet
+    )
     if entry:  # rank 0 under torchrun
-        print(json.dumps({"id": entry["id"], "file": str(Path(args.out) / entry["file"]), "parameters": entry["parameters"],
-                          **{k: v for k, v in entry["metrics"].items() if k != "per_pair"}}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "id": entry["id"],
+                    "file": str(Path(args.out) / entry["file"]),
+                    "parameters": entry["parameters"],
+                    **{k: v for k, v in entry["metrics"].items() if k != "per_pair"},
+                },
+                indent=2,
+            )
+        )
     return 0
 
 
 def _cmd_train_gan(args: argparse.Namespace) -> int:
     apply_threads(args)
-    config = GANConfig(args.dataset, conditional=args.conditional, seed=args.seed, epochs=args.epochs, batch_size=args.batch_size,
-                       lr=args.lr, latent_dim=args.latent_dim, width=args.width, feature_model=args.feature_model or "",
-                       gan_id=args.id or "")
+    config = GANConfig(
+        args.dataset,
+        conditional=args.conditional,
+        seed=args.seed,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        latent_dim=args.latent_dim,
+        width=args.width,
+        feature_model=args.feature_model or "",
+        gan_id=args.id or "",
+    )
     refuse_shadowing_shipped(config.gan_id, args.out, "gans", "--id")
-    entry = train_gan(config, out_dir=args.out, run_dir=args.run_dir, progress=not args.quiet, score=not args.no_fid,
-                      device=args.device)
+    entry = train_gan(config, out_dir=args.out, run_dir=args.run_dir, progress=not args.quiet, score=not args.no_fid, device=args.device)
     if entry:  # rank 0 under torchrun
-        print(json.dumps({"id": entry["id"], "file": str(Path(args.out) / entry["file"]), "parameters": entry["parameters"],
-                          **entry["metrics"]}, indent=2))
+        print(
+            json.dumps(
+                {"id": entry["id"], "file": str(Path(args.out) / entry["file"]), "parameters": entry["parameters"], **entry["metrics"]},
+                indent=2,
+            )
+        )
     return 0
 
 
 def _register_train_sftgan(commands: argparse._SubParsersAction) -> None:
-    sftgan = commands.add_parser("train-sftgan", help="train an LSFT/GSFT generator over a strategy's dataset/CNN pairs "
-                                 "(also under torchrun: DDP over gloo)")
+    sftgan = commands.add_parser(
+        "train-sftgan", help="train an LSFT/GSFT generator over a strategy's dataset/CNN pairs (also under torchrun: DDP over gloo)"
+    )
     sftgan.add_argument("--kind", required=True, choices=GENERATOR_KINDS)
     sftgan.add_argument("--strategy", required=True, choices=list(STRATEGIES))
     sftgan.add_argument("--seed", type=int, default=0)
@@ -63,8 +97,9 @@ def _register_train_sftgan(commands: argparse._SubParsersAction) -> None:
     sftgan.add_argument("--holdout-fraction", type=float, default=0.2, help="share of each dataset's classes kept for validation")
     sftgan.add_argument("--id", default=None, help="generator id (default <kind>-<strategy>)")
     sftgan.add_argument("--out", default=str(USER_CHECKPOINT_DIR), help="checkpoint directory (default runs/checkpoints)")
-    sftgan.add_argument("--run-dir", default=None,
-                        help="resumable state, history.json, loss_curves.png (default runs/sftgan/<id>-seed<seed>)")
+    sftgan.add_argument(
+        "--run-dir", default=None, help="resumable state, history.json, loss_curves.png (default runs/sftgan/<id>-seed<seed>)"
+    )
     sftgan.add_argument("--cache-dir", default=str(DEFAULT_CACHE_DIR), help="where (image, CGMAs, Grad-CAM) shards are cached")
     sftgan.add_argument("--no-resume", action="store_true", help="start from scratch even if run-dir holds a state")
     add_threads_option(sftgan)
@@ -73,9 +108,12 @@ def _register_train_sftgan(commands: argparse._SubParsersAction) -> None:
 
 
 def _register_train_gan(commands: argparse._SubParsersAction) -> None:
-    gan = commands.add_parser("train-gan", help="train a DCGAN (unconditional or --conditional) on a dataset; sample grid per "
-                              "epoch in the run dir, FID beside the real-vs-real baseline in the manifest "
-                              "(also under torchrun: DDP over gloo, or nccl with --device cuda)")
+    gan = commands.add_parser(
+        "train-gan",
+        help="train a DCGAN (unconditional or --conditional) on a dataset; sample grid per "
+        "epoch in the run dir, FID beside the real-vs-real baseline in the manifest "
+        "(also under torchrun: DDP over gloo, or nccl with --device cuda)",
+    )
     gan.add_argument("--dataset", required=True)
     gan.add_argument("--conditional", action="store_true", help="class-conditional generator and projection discriminator")
     gan.add_argument("--seed", type=int, default=0)

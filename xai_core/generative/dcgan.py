@@ -63,8 +63,13 @@ class DCGANGenerator(nn.Module):
         return self.num_classes > 0
 
     def config(self) -> dict:
-        return {"latent_dim": self.latent_dim, "channels": self.channels, "image_size": self.image_size,
-                "num_classes": self.num_classes, "width": self.width}
+        return {
+            "latent_dim": self.latent_dim,
+            "channels": self.channels,
+            "image_size": self.image_size,
+            "num_classes": self.num_classes,
+            "width": self.width,
+        }
 
     def latent_weight(self) -> torch.Tensor:
         """The first layer's weight restricted to the latent code: Tensor[out, latent_dim] (for SeFa)."""
@@ -141,11 +146,15 @@ def quality_warning(info: dict) -> str | None:
     metrics = info.get("metrics", {})
     chance = 1 / max(1, len(info.get("classes", [])))
     if "class_accuracy" in metrics and metrics["class_accuracy"] <= 2 * chance:
-        return (f"{info['id']} has not learnt its classes: the domain CNN recognises {metrics['class_accuracy']:.1%} of its samples "
-                f"as the requested class (chance {chance:.1%}). Its latent explanations describe a failed generator.")
+        return (
+            f"{info['id']} has not learnt its classes: the domain CNN recognises {metrics['class_accuracy']:.1%} of its samples "
+            f"as the requested class (chance {chance:.1%}). Its latent explanations describe a failed generator."
+        )
     if "fid" in metrics and metrics["fid"] > FAILED_FID_RATIO * metrics.get("fid_real_vs_real", float("inf")):
-        return (f"{info['id']}'s FID is {metrics['fid'] / metrics['fid_real_vs_real']:.0f}x the real-vs-real baseline: its samples are "
-                "far from the data, and its latent explanations describe a failed generator.")
+        return (
+            f"{info['id']}'s FID is {metrics['fid'] / metrics['fid_real_vs_real']:.0f}x the real-vs-real baseline: its samples are "
+            "far from the data, and its latent explanations describe a failed generator."
+        )
     return None
 
 

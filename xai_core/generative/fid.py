@@ -83,8 +83,13 @@ class FIDResult:
     feature_network: str
 
     def as_dict(self) -> dict:
-        return {"fid": round(self.fid, 4), "n_real": self.n_real, "n_generated": self.n_generated,
-                "feature_dim": self.feature_dim, "feature_network": self.feature_network}
+        return {
+            "fid": round(self.fid, 4),
+            "n_real": self.n_real,
+            "n_generated": self.n_generated,
+            "feature_dim": self.feature_dim,
+            "feature_network": self.feature_network,
+        }
 
 
 def fid_score(real: torch.Tensor, generated: torch.Tensor, network: nn.Module, network_name: str = "") -> FIDResult:
@@ -95,11 +100,14 @@ def fid_score(real: torch.Tensor, generated: torch.Tensor, network: nn.Module, n
     return FIDResult(distance, len(real), len(generated), int(real_features.shape[1]), name)
 
 
-def fid_with_baseline(reference: torch.Tensor, other_real: torch.Tensor, generated: torch.Tensor, network: nn.Module,
-                      network_name: str = "", seed: int = 0) -> dict[str, FIDResult]:
+def fid_with_baseline(
+    reference: torch.Tensor, other_real: torch.Tensor, generated: torch.Tensor, network: nn.Module, network_name: str = "", seed: int = 0
+) -> dict[str, FIDResult]:
     """``generated`` vs the ``reference`` real set, and beside it the real-vs-real baseline: another real
     set (e.g. training images, randomly subsampled to ``len(generated)``) vs the same reference.
     Equal sample sizes keep the two figures comparable (FID is biased by n)."""
     order = torch.randperm(len(other_real), generator=torch.Generator().manual_seed(seed))[: len(generated)]
-    return {"generated": fid_score(reference, generated, network, network_name),
-            "real_vs_real": fid_score(reference, other_real[order], network, network_name)}
+    return {
+        "generated": fid_score(reference, generated, network, network_name),
+        "real_vs_real": fid_score(reference, other_real[order], network, network_name),
+    }

@@ -12,8 +12,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 from torch.func import jvp, vmap
@@ -34,8 +34,9 @@ class LatentSensitivity:
         return torch.argsort(self.sensitivity, descending=True, stable=True)
 
 
-def latent_sensitivity(generator: Callable[[torch.Tensor], torch.Tensor], latents: torch.Tensor,
-                       dimensions: list[int] | None = None, chunk: int = 16) -> LatentSensitivity:
+def latent_sensitivity(
+    generator: Callable[[torch.Tensor], torch.Tensor], latents: torch.Tensor, dimensions: list[int] | None = None, chunk: int = 16
+) -> LatentSensitivity:
     """Exact per-dimension sensitivity of ``generator`` over the sample ``latents`` Tensor[N, D].
 
     A batched jvp along the basis tangent e_i gives dG(z)/dz_i, Tensor[N, C, H, W], for every sample;
@@ -83,19 +84,22 @@ class SensitivityStability:
     second: LatentSensitivity
 
 
-def latent_stability(generator: Callable[[torch.Tensor], torch.Tensor], latent_dim: int, samples: int = 256,
-                     seeds: tuple[int, int] = (0, 1), k: int = 8) -> SensitivityStability:
+def latent_stability(
+    generator: Callable[[torch.Tensor], torch.Tensor], latent_dim: int, samples: int = 256, seeds: tuple[int, int] = (0, 1), k: int = 8
+) -> SensitivityStability:
     """Sensitivity on two seeded standard-normal samples Tensor[samples, latent_dim] and their agreement."""
-    estimates = [latent_sensitivity(generator, torch.randn(samples, latent_dim, generator=torch.Generator().manual_seed(seed)))
-                 for seed in seeds]
+    estimates = [
+        latent_sensitivity(generator, torch.randn(samples, latent_dim, generator=torch.Generator().manual_seed(seed))) for seed in seeds
+    ]
     correlation = float(rank_correlation(estimates[0].sensitivity[None], estimates[1].sensitivity[None])[0])
     k = min(k, latent_dim)
     overlap = len(set(estimates[0].ranking[:k].tolist()) & set(estimates[1].ranking[:k].tolist())) / k
     return SensitivityStability(correlation, overlap, k, *estimates)
 
 
-def pca_directions(features: Callable[[torch.Tensor], torch.Tensor], latents: torch.Tensor,
-                   components: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def pca_directions(
+    features: Callable[[torch.Tensor], torch.Tensor], latents: torch.Tensor, components: int | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """GANSpace: (explained-variance ratios Tensor[K], unit latent directions Tensor[K, D]).
 
     ``features`` maps latents Tensor[N, D] to activations of an intermediate layer (any shape [N, ...]).

@@ -16,7 +16,7 @@ import csv
 import io
 import math
 import random
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 import torch
 
@@ -51,9 +51,14 @@ def next_random_seed(seed: int) -> int:
     return random.Random(seed).randint(0, MAX_SEED)
 
 
-def sensitivity_sample(generator: DCGANGenerator, label: int | None = None, count: int = SENSITIVITY_SAMPLES,
-                       seed: int = SENSITIVITY_SEED, chunk: int = 8,
-                       on_progress: Callable[[float], None] | None = None) -> LatentSensitivity:
+def sensitivity_sample(
+    generator: DCGANGenerator,
+    label: int | None = None,
+    count: int = SENSITIVITY_SAMPLES,
+    seed: int = SENSITIVITY_SEED,
+    chunk: int = 8,
+    on_progress: Callable[[float], None] | None = None,
+) -> LatentSensitivity:
     """Exact latent sensitivity (``latent_sensitivity``, forward-mode jvp) of ``generator`` for one class over
     ``count`` seeded latents Tensor[count, D]: sensitivity Tensor[D], pixel maps Tensor[D, C, H, W].
 
@@ -84,8 +89,12 @@ def top_sefa_directions(generator: DCGANGenerator, k: int) -> tuple[torch.Tensor
     return eigenvalues[:k], directions[:k].to(generator.latent_weight().dtype)
 
 
-def edit_latent(latent: torch.Tensor, dimension_offsets: Mapping[int, float], direction_offsets: Mapping[int, float],
-                directions: torch.Tensor | None = None) -> torch.Tensor:
+def edit_latent(
+    latent: torch.Tensor,
+    dimension_offsets: Mapping[int, float],
+    direction_offsets: Mapping[int, float],
+    directions: torch.Tensor | None = None,
+) -> torch.Tensor:
     """z' = z + sum_i a_i e_i + sum_k b_k d_k for a latent Tensor[D].
 
     ``dimension_offsets`` {i: a_i} move along basis dimension i; ``direction_offsets`` {k: b_k} move by b_k
@@ -131,8 +140,9 @@ def interpolate_latents(start: torch.Tensor, end: torch.Tensor, frames: int, mod
 
 
 @torch.inference_mode()
-def interpolation_strip(generator: DCGANGenerator, start: torch.Tensor, end: torch.Tensor, label: int | None = None,
-                        frames: int = 8, mode: str = "slerp") -> torch.Tensor:
+def interpolation_strip(
+    generator: DCGANGenerator, start: torch.Tensor, end: torch.Tensor, label: int | None = None, frames: int = 8, mode: str = "slerp"
+) -> torch.Tensor:
     """Images Tensor[frames, C, H, W] in [0, 1] along :func:`interpolate_latents` from ``start`` to ``end``."""
     latents = interpolate_latents(start, end, frames, mode)
     return generator(latents, _labels(generator, label))

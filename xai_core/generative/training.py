@@ -24,8 +24,14 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from ..data import load_dataset
-from ..models.checkpoints import (REPOSITORY_ROOT, USER_CHECKPOINT_DIR, changed_option_arguments, out_dir_arguments, save_state_dict,
-                                  write_manifest_entry)
+from ..models.checkpoints import (
+    REPOSITORY_ROOT,
+    USER_CHECKPOINT_DIR,
+    changed_option_arguments,
+    out_dir_arguments,
+    save_state_dict,
+    write_manifest_entry,
+)
 from ..models.distributed import Distributed, distributed_context
 from ..models.registry import load_model
 from ..models.zoo import count_parameters
@@ -58,12 +64,17 @@ class GANConfig:
     def command(self, out_dir: str | Path = USER_CHECKPOINT_DIR) -> str:
         """The ``train-gan`` command line that reproduces this run into ``out_dir``."""
         defaults = GANConfig(self.dataset, self.conditional)
-        args = ["python", "-m", "xai_core", "train-gan", "--dataset", self.dataset, "--seed", str(self.seed),
-                "--epochs", str(self.epochs)]
+        args = ["python", "-m", "xai_core", "train-gan", "--dataset", self.dataset, "--seed", str(self.seed), "--epochs", str(self.epochs)]
         if self.conditional:
             args.append("--conditional")
-        options = {"batch_size": "--batch-size", "lr": "--lr", "latent_dim": "--latent-dim", "width": "--width",
-                   "feature_model": "--feature-model", "gan_id": "--id"}
+        options = {
+            "batch_size": "--batch-size",
+            "lr": "--lr",
+            "latent_dim": "--latent-dim",
+            "width": "--width",
+            "feature_model": "--feature-model",
+            "gan_id": "--id",
+        }
         args += changed_option_arguments(self, defaults, options)
         return shlex.join(args + out_dir_arguments(out_dir))
 
@@ -83,8 +94,9 @@ def generate(generator: DCGANGenerator, count: int, seed: int, labels: torch.Ten
     latents = sample_latents(count, generator.latent_dim, seed).to(device)
     if generator.conditional:
         labels = (grid_labels(generator.num_classes, count) if labels is None else labels).to(device)
-    chunks = [generator(latents[s : s + batch_size], None if labels is None else labels[s : s + batch_size])
-              for s in range(0, count, batch_size)]
+    chunks = [
+        generator(latents[s : s + batch_size], None if labels is None else labels[s : s + batch_size]) for s in range(0, count, batch_size)
+    ]
     generator.train(was_training)
     return torch.cat(chunks)
 
@@ -109,16 +121,26 @@ def score_generator(generator: DCGANGenerator, dataset: str, feature_model: str,
     card = load_model(feature_model)
     network = PenultimateFeatures(card)
     scores = fid_with_baseline(reference, train.float_images(), generated, network, feature_model, seed)
-    metrics = {"fid": round(scores["generated"].fid, 3), "fid_real_vs_real": round(scores["real_vs_real"].fid, 3),
-               "fid_n": count, "fid_feature_network": f"{feature_model} penultimate ({network.num_features}-d)"}
+    metrics = {
+        "fid": round(scores["generated"].fid, 3),
+        "fid_real_vs_real": round(scores["real_vs_real"].fid, 3),
+        "fid_n": count,
+        "fid_feature_network": f"{feature_model} penultimate ({network.num_features}-d)",
+    }
     if generator.conditional:
         predictions = card.probabilities(generated).argmax(dim=1)
         metrics["class_accuracy"] = round(float((predictions == labels).float().mean()), 4)
     return metrics
 
 
-def train_gan(config: GANConfig, out_dir: str | Path = USER_CHECKPOINT_DIR, run_dir: str | Path | None = None,
-              progress: bool = True, score: bool = True, device: str | torch.device = "cpu") -> dict:
+def train_gan(
+    config: GANConfig,
+    out_dir: str | Path = USER_CHECKPOINT_DIR,
+    run_dir: str | Path | None = None,
+    progress: bool = True,
+    score: bool = True,
+    device: str | torch.device = "cpu",
+) -> dict:
     """Train one DCGAN on ``config.dataset``'s training split; write safetensors + manifest entry
     (section ``gans``) to ``out_dir`` and a sample grid per epoch plus ``history.json`` to ``run_dir``.
     Deterministic for a seed on CPU. Returns the manifest entry.
@@ -175,8 +197,10 @@ def _train_gan(config: GANConfig, out_dir: Path, run_dir: Path, progress: bool, 
             logits_real = train_d(real, real_labels)
             logits_fake = train_d(fake.detach(), fake_labels)
             weight = world.shard_weight(len(shard), len(batch))
-            loss_d = weight * (F.binary_cross_entropy_with_logits(logits_real, torch.ones_like(logits_real))
-                               + F.binary_cross_entropy_with_logits(logits_fake, torch.zeros_like(logits_fake)))
+            loss_d = weight * (
+                F.binary_cross_entropy_with_logits(logits_real, torch.ones_like(logits_real))
+                + F.binary_cross_entropy_with_logits(logits_fake, torch.zeros_like(logits_fake))
+            )
             optimiser_d.zero_grad(set_to_none=True)
             loss_d.backward()
             optimiser_d.step()
@@ -185,21 +209,30 @@ def _train_gan(config: GANConfig, out_dir: Path, run_dir: Path, progress: bool, 
             optimiser_g.zero_grad(set_to_none=True)
             loss_g.backward()
             optimiser_g.step()
-            values = {"loss_g": loss_g.item(), "loss_d": loss_d.item(),
-                      "d_real": torch.sigmoid(logits_real).mean().item(), "d_fake": torch.sigmoid(logits_fake).mean().item()}
+            values = {
+                "loss_g": loss_g.item(),
+                "loss_d": loss_d.item(),
+                "d_real": torch.sigmoid(logits_real).mean().item(),
+                "d_fake": torch.sigmoid(logits_fake).mean().item(),
+            }
             for name, value in values.items():
                 totals[name] += value
             bar.set_postfix(g=f"{values['loss_g']:.3f}", d=f"{values['loss_d']:.3f}")
-        record = {"epoch": epoch, **{k: round(world.mean(v / max(1, steps)), 4) for k, v in totals.items()},
-                  "seconds": round(time.perf_counter() - started, 1)}
+        record = {
+            "epoch": epoch,
+            **{k: round(world.mean(v / max(1, steps)), 4) for k, v in totals.items()},
+            "seconds": round(time.perf_counter() - started, 1),
+        }
         history.append(record)
         if not world.is_main:
             continue
         save_sample_grid(generate(generator, grid_count, GRID_SEED), run_dir / "samples" / f"epoch_{epoch:03d}.png", grid_columns)
         (run_dir / "history.json").write_text(json.dumps(history, indent=2) + "\n")
         if progress:
-            tqdm.write(f"{config.gan_id} epoch {epoch}: loss G {record['loss_g']:.3f}, loss D {record['loss_d']:.3f}, "
-                       f"D(real) {record['d_real']:.2f}, D(fake) {record['d_fake']:.2f} ({record['seconds']} s)")
+            tqdm.write(
+                f"{config.gan_id} epoch {epoch}: loss G {record['loss_g']:.3f}, loss D {record['loss_d']:.3f}, "
+                f"D(real) {record['d_real']:.2f}, D(fake) {record['d_fake']:.2f} ({record['seconds']} s)"
+            )
     if not world.is_main:
         return {}
     generator.cpu().eval()
@@ -208,11 +241,19 @@ def _train_gan(config: GANConfig, out_dir: Path, run_dir: Path, progress: bool, 
     file_name = f"{config.gan_id}.safetensors"
     sha256 = save_state_dict(generator.state_dict(), out_dir / file_name)
     entry = {
-        "id": config.gan_id, "kind": "cdcgan" if config.conditional else "dcgan", "dataset": config.dataset,
-        "classes": list(data.classes), "architecture": generator.config(), "seed": config.seed,
-        "parameters": count_parameters(generator), "file": file_name, "sha256": sha256,
+        "id": config.gan_id,
+        "kind": "cdcgan" if config.conditional else "dcgan",
+        "dataset": config.dataset,
+        "classes": list(data.classes),
+        "architecture": generator.config(),
+        "seed": config.seed,
+        "parameters": count_parameters(generator),
+        "file": file_name,
+        "sha256": sha256,
         "metrics": {**metrics, "epochs_run": len(history), "n_train": len(images)},
-        "history": history, "training": asdict(config), "command": config.command(out_dir),
+        "history": history,
+        "training": asdict(config),
+        "command": config.command(out_dir),
         "versions": {"torch": torch.__version__, "python": platform.python_version()},
     }
     write_manifest_entry(out_dir, entry, section=MANIFEST_SECTION)
@@ -225,5 +266,8 @@ SHIPPED_GAN_DATASETS = tuple(SHIPPED_GAN_EPOCHS)
 
 def shipped_gan_configs() -> list[GANConfig]:
     """The DCGANs committed under checkpoints/ (``reproduce-checkpoints --gans`` retrains them)."""
-    return [GANConfig(dataset, conditional, seed=0, epochs=epochs)
-            for dataset, epochs in SHIPPED_GAN_EPOCHS.items() for conditional in (False, True)]
+    return [
+        GANConfig(dataset, conditional, seed=0, epochs=epochs)
+        for dataset, epochs in SHIPPED_GAN_EPOCHS.items()
+        for conditional in (False, True)
+    ]

@@ -62,8 +62,13 @@ class RayExecutor(Executor):
             address = None if self.address in (None, "", LOCAL_RAY) else self.address
             # workers import xai_core from this checkout (on a cluster: the same path on every node, or an install)
             search_path = os.pathsep.join(filter(None, [str(REPOSITORY_ROOT), os.environ.get("PYTHONPATH")]))
-            ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False,
-                     runtime_env={"env_vars": {"PYTHONPATH": search_path}})
+            ray.init(
+                address=address,
+                include_dashboard=False,
+                log_to_driver=False,
+                configure_logging=False,
+                runtime_env={"env_vars": {"PYTHONPATH": search_path}},
+            )
         return ray
 
     def run(self, worker, chunks, worker_kwargs=None, on_progress=None):
@@ -71,12 +76,17 @@ class RayExecutor(Executor):
         context = ray.data.DataContext.get_current()
         context.execution_options.preserve_order = True
         context.enable_progress_bars = False
-        dataset = ray.data.from_items([{**chunk, CHUNK_COLUMN: number} for number, chunk in enumerate(chunks)],
-                                      override_num_blocks=max(1, len(chunks)))
+        dataset = ray.data.from_items(
+            [{**chunk, CHUNK_COLUMN: number} for number, chunk in enumerate(chunks)], override_num_blocks=max(1, len(chunks))
+        )
         mapped = dataset.map_batches(
-            _RayChunkAdapter, batch_size=1, batch_format="numpy", concurrency=self.workers, num_cpus=self.cpus_per_worker,
-            fn_constructor_kwargs={"worker": worker, "worker_kwargs": worker_kwargs or {},
-                                   "threads": self.threads_per_worker})
+            _RayChunkAdapter,
+            batch_size=1,
+            batch_format="numpy",
+            concurrency=self.workers,
+            num_cpus=self.cpus_per_worker,
+            fn_constructor_kwargs={"worker": worker, "worker_kwargs": worker_kwargs or {}, "threads": self.threads_per_worker},
+        )
         parts: dict[int, list[Arrays]] = {}
         for batch in mapped.iter_batches(batch_size=None, batch_format="numpy"):
             numbers = batch.pop(CHUNK_COLUMN)
@@ -88,12 +98,10 @@ class RayExecutor(Executor):
         missing = sorted(set(range(len(chunks))) - set(parts))
         if missing:
             raise RuntimeError(f"the Ray job returned no output for chunk(s) {missing}")
-        return [{name: np.concatenate([p[name] for p in parts[number]]) for name in parts[number][0]}
-                for number in range(len(chunks))]
+        return [{name: np.concatenate([p[name] for p in parts[number]]) for name in parts[number][0]} for number in range(len(chunks))]
 
 
-def executor_for(ray_address: str | None = None, workers: int = 2, cpus_per_worker: float = 0.75,
-                 threads_per_worker: int = 1) -> Executor:
+def executor_for(ray_address: str | None = None, workers: int = 2, cpus_per_worker: float = 0.75, threads_per_worker: int = 1) -> Executor:
     """Ray when ``ray_address`` is given or $RAY_ADDRESS is set, else the local executor."""
     address = ray_address or os.environ.get(RAY_ADDRESS_VARIABLE)
     if address:

@@ -5,17 +5,17 @@ computed the same way on every executor, so local and Ray outputs are identical.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict
-from typing import Sequence
 
 import numpy as np
 import torch
 
-from ..explainers import build_explainer
 from ..data import load_dataset
+from ..data.chunks import Arrays, Executor, LocalExecutor, ProgressCallback, concatenate, row_chunks
+from ..explainers import build_explainer
 from ..metrics.suite import EvaluationResult, EvaluationSettings, evaluation_config, parse_pair, run_evaluation
 from ..models import load_model
-from ..data.chunks import Arrays, Executor, LocalExecutor, ProgressCallback, concatenate, row_chunks
 
 
 class ExplainWorker:
@@ -33,17 +33,29 @@ class ExplainWorker:
         with torch.inference_mode():
             probabilities = self.card.model(inputs).softmax(dim=1)
         confidence, prediction = probabilities.max(dim=1)
-        output = {"index": rows.numpy(), "label": self.dataset.labels[rows].numpy(), "prediction": prediction.numpy(),
-                  "confidence": confidence.numpy()}
+        output = {
+            "index": rows.numpy(),
+            "label": self.dataset.labels[rows].numpy(),
+            "prediction": prediction.numpy(),
+            "confidence": confidence.numpy(),
+        }
         for method, explainer in self.explainers.items():
             torch.manual_seed(self.seed + int(chunk["start"]))  # SmoothGrad's noise depends on the chunk, not the executor
             output[f"map_{method}"] = explainer.attribute(inputs, prediction).detach().float().numpy()
         return output
 
 
-def explain_dataset(model_id: str, dataset: str, methods: Sequence[str], split: str = "test", n: int | None = None,
-                    seed: int = 0, executor: Executor | None = None, chunk_size: int = 128,
-                    on_progress: ProgressCallback | None = None) -> Arrays:
+def explain_dataset(
+    model_id: str,
+    dataset: str,
+    methods: Sequence[str],
+    split: str = "test",
+    n: int | None = None,
+    seed: int = 0,
+    executor: Executor | None = None,
+    chunk_size: int = 128,
+    on_progress: ProgressCallback | None = None,
+) -> Arrays:
     """Explain the first ``n`` images (all when None) of a split. Returns {"index", "label", "prediction",
     "confidence": [N], "map_<method>": float32 [N, 1, H, W] in [0, 1]}."""
     size = len(load_dataset(dataset, split))
@@ -51,9 +63,11 @@ def explain_dataset(model_id: str, dataset: str, methods: Sequence[str], split: 
     if not indices:
         raise ValueError(f"{dataset}/{split} has no images to explain")
     results = (executor or LocalExecutor()).run(
-        ExplainWorker, row_chunks(len(indices), chunk_size),
+        ExplainWorker,
+        row_chunks(len(indices), chunk_size),
         {"model_id": model_id, "dataset": dataset, "split": split, "methods": list(methods), "indices": indices, "seed": seed},
-        on_progress)
+        on_progress,
+    )
     return concatenate(results)
 
 
@@ -69,15 +83,22 @@ class EvaluationWorker:
         return {"rows": np.array([json.dumps(result.rows)]), "skipped": np.array([json.dumps(result.skipped)])}
 
 
-def evaluate(pairs: Sequence[str], methods: Sequence[str], metrics: Sequence[str], n: int = 100, seeds: Sequence[int] = (0,),
-             settings: EvaluationSettings = EvaluationSettings(), executor: Executor | None = None,
-             on_progress: ProgressCallback | None = None) -> EvaluationResult:
+def evaluate(
+    pairs: Sequence[str],
+    methods: Sequence[str],
+    metrics: Sequence[str],
+    n: int = 100,
+    seeds: Sequence[int] = (0,),
+    settings: EvaluationSettings = EvaluationSettings(),
+    executor: Executor | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> EvaluationResult:
     """``run_evaluation`` with one chunk per (pair, seed) on ``executor``: the same rows, in the same order."""
     parsed = [parse_pair(pair) for pair in pairs]
     chunks = [{"pair": pair, "seed": int(seed)} for pair in pairs for seed in seeds]
     results = (executor or LocalExecutor()).run(
-        EvaluationWorker, chunks, {"methods": list(methods), "metrics": list(metrics), "n": n, "settings": asdict(settings)},
-        on_progress)
+        EvaluationWorker, chunks, {"methods": list(methods), "metrics": list(metrics), "n": n, "settings": asdict(settings)}, on_progress
+    )
     rows, skipped = [], []
     for chunk, result in zip(chunks, results):
         rows += json.loads(str(result["rows"][0]))

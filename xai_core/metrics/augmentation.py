@@ -11,20 +11,20 @@ GAN augmentation; §4.3: explanations expose biases synthetic data may bring).
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import torch
 from scipy.stats import ks_2samp
 
-from ..explainers import explain
 from ..data import load_dataset
-from .faithfulness import drop_percentages, energy_confidences, maps_like, target_probabilities
-from ..models.card import ModelCard
-from ..models.training import TrainConfig, train_cnn
+from ..explainers import explain
 from ..generative.dcgan import DCGANGenerator
 from ..generative.training import generate, grid_labels
+from ..models.card import ModelCard
+from ..models.training import TrainConfig, train_cnn
+from .faithfulness import drop_percentages, energy_confidences, maps_like, target_probabilities
 
 Progress = Callable[[float, str], None]
 FOREGROUND_THRESHOLD = 0.5
@@ -61,13 +61,26 @@ def run_augmentation(settings: AugmentationSettings, generator: DCGANGenerator, 
         for done, (seed, condition) in enumerate(runs):
             if progress:
                 progress(done / len(runs), f"seed {seed}: training on {condition}")
-            config = TrainConfig(settings.dataset, settings.arch, seed=seed, epochs=settings.epochs, patience=settings.epochs,
-                                 max_train=settings.real_images, model_id=f"augmentation-{seed}")
+            config = TrainConfig(
+                settings.dataset,
+                settings.arch,
+                seed=seed,
+                epochs=settings.epochs,
+                patience=settings.epochs,
+                max_train=settings.real_images,
+                model_id=f"augmentation-{seed}",
+            )
             synthetic = synthetic_training_set(generator, settings.synthetic_images, seed) if condition != "real" else None
             entry = train_cnn(config, out_dir=scratch, progress=False, synthetic=synthetic)
-            rows.append({"condition": condition, "seed": seed, "test_accuracy": entry["metrics"]["test_accuracy"],
-                         "n_real": entry["metrics"]["n_train"] - entry["metrics"]["n_synthetic"],
-                         "n_synthetic": entry["metrics"]["n_synthetic"]})
+            rows.append(
+                {
+                    "condition": condition,
+                    "seed": seed,
+                    "test_accuracy": entry["metrics"]["test_accuracy"],
+                    "n_real": entry["metrics"]["n_train"] - entry["metrics"]["n_synthetic"],
+                    "n_synthetic": entry["metrics"]["n_synthetic"],
+                }
+            )
     if progress:
         progress(1.0, "done")
     return rows
@@ -78,8 +91,9 @@ def summarise_augmentation(rows: list[dict]) -> list[dict]:
     summary = []
     for condition in dict.fromkeys(row["condition"] for row in rows):
         values = np.array([row["test_accuracy"] for row in rows if row["condition"] == condition])
-        summary.append({"condition": condition, "accuracy_mean": float(values.mean()), "accuracy_std": float(values.std()),
-                        "seeds": len(values)})
+        summary.append(
+            {"condition": condition, "accuracy_mean": float(values.mean()), "accuracy_std": float(values.std()), "seeds": len(values)}
+        )
     return summary
 
 
@@ -91,7 +105,9 @@ AUDIT_METRICS = {
 }
 
 
-def explanation_statistics(card: ModelCard, images: torch.Tensor, labels: torch.Tensor, method: str = "grad_cam") -> dict[str, torch.Tensor]:
+def explanation_statistics(
+    card: ModelCard, images: torch.Tensor, labels: torch.Tensor, method: str = "grad_cam"
+) -> dict[str, torch.Tensor]:
     """Per image: the AUDIT_METRICS of ``method``'s map for the class label. images [N, C, H, W] in [0, 1]."""
     maps = explain(card, images, [method], labels)[method]
     maps = maps_like(images, maps)
@@ -101,12 +117,23 @@ def explanation_statistics(card: ModelCard, images: torch.Tensor, labels: torch.
     mass = maps.flatten(1).sum(1).clamp(min=1e-12)
     flat = maps.flatten(1)
     top = flat.topk(max(1, flat.shape[1] // 10), dim=1).values.sum(1)
-    return {"confidence": confidence, "drop": drop_percentages(confidence, energy),
-            "background_mass": (maps * (1 - foreground)).flatten(1).sum(1) / mass, "concentration": top / mass}
+    return {
+        "confidence": confidence,
+        "drop": drop_percentages(confidence, energy),
+        "background_mass": (maps * (1 - foreground)).flatten(1).sum(1) / mass,
+        "concentration": top / mass,
+    }
 
 
-def bias_audit(card: ModelCard, generator: DCGANGenerator, dataset: str, per_class: int = 50, seed: int = 0,
-               method: str = "grad_cam", progress: Progress | None = None) -> list[dict]:
+def bias_audit(
+    card: ModelCard,
+    generator: DCGANGenerator,
+    dataset: str,
+    per_class: int = 50,
+    seed: int = 0,
+    method: str = "grad_cam",
+    progress: Progress | None = None,
+) -> list[dict]:
     """Rows ``{class, metric, real_mean, real_std, synthetic_mean, synthetic_std, ks_statistic, p_value}``
     comparing ``method``'s explanations on real test images and GAN images of each class."""
     test = load_dataset(dataset, "test")
@@ -122,9 +149,18 @@ def bias_audit(card: ModelCard, generator: DCGANGenerator, dataset: str, per_cla
         for metric in AUDIT_METRICS:
             a, b = real_stats[metric].double().numpy(), synthetic_stats[metric].double().numpy()
             test_result = ks_2samp(a, b)
-            rows.append({"class": name, "metric": metric, "real_mean": float(a.mean()), "real_std": float(a.std()),
-                         "synthetic_mean": float(b.mean()), "synthetic_std": float(b.std()),
-                         "ks_statistic": float(test_result.statistic), "p_value": float(test_result.pvalue)})
+            rows.append(
+                {
+                    "class": name,
+                    "metric": metric,
+                    "real_mean": float(a.mean()),
+                    "real_std": float(a.std()),
+                    "synthetic_mean": float(b.mean()),
+                    "synthetic_std": float(b.std()),
+                    "ks_statistic": float(test_result.statistic),
+                    "p_value": float(test_result.pvalue),
+                }
+            )
     if progress:
         progress(1.0, "done")
     return rows

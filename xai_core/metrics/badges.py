@@ -18,16 +18,23 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ..attribution.agreement import BINARY_THRESHOLD, dice
 from ..models.card import ModelCard
 from . import faithfulness, localisation
-from ..attribution.agreement import BINARY_THRESHOLD, dice
 
 BADGE_STEPS = 16
 
 
-def image_badges(card: ModelCard, image: torch.Tensor, maps: dict[str, torch.Tensor], target: int,
-                 mask: torch.Tensor | None = None, reference_method: str = "grad_cam",
-                 steps: int = BADGE_STEPS, threshold: int = BINARY_THRESHOLD) -> dict[str, dict[str, float]]:
+def image_badges(
+    card: ModelCard,
+    image: torch.Tensor,
+    maps: dict[str, torch.Tensor],
+    target: int,
+    mask: torch.Tensor | None = None,
+    reference_method: str = "grad_cam",
+    steps: int = BADGE_STEPS,
+    threshold: int = BINARY_THRESHOLD,
+) -> dict[str, dict[str, float]]:
     """Metrics of each method's map on one image: {method: {metric name: value}}.
 
     image: Tensor[C, H, W] (or [1, C, H, W]) in [0, 1], any size (resized with ``card.resize``);
@@ -72,8 +79,9 @@ def image_badges(card: ModelCard, image: torch.Tensor, maps: dict[str, torch.Ten
         pointing = localisation.pointing_game(stacked, foreground)
         energy_share = localisation.energy_pointing_game(stacked, foreground)
         for i, m in enumerate(methods):
-            badges[m].update(mask_dice=float(mask_agreement[i]), pointing_game=float(pointing[i]),
-                             energy_pointing_game=float(energy_share[i]))
+            badges[m].update(
+                mask_dice=float(mask_agreement[i]), pointing_game=float(pointing[i]), energy_pointing_game=float(energy_share[i])
+            )
     return badges
 
 
@@ -105,5 +113,4 @@ def sanity_badge(verdicts: dict[tuple[str, str], dict], model_id: str, method: s
         return "not_run", "sanity: not run for this model"
     if verdict["passed"]:
         return "passed", f"sanity: passed (rank corr {verdict['final_correlation']:.2f} after full randomisation)"
-    return "failed", (f"sanity: FAILED — map barely changes when the model is randomised "
-                      f"(rank corr {verdict['final_correlation']:.2f})")
+    return "failed", (f"sanity: FAILED — map barely changes when the model is randomised (rank corr {verdict['final_correlation']:.2f})")

@@ -5,9 +5,9 @@ configuration's hash), so ``python -m xai_core report-results`` can rebuild docs
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import torch
 
@@ -17,16 +17,25 @@ from ..models import load_model
 from ..models.checkpoints import REPOSITORY_ROOT
 from ..sftgan.data import ARCHITECTURES, STRATEGIES, slot_layers
 from ..sftgan.explainer import average_relevance
-from .suite import (EvaluationResult, EvaluationSettings, draw_sample, evaluation_config, parse_pair, run_evaluation,
-                    write_evaluation_data)
+from .suite import EvaluationResult, EvaluationSettings, draw_sample, evaluation_config, parse_pair, run_evaluation, write_evaluation_data
 
 EVALUATION_CACHE_DIR = REPOSITORY_ROOT / "runs" / "evaluation"
 REPORT_SEEDS = (0, 1, 2)
 
 SYMBOL_PAIRS = tuple(f"{arch}-{dataset}" for dataset in STRATEGIES["symbols"] for arch in ARCHITECTURES)
 OBJECT_PAIRS = tuple(f"{arch}-{dataset}" for dataset in STRATEGIES["objects"] for arch in ARCHITECTURES)
-ALL_METHODS = ("saliency", "smoothgrad", "integrated_gradients", "guided_backprop", "grad_cam", "grad_cam_pp",
-               "score_cam", "layer_cam", "lsft", "gsft")
+ALL_METHODS = (
+    "saliency",
+    "smoothgrad",
+    "integrated_gradients",
+    "guided_backprop",
+    "grad_cam",
+    "grad_cam_pp",
+    "score_cam",
+    "layer_cam",
+    "lsft",
+    "gsft",
+)
 
 
 @dataclass(frozen=True)
@@ -53,34 +62,76 @@ LOCALISATION_METRICS = ("tp_rate", "tn_rate", "fp_rate", "fn_rate", "dice", "poi
 FAITHFULNESS_METRICS = ("average_drop", "increase_in_confidence", "win_rate")
 SFTGAN_METHODS = ("grad_cam", "lsft", "gsft")
 
-EXPERIMENTS: dict[str, Experiment] = {experiment.name: experiment for experiment in [
-    Experiment("symbols", "Tables 1-3 and Fig. 13 on strategy 1 (symbols, which have stroke masks)", SYMBOL_PAIRS, SFTGAN_METHODS,
-               LOCALISATION_METRICS + FAITHFULNESS_METRICS + ("noise_background_error",), n=64,
-               settings=EvaluationSettings(robustness_images=16)),
-    Experiment("objects", "Table 3 on strategy 2 (objects), with deletion/insertion AUC", OBJECT_PAIRS, SFTGAN_METHODS,
-               FAITHFULNESS_METRICS + ("dice", "deletion_auc", "insertion_auc"), n=48, settings=EvaluationSettings(perturbation_steps=8)),
-    Experiment("generalisation", "§4.3.4: generators on datasets and architectures they never saw",
-               ("vgg-shapes", "resnet-fashion_mnist", "mobilenet-shapes", "vgg-mnist", "resnet-glyphs", "mobilenet-digits",
-                "efficientnet_lite0-imagenet@photos"),
-               ("grad_cam", "lsft-symbols", "gsft-symbols", "lsft-objects", "gsft-objects"), ("dice",) + FAITHFULNESS_METRICS, n=64),
-    Experiment("overfitting", "§4.3.6: an overfitted CNN (shapes_biased) vs an unbiased one on the leaking training images",
-               tuple(f"{arch}-{dataset}@shapes_biased[train]" for dataset in ("shapes_biased", "shapes") for arch in ARCHITECTURES),
-               ALL_METHODS, ("energy_pointing_game", "background_error"), n=16),
-    Experiment("sanity", "Cascading model randomisation of every method on every shipped CNN (the Explain page's badges)",
-               tuple(f"{arch}-{dataset}" for strategy in STRATEGIES.values() for dataset in strategy for arch in ARCHITECTURES),
-               ALL_METHODS, ("sanity_correlation",), n=6, seeds=(0,), settings=EvaluationSettings(sanity_images=6, sanity_steps=4)),
-]}
+EXPERIMENTS: dict[str, Experiment] = {
+    experiment.name: experiment
+    for experiment in [
+        Experiment(
+            "symbols",
+            "Tables 1-3 and Fig. 13 on strategy 1 (symbols, which have stroke masks)",
+            SYMBOL_PAIRS,
+            SFTGAN_METHODS,
+            LOCALISATION_METRICS + FAITHFULNESS_METRICS + ("noise_background_error",),
+            n=64,
+            settings=EvaluationSettings(robustness_images=16),
+        ),
+        Experiment(
+            "objects",
+            "Table 3 on strategy 2 (objects), with deletion/insertion AUC",
+            OBJECT_PAIRS,
+            SFTGAN_METHODS,
+            FAITHFULNESS_METRICS + ("dice", "deletion_auc", "insertion_auc"),
+            n=48,
+            settings=EvaluationSettings(perturbation_steps=8),
+        ),
+        Experiment(
+            "generalisation",
+            "§4.3.4: generators on datasets and architectures they never saw",
+            (
+                "vgg-shapes",
+                "resnet-fashion_mnist",
+                "mobilenet-shapes",
+                "vgg-mnist",
+                "resnet-glyphs",
+                "mobilenet-digits",
+                "efficientnet_lite0-imagenet@photos",
+            ),
+            ("grad_cam", "lsft-symbols", "gsft-symbols", "lsft-objects", "gsft-objects"),
+            ("dice",) + FAITHFULNESS_METRICS,
+            n=64,
+        ),
+        Experiment(
+            "overfitting",
+            "§4.3.6: an overfitted CNN (shapes_biased) vs an unbiased one on the leaking training images",
+            tuple(f"{arch}-{dataset}@shapes_biased[train]" for dataset in ("shapes_biased", "shapes") for arch in ARCHITECTURES),
+            ALL_METHODS,
+            ("energy_pointing_game", "background_error"),
+            n=16,
+        ),
+        Experiment(
+            "sanity",
+            "Cascading model randomisation of every method on every shipped CNN (the Explain page's badges)",
+            tuple(f"{arch}-{dataset}" for strategy in STRATEGIES.values() for dataset in strategy for arch in ARCHITECTURES),
+            ALL_METHODS,
+            ("sanity_correlation",),
+            n=6,
+            seeds=(0,),
+            settings=EvaluationSettings(sanity_images=6, sanity_steps=4),
+        ),
+    ]
+}
 
 
-def run_experiment(experiment: Experiment, rerun: bool = False, root: Path = EVALUATION_CACHE_DIR,
-                   on_progress: Callable[[float, str], None] | None = None) -> EvaluationResult:
+def run_experiment(
+    experiment: Experiment, rerun: bool = False, root: Path = EVALUATION_CACHE_DIR, on_progress: Callable[[float, str], None] | None = None
+) -> EvaluationResult:
     """The experiment's result, from its cache directory when present (unless ``rerun``), else computed and cached."""
     cached = experiment.cache_dir(root) / "results.json"
     if cached.exists() and not rerun:
         recorded = json.loads(cached.read_text())
         return EvaluationResult(recorded["rows"], recorded["config"], recorded.get("skipped", []))
-    result = run_evaluation(list(experiment.pairs), experiment.methods, experiment.metrics, experiment.n, experiment.seeds,
-                            experiment.settings, on_progress)
+    result = run_evaluation(
+        list(experiment.pairs), experiment.methods, experiment.metrics, experiment.n, experiment.seeds, experiment.settings, on_progress
+    )
     write_evaluation_data(result, experiment.cache_dir(root))
     return result
 
@@ -95,8 +146,12 @@ class RelevanceExperiment:
     kind: str = "lsft"
 
 
-def run_relevance(experiment: RelevanceExperiment = RelevanceExperiment(), rerun: bool = False, root: Path = EVALUATION_CACHE_DIR,
-                  on_progress: Callable[[float, str], None] | None = None) -> dict[str, dict]:
+def run_relevance(
+    experiment: RelevanceExperiment = RelevanceExperiment(),
+    rerun: bool = False,
+    root: Path = EVALUATION_CACHE_DIR,
+    on_progress: Callable[[float, str], None] | None = None,
+) -> dict[str, dict]:
     """{pair: {"mean": [eta], "std": [eta] over seeds, "layers": slot layers}}, cached like the suite runs."""
     cached = root / f"relevance-{experiment.kind}-n{experiment.n}-seeds{'_'.join(map(str, experiment.seeds))}.json"
     if cached.exists() and not rerun:
@@ -116,8 +171,13 @@ def run_relevance(experiment: RelevanceExperiment = RelevanceExperiment(), rerun
             per_seed.append(mean)
         stacked = torch.stack(per_seed)
         convs = len(conv_layers_in_execution_order(card.model, card.preprocess(sample.images[:1])))
-        results[pair.name] = {"mean": stacked.mean(0).tolist(), "std": stacked.std(0).tolist() if len(per_seed) > 1 else [0.0] * stacked.shape[1],
-                              "layers": slot_layers(convs, stacked.shape[1]), "images": experiment.n, "seeds": list(experiment.seeds)}
+        results[pair.name] = {
+            "mean": stacked.mean(0).tolist(),
+            "std": stacked.std(0).tolist() if len(per_seed) > 1 else [0.0] * stacked.shape[1],
+            "layers": slot_layers(convs, stacked.shape[1]),
+            "images": experiment.n,
+            "seeds": list(experiment.seeds),
+        }
         if on_progress is not None:
             on_progress((i + 1) / len(experiment.pairs), pair.name)
     cached.parent.mkdir(parents=True, exist_ok=True)

@@ -26,23 +26,23 @@ matches the stroke masks of the symbol datasets (mnist, glyphs) where the score 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import torch
 from torch.func import jvp
 
-from ..explainers import explain
+from ..attribution.agreement import rank_correlation
 from ..data import load_dataset
+from ..explainers import explain
 from ..generative.dcgan import DCGANGenerator, sample_latents
 from ..generative.latent import latent_stability
 from ..generative.training import grid_labels
-from ..attribution.agreement import rank_correlation
+from ..models.card import ModelCard
 from .faithfulness import average_drop, maps_like
 from .localisation import energy_pointing_game
 from .robustness import salt_and_pepper
-from ..models.card import ModelCard
 
 PART_WEIGHTS = {"fidelity": 0.4, "localisation": 0.3, "robustness": 0.3}
 HUMAN_PREFERENCE_WEIGHT = 0.25
@@ -64,18 +64,27 @@ def explainability_score(parts: dict[str, float], human_preference: float | None
     return 100 * sum(weights[n] * values[n] for n in weights) / sum(weights.values())
 
 
-def map_parts(card: ModelCard, images: torch.Tensor, masks: torch.Tensor, targets: torch.Tensor,
-              explain_maps: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], seed: int = 0) -> dict[str, float]:
+def map_parts(
+    card: ModelCard,
+    images: torch.Tensor,
+    masks: torch.Tensor,
+    targets: torch.Tensor,
+    explain_maps: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    seed: int = 0,
+) -> dict[str, float]:
     """Fidelity, localisation and robustness of a map explainer on images [N,C,H,W] with masks [N,1,H,W]."""
     maps = maps_like(images, explain_maps(images, targets))
     noisy = maps_like(images, explain_maps(salt_and_pepper(images, NOISE_AMOUNT, seed), targets))
-    return {"fidelity": 1 - average_drop(card, images, maps, targets) / 100,
-            "localisation": float(energy_pointing_game(maps, masks).mean()),
-            "robustness": float(rank_correlation(noisy, maps).clamp(min=0).mean())}
+    return {
+        "fidelity": 1 - average_drop(card, images, maps, targets) / 100,
+        "localisation": float(energy_pointing_game(maps, masks).mean()),
+        "robustness": float(rank_correlation(noisy, maps).clamp(min=0).mean()),
+    }
 
 
 def method_maps(card: ModelCard, methods: tuple[str, ...]) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
     """images, targets -> the normalised mean of ``methods``' maps (one method: its map), Tensor[N,1,h,w]."""
+
     def maps(images: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         results = explain(card, images, list(methods), targets)
         return torch.stack([results[m] for m in methods]).mean(dim=0)
@@ -105,13 +114,17 @@ def sensitivity_parts(generator: DCGANGenerator, samples: int = 128, top_k: int 
             _, derivative = jvp(render, (latents,), (step,))
             actual = render(latents + step) - images
             norms.append(derivative.flatten(1).norm(dim=1).mean())
-            errors.append(((actual - derivative).flatten(1).norm(dim=1) / actual.flatten(1).norm(dim=1).clamp(min=1e-12)).clamp(max=1).mean())
+            errors.append(
+                ((actual - derivative).flatten(1).norm(dim=1) / actual.flatten(1).norm(dim=1).clamp(min=1e-12)).clamp(max=1).mean()
+            )
             mass += derivative.abs().sum(dim=1, keepdim=True)
     top = torch.argsort(torch.stack(norms), descending=True)[:top_k]
     stability = latent_stability(render, generator.latent_dim, samples=samples, seeds=(seed, seed + 100))
-    return {"fidelity": float(1 - torch.stack(errors)[top].mean()),
-            "localisation": float(energy_pointing_game(mass, generated_foreground(images)).mean()),
-            "robustness": max(0.0, stability.rank_correlation)}
+    return {
+        "fidelity": float(1 - torch.stack(errors)[top].mean()),
+        "localisation": float(energy_pointing_game(mass, generated_foreground(images)).mean()),
+        "robustness": max(0.0, stability.rank_correlation),
+    }
 
 
 @dataclass
@@ -129,8 +142,14 @@ def mean_parts(*part_sets: dict[str, float]) -> dict[str, float]:
     return {name: float(np.mean([parts[name] for parts in part_sets])) for name in PART_WEIGHTS}
 
 
-def score_systems(card: ModelCard, generator: DCGANGenerator, dataset: str, images_per_seed: int = 100,
-                  seeds: tuple[int, ...] = (0, 1, 2), progress: Callable[[float, str], None] | None = None) -> list[ScoreRow]:
+def score_systems(
+    card: ModelCard,
+    generator: DCGANGenerator,
+    dataset: str,
+    images_per_seed: int = 100,
+    seeds: tuple[int, ...] = (0, 1, 2),
+    progress: Callable[[float, str], None] | None = None,
+) -> list[ScoreRow]:
     """The three systems' parts and scores per seed on ``dataset`` (which needs masks), with the
     conditional ``generator`` of that dataset providing generated images of the same classes."""
     if not generator.conditional:
@@ -151,8 +170,11 @@ def score_systems(card: ModelCard, generator: DCGANGenerator, dataset: str, imag
         aggregated = method_maps(card, AGGREGATED_METHODS)
         unified_real = map_parts(card, images, masks, targets, aggregated, seed)
         unified_generated = map_parts(card, generated, generated_foreground(generated), targets, aggregated, seed)
-        rows += [ScoreRow("CNN only", seed, cnn), ScoreRow("GAN only", seed, gan),
-                 ScoreRow("Unified framework", seed, mean_parts(unified_real, unified_generated, gan))]
+        rows += [
+            ScoreRow("CNN only", seed, cnn),
+            ScoreRow("GAN only", seed, gan),
+            ScoreRow("Unified framework", seed, mean_parts(unified_real, unified_generated, gan)),
+        ]
     if progress:
         progress(1.0, "done")
     return rows
@@ -165,8 +187,12 @@ def summarise_scores(rows: list[ScoreRow]) -> list[dict]:
         chosen = [row for row in rows if row.system == system]
         if not chosen:
             continue
-        entry = {"system": system, "score_mean": float(np.mean([r.score for r in chosen])),
-                 "score_std": float(np.std([r.score for r in chosen])), "seeds": len(chosen)}
+        entry = {
+            "system": system,
+            "score_mean": float(np.mean([r.score for r in chosen])),
+            "score_std": float(np.std([r.score for r in chosen])),
+            "seeds": len(chosen),
+        }
         for part in PART_WEIGHTS:
             values = [r.parts[part] for r in chosen]
             entry[f"{part}_mean"], entry[f"{part}_std"] = float(np.mean(values)), float(np.std(values))

@@ -14,7 +14,7 @@ Tensor[N, 1, H, W] in [0, 1] (resized to the images when their size differs), ta
 
 from __future__ import annotations
 
-from typing import Callable, Union
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -23,7 +23,7 @@ from torchvision.transforms.functional import gaussian_blur
 
 from ..models.card import ModelCard
 
-Classifier = Union[ModelCard, nn.Module, Callable[[torch.Tensor], torch.Tensor]]
+Classifier = ModelCard | nn.Module | Callable[[torch.Tensor], torch.Tensor]
 
 DEFAULT_PERTURBATION_STEPS = 16
 INSERTION_BLUR_SIGMA = 5.0
@@ -98,8 +98,15 @@ def relevance_order(maps: torch.Tensor) -> torch.Tensor:
     return torch.argsort(maps.flatten(start_dim=1), dim=1, descending=True, stable=True)
 
 
-def perturbation_curves(model: Classifier, images: torch.Tensor, maps: torch.Tensor, targets: torch.Tensor, mode: str,
-                        steps: int = DEFAULT_PERTURBATION_STEPS, batch_size: int = 512) -> torch.Tensor:
+def perturbation_curves(
+    model: Classifier,
+    images: torch.Tensor,
+    maps: torch.Tensor,
+    targets: torch.Tensor,
+    mode: str,
+    steps: int = DEFAULT_PERTURBATION_STEPS,
+    batch_size: int = 512,
+) -> torch.Tensor:
     """Target probability after moving 0, 1/S, ..., 1 of the pixels (most relevant first): Tensor[N, S+1].
 
     ``mode`` "deletion" sets moved pixels to 0 (black) in the image; "insertion" copies them from the
@@ -139,13 +146,15 @@ def curve_auc(curves: torch.Tensor) -> torch.Tensor:
     return torch.trapezoid(curves, dx=1.0 / (curves.shape[1] - 1), dim=1)
 
 
-def deletion_auc(model: Classifier, images: torch.Tensor, maps: torch.Tensor, targets: torch.Tensor,
-                 steps: int = DEFAULT_PERTURBATION_STEPS) -> torch.Tensor:
+def deletion_auc(
+    model: Classifier, images: torch.Tensor, maps: torch.Tensor, targets: torch.Tensor, steps: int = DEFAULT_PERTURBATION_STEPS
+) -> torch.Tensor:
     """Deletion AUC per image (lower is better: the probability falls fast when relevant pixels go): Tensor[N]."""
     return curve_auc(perturbation_curves(model, images, maps, targets, "deletion", steps))
 
 
-def insertion_auc(model: Classifier, images: torch.Tensor, maps: torch.Tensor, targets: torch.Tensor,
-                  steps: int = DEFAULT_PERTURBATION_STEPS) -> torch.Tensor:
+def insertion_auc(
+    model: Classifier, images: torch.Tensor, maps: torch.Tensor, targets: torch.Tensor, steps: int = DEFAULT_PERTURBATION_STEPS
+) -> torch.Tensor:
     """Insertion AUC per image (higher is better: the probability rises fast as relevant pixels return): Tensor[N]."""
     return curve_auc(perturbation_curves(model, images, maps, targets, "insertion", steps))

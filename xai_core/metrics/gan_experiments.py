@@ -8,20 +8,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
 
 from ..attribution.tcav import run_tcav
-from ..models.checkpoints import REPOSITORY_ROOT
-from ..models.registry import load_model, model_info
-from .explainability_score import score_systems, summarise_scores
-from .augmentation import AugmentationSettings, bias_audit, run_augmentation, summarise_augmentation
 from ..generative.dcgan import gan_info, load_gan
 from ..generative.latent import latent_stability, pca_directions, sefa_directions
 from ..generative.training import SHIPPED_GAN_DATASETS, score_generator
+from ..models.checkpoints import REPOSITORY_ROOT
+from ..models.registry import load_model, model_info
+from .augmentation import AugmentationSettings, bias_audit, run_augmentation, summarise_augmentation
+from .explainability_score import score_systems, summarise_scores
 
 GAN_RESULTS_DIR = REPOSITORY_ROOT / "runs" / "gan-results"
 REPORT_SEEDS = (0, 1, 2)
@@ -53,8 +54,12 @@ def fid_over_seeds(gan_id: str, seeds: tuple[int, ...] = REPORT_SEEDS) -> dict:
     info = gan_info(gan_id)
     feature_model = info["training"]["feature_model"]
     runs = [score_generator(load_gan(gan_id), info["dataset"], feature_model, seed) for seed in seeds]
-    summary = {"fid": mean_std([r["fid"] for r in runs]), "fid_real_vs_real": mean_std([r["fid_real_vs_real"] for r in runs]),
-               "n": runs[0]["fid_n"], "feature_network": runs[0]["fid_feature_network"]}
+    summary = {
+        "fid": mean_std([r["fid"] for r in runs]),
+        "fid_real_vs_real": mean_std([r["fid_real_vs_real"] for r in runs]),
+        "n": runs[0]["fid_n"],
+        "feature_network": runs[0]["fid_feature_network"],
+    }
     if "class_accuracy" in runs[0]:
         summary["class_accuracy"] = mean_std([r["class_accuracy"] for r in runs])
     return summary
@@ -71,20 +76,31 @@ def latent_summary(gan_id: str, samples: int = 256, k: int = 8) -> dict:
     latents = torch.randn(2048, generator.latent_dim, generator=torch.Generator().manual_seed(7))
     conditioning = torch.zeros(2048, dtype=torch.long) if generator.conditional else None
     ratios, _ = pca_directions(lambda z: first_block(generator.project_latents(z, conditioning)), latents, components=5)
-    return {"rank_correlation": stability.rank_correlation, "top_k_overlap": stability.top_k_overlap, "k": stability.k,
-            "top_dimensions": stability.first.ranking[:k].tolist(),
-            "sefa_top5_share": float(eigenvalues[:5].sum() / eigenvalues.sum()), "pca_top5_share": float(ratios.sum())}
+    return {
+        "rank_correlation": stability.rank_correlation,
+        "top_k_overlap": stability.top_k_overlap,
+        "k": stability.k,
+        "top_dimensions": stability.first.ranking[:k].tolist(),
+        "sefa_top5_share": float(eigenvalues[:5].sum() / eigenvalues.sum()),
+        "pca_top5_share": float(ratios.sum()),
+    }
 
 
 def augmentation_config(settings: AugmentationSettings) -> dict:
     return {**settings.__dict__, "seeds": list(settings.seeds), "sha256": gan_info(settings.gan_id)["sha256"]}
 
 
-def augmentation_result(settings: AugmentationSettings, rerun: bool = False, on_progress: Progress | None = None,
-                        root: Path | None = None) -> dict:
+def augmentation_result(
+    settings: AugmentationSettings, rerun: bool = False, on_progress: Progress | None = None, root: Path | None = None
+) -> dict:
     """{"rows": per (condition, seed), "summary": per condition} for ``settings``, cached."""
-    rows = cached("augmentation", augmentation_config(settings),
-                  lambda: run_augmentation(settings, load_gan(settings.gan_id), on_progress), rerun, root)
+    rows = cached(
+        "augmentation",
+        augmentation_config(settings),
+        lambda: run_augmentation(settings, load_gan(settings.gan_id), on_progress),
+        rerun,
+        root,
+    )
     return {"rows": rows, "summary": summarise_augmentation(rows)}
 
 
@@ -98,12 +114,18 @@ def audit_config(dataset: str, per_class: int = 50) -> dict:
     return {**pair_config(dataset), "per_class": per_class}
 
 
-def audit_result(dataset: str, per_class: int = 50, rerun: bool = False, on_progress: Progress | None = None,
-                 root: Path | None = None) -> list[dict]:
+def audit_result(
+    dataset: str, per_class: int = 50, rerun: bool = False, on_progress: Progress | None = None, root: Path | None = None
+) -> list[dict]:
     """Bias-audit rows of ``vgg-<dataset>`` on real vs ``cdcgan-<dataset>`` images, cached."""
     config = audit_config(dataset, per_class)
-    return cached("audit", config, lambda: bias_audit(load_model(config["model"]), load_gan(config["gan"]), dataset, per_class,
-                                                      progress=on_progress), rerun, root)
+    return cached(
+        "audit",
+        config,
+        lambda: bias_audit(load_model(config["model"]), load_gan(config["gan"]), dataset, per_class, progress=on_progress),
+        rerun,
+        root,
+    )
 
 
 SCORE_DATASETS = ("mnist", "glyphs")
@@ -113,15 +135,23 @@ def score_config(dataset: str, images: int = 100, seeds: tuple[int, ...] = REPOR
     return {**pair_config(dataset), "seeds": list(seeds), "images": images}
 
 
-def score_result(dataset: str, images: int = 100, seeds: tuple[int, ...] = REPORT_SEEDS, rerun: bool = False,
-                 on_progress: Progress | None = None, root: Path | None = None) -> dict:
+def score_result(
+    dataset: str,
+    images: int = 100,
+    seeds: tuple[int, ...] = REPORT_SEEDS,
+    rerun: bool = False,
+    on_progress: Progress | None = None,
+    root: Path | None = None,
+) -> dict:
     """Explainability-score rows (system, seed, parts, score) and per-system summary on ``dataset``, cached."""
     config = score_config(dataset, images, seeds)
 
     def compute() -> dict:
         rows = score_systems(load_model(config["model"]), load_gan(config["gan"]), dataset, images, seeds, on_progress)
-        return {"rows": [{"system": r.system, "seed": r.seed, "parts": r.parts, "score": r.score} for r in rows],
-                "summary": summarise_scores(rows)}
+        return {
+            "rows": [{"system": r.system, "seed": r.seed, "parts": r.parts, "score": r.score} for r in rows],
+            "summary": summarise_scores(rows),
+        }
 
     return cached("score", config, compute, rerun, root)
 
@@ -135,18 +165,41 @@ TCAV_EXPERIMENTS = (
 )
 
 
-def tcav_result(model_id: str, target: int, concepts: tuple[str, ...], seeds: tuple[int, ...] = REPORT_SEEDS, n_images: int = 50,
-                n_random: int = 10, rerun: bool = False, on_progress: Progress | None = None, root: Path | None = None) -> list[dict]:
+def tcav_result(
+    model_id: str,
+    target: int,
+    concepts: tuple[str, ...],
+    seeds: tuple[int, ...] = REPORT_SEEDS,
+    n_images: int = 50,
+    n_random: int = 10,
+    rerun: bool = False,
+    on_progress: Progress | None = None,
+    root: Path | None = None,
+) -> list[dict]:
     """TCAV rows (one per seed and concept: score, random mean, p, significant, CAV accuracy), cached."""
-    config = {"model": model_id, "model_sha256": model_info(model_id)["sha256"], "target": target, "concepts": list(concepts),
-              "seeds": list(seeds), "n_images": n_images, "n_random": n_random}
+    config = {
+        "model": model_id,
+        "model_sha256": model_info(model_id)["sha256"],
+        "target": target,
+        "concepts": list(concepts),
+        "seeds": list(seeds),
+        "n_images": n_images,
+        "n_random": n_random,
+    }
 
     def compute() -> list[dict]:
         card = load_model(model_id)
         rows = []
         for i, seed in enumerate(seeds):
-            result = run_tcav(card, list(concepts), target, n_images, n_random, seed, progress=on_progress and (
-                lambda f, m, i=i: on_progress((i + f) / len(seeds), f"seed {seed}: {m}")))
+            result = run_tcav(
+                card,
+                list(concepts),
+                target,
+                n_images,
+                n_random,
+                seed,
+                progress=on_progress and (lambda f, m, i=i: on_progress((i + f) / len(seeds), f"seed {seed}: {m}")),
+            )
             rows += [{"seed": seed, "class": result.target_class, "layer": result.layer, **row} for row in result.rows()]
         return rows
 
@@ -177,8 +230,9 @@ def run_gan_experiments(rerun: bool = False, on_progress: Progress | None = None
         results["latent"][gan_id] = cached("latent", config, lambda: latent_summary(gan_id), rerun, root)
         done += 1
     for dataset in SHIPPED_GAN_DATASETS:
-        results["augmentation"][dataset] = augmentation_result(AugmentationSettings(dataset, f"cdcgan-{dataset}"), rerun,
-                                                               stage(f"augmentation on {dataset}"), root)
+        results["augmentation"][dataset] = augmentation_result(
+            AugmentationSettings(dataset, f"cdcgan-{dataset}"), rerun, stage(f"augmentation on {dataset}"), root
+        )
         done += 1
         results["audit"][dataset] = audit_result(dataset, rerun=rerun, on_progress=stage(f"bias audit on {dataset}"), root=root)
         done += 1
@@ -186,7 +240,9 @@ def run_gan_experiments(rerun: bool = False, on_progress: Progress | None = None
         results["score"][dataset] = score_result(dataset, rerun=rerun, on_progress=stage(f"explainability score on {dataset}"), root=root)
         done += 1
     for model_id, target, concepts in TCAV_EXPERIMENTS:
-        results["tcav"][model_id] = tcav_result(model_id, target, concepts, rerun=rerun, on_progress=stage(f"TCAV of {model_id}"), root=root)
+        results["tcav"][model_id] = tcav_result(
+            model_id, target, concepts, rerun=rerun, on_progress=stage(f"TCAV of {model_id}"), root=root
+        )
         done += 1
     if on_progress is not None:
         on_progress(1.0, "done")

@@ -4,8 +4,8 @@ how stable the map stays (Spearman rank correlation with the clean image's map).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import torch
 
@@ -51,8 +51,14 @@ class NoiseCurves:
     background_error: torch.Tensor | None
 
 
-def noise_curves(explain: MapFunction, images: torch.Tensor, targets: torch.Tensor, masks: torch.Tensor | None = None,
-                 levels: Sequence[float] = NOISE_LEVELS, seed: int = 0) -> NoiseCurves:
+def noise_curves(
+    explain: MapFunction,
+    images: torch.Tensor,
+    targets: torch.Tensor,
+    masks: torch.Tensor | None = None,
+    levels: Sequence[float] = NOISE_LEVELS,
+    seed: int = 0,
+) -> NoiseCurves:
     """Explain noisy copies of ``images`` at each salt-and-pepper ``level`` (the same targets as the clean
     images, so every map answers the same question) and compare each map with the clean one.
 

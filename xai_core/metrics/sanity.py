@@ -7,8 +7,8 @@ model explains the image, not the model, and fails the check."""
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 from torch import nn
@@ -44,8 +44,11 @@ def layers_in_execution_order(model: nn.Module, example: torch.Tensor) -> list[t
     """(qualified name, module) of the Conv2d/Linear layers in the order a forward pass of ``example`` calls them."""
     names = {module: name for name, module in model.named_modules()}
     called: list[nn.Module] = []
-    handles = [module.register_forward_hook(lambda m, _i, _o: called.append(m) if m not in called else None)
-               for module in model.modules() if isinstance(module, RANDOMISED_LAYER_TYPES)]
+    handles = [
+        module.register_forward_hook(lambda m, _i, _o: called.append(m) if m not in called else None)
+        for module in model.modules()
+        if isinstance(module, RANDOMISED_LAYER_TYPES)
+    ]
     try:
         with torch.inference_mode():
             model(example)
@@ -55,9 +58,16 @@ def layers_in_execution_order(model: nn.Module, example: torch.Tensor) -> list[t
     return [(names[module], module) for module in called]
 
 
-def cascading_randomisation(model: nn.Module, build: Callable[[nn.Module], MapFunction], images: torch.Tensor,
-                            targets: torch.Tensor, model_inputs: Callable[[torch.Tensor], torch.Tensor] = lambda x: x,
-                            seed: int = 0, max_steps: int | None = None, threshold: float = SANITY_THRESHOLD) -> SanityResult:
+def cascading_randomisation(
+    model: nn.Module,
+    build: Callable[[nn.Module], MapFunction],
+    images: torch.Tensor,
+    targets: torch.Tensor,
+    model_inputs: Callable[[torch.Tensor], torch.Tensor] = lambda x: x,
+    seed: int = 0,
+    max_steps: int | None = None,
+    threshold: float = SANITY_THRESHOLD,
+) -> SanityResult:
     """Cascading randomisation of ``model`` (left untouched: a copy is randomised).
 
     build(model) -> map function for that model; ``model_inputs`` turns images into the model's input

@@ -15,20 +15,20 @@ import io
 import json
 import math
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
 
+from ..attribution.agreement import BINARY_THRESHOLD, dice
 from ..attribution.base import NotApplicable
-from ..explainers import build_explainer, is_known_method
 from ..data import load_dataset
+from ..explainers import build_explainer, is_known_method
 from ..models import ModelCard, load_model
 from ..versions import library_versions
 from . import faithfulness, localisation
-from ..attribution.agreement import BINARY_THRESHOLD, dice
 from .robustness import NOISE_LEVELS, MapFunction, noise_curves
 from .sanity import SANITY_THRESHOLD, cascading_randomisation
 
@@ -90,11 +90,15 @@ class MethodBatch:
 
     @property
     def energy_confidence(self) -> torch.Tensor:
-        return self.cached(f"energy:{self.method}", lambda: faithfulness.energy_confidences(self.card, self.images, self.maps, self.targets))
+        return self.cached(
+            f"energy:{self.method}", lambda: faithfulness.energy_confidences(self.card, self.images, self.maps, self.targets)
+        )
 
     @property
     def reference_energy_confidence(self) -> torch.Tensor:
-        return self.cached("energy:reference", lambda: faithfulness.energy_confidences(self.card, self.images, self.reference_maps, self.targets))
+        return self.cached(
+            "energy:reference", lambda: faithfulness.energy_confidences(self.card, self.images, self.reference_maps, self.targets)
+        )
 
 
 def method_map_function(card: ModelCard, method: str, batch_size: int = 250, seed: int = 0) -> MapFunction:
@@ -104,8 +108,10 @@ def method_map_function(card: ModelCard, method: str, batch_size: int = 250, see
 
     def maps_of(images: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         torch.manual_seed(seed)
-        chunks = [explainer.attribute(card.preprocess(images[i : i + batch_size]), targets[i : i + batch_size])
-                  for i in range(0, images.shape[0], batch_size)]
+        chunks = [
+            explainer.attribute(card.preprocess(images[i : i + batch_size]), targets[i : i + batch_size])
+            for i in range(0, images.shape[0], batch_size)
+        ]
         return torch.cat(chunks).detach()
 
     return maps_of
@@ -124,8 +130,7 @@ class Metric(ABC):
     level_name: str = ""  # "noise" or "layer" for curves
 
     @abstractmethod
-    def evaluate_batch(self, batch: MethodBatch) -> torch.Tensor | Curve | None:
-        ...
+    def evaluate_batch(self, batch: MethodBatch) -> torch.Tensor | Curve | None: ...
 
 
 class AverageDrop(Metric):
@@ -181,7 +186,9 @@ class LocalisationRate(Metric):
         self.name, self.label, self.higher_is_better = rate, label, higher_is_better
 
     def evaluate_batch(self, batch):
-        rates = batch.cached(f"rates:{batch.method}", lambda: localisation.localisation_rates(batch.maps, batch.masks, batch.settings.threshold))
+        rates = batch.cached(
+            f"rates:{batch.method}", lambda: localisation.localisation_rates(batch.maps, batch.masks, batch.settings.threshold)
+        )
         return rates[self.name]
 
 
@@ -209,13 +216,21 @@ class BackgroundError(Metric):
 def _noise_curves(batch: MethodBatch):
     k = batch.settings.robustness_images or batch.images.shape[0]
     masks = None if batch.masks is None else batch.masks[:k]
-    return batch.cached(f"noise:{batch.method}", lambda: noise_curves(
-        batch.map_function(), batch.images[:k], batch.targets[:k], masks, batch.settings.noise_levels, batch.seed))
+    return batch.cached(
+        f"noise:{batch.method}",
+        lambda: noise_curves(batch.map_function(), batch.images[:k], batch.targets[:k], masks, batch.settings.noise_levels, batch.seed),
+    )
 
 
 class NoiseBackgroundError(Metric):
     name, label, family, higher_is_better, needs_mask, level_name = (
-        "noise_background_error", "Background error under noise", "robustness", False, True, "noise")
+        "noise_background_error",
+        "Background error under noise",
+        "robustness",
+        False,
+        True,
+        "noise",
+    )
 
     def evaluate_batch(self, batch):
         curves = _noise_curves(batch)
@@ -238,18 +253,39 @@ class SanityCorrelation(Metric):
     def evaluate_batch(self, batch):
         k = batch.settings.sanity_images or batch.images.shape[0]
         result = cascading_randomisation(
-            batch.card.model, lambda model: batch.map_function(dataclasses.replace(batch.card, model=model)),
-            batch.images[:k], batch.targets[:k], model_inputs=batch.card.preprocess, seed=batch.seed,
-            max_steps=batch.settings.sanity_steps, threshold=batch.settings.sanity_threshold)
+            batch.card.model,
+            lambda model: batch.map_function(dataclasses.replace(batch.card, model=model)),
+            batch.images[:k],
+            batch.targets[:k],
+            model_inputs=batch.card.preprocess,
+            seed=batch.seed,
+            max_steps=batch.settings.sanity_steps,
+            threshold=batch.settings.sanity_threshold,
+        )
         return Curve(tuple(result.layers), result.correlations)
 
 
-METRICS: dict[str, Metric] = {metric.name: metric for metric in [
-    AverageDrop(), IncreaseInConfidence(), WinRate(), DeletionAUC(), InsertionAUC(), DiceWithReference(),
-    LocalisationRate("tp_rate", "True-positive rate", True), LocalisationRate("tn_rate", "True-negative rate", True),
-    LocalisationRate("fp_rate", "False-positive rate", False), LocalisationRate("fn_rate", "False-negative rate", False),
-    PointingGame(), EnergyPointingGame(), BackgroundError(), NoiseBackgroundError(), NoiseStability(), SanityCorrelation(),
-]}
+METRICS: dict[str, Metric] = {
+    metric.name: metric
+    for metric in [
+        AverageDrop(),
+        IncreaseInConfidence(),
+        WinRate(),
+        DeletionAUC(),
+        InsertionAUC(),
+        DiceWithReference(),
+        LocalisationRate("tp_rate", "True-positive rate", True),
+        LocalisationRate("tn_rate", "True-negative rate", True),
+        LocalisationRate("fp_rate", "False-positive rate", False),
+        LocalisationRate("fn_rate", "False-negative rate", False),
+        PointingGame(),
+        EnergyPointingGame(),
+        BackgroundError(),
+        NoiseBackgroundError(),
+        NoiseStability(),
+        SanityCorrelation(),
+    ]
+}
 
 
 @dataclass(frozen=True)
@@ -321,17 +357,35 @@ class EvaluationResult:
         return summarise(self.rows)
 
 
-def evaluation_config(pairs: Sequence[EvaluationPair], methods: Sequence[str], metrics: Sequence[str], n: int,
-                      seeds: Sequence[int], settings: EvaluationSettings) -> dict:
-    config = {"pairs": [p.name for p in pairs], "methods": list(methods), "metrics": list(metrics), "n": int(n),
-              "seeds": [int(s) for s in seeds], "settings": dataclasses.asdict(settings)}
+def evaluation_config(
+    pairs: Sequence[EvaluationPair],
+    methods: Sequence[str],
+    metrics: Sequence[str],
+    n: int,
+    seeds: Sequence[int],
+    settings: EvaluationSettings,
+) -> dict:
+    config = {
+        "pairs": [p.name for p in pairs],
+        "methods": list(methods),
+        "metrics": list(metrics),
+        "n": int(n),
+        "seeds": [int(s) for s in seeds],
+        "settings": dataclasses.asdict(settings),
+    }
     config["key"] = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
     return config
 
 
-def run_evaluation(pairs: Sequence[EvaluationPair | str], methods: Sequence[str], metrics: Sequence[str] = tuple(METRICS),
-                   n: int = 100, seeds: Sequence[int] = (0,), settings: EvaluationSettings = EvaluationSettings(),
-                   on_progress: Callable[[float, str], None] | None = None) -> EvaluationResult:
+def run_evaluation(
+    pairs: Sequence[EvaluationPair | str],
+    methods: Sequence[str],
+    metrics: Sequence[str] = tuple(METRICS),
+    n: int = 100,
+    seeds: Sequence[int] = (0,),
+    settings: EvaluationSettings = EvaluationSettings(),
+    on_progress: Callable[[float, str], None] | None = None,
+) -> EvaluationResult:
     """Evaluate ``methods`` with ``metrics`` on ``n`` images per pair and seed. Mask metrics are skipped
     on data without masks. ``on_progress(fraction done, what is running)`` is called after each step."""
     pairs = [parse_pair(p) if isinstance(p, str) else p for p in pairs]
@@ -359,8 +413,11 @@ def run_evaluation(pairs: Sequence[EvaluationPair | str], methods: Sequence[str]
             advance(f"{pair.name} seed {seed}: reference maps")
             for method in methods:
                 try:
-                    maps = reference if method == settings.reference_method else method_map_function(
-                        card, method, settings.batch_size, seed)(sample.images, sample.targets)
+                    maps = (
+                        reference
+                        if method == settings.reference_method
+                        else method_map_function(card, method, settings.batch_size, seed)(sample.images, sample.targets)
+                    )
                 except NotApplicable as reason:
                     if seed == seeds[0]:
                         skipped.append({"pair": pair.name, "method": method, "reason": str(reason)})
@@ -379,11 +436,21 @@ def run_evaluation(pairs: Sequence[EvaluationPair | str], methods: Sequence[str]
 def _rows(pair: EvaluationPair, seed: int, method: str, metric: Metric, values, sample: Sample) -> list[dict]:
     if values is None:
         return []
-    base = {"pair": pair.name, "model": pair.model_id, "dataset": pair.dataset, "split": pair.split, "seed": seed, "method": method,
-            "metric": metric.name}
+    base = {
+        "pair": pair.name,
+        "model": pair.model_id,
+        "dataset": pair.dataset,
+        "split": pair.split,
+        "seed": seed,
+        "method": method,
+        "metric": metric.name,
+    }
     if isinstance(values, Curve):
-        return [{**base, "image": sample.indices[i], "level": str(level), "value": float(values.values[i, j])}
-                for i in range(values.values.shape[0]) for j, level in enumerate(values.levels)]
+        return [
+            {**base, "image": sample.indices[i], "level": str(level), "value": float(values.values[i, j])}
+            for i in range(values.values.shape[0])
+            for j, level in enumerate(values.levels)
+        ]
     return [{**base, "image": sample.indices[i], "level": "", "value": float(value)} for i, value in enumerate(values.tolist())]
 
 
@@ -402,8 +469,18 @@ def summarise(rows: Sequence[dict]) -> list[dict]:
         values = [m for m, _ in means]
         mean = sum(values) / len(values)
         std = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else 0.0
-        summary.append({"pair": pair, "method": method, "metric": metric, "level": level, "mean": mean, "std": std,
-                        "seeds": len(values), "images": max(count for _, count in means)})
+        summary.append(
+            {
+                "pair": pair,
+                "method": method,
+                "metric": metric,
+                "level": level,
+                "mean": mean,
+                "std": std,
+                "seeds": len(values),
+                "images": max(count for _, count in means),
+            }
+        )
     return summary
 
 
@@ -444,10 +521,17 @@ def results_json(result: EvaluationResult, summary: Sequence[dict] | None = None
     """The run as JSON: config, library versions, summary, sanity verdicts, skipped methods and the tidy rows."""
     summary = result.summary() if summary is None else summary
     verdicts = sanity_verdicts(summary, result.config["settings"]["sanity_threshold"])
-    return json.dumps({
-        "config": result.config, "versions": library_versions(), "summary": summary,
-        "sanity": [{"pair": pair, "method": method, **verdict} for (pair, method), verdict in verdicts.items()],
-        "skipped": result.skipped, "rows": result.rows}, indent=1)
+    return json.dumps(
+        {
+            "config": result.config,
+            "versions": library_versions(),
+            "summary": summary,
+            "sanity": [{"pair": pair, "method": method, **verdict} for (pair, method), verdict in verdicts.items()],
+            "skipped": result.skipped,
+            "rows": result.rows,
+        },
+        indent=1,
+    )
 
 
 SANITY_VERDICTS_PATH = Path(__file__).resolve().parents[2] / "assets" / "evaluation" / "sanity.json"
@@ -458,10 +542,18 @@ def write_sanity_verdicts(result: EvaluationResult, path: Path = SANITY_VERDICTS
     summary = result.summary()
     verdicts = sanity_verdicts(summary, result.config["settings"]["sanity_threshold"])
     images = {(row["pair"], row["method"]): row["images"] for row in summary if row["metric"] == "sanity_correlation"}
-    entries = [{"model": pair.partition("@")[0], "dataset": pair.partition("@")[2], "method": method,
-                "final_correlation": round(verdict["final_correlation"], 4), "passed": verdict["passed"],
-                "images": images[(pair, method)], "seeds": result.config["seeds"]}
-               for (pair, method), verdict in verdicts.items()]
+    entries = [
+        {
+            "model": pair.partition("@")[0],
+            "dataset": pair.partition("@")[2],
+            "method": method,
+            "final_correlation": round(verdict["final_correlation"], 4),
+            "passed": verdict["passed"],
+            "images": images[(pair, method)],
+            "seeds": result.config["seeds"],
+        }
+        for (pair, method), verdict in verdicts.items()
+    ]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"threshold": result.config["settings"]["sanity_threshold"], "verdicts": entries}, indent=1))
     return path

@@ -69,8 +69,9 @@ def refuse_shadowing_shipped(identifier: str, out: str | Path, section: str, opt
     """A run written elsewhere under a shipped id would be hidden by the shipped one (it is found first): refuse it."""
     shipped = {entry["id"] for entry in read_manifest(DEFAULT_CHECKPOINT_DIR, section)}
     if identifier in shipped and Path(out).resolve() != DEFAULT_CHECKPOINT_DIR.resolve():
-        raise ValueError(f"{identifier} is a shipped id; choose another with {option} "
-                         "(or retrain the shipped one with reproduce-checkpoints)")
+        raise ValueError(
+            f"{identifier} is a shipped id; choose another with {option} (or retrain the shipped one with reproduce-checkpoints)"
+        )
 
 
 def changed_option_arguments(config: object, defaults: object, options: dict[str, str]) -> list[str]:
@@ -104,8 +105,7 @@ def find_entry(section: str, identifier: str, directories: list[Path], noun: str
     otherwise a CheckpointError naming the known ids and the command that trains one."""
     entries = manifest_entries(section, directories)
     if identifier not in entries:
-        raise CheckpointError(f"no {noun} {identifier!r}; known: {', '.join(sorted(entries)) or 'none'} "
-                              f"(train one with: {train_command})")
+        raise CheckpointError(f"no {noun} {identifier!r}; known: {', '.join(sorted(entries)) or 'none'} (train one with: {train_command})")
     return entries[identifier]
 
 
@@ -159,9 +159,7 @@ def load_state_dict_file(path: str | Path, expected_sha256: str | None = None) -
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as error:  # torch raises UnpicklingError, RuntimeError, EOFError ...
-            raise CheckpointError(
-                f"{path.name} could not be read as plain tensors (pickled code is refused): {error}"
-            ) from error
+            raise CheckpointError(f"{path.name} could not be read as plain tensors (pickled code is refused): {error}") from error
         if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
             raise CheckpointError(f"{path.name} does not hold a state dict of tensors")
         return dict(state)
@@ -193,8 +191,7 @@ class ManifestSection:
         """The manifest entry of ``identifier``; a CheckpointError naming the known ids and the train command if none."""
         return find_entry(self.section, identifier, directories, self.noun, self.train_command)[1]
 
-    def load_state(self, identifier: str, directories: list[Path],
-                   required: tuple[str, ...] = ()) -> tuple[dict, dict[str, torch.Tensor]]:
+    def load_state(self, identifier: str, directories: list[Path], required: tuple[str, ...] = ()) -> tuple[dict, dict[str, torch.Tensor]]:
         """(entry, state dict) of ``identifier``: the entry must hold the ``required`` fields and name a plain ``file``
         in its directory with its ``sha256``; the file is verified against it and read without unpickling code."""
         directory, entry = find_entry(self.section, identifier, directories, self.noun, self.train_command)
@@ -208,8 +205,14 @@ class ManifestSection:
             raise CheckpointError(f"manifest entry {identifier!r} records no sha256; refusing to load unverified weights")
         return entry, load_state_dict_file(directory / name, expected_sha256=digest)
 
-    def load_network(self, identifier: str, directories: list[Path], network: Callable[..., torch.nn.Module], what: str,
-                     label: str | Callable[[torch.nn.Module], str]) -> torch.nn.Module:
+    def load_network(
+        self,
+        identifier: str,
+        directories: list[Path],
+        network: Callable[..., torch.nn.Module],
+        what: str,
+        label: str | Callable[[torch.nn.Module], str],
+    ) -> torch.nn.Module:
         """``network(**entry["architecture"])`` holding the entry's sha256-checked weights (strictly), in eval mode
         without parameter gradients. ``what`` ("a DCGAN generator") names the network when the architecture builds
         none; ``label`` (or ``label(network)``) follows the file name when the weights do not fit."""

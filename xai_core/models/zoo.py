@@ -14,7 +14,7 @@ Every small-image architecture downsamples exactly twice, so the last conv layer
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import nn

@@ -23,9 +23,10 @@ import base64
 import hashlib
 import json
 import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import numpy as np
 import plotly.graph_objects as go
@@ -34,8 +35,8 @@ import torch
 import torch.nn.functional as F
 
 from ..attribution.base import normalise_maps
-from ..explainers import explain_image
 from ..data import load_dataset
+from ..explainers import explain_image
 from ..generative.dcgan import DCGANGenerator, gan_info, load_gan, sample_latents
 from ..generative.latent import latent_sensitivity
 from ..metrics.badges import image_badges
@@ -55,6 +56,7 @@ ProgressCallback = Callable[[float, str], None]
 
 
 # ---------------------------------------------------------------- normalisation
+
 
 def normalise_map(saliency: torch.Tensor, size: tuple[int, int] | None = None) -> torch.Tensor:
     """A pixel map on the common scale: Tensor[N,1,H,W] -> Tensor[N,1,*size], or [H,W] -> [*size].
@@ -97,8 +99,13 @@ class NormalisedConceptScore:
         return None if self.p_value is None else self.p_value < alpha
 
 
-def normalise_concept_scores(scores: Mapping[str, float], random_scores: Sequence[float],
-                             p_values: Mapping[str, float] | None = None, layer: str = "", target: str = "") -> list[NormalisedConceptScore]:
+def normalise_concept_scores(
+    scores: Mapping[str, float],
+    random_scores: Sequence[float],
+    p_values: Mapping[str, float] | None = None,
+    layer: str = "",
+    target: str = "",
+) -> list[NormalisedConceptScore]:
     """TCAV scores {concept: score in [0, 1]} and the scores of the random concepts -> :class:`NormalisedConceptScore` list,
     each centred on the random mean (in the order of ``scores``)."""
     values = [float(v) for v in random_scores]
@@ -109,9 +116,18 @@ def normalise_concept_scores(scores: Mapping[str, float], random_scores: Sequenc
             raise ValueError(f"a TCAV score is a share in [0, 1]; {name} has {value}")
     random_mean = sum(values) / len(values)
     p_values = p_values or {}
-    return [NormalisedConceptScore(str(name), float(score), float(score) - random_mean, random_mean,
-                         None if p_values.get(name) is None else float(p_values[name]), layer, target)
-            for name, score in scores.items()]
+    return [
+        NormalisedConceptScore(
+            str(name),
+            float(score),
+            float(score) - random_mean,
+            random_mean,
+            None if p_values.get(name) is None else float(p_values[name]),
+            layer,
+            target,
+        )
+        for name, score in scores.items()
+    ]
 
 
 def normalise_latent_sensitivity(sensitivity: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -143,8 +159,9 @@ class LatentSensitivityShares:
     pixel_maps: dict[int, torch.Tensor] = field(default_factory=dict)
 
     @classmethod
-    def from_sensitivity(cls, sensitivity: torch.Tensor, pixel_maps: torch.Tensor | None = None,
-                         top: int = TOP_LATENT_MAPS) -> "LatentSensitivityShares":
+    def from_sensitivity(
+        cls, sensitivity: torch.Tensor, pixel_maps: torch.Tensor | None = None, top: int = TOP_LATENT_MAPS
+    ) -> LatentSensitivityShares:
         """sensitivity Tensor[D]; pixel_maps Tensor[D,C,H,W] (of :func:`latent_sensitivity`) or None."""
         shares, ranks = normalise_latent_sensitivity(sensitivity)
         maps = {}
@@ -159,6 +176,7 @@ class LatentSensitivityShares:
 
 
 # ---------------------------------------------------------------- scores
+
 
 @dataclass(frozen=True)
 class Score:
@@ -205,6 +223,7 @@ def score_metadata(name: str) -> tuple[str, str, bool | None, str]:
 
 # ---------------------------------------------------------------- provenance
 
+
 def tensor_sha256(tensor: torch.Tensor) -> str:
     """sha256 of a tensor's dtype, shape and contiguous bytes (the same pixels give the same digest everywhere)."""
     array = tensor.detach().cpu().contiguous().numpy()
@@ -216,23 +235,37 @@ def tensor_sha256(tensor: torch.Tensor) -> str:
 def model_provenance(model_id: str) -> dict:
     """Id, architecture, training data and checkpoint sha256 of a model, from its manifest entry."""
     info = model_info(model_id)
-    return {"id": model_id, "arch": info.get("arch", ""), "dataset": info.get("dataset", ""), "sha256": info["sha256"],
-            **({"command": info["command"]} if "command" in info else {})}
+    return {
+        "id": model_id,
+        "arch": info.get("arch", ""),
+        "dataset": info.get("dataset", ""),
+        "sha256": info["sha256"],
+        **({"command": info["command"]} if "command" in info else {}),
+    }
 
 
 def gan_provenance(gan_id: str) -> dict:
     """Id, kind, data, seed, checkpoint sha256 and training command of a GAN, from its manifest entry."""
     info = gan_info(gan_id)
-    return {"id": gan_id, "kind": info.get("kind", ""), "dataset": info.get("dataset", ""), "seed": info.get("seed"),
-            "sha256": info["sha256"], **({"command": info["command"]} if "command" in info else {})}
+    return {
+        "id": gan_id,
+        "kind": info.get("kind", ""),
+        "dataset": info.get("dataset", ""),
+        "seed": info.get("seed"),
+        "sha256": info["sha256"],
+        **({"command": info["command"]} if "command" in info else {}),
+    }
 
 
-def data_provenance(image: torch.Tensor, dataset: str | None = None, split: str = "test", index: int | None = None,
-                    source: str = "") -> dict:
+def data_provenance(
+    image: torch.Tensor, dataset: str | None = None, split: str = "test", index: int | None = None, source: str = ""
+) -> dict:
     """Where an image came from: sha256 of its pixels and, for a dataset sample, the dataset's name, split,
     index and the sha256 of the split's uint8 image tensor."""
-    entry: dict = {"source": source or (f"{dataset} {split} #{index}" if dataset is not None else "image"),
-                   "image_sha256": tensor_sha256(image.float())}
+    entry: dict = {
+        "source": source or (f"{dataset} {split} #{index}" if dataset is not None else "image"),
+        "image_sha256": tensor_sha256(image.float()),
+    }
     if dataset is not None:
         data = load_dataset(dataset, split)
         entry.update(dataset=dataset, split=split, dataset_sha256=tensor_sha256(data.images), dataset_size=len(data))
@@ -242,10 +275,11 @@ def data_provenance(image: torch.Tensor, dataset: str | None = None, split: str 
 
 
 def utc_timestamp() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 # ---------------------------------------------------------------- the bundle
+
 
 @dataclass
 class ExplanationBundle:
@@ -305,8 +339,17 @@ class ExplanationBundle:
         _check_subject(subject)
         self.not_applicable.setdefault(subject, {})[method] = reason
 
-    def add_score(self, name: str, value: float, label: str, family: str, higher_is_better: bool | None, unit: str = "",
-                  method: str = "", subject: str = ORIGINAL) -> Score:
+    def add_score(
+        self,
+        name: str,
+        value: float,
+        label: str,
+        family: str,
+        higher_is_better: bool | None,
+        unit: str = "",
+        method: str = "",
+        subject: str = ORIGINAL,
+    ) -> Score:
         score = Score(name, float(value), label, family, higher_is_better, unit, method, subject)
         self.scores[score.key] = score
         return score
@@ -315,25 +358,45 @@ class ExplanationBundle:
         """Known metrics {name: value} (suite metrics, badges, GAN figures) with their metadata looked up."""
         return [self.add_score(name, value, *score_metadata(name), method=method, subject=subject) for name, value in values.items()]
 
-    def add_concept_scores(self, scores: Mapping[str, float], random_scores: Sequence[float],
-                           p_values: Mapping[str, float] | None = None, layer: str = "", target: str = "") -> list[NormalisedConceptScore]:
+    def add_concept_scores(
+        self,
+        scores: Mapping[str, float],
+        random_scores: Sequence[float],
+        p_values: Mapping[str, float] | None = None,
+        layer: str = "",
+        target: str = "",
+    ) -> list[NormalisedConceptScore]:
         """TCAV scores of some concepts for one class at one layer, centred on the random concepts' mean."""
         added = normalise_concept_scores(scores, random_scores, p_values, layer, target)
         self.concept_scores.extend(added)
         return added
 
-    def add_tcav_result(self, result: "TCAVResult") -> list[NormalisedConceptScore]:
+    def add_tcav_result(self, result: TCAVResult) -> list[NormalisedConceptScore]:
         """Every concept of a :func:`xai_core.attribution.tcav.tcav_scores` result: mean score over the runs, centred on
         the random-vs-random runs' mean, with the (Bonferroni-adjusted when the run used it) p-value."""
-        added = self.add_concept_scores({c.concept: c.score for c in result.concepts}, result.random_run_scores,
-                                        {c.concept: c.p_adjusted for c in result.concepts}, result.layer, result.target_class)
+        added = self.add_concept_scores(
+            {c.concept: c.score for c in result.concepts},
+            result.random_run_scores,
+            {c.concept: c.p_adjusted for c in result.concepts},
+            result.layer,
+            result.target_class,
+        )
         self.provenance.setdefault("config", {}).setdefault("tcav", []).append(
-            {"model": result.model_id, "layer": result.layer, "target": result.target, "seed": result.seed,
-             "random_sets": result.n_random_sets, "class_images": result.n_class_images, "bonferroni": result.bonferroni})
+            {
+                "model": result.model_id,
+                "layer": result.layer,
+                "target": result.target,
+                "seed": result.seed,
+                "random_sets": result.n_random_sets,
+                "class_images": result.n_class_images,
+                "bonferroni": result.bonferroni,
+            }
+        )
         return added
 
-    def set_latent_sensitivity(self, sensitivity: torch.Tensor, pixel_maps: torch.Tensor | None = None,
-                               top: int = TOP_LATENT_MAPS) -> LatentSensitivityShares:
+    def set_latent_sensitivity(
+        self, sensitivity: torch.Tensor, pixel_maps: torch.Tensor | None = None, top: int = TOP_LATENT_MAPS
+    ) -> LatentSensitivityShares:
         """sensitivity Tensor[D]; pixel_maps Tensor[D,C,H,W] or None (see :class:`LatentSensitivityShares`)."""
         self.latent_sensitivity = LatentSensitivityShares.from_sensitivity(sensitivity, pixel_maps, top)
         return self.latent_sensitivity
@@ -351,15 +414,25 @@ class ExplanationBundle:
         sensitivity = None
         if self.latent_sensitivity is not None:
             s = self.latent_sensitivity
-            sensitivity = {"sensitivity": _encode(s.sensitivity), "shares": _encode(s.shares), "ranks": _encode(s.ranks),
-                           "pixel_maps": {str(d): _encode(m) for d, m in s.pixel_maps.items()}}
+            sensitivity = {
+                "sensitivity": _encode(s.sensitivity),
+                "shares": _encode(s.shares),
+                "ranks": _encode(s.ranks),
+                "pixel_maps": {str(d): _encode(m) for d, m in s.pixel_maps.items()},
+            }
         document = {
-            "format": BUNDLE_FORMAT, "title": self.title, "classes": self.classes,
-            "images": {k: _encode(v) for k, v in self.images.items()}, "captions": self.captions,
-            "latent": None if self.latent is None else _encode(self.latent), "generated_label": self.generated_label,
+            "format": BUNDLE_FORMAT,
+            "title": self.title,
+            "classes": self.classes,
+            "images": {k: _encode(v) for k, v in self.images.items()},
+            "captions": self.captions,
+            "latent": None if self.latent is None else _encode(self.latent),
+            "generated_label": self.generated_label,
             "map_size": None if self.map_size is None else list(self.map_size),
             "maps": {subject: {m: _encode(v) for m, v in maps.items()} for subject, maps in self.maps.items()},
-            "not_applicable": self.not_applicable, "predictions": self.predictions, "targets": self.targets,
+            "not_applicable": self.not_applicable,
+            "predictions": self.predictions,
+            "targets": self.targets,
             "scores": [asdict(s) for s in self.scores.values()],
             "concept_scores": [asdict(c) for c in self.concept_scores],
             "latent_sensitivity": sensitivity,
@@ -369,23 +442,30 @@ class ExplanationBundle:
         return json.dumps(document, indent=indent, allow_nan=False)
 
     @classmethod
-    def from_json(cls, text: str) -> "ExplanationBundle":
+    def from_json(cls, text: str) -> ExplanationBundle:
         document = json.loads(text)
         if document.get("format") != BUNDLE_FORMAT:
             raise ValueError(f"not an explanation bundle (format {document.get('format')!r}, expected {BUNDLE_FORMAT!r})")
         sensitivity = None
         if document["latent_sensitivity"] is not None:
             s = document["latent_sensitivity"]
-            sensitivity = LatentSensitivityShares(_decode(s["sensitivity"]), _decode(s["shares"]), _decode(s["ranks"]),
-                                                  {int(d): _decode(m) for d, m in s["pixel_maps"].items()})
+            sensitivity = LatentSensitivityShares(
+                _decode(s["sensitivity"]),
+                _decode(s["shares"]),
+                _decode(s["ranks"]),
+                {int(d): _decode(m) for d, m in s["pixel_maps"].items()},
+            )
         return cls(
-            title=document["title"], classes=list(document["classes"]),
-            images={k: _decode(v) for k, v in document["images"].items()}, captions=dict(document["captions"]),
+            title=document["title"],
+            classes=list(document["classes"]),
+            images={k: _decode(v) for k, v in document["images"].items()},
+            captions=dict(document["captions"]),
             latent=None if document["latent"] is None else _decode(document["latent"]),
             generated_label=document["generated_label"],
             map_size=None if document["map_size"] is None else tuple(document["map_size"]),
             maps={subject: {m: _decode(v) for m, v in maps.items()} for subject, maps in document["maps"].items()},
-            not_applicable=document["not_applicable"], predictions=document["predictions"],
+            not_applicable=document["not_applicable"],
+            predictions=document["predictions"],
             targets={k: int(v) for k, v in document["targets"].items()},
             scores={score.key: score for score in (Score(**entry) for entry in document["scores"])},
             concept_scores=[NormalisedConceptScore(**entry) for entry in document["concept_scores"]],
@@ -425,9 +505,18 @@ def _decode(entry: dict) -> torch.Tensor:
 
 # ---------------------------------------------------------------- builders
 
-def explain_subject(bundle: ExplanationBundle, subject: str, card: ModelCard, image: torch.Tensor, target: int | None,
-                    methods: Sequence[str], seed: int = 0, mask: torch.Tensor | None = None,
-                    on_progress: ProgressCallback | None = None) -> int:
+
+def explain_subject(
+    bundle: ExplanationBundle,
+    subject: str,
+    card: ModelCard,
+    image: torch.Tensor,
+    target: int | None,
+    methods: Sequence[str],
+    seed: int = 0,
+    mask: torch.Tensor | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> int:
     """Predict, explain and score one image into ``bundle`` under ``subject``; returns the class explained.
 
     image: Tensor[C,H,W] in [0,1]; target None explains the prediction; mask: Tensor[1,H,W] or None. Methods
@@ -435,6 +524,7 @@ def explain_subject(bundle: ExplanationBundle, subject: str, card: ModelCard, im
     computed after ``torch.manual_seed(seed)`` (SmoothGrad's noise). Scores: :func:`image_badges` per method and
     the target's probability.
     """
+
     def progress(fraction: float, step: str) -> None:
         if on_progress is not None:
             on_progress(fraction, f"{subject}: {step}")
@@ -455,16 +545,36 @@ def explain_subject(bundle: ExplanationBundle, subject: str, card: ModelCard, im
 
 def _new_bundle(card: ModelCard, title: str, seed: int, command: str) -> ExplanationBundle:
     return ExplanationBundle(
-        title=title or f"{card.id} audit", classes=list(card.classes), map_size=tuple(card.input_size),
-        provenance={"model": model_provenance(card.id), "seed": int(seed), "versions": library_versions(),
-                    "created": utc_timestamp(), "command": command, "config": {}},
+        title=title or f"{card.id} audit",
+        classes=list(card.classes),
+        map_size=tuple(card.input_size),
+        provenance={
+            "model": model_provenance(card.id),
+            "seed": int(seed),
+            "versions": library_versions(),
+            "created": utc_timestamp(),
+            "command": command,
+            "config": {},
+        },
     )
 
 
-def bundle_for_image(card: ModelCard, image: torch.Tensor, target: int | None = None, methods: Sequence[str] = ("grad_cam",),
-                     seed: int = 0, *, mask: torch.Tensor | None = None, dataset: str | None = None, split: str = "test",
-                     index: int | None = None, source: str = "", title: str = "", command: str = "",
-                     on_progress: ProgressCallback | None = None) -> ExplanationBundle:
+def bundle_for_image(
+    card: ModelCard,
+    image: torch.Tensor,
+    target: int | None = None,
+    methods: Sequence[str] = ("grad_cam",),
+    seed: int = 0,
+    *,
+    mask: torch.Tensor | None = None,
+    dataset: str | None = None,
+    split: str = "test",
+    index: int | None = None,
+    source: str = "",
+    title: str = "",
+    command: str = "",
+    on_progress: ProgressCallback | None = None,
+) -> ExplanationBundle:
     """Explain a real image: prediction, each method's map (normalised to the model's input size), per-image badges,
     and provenance (model sha256 from the manifest, the image's sha256 and, for a dataset sample, the dataset's).
 
@@ -478,10 +588,22 @@ def bundle_for_image(card: ModelCard, image: torch.Tensor, target: int | None = 
     return bundle
 
 
-def bundle_for_generated(card: ModelCard, gan_id: str, latent: torch.Tensor | None = None, label: int | None = None,
-                         methods: Sequence[str] = ("grad_cam",), *, gan_seed: int = 0, target: int | None = None, seed: int = 0,
-                         generator: DCGANGenerator | None = None, bundle: ExplanationBundle | None = None, title: str = "",
-                         command: str = "", on_progress: ProgressCallback | None = None) -> ExplanationBundle:
+def bundle_for_generated(
+    card: ModelCard,
+    gan_id: str,
+    latent: torch.Tensor | None = None,
+    label: int | None = None,
+    methods: Sequence[str] = ("grad_cam",),
+    *,
+    gan_seed: int = 0,
+    target: int | None = None,
+    seed: int = 0,
+    generator: DCGANGenerator | None = None,
+    bundle: ExplanationBundle | None = None,
+    title: str = "",
+    command: str = "",
+    on_progress: ProgressCallback | None = None,
+) -> ExplanationBundle:
     """Explain a GAN sample with the CNN: G(latent, label), its prediction, maps and badges, and the latent
     sensitivities of that sample (E ||dG(z)/dz_i|| at z = latent, exact via jvp), with the GAN's manifest
     figures (FID beside its real-vs-real baseline, class accuracy) and its sha256 in the provenance.
@@ -520,16 +642,31 @@ def bundle_for_generated(card: ModelCard, gan_id: str, latent: torch.Tensor | No
     class_name = f", class {gan_classes[int(label)] if int(label) < len(gan_classes) else label}" if label is not None else ""
     bundle.set_image(GENERATED, image, f"{gan_id}, seed {gan_seed}{class_name}")
     bundle.latent, bundle.generated_label = latent.clone(), None if label is None else int(label)
-    explained = explain_subject(bundle, GENERATED, card, image, target, methods, seed,
-                                on_progress=None if on_progress is None else lambda f, m: on_progress(0.8 * f, m))
+    explained = explain_subject(
+        bundle,
+        GENERATED,
+        card,
+        image,
+        target,
+        methods,
+        seed,
+        on_progress=None if on_progress is None else lambda f, m: on_progress(0.8 * f, m),
+    )
     result = latent_sensitivity(lambda z: generator(z, labels), latent[None])
     bundle.set_latent_sensitivity(result.sensitivity, result.pixel_maps)
     metrics = info.get("metrics", {})
-    bundle.add_scores({name: metrics[name] for name in ("fid", "fid_real_vs_real", "class_accuracy")
-                       if isinstance(metrics.get(name), (int, float)) and math.isfinite(metrics[name])}, subject=GAN)
+    bundle.add_scores(
+        {
+            name: metrics[name]
+            for name in ("fid", "fid_real_vs_real", "class_accuracy")
+            if isinstance(metrics.get(name), (int, float)) and math.isfinite(metrics[name])
+        },
+        subject=GAN,
+    )
     bundle.provenance["gan"] = gan_provenance(gan_id)
-    bundle.provenance["config"].update(gan=gan_id, gan_seed=int(gan_seed), label=bundle.generated_label,
-                                       generated_target=explained, generated_methods=list(methods))
+    bundle.provenance["config"].update(
+        gan=gan_id, gan_seed=int(gan_seed), label=bundle.generated_label, generated_target=explained, generated_methods=list(methods)
+    )
     if on_progress is not None:
         on_progress(1.0, "generated: latent sensitivity")
     return bundle

@@ -3,10 +3,10 @@ results of :func:`xai_core.metrics.gan_experiments.run_gan_experiments`."""
 
 from __future__ import annotations
 
-from ..metrics.augmentation import AUDIT_METRICS
 from ..generative.dcgan import gan_info
-from .charts import PAPER_TABLE_2
+from ..metrics.augmentation import AUDIT_METRICS
 from ..metrics.explainability_score import PART_WEIGHTS
+from .charts import PAPER_TABLE_2
 
 
 def _pm(summary: dict, digits: int = 2, scale: float = 1.0) -> str:
@@ -14,14 +14,18 @@ def _pm(summary: dict, digits: int = 2, scale: float = 1.0) -> str:
 
 
 def fid_table(fid: dict[str, dict]) -> str:
-    lines = ["| GAN | dataset | parameters | epochs | FID (ours) | real vs real | FID / baseline | class accuracy |",
-             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines = [
+        "| GAN | dataset | parameters | epochs | FID (ours) | real vs real | FID / baseline | class accuracy |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
     for gan_id, result in fid.items():
         info = gan_info(gan_id)
         accuracy = _pm(result["class_accuracy"], 1, 100) + " %" if "class_accuracy" in result else "-"
         ratio = result["fid"]["mean"] / max(result["fid_real_vs_real"]["mean"], 1e-12)
-        lines.append(f"| `{gan_id}` | {info['dataset']} | {info['parameters']:,} | {info['metrics']['epochs_run']} | {_pm(result['fid'])} "
-                     f"| {_pm(result['fid_real_vs_real'])} | {ratio:.1f}x | {accuracy} |")
+        lines.append(
+            f"| `{gan_id}` | {info['dataset']} | {info['parameters']:,} | {info['metrics']['epochs_run']} | {_pm(result['fid'])} "
+            f"| {_pm(result['fid_real_vs_real'])} | {ratio:.1f}x | {accuracy} |"
+        )
     return "\n".join(lines)
 
 
@@ -36,11 +40,15 @@ def unlearnt_conditionals(fid: dict[str, dict]) -> list[str]:
 
 
 def latent_table(latent: dict[str, dict]) -> str:
-    lines = ["| GAN | Spearman of two sensitivity rankings | top-k overlap | most sensitive dims | SeFa top-5 share | GANSpace top-5 share |",
-             "| --- | ---: | ---: | --- | ---: | ---: |"]
+    lines = [
+        "| GAN | Spearman of two sensitivity rankings | top-k overlap | most sensitive dims | SeFa top-5 share | GANSpace top-5 share |",
+        "| --- | ---: | ---: | --- | ---: | ---: |",
+    ]
     for gan_id, result in latent.items():
-        lines.append(f"| `{gan_id}` | {result['rank_correlation']:.3f} | {result['top_k_overlap']:.2f} (k={result['k']}) "
-                     f"| {', '.join(map(str, result['top_dimensions']))} | {result['sefa_top5_share']:.3f} | {result['pca_top5_share']:.3f} |")
+        lines.append(
+            f"| `{gan_id}` | {result['rank_correlation']:.3f} | {result['top_k_overlap']:.2f} (k={result['k']}) "
+            f"| {', '.join(map(str, result['top_dimensions']))} | {result['sefa_top5_share']:.3f} | {result['pca_top5_share']:.3f} |"
+        )
     return "\n".join(lines)
 
 
@@ -52,16 +60,22 @@ def augmentation_table(augmentation: dict[str, dict]) -> tuple[str, list[float]]
         real, mixed = by_condition["real"], by_condition["real + GAN"]
         change = 100 * (mixed["accuracy_mean"] - real["accuracy_mean"])
         changes.append(change)
-        lines.append(f"| {dataset} | {100 * real['accuracy_mean']:.2f} ± {100 * real['accuracy_std']:.2f} % "
-                     f"| {100 * mixed['accuracy_mean']:.2f} ± {100 * mixed['accuracy_std']:.2f} % | {change:+.2f} | {real['seeds']} |")
+        lines.append(
+            f"| {dataset} | {100 * real['accuracy_mean']:.2f} ± {100 * real['accuracy_std']:.2f} % "
+            f"| {100 * mixed['accuracy_mean']:.2f} ± {100 * mixed['accuracy_std']:.2f} % | {change:+.2f} | {real['seeds']} |"
+        )
     paper = PAPER_TABLE_2["Unified framework"]["accuracy"] - PAPER_TABLE_2["CNN only"]["accuracy"]
-    lines.append(f"| paper (Table 2) | {PAPER_TABLE_2['CNN only']['accuracy']} % | {PAPER_TABLE_2['Unified framework']['accuracy']} % | {paper:+.1f} | - |")
+    lines.append(
+        f"| paper (Table 2) | {PAPER_TABLE_2['CNN only']['accuracy']} % | {PAPER_TABLE_2['Unified framework']['accuracy']} % | {paper:+.1f} | - |"
+    )
     return "\n".join(lines), changes
 
 
 def audit_table(audit: dict[str, list[dict]]) -> str:
-    lines = ["| dataset | metric | real (mean over classes) | synthetic | classes differing (KS p < 0.05) |",
-             "| --- | --- | ---: | ---: | ---: |"]
+    lines = [
+        "| dataset | metric | real (mean over classes) | synthetic | classes differing (KS p < 0.05) |",
+        "| --- | --- | ---: | ---: | ---: |",
+    ]
     for dataset, rows in audit.items():
         for metric in AUDIT_METRICS:
             chosen = [row for row in rows if row["metric"] == metric]
@@ -80,14 +94,18 @@ def score_table(score: dict[str, dict]) -> tuple[str, dict[str, list[float]]]:
         for row in result["summary"]:
             means.setdefault(row["system"], []).append(row["score_mean"])
             cells = " | ".join(f"{row[f'{p}_mean']:.3f} ± {row[f'{p}_std']:.3f}" for p in PART_WEIGHTS)
-            lines.append(f"| {dataset} | {row['system']} | {row['score_mean']:.1f} ± {row['score_std']:.1f} "
-                         f"| {PAPER_TABLE_2[row['system']]['score']} | {cells} |")
+            lines.append(
+                f"| {dataset} | {row['system']} | {row['score_mean']:.1f} ± {row['score_std']:.1f} "
+                f"| {PAPER_TABLE_2[row['system']]['score']} | {cells} |"
+            )
     return "\n".join(lines), means
 
 
 def tcav_table(tcav: dict[str, list[dict]]) -> str:
-    lines = ["| model | class | layer | concept | TCAV score | random mean | p (per seed) | significant (seeds) | CAV accuracy |",
-             "| --- | --- | --- | --- | ---: | ---: | --- | ---: | ---: |"]
+    lines = [
+        "| model | class | layer | concept | TCAV score | random mean | p (per seed) | significant (seeds) | CAV accuracy |",
+        "| --- | --- | --- | --- | ---: | ---: | --- | ---: | ---: |",
+    ]
     for model_id, rows in tcav.items():
         for concept in dict.fromkeys(row["concept"] for row in rows):
             chosen = [row for row in rows if row["concept"] == concept]
@@ -96,9 +114,11 @@ def tcav_table(tcav: dict[str, list[dict]]) -> str:
             random_mean = sum(row["random_mean"] for row in chosen) / len(chosen)
             accuracy = sum(row["cav_accuracy"] for row in chosen) / len(chosen)
             p_values = ", ".join(f"{row['p_value']:.2g}" for row in chosen)
-            lines.append(f"| `{model_id}` | {chosen[0]['class']} | {chosen[0]['layer']} | {concept} | {mean:.3f} ± {std:.3f} "
-                         f"| {random_mean:.3f} | {p_values} "
-                         f"| {sum(row['significant'] for row in chosen)} / {len(chosen)} | {accuracy:.2f} |")
+            lines.append(
+                f"| `{model_id}` | {chosen[0]['class']} | {chosen[0]['layer']} | {concept} | {mean:.3f} ± {std:.3f} "
+                f"| {random_mean:.3f} | {p_values} "
+                f"| {sum(row['significant'] for row in chosen)} / {len(chosen)} | {accuracy:.2f} |"
+            )
     return "\n".join(lines)
 
 

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
-from ..metrics.gan_experiments import run_gan_experiments
 from ..metrics.experiments import EXPERIMENTS, run_experiment, run_relevance
+from ..metrics.gan_experiments import run_gan_experiments
 from ..metrics.suite import EvaluationResult, write_sanity_verdicts
 from ..models.checkpoints import DEFAULT_CHECKPOINT_DIR, REPOSITORY_ROOT, read_manifest
-from .evaluation_report import (dice_table, faithfulness_table, generalisation_table, localisation_table, noise_table,
-    overfitting_table, perturbation_table, relevance_table, sanity_table)
+from .evaluation_report import (
+    dice_table,
+    faithfulness_table,
+    generalisation_table,
+    localisation_table,
+    noise_table,
+    overfitting_table,
+    perturbation_table,
+    relevance_table,
+    sanity_table,
+)
 from .gan_report import render_gan_markdown
 
 RESULTS_PATH = REPOSITORY_ROOT / "docs" / "results.md"
@@ -47,12 +56,16 @@ def sftgan_tables(checkpoint_dir: Path = DEFAULT_CHECKPOINT_DIR) -> str:
         m = entry["metrics"]
         n_train = sum(pair["n_train"] for pair in entry["pairs"])
         paper = f"{PAPER_LSFT_DICE:.4f}" if entry["kind"] == "lsft" and entry["strategy"] == "symbols" else "-"
-        lines.append(f"| `{entry['id']}` | {entry['strategy']} | {entry['parameters']:,} | {m['epochs_run']} | "
-                     f"{n_train:,} / {m['n_val']:,} | {m['val_mse']:.4f} | **{m['val_dice']:.4f}** | {paper} |")
+        lines.append(
+            f"| `{entry['id']}` | {entry['strategy']} | {entry['parameters']:,} | {m['epochs_run']} | "
+            f"{n_train:,} / {m['n_val']:,} | {m['val_mse']:.4f} | **{m['val_dice']:.4f}** | {paper} |"
+        )
     pairs = sorted({model for entry in entries for model in entry["metrics"]["per_pair"]})
     ids = [entry["id"] for entry in entries]
-    per_pair = ["| dataset/CNN pair | held-out classes | " + " | ".join(f"`{i}` Dice" for i in ids) + " |",
-                "| --- | --- |" + " ---: |" * len(ids)]
+    per_pair = [
+        "| dataset/CNN pair | held-out classes | " + " | ".join(f"`{i}` Dice" for i in ids) + " |",
+        "| --- | --- |" + " ---: |" * len(ids),
+    ]
     for model in pairs:
         heldout = next(p["heldout_classes"] for e in entries for p in e["pairs"] if p["model"] == model)
         cells = [f"{e['metrics']['per_pair'][model]['dice']:.4f}" if model in e["metrics"]["per_pair"] else "-" for e in entries]
@@ -102,8 +115,10 @@ def render_evaluation_markdown(results: dict[str, EvaluationResult], relevance: 
 
     def run_line(name: str) -> str:
         config = results[name].config
-        return (f"*Run `{name}`: {len(config['pairs'])} pairs, {config['n']} images per pair and seed (drawn by the seed from "
-                f"the split), seeds {', '.join(map(str, config['seeds']))}; mean over images per seed, then mean ± std over seeds.*")
+        return (
+            f"*Run `{name}`: {len(config['pairs'])} pairs, {config['n']} images per pair and seed (drawn by the seed from "
+            f"the split), seeds {', '.join(map(str, config['seeds']))}; mean over images per seed, then mean ± std over seeds.*"
+        )
 
     skipped_by_reason: dict[tuple[str, str], list[str]] = {}
     for result in results.values():
@@ -232,6 +247,7 @@ def write_results(path: Path = RESULTS_PATH, rerun: bool = False, on_progress: C
         def report(fraction: float, message: str) -> None:
             if on_progress is not None:
                 on_progress((index + fraction) / stages, f"{name}: {message}")
+
         return report
 
     for i, (name, experiment) in enumerate(EXPERIMENTS.items()):

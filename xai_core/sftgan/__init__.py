@@ -4,15 +4,49 @@ Guna, Benitez, Sikha, "Interpreting CNN Predictions using Conditional GANs" (§3
 """
 
 from .data import STRATEGIES, Pair, build_pair_shard, build_strategy, fit_cgmas, generator_image, generator_inputs, strategy_pairs
-from .explainer import (GSFT, LSFT, CGMARelevance, SFTGANExplainer, average_relevance, cgma_relevance, explain_relevance,
-                        generator_info, list_generators, load_generator, strategy_for)
+from .explainer import (
+    GSFT,
+    LSFT,
+    CGMARelevance,
+    SFTGANExplainer,
+    average_relevance,
+    cgma_relevance,
+    explain_relevance,
+    generator_info,
+    list_generators,
+    load_generator,
+    strategy_for,
+)
 from .networks import GENERATOR_KINDS, ConditionNetwork, PatchDiscriminator, SFTGenerator, SFTLayer, SFTResidualBlock
 from .training import SFTGANConfig, shipped_generator_configs, train_sftgan
 
 __all__ = [
-    "CGMARelevance", "ConditionNetwork", "GENERATOR_KINDS", "GSFT", "LSFT", "PatchDiscriminator", "Pair", "SFTGANConfig",
-    "SFTGANExplainer", "SFTGenerator", "SFTLayer", "SFTResidualBlock", "STRATEGIES", "average_relevance", "build_pair_shard",
-    "build_strategy", "cgma_relevance", "explain_relevance", "fit_cgmas", "generator_image", "generator_inputs",
-    "generator_info", "list_generators", "load_generator", "shipped_generator_configs", "strategy_for", "strategy_pairs",
+    "CGMARelevance",
+    "ConditionNetwork",
+    "GENERATOR_KINDS",
+    "GSFT",
+    "LSFT",
+    "PatchDiscriminator",
+    "Pair",
+    "SFTGANConfig",
+    "SFTGANExplainer",
+    "SFTGenerator",
+    "SFTLayer",
+    "SFTResidualBlock",
+    "STRATEGIES",
+    "average_relevance",
+    "build_pair_shard",
+    "build_strategy",
+    "cgma_relevance",
+    "explain_relevance",
+    "fit_cgmas",
+    "generator_image",
+    "generator_inputs",
+    "generator_info",
+    "list_generators",
+    "load_generator",
+    "shipped_generator_configs",
+    "strategy_for",
+    "strategy_pairs",
     "train_sftgan",
 ]

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import torch
@@ -24,8 +24,8 @@ from tqdm.auto import tqdm
 
 from ..attribution.layers import DEFAULT_ETA, cumulative_gradcam_averages, layer_gradcams, layer_positions
 from ..data import load_dataset
-from ..data.registry import dataset_available
 from ..data.chunks import Executor, LocalExecutor, concatenate, row_chunks
+from ..data.registry import dataset_available
 from ..models.checkpoints import REPOSITORY_ROOT
 from ..models.registry import load_model
 
@@ -55,8 +55,7 @@ def strategy_pairs(strategy: str) -> list[Pair]:
     """
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}")
-    return [Pair(dataset, f"{arch}-{dataset}") for dataset in STRATEGIES[strategy] if dataset_available(dataset)
-            for arch in ARCHITECTURES]
+    return [Pair(dataset, f"{arch}-{dataset}") for dataset in STRATEGIES[strategy] if dataset_available(dataset) for arch in ARCHITECTURES]
 
 
 def heldout_classes(n_classes: int, fraction: float, seed: int) -> list[int]:
@@ -149,8 +148,16 @@ def shard_path(cache_dir: str | Path, pair: Pair) -> Path:
 
 
 def _fingerprint(pair: Pair, model_sha256: str, per_pair: int, holdout_fraction: float, seed: int, eta: int) -> dict:
-    return {"format": SHARD_FORMAT, "dataset": pair.dataset, "model_id": pair.model_id, "model_sha256": model_sha256,
-            "per_pair": per_pair, "holdout_fraction": holdout_fraction, "seed": seed, "eta": eta}
+    return {
+        "format": SHARD_FORMAT,
+        "dataset": pair.dataset,
+        "model_id": pair.model_id,
+        "model_sha256": model_sha256,
+        "per_pair": per_pair,
+        "holdout_fraction": holdout_fraction,
+        "seed": seed,
+        "eta": eta,
+    }
 
 
 def _cached_fingerprint(path: Path) -> dict | None:
@@ -179,13 +186,25 @@ class CGMAWorker:
     def __call__(self, chunk: dict) -> dict[str, np.ndarray]:
         batch = self.images[chunk["start"] : chunk["stop"]].float() / 255
         computed = generator_inputs(self.card.model, self.card.preprocess(batch), eta=self.eta)
-        return {"image": _to_uint8(computed.image).numpy(), "cgmas": _to_uint8(computed.cgmas).numpy(),
-                "target": _to_uint8(computed.final_gradcam).numpy(), "explained": computed.targets.numpy()}
+        return {
+            "image": _to_uint8(computed.image).numpy(),
+            "cgmas": _to_uint8(computed.cgmas).numpy(),
+            "target": _to_uint8(computed.final_gradcam).numpy(),
+            "explained": computed.targets.numpy(),
+        }
 
 
-def build_pair_shard(pair: Pair, cache_dir: str | Path = DEFAULT_CACHE_DIR, per_pair: int = 1000,
-                     holdout_fraction: float = 0.2, seed: int = 0, eta: int = DEFAULT_ETA, batch_size: int = 128,
-                     progress: bool = True, executor: Executor | None = None) -> Path:
+def build_pair_shard(
+    pair: Pair,
+    cache_dir: str | Path = DEFAULT_CACHE_DIR,
+    per_pair: int = 1000,
+    holdout_fraction: float = 0.2,
+    seed: int = 0,
+    eta: int = DEFAULT_ETA,
+    batch_size: int = 128,
+    progress: bool = True,
+    executor: Executor | None = None,
+) -> Path:
     """Compute (image, CGMAs, final Grad-CAM) for ``per_pair`` images of a pair and cache them.
 
     Images are a seeded random subset of the dataset's train and test splits; the CNN explains its
@@ -204,16 +223,21 @@ def build_pair_shard(pair: Pair, cache_dir: str | Path = DEFAULT_CACHE_DIR, per_
     chunks = row_chunks(len(chosen), batch_size)
     with tqdm(total=len(chunks), desc=f"CGMAs {pair.model_id}", disable=not progress, leave=False) as bar:
         results = (executor or LocalExecutor()).run(
-            CGMAWorker, chunks, {"model_id": pair.model_id, "dataset": pair.dataset, "rows": chosen.tolist(), "eta": eta},
-            on_progress=lambda done, _message: bar.update(round(done * len(chunks)) - bar.n))
+            CGMAWorker,
+            chunks,
+            {"model_id": pair.model_id, "dataset": pair.dataset, "rows": chosen.tolist(), "eta": eta},
+            on_progress=lambda done, _message: bar.update(round(done * len(chunks)) - bar.n),
+        )
     tensors = {name: torch.from_numpy(values) for name, values in concatenate(results).items()}
     tensors["label"] = labels[chosen]
     tensors["heldout"] = torch.isin(tensors["label"], heldout)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp")
-    save_file({k: v.contiguous() for k, v in tensors.items()}, str(temporary),
-              metadata={"fingerprint": json.dumps(fingerprint), "heldout_classes": json.dumps(heldout.tolist()),
-                        "classes": json.dumps(classes)})
+    save_file(
+        {k: v.contiguous() for k, v in tensors.items()},
+        str(temporary),
+        metadata={"fingerprint": json.dumps(fingerprint), "heldout_classes": json.dumps(heldout.tolist()), "classes": json.dumps(classes)},
+    )
     temporary.replace(path)
     return path
 
@@ -230,9 +254,9 @@ class Shard:
     heldout_classes: list[int]
 
     @classmethod
-    def load(cls, path: Path, pair: Pair) -> "Shard":
+    def load(cls, path: Path, pair: Pair) -> Shard:
         with safe_open(str(path), framework="pt") as handle:
-            tensors = {name: handle.get_tensor(name) for name in handle.keys()}
+            tensors = {name: handle.get_tensor(name) for name in handle.keys()}  # noqa: SIM118 (safe_open is not a dict)
             heldout_classes_ = json.loads(handle.metadata()["heldout_classes"])
         return cls(pair, tensors["image"], tensors["cgmas"], tensors["target"], tensors["heldout"].bool(), heldout_classes_)
 
@@ -253,8 +277,9 @@ def build_strategy(strategy: str, cache_dir: str | Path = DEFAULT_CACHE_DIR, pro
     return [Shard.load(build_pair_shard(pair, cache_dir, progress=progress, **options), pair) for pair in bar]
 
 
-def training_batches(shards: list[Shard], batch_size: int, seed: int, epoch: int, rank: int = 0,
-                     world_size: int = 1) -> Iterator[tuple[Shard, torch.Tensor]]:
+def training_batches(
+    shards: list[Shard], batch_size: int, seed: int, epoch: int, rank: int = 0, world_size: int = 1
+) -> Iterator[tuple[Shard, torch.Tensor]]:
     """This rank's training batches for one epoch: (shard, rows) from non-held-out classes.
 
     Every batch holds rows of one shard (pairs differ in resolution). The batch list is shuffled

@@ -6,9 +6,9 @@ and §5.1 (relevance of CGMA k = sum over pixels |L(S) - L(S with CGMA k zeroed)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable
 
 import torch
 
@@ -58,8 +58,14 @@ class SFTGANExplainer(Explainer):
     family = "sftgan"
     kind = ""
 
-    def __init__(self, model: torch.nn.Module, generator: SFTGenerator | None = None, strategy: str = "objects",
-                 eta: int = DEFAULT_ETA, max_side: int = 64):
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        generator: SFTGenerator | None = None,
+        strategy: str = "objects",
+        eta: int = DEFAULT_ETA,
+        max_side: int = 64,
+    ):
         super().__init__(model)
         self.generator = generator if generator is not None else load_generator(f"{self.kind}-{strategy}")
         self.eta, self.max_side = eta, max_side
@@ -124,8 +130,13 @@ def explain_relevance(explainer: SFTGANExplainer, inputs: torch.Tensor, target=N
     return cgma_relevance(explainer.generator, image, cgmas)
 
 
-def average_relevance(explainer: SFTGANExplainer, preprocess: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor,
-                      batch_size: int = 64, on_progress: Callable[[float], None] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def average_relevance(
+    explainer: SFTGANExplainer,
+    preprocess: Callable[[torch.Tensor], torch.Tensor],
+    images: torch.Tensor,
+    batch_size: int = 64,
+    on_progress: Callable[[float], None] | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """CGMA relevance over ``images`` (float [N, C, H, W] in [0, 1]) of a dataset/model pair.
 
     Returns (mean Tensor[eta], per-image Tensor[N, eta]); ``on_progress`` gets the done fraction.

@@ -33,8 +33,9 @@ class SFTLayer(nn.Module):
 
     def __init__(self, condition_channels: int, feature_channels: int):
         super().__init__()
-        self.modulation = nn.Sequential(_conv(condition_channels, condition_channels, 1), nn.LeakyReLU(0.1),
-                                        _conv(condition_channels, 2 * feature_channels, 1))
+        self.modulation = nn.Sequential(
+            _conv(condition_channels, condition_channels, 1), nn.LeakyReLU(0.1), _conv(condition_channels, 2 * feature_channels, 1)
+        )
 
     def alpha_beta(self, condition: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         alpha, beta = self.modulation(condition).chunk(2, dim=1)
@@ -51,8 +52,10 @@ class ConditionNetwork(nn.Module):
     def __init__(self, in_channels: int, channels: int):
         super().__init__()
         self.layers = nn.Sequential(
-            _conv(in_channels, channels, 3, stride=2), nn.LeakyReLU(0.1),
-            _conv(channels, channels), nn.LeakyReLU(0.1),
+            _conv(in_channels, channels, 3, stride=2),
+            nn.LeakyReLU(0.1),
+            _conv(channels, channels),
+            nn.LeakyReLU(0.1),
             _conv(channels, channels, 1),
         )
 
@@ -114,8 +117,9 @@ class SFTGenerator(nn.Module):
 
     def forward(self, image: torch.Tensor, cgmas: torch.Tensor) -> torch.Tensor:
         if image.shape[1] != IMAGE_CHANNELS or image.shape[-2:] != cgmas.shape[-2:]:
-            raise ValueError(f"expected image [N,3,H,W] and CGMAs [N,{self.eta},H,W] of one size, "
-                             f"got {tuple(image.shape)} and {tuple(cgmas.shape)}")
+            raise ValueError(
+                f"expected image [N,3,H,W] and CGMAs [N,{self.eta},H,W] of one size, got {tuple(image.shape)} and {tuple(cgmas.shape)}"
+            )
         stem = self.stem(image)
         features = stem
         for block, condition in zip(self.blocks, self.conditions(cgmas)):
@@ -135,12 +139,14 @@ class PatchDiscriminator(nn.Module):
     def __init__(self, channels: int = 32):
         super().__init__()
         self.layers = nn.Sequential(
-            _conv(IMAGE_CHANNELS + 1, channels, 3, stride=2), nn.LeakyReLU(0.2),
-            _conv(channels, 2 * channels, 3, stride=2), nn.LeakyReLU(0.2),
-            _conv(2 * channels, 2 * channels), nn.LeakyReLU(0.2),
+            _conv(IMAGE_CHANNELS + 1, channels, 3, stride=2),
+            nn.LeakyReLU(0.2),
+            _conv(channels, 2 * channels, 3, stride=2),
+            nn.LeakyReLU(0.2),
+            _conv(2 * channels, 2 * channels),
+            nn.LeakyReLU(0.2),
             _conv(2 * channels, 1),
         )
 
     def forward(self, image: torch.Tensor, interpretation: torch.Tensor) -> torch.Tensor:
         return self.layers(torch.cat([image, interpretation], dim=1))
-

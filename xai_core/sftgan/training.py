@@ -11,19 +11,25 @@ import json
 import platform
 import shlex
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from ..attribution.layers import DEFAULT_ETA
 from ..attribution.agreement import dice
-from ..models.checkpoints import (REPOSITORY_ROOT, USER_CHECKPOINT_DIR, changed_option_arguments, out_dir_arguments, save_state_dict,
-                                  write_manifest_entry)
+from ..attribution.layers import DEFAULT_ETA
+from ..models.checkpoints import (
+    REPOSITORY_ROOT,
+    USER_CHECKPOINT_DIR,
+    changed_option_arguments,
+    out_dir_arguments,
+    save_state_dict,
+    write_manifest_entry,
+)
 from ..models.distributed import distributed_context
 from ..models.zoo import count_parameters
 from .data import DEFAULT_CACHE_DIR, STRATEGIES, Shard, build_strategy, training_batches
@@ -63,12 +69,32 @@ class SFTGANConfig:
     def command(self, out_dir: str | Path = USER_CHECKPOINT_DIR) -> str:
         """The ``train-sftgan`` command line that reproduces this run into ``out_dir``."""
         defaults = SFTGANConfig(self.kind, self.strategy)
-        args = ["python", "-m", "xai_core", "train-sftgan", "--kind", self.kind, "--strategy", self.strategy,
-                "--seed", str(self.seed), "--epochs", str(self.epochs)]
-        options = {"batch_size": "--batch-size", "lr": "--lr", "lambda_reconstruction": "--lambda",
-                   "reconstruction": "--reconstruction", "channels": "--channels",
-                   "condition_channels": "--condition-channels", "eta": "--eta", "per_pair": "--per-pair",
-                   "holdout_fraction": "--holdout-fraction", "generator_id": "--id"}
+        args = [
+            "python",
+            "-m",
+            "xai_core",
+            "train-sftgan",
+            "--kind",
+            self.kind,
+            "--strategy",
+            self.strategy,
+            "--seed",
+            str(self.seed),
+            "--epochs",
+            str(self.epochs),
+        ]
+        options = {
+            "batch_size": "--batch-size",
+            "lr": "--lr",
+            "lambda_reconstruction": "--lambda",
+            "reconstruction": "--reconstruction",
+            "channels": "--channels",
+            "condition_channels": "--condition-channels",
+            "eta": "--eta",
+            "per_pair": "--per-pair",
+            "holdout_fraction": "--holdout-fraction",
+            "generator_id": "--id",
+        }
         args += changed_option_arguments(self, defaults, options)
         return shlex.join(args + out_dir_arguments(out_dir))
 
@@ -105,13 +131,20 @@ def validate(generator: SFTGenerator, shards: list[Shard], batch_size: int = 256
             pair_dice.append(dice(generated, target))
         if pair_squared:
             pair_squared_t, pair_dice_t = torch.cat(pair_squared), torch.cat(pair_dice)
-            per_pair[shard.pair.model_id] = {"mse": round(float(pair_squared_t.mean()), 5),
-                                             "dice": round(float(pair_dice_t.mean()), 4), "n": len(rows)}
+            per_pair[shard.pair.model_id] = {
+                "mse": round(float(pair_squared_t.mean()), 5),
+                "dice": round(float(pair_dice_t.mean()), 4),
+                "n": len(rows),
+            }
             squared.append(pair_squared_t)
             dices.append(pair_dice_t)
     generator.train(was_training)
-    return {"val_mse": float(torch.cat(squared).mean()), "val_dice": float(torch.cat(dices).mean()),
-            "n_val": sum(len(s) for s in squared), "per_pair": per_pair}
+    return {
+        "val_mse": float(torch.cat(squared).mean()),
+        "val_dice": float(torch.cat(dices).mean()),
+        "n_val": sum(len(s) for s in squared),
+        "per_pair": per_pair,
+    }
 
 
 @dataclass
@@ -124,11 +157,18 @@ def _state_path(run_dir: Path) -> Path:
     return run_dir / "state.pt"
 
 
-def _save_state(run_dir: Path, config: SFTGANConfig, epoch: int, history: list[dict], generator, discriminator,
-                optimiser_g, optimiser_d) -> None:
-    state = {"config": json.dumps(asdict(config)), "epoch": epoch, "history": json.dumps(history),
-             "generator": generator.state_dict(), "discriminator": discriminator.state_dict(),
-             "optimiser_g": optimiser_g.state_dict(), "optimiser_d": optimiser_d.state_dict()}
+def _save_state(
+    run_dir: Path, config: SFTGANConfig, epoch: int, history: list[dict], generator, discriminator, optimiser_g, optimiser_d
+) -> None:
+    state = {
+        "config": json.dumps(asdict(config)),
+        "epoch": epoch,
+        "history": json.dumps(history),
+        "generator": generator.state_dict(),
+        "discriminator": discriminator.state_dict(),
+        "optimiser_g": optimiser_g.state_dict(),
+        "optimiser_d": optimiser_d.state_dict(),
+    }
     temporary = run_dir / "state.pt.tmp"
     torch.save(state, temporary)
     temporary.replace(_state_path(run_dir))
@@ -159,8 +199,11 @@ def save_loss_curves(history: list[dict], path: Path) -> None:
 
     epochs = [h["epoch"] for h in history]
     figure, axes = plt.subplots(1, 3, figsize=(12, 3.2))
-    for axis, keys, title in ((axes[0], ("loss_g", "loss_d"), "losses"), (axes[1], ("reconstruction", "val_mse"), "MSE to Grad-CAM"),
-                              (axes[2], ("val_dice",), "held-out Dice vs Grad-CAM")):
+    for axis, keys, title in (
+        (axes[0], ("loss_g", "loss_d"), "losses"),
+        (axes[1], ("reconstruction", "val_mse"), "MSE to Grad-CAM"),
+        (axes[2], ("val_dice",), "held-out Dice vs Grad-CAM"),
+    ):
         for key in keys:
             axis.plot(epochs, [h[key] for h in history], marker="o", label=key)
         axis.set_title(title)
@@ -171,9 +214,15 @@ def save_loss_curves(history: list[dict], path: Path) -> None:
     plt.close(figure)
 
 
-def train_sftgan(config: SFTGANConfig, out_dir: str | Path = USER_CHECKPOINT_DIR, run_dir: str | Path | None = None,
-                 cache_dir: str | Path = DEFAULT_CACHE_DIR, resume: bool = True, progress: bool = True,
-                 shards: list[Shard] | None = None) -> dict:
+def train_sftgan(
+    config: SFTGANConfig,
+    out_dir: str | Path = USER_CHECKPOINT_DIR,
+    run_dir: str | Path | None = None,
+    cache_dir: str | Path = DEFAULT_CACHE_DIR,
+    resume: bool = True,
+    progress: bool = True,
+    shards: list[Shard] | None = None,
+) -> dict:
     """Train one generator; write its safetensors and manifest entry (section ``generators``) to ``out_dir``.
     Long: one seeded, resumable training loop (the order of random draws is the contract DDP, resuming and
     reproducibility rest on) reads best in one place.
@@ -187,11 +236,25 @@ def train_sftgan(config: SFTGANConfig, out_dir: str | Path = USER_CHECKPOINT_DIR
         torch.manual_seed(config.seed)
         if shards is None:
             if world.is_main:  # one process builds the cache, the others read it
-                build_strategy(config.strategy, cache_dir, progress=progress, per_pair=config.per_pair,
-                               holdout_fraction=config.holdout_fraction, seed=config.seed, eta=config.eta)
+                build_strategy(
+                    config.strategy,
+                    cache_dir,
+                    progress=progress,
+                    per_pair=config.per_pair,
+                    holdout_fraction=config.holdout_fraction,
+                    seed=config.seed,
+                    eta=config.eta,
+                )
             world.barrier()
-            shards = build_strategy(config.strategy, cache_dir, progress=False, per_pair=config.per_pair,
-                                    holdout_fraction=config.holdout_fraction, seed=config.seed, eta=config.eta)
+            shards = build_strategy(
+                config.strategy,
+                cache_dir,
+                progress=False,
+                per_pair=config.per_pair,
+                holdout_fraction=config.holdout_fraction,
+                seed=config.seed,
+                eta=config.eta,
+            )
         generator, discriminator = config.build_generator(), PatchDiscriminator()
         optimiser_g = torch.optim.Adam(generator.parameters(), lr=config.lr, betas=(0.5, 0.999))
         optimiser_d = torch.optim.Adam(discriminator.parameters(), lr=config.lr, betas=(0.5, 0.999))
@@ -204,7 +267,9 @@ def train_sftgan(config: SFTGANConfig, out_dir: str | Path = USER_CHECKPOINT_DIR
             started = time.perf_counter()
             batches = list(training_batches(shards, config.batch_size, config.seed, epoch, world.rank, world.world_size))
             totals = {"loss_g": 0.0, "loss_d": 0.0, "reconstruction": 0.0, "adversarial": 0.0}
-            bar = tqdm(batches, desc=f"{config.generator_id} epoch {epoch}/{config.epochs}", disable=not (progress and world.is_main), leave=False)
+            bar = tqdm(
+                batches, desc=f"{config.generator_id} epoch {epoch}/{config.epochs}", disable=not (progress and world.is_main), leave=False
+            )
             for shard, rows in bar:
                 image, cgmas, target = shard.batch(rows)
                 generated = train_g(image, cgmas)
@@ -224,18 +289,28 @@ def train_sftgan(config: SFTGANConfig, out_dir: str | Path = USER_CHECKPOINT_DIR
                 optimiser_g.zero_grad(set_to_none=True)
                 loss_g.backward()
                 optimiser_g.step()
-                for name, value in (("loss_g", loss_g), ("loss_d", loss_d), ("reconstruction", reconstruction), ("adversarial", adversarial)):
+                for name, value in (
+                    ("loss_g", loss_g),
+                    ("loss_d", loss_d),
+                    ("reconstruction", reconstruction),
+                    ("adversarial", adversarial),
+                ):
                     totals[name] += value.item()
                 bar.set_postfix(mse=f"{reconstruction.item():.4f}", d=f"{loss_d.item():.3f}")
-            record = {"epoch": epoch, **{k: world.mean(v / max(1, len(batches))) for k, v in totals.items()},
-                      "seconds": round(time.perf_counter() - started, 1)}
+            record = {
+                "epoch": epoch,
+                **{k: world.mean(v / max(1, len(batches))) for k, v in totals.items()},
+                "seconds": round(time.perf_counter() - started, 1),
+            }
             if world.is_main:
                 validation = validate(generator, shards)
                 record.update(val_mse=validation["val_mse"], val_dice=validation["val_dice"])
                 history.append(record)
                 if progress:
-                    tqdm.write(f"{config.generator_id} epoch {epoch}: mse {record['reconstruction']:.4f}, "
-                               f"val mse {record['val_mse']:.4f}, val dice {record['val_dice']:.3f} ({record['seconds']} s)")
+                    tqdm.write(
+                        f"{config.generator_id} epoch {epoch}: mse {record['reconstruction']:.4f}, "
+                        f"val mse {record['val_mse']:.4f}, val dice {record['val_dice']:.3f} ({record['seconds']} s)"
+                    )
                 _save_state(run_dir, config, epoch, history, generator, discriminator, optimiser_g, optimiser_d)
                 (run_dir / "history.json").write_text(json.dumps(history, indent=2) + "\n")
                 save_loss_curves(history, run_dir / "loss_curves.png")
@@ -251,13 +326,34 @@ def _write_generator(config: SFTGANConfig, generator: SFTGenerator, shards: list
     file_name = f"{config.generator_id}.safetensors"
     sha256 = save_state_dict(generator.state_dict(), out_dir / file_name)
     entry = {
-        "id": config.generator_id, "kind": config.kind, "strategy": config.strategy, "architecture": generator.config(),
-        "pairs": [{"dataset": s.pair.dataset, "model": s.pair.model_id, "heldout_classes": s.heldout_classes,
-                   "n_train": int((~s.heldout).sum()), "n_val": int(s.heldout.sum())} for s in shards],
-        "seed": config.seed, "parameters": count_parameters(generator), "file": file_name, "sha256": sha256,
-        "metrics": {"val_mse": round(validation["val_mse"], 5), "val_dice": round(validation["val_dice"], 4),
-                    "n_val": validation["n_val"], "epochs_run": len(history), "per_pair": validation["per_pair"]},
-        "history": history, "training": asdict(config), "command": config.command(out_dir),
+        "id": config.generator_id,
+        "kind": config.kind,
+        "strategy": config.strategy,
+        "architecture": generator.config(),
+        "pairs": [
+            {
+                "dataset": s.pair.dataset,
+                "model": s.pair.model_id,
+                "heldout_classes": s.heldout_classes,
+                "n_train": int((~s.heldout).sum()),
+                "n_val": int(s.heldout.sum()),
+            }
+            for s in shards
+        ],
+        "seed": config.seed,
+        "parameters": count_parameters(generator),
+        "file": file_name,
+        "sha256": sha256,
+        "metrics": {
+            "val_mse": round(validation["val_mse"], 5),
+            "val_dice": round(validation["val_dice"], 4),
+            "n_val": validation["n_val"],
+            "epochs_run": len(history),
+            "per_pair": validation["per_pair"],
+        },
+        "history": history,
+        "training": asdict(config),
+        "command": config.command(out_dir),
         "versions": {"torch": torch.__version__, "python": platform.python_version()},
     }
     write_manifest_entry(out_dir, entry, section="generators")

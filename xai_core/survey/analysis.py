@@ -23,8 +23,20 @@ import numpy as np
 import pandas as pd
 from scipy.stats import binomtest, spearmanr
 
-VOTE_COLUMNS = ("respondent", "question", "kind", "method_a", "method_b", "left_method", "right_method", "answer",
-                "confidence", "comment", "response_seconds", "attention_passed")
+VOTE_COLUMNS = (
+    "respondent",
+    "question",
+    "kind",
+    "method_a",
+    "method_b",
+    "left_method",
+    "right_method",
+    "answer",
+    "confidence",
+    "comment",
+    "response_seconds",
+    "attention_passed",
+)
 METRIC_COLUMNS = ("question", "method", "metric", "value", "higher_is_better")
 REGULAR_KIND = "question"
 ANSWERS = ("a", "b", "equal")
@@ -85,9 +97,11 @@ def preference_by_role(per_question: pd.DataFrame, roles: dict[int, str]) -> pd.
     table = per_question.assign(role=per_question["question"].map(roles)).dropna(subset=["role"])
     if table.empty:
         return pd.DataFrame(columns=ROLE_COLUMNS)
-    summed = (table.groupby(["role", "method_a", "method_b"], sort=True)
-              .agg(questions=("question", "size"), votes_a=("votes_a", "sum"), votes_b=("votes_b", "sum"),
-                   equal=("equal", "sum"), n=("n", "sum")).reset_index())
+    summed = (
+        table.groupby(["role", "method_a", "method_b"], sort=True)
+        .agg(questions=("question", "size"), votes_a=("votes_a", "sum"), votes_b=("votes_b", "sum"), equal=("equal", "sum"), n=("n", "sum"))
+        .reset_index()
+    )
     decisive = summed["votes_a"] + summed["votes_b"]
     summed["share_a"] = (summed["votes_a"] / decisive.where(decisive > 0)).astype("float64")
     return summed[ROLE_COLUMNS]
@@ -206,7 +220,7 @@ def _fleiss_kappa_with_reason(counts: np.ndarray) -> tuple[float, str]:
     raters = counts.sum(axis=1)
     subject_agreement = (counts * (counts - 1)).sum(axis=1) / (raters * (raters - 1))
     category_shares = counts.sum(axis=0) / raters.sum()
-    chance_agreement = float((category_shares ** 2).sum())
+    chance_agreement = float((category_shares**2).sum())
     if chance_agreement >= 1.0:
         return math.nan, "every rating falls in one category, so chance agreement is 1 and kappa is undefined"
     return (float(subject_agreement.mean()) - chance_agreement) / (1.0 - chance_agreement), ""
@@ -231,8 +245,13 @@ def agreement(votes: pd.DataFrame) -> dict:
     kappa, note = _fleiss_kappa_with_reason(counts)
     raters = counts.sum(axis=1)
     kept = raters[raters >= 2]
-    return {"kappa": kappa, "subjects": int(kept.size), "raters_mean": float(kept.mean()) if kept.size else math.nan,
-            "categories": list(ANSWERS), "note": note}
+    return {
+        "kappa": kappa,
+        "subjects": int(kept.size),
+        "raters_mean": float(kept.mean()) if kept.size else math.nan,
+        "categories": list(ANSWERS),
+        "note": note,
+    }
 
 
 def attention_outcomes(votes: pd.DataFrame) -> pd.DataFrame:
@@ -243,12 +262,18 @@ def attention_outcomes(votes: pd.DataFrame) -> pd.DataFrame:
     _require_columns(votes, VOTE_COLUMNS, "votes")
     is_check = votes["kind"] != REGULAR_KIND
     outcome = votes["attention_passed"].astype("boolean")
-    table = pd.DataFrame({
-        "respondent": votes["respondent"],
-        "checks": is_check.astype(int),
-        "passed": (is_check & outcome.eq(True).fillna(False)).astype(int),
-        "failed": (is_check & outcome.eq(False).fillna(False)).astype(int),
-    }).groupby("respondent", sort=True, as_index=False).sum()
+    table = (
+        pd.DataFrame(
+            {
+                "respondent": votes["respondent"],
+                "checks": is_check.astype(int),
+                "passed": (is_check & outcome.eq(True).fillna(False)).astype(int),
+                "failed": (is_check & outcome.eq(False).fillna(False)).astype(int),
+            }
+        )
+        .groupby("respondent", sort=True, as_index=False)
+        .sum()
+    )
     table["excluded"] = table["failed"] > 0
     return table[ATTENTION_COLUMNS]
 
@@ -257,8 +282,15 @@ def _time_summary(seconds: pd.Series) -> dict:
     seconds = seconds.dropna().astype(float)
     if seconds.empty:
         return {"count": 0, "median": math.nan, "q1": math.nan, "q3": math.nan, "mean": math.nan, "min": math.nan, "max": math.nan}
-    return {"count": int(seconds.size), "median": float(seconds.median()), "q1": float(seconds.quantile(0.25)),
-            "q3": float(seconds.quantile(0.75)), "mean": float(seconds.mean()), "min": float(seconds.min()), "max": float(seconds.max())}
+    return {
+        "count": int(seconds.size),
+        "median": float(seconds.median()),
+        "q1": float(seconds.quantile(0.25)),
+        "q3": float(seconds.quantile(0.75)),
+        "mean": float(seconds.mean()),
+        "min": float(seconds.min()),
+        "max": float(seconds.max()),
+    }
 
 
 def response_times(votes: pd.DataFrame) -> pd.DataFrame:
@@ -296,8 +328,10 @@ def metric_correlation(votes: pd.DataFrame, stimulus_metrics: pd.DataFrame) -> p
     for metric, values in stimulus_metrics.groupby("metric", sort=True):
         value_of = dict(zip(zip(values["question"].astype(int), values["method"]), values["value"].astype(float)))
         sign = 1.0 if bool(values["higher_is_better"].iloc[0]) else -1.0
-        advantage = [sign * (value_of.get((question, a), math.nan) - value_of.get((question, b), math.nan))
-                     for question, a, b in zip(per_question["question"], per_question["method_a"], per_question["method_b"])]
+        advantage = [
+            sign * (value_of.get((question, a), math.nan) - value_of.get((question, b), math.nan))
+            for question, a, b in zip(per_question["question"], per_question["method_a"], per_question["method_b"])
+        ]
         pairs = pd.DataFrame({"preference": preference.to_numpy(), "advantage": advantage}).dropna()
         rho, p_value = math.nan, math.nan
         if len(pairs) >= 3 and pairs["preference"].nunique() > 1 and pairs["advantage"].nunique() > 1:
@@ -366,8 +400,7 @@ def analysed_votes(votes: pd.DataFrame, exclude_failed_attention: bool, attentio
     return votes[~votes["respondent"].isin(attention.loc[attention["excluded"], "respondent"])]
 
 
-def analyse(votes: pd.DataFrame, stimulus_metrics: pd.DataFrame | None = None,
-            exclude_failed_attention: bool = True) -> SurveyAnalysis:
+def analyse(votes: pd.DataFrame, stimulus_metrics: pd.DataFrame | None = None, exclude_failed_attention: bool = True) -> SurveyAnalysis:
     """All tables for one choice of respondents; without ``stimulus_metrics`` the correlation table is empty."""
     attention = attention_outcomes(votes)
     excluded = set(attention.loc[attention["excluded"], "respondent"])
@@ -392,5 +425,7 @@ def analyse(votes: pd.DataFrame, stimulus_metrics: pd.DataFrame | None = None,
 
 def analyse_both_ways(votes: pd.DataFrame, stimulus_metrics: pd.DataFrame | None = None) -> dict[str, SurveyAnalysis]:
     """{"all respondents": every respondent, "passed attention checks": without those who failed a check}."""
-    return {"all respondents": analyse(votes, stimulus_metrics, exclude_failed_attention=False),
-            "passed attention checks": analyse(votes, stimulus_metrics, exclude_failed_attention=True)}
+    return {
+        "all respondents": analyse(votes, stimulus_metrics, exclude_failed_attention=False),
+        "passed attention checks": analyse(votes, stimulus_metrics, exclude_failed_attention=True),
+    }

@@ -12,53 +12,65 @@ from __future__ import annotations
 import hashlib
 import itertools
 import random
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Callable, Sequence
 
 import torch
 
-from ..explainers import EXPLAINERS, generator_method, is_known_method
-from ..captioning import (CAPTION_METHODS, Captioner, caption_images, captioner_info, load_captioner, mass_on_object,
-                          word_explanations, word_objects, word_role)
+from ..attribution.agreement import rank_correlation
+from ..captioning import (
+    CAPTION_METHODS,
+    Captioner,
+    caption_images,
+    captioner_info,
+    load_captioner,
+    mass_on_object,
+    word_explanations,
+    word_objects,
+    word_role,
+)
 from ..data import load_dataset
 from ..data.captioning import NO_OBJECT, SCENE_SIZE, SPLIT_SIZES, make_scene
-from ..attribution.agreement import rank_correlation
+from ..explainers import EXPLAINERS, generator_method, is_known_method
+from ..imaging import fit_to_side, image_to_rgb, overlay, png_bytes, to_uint8
+from ..metrics.explainability_score import NOISE_AMOUNT
 from ..metrics.robustness import salt_and_pepper
 from ..metrics.suite import METRICS, EvaluationSettings, MethodBatch, method_map_function
 from ..models import ModelCard, load_model
 from ..sftgan.explainer import SFTGANExplainer, generator_info, strategy_for
-from ..metrics.explainability_score import NOISE_AMOUNT
-from ..imaging import fit_to_side, image_to_rgb, overlay, png_bytes, to_uint8
 from ..versions import library_versions
 from .repository import StimulusData, SurveyStore
 
 ATTENTION_KINDS = {"noise": "attention_noise", "identical": "attention_identical"}
-SURVEY_METRICS = ("average_drop", "increase_in_confidence", "deletion_auc", "insertion_auc", "energy_pointing_game",
-                  "background_error")
+SURVEY_METRICS = ("average_drop", "increase_in_confidence", "deletion_auc", "insertion_auc", "energy_pointing_game", "background_error")
 ROBUSTNESS_METRIC = "noise_robustness"  # the explainability score's robustness part, per image (see its docs)
 MAX_QUESTIONS = 200
 DEFAULT_CONSENT = (
     "This study asks which of two explanations of an image classifier you find easier to understand. "
     "It takes about 10 minutes. Taking part is voluntary and you may stop at any time. We store your answers, "
     "how long each took, and a random participant id (or your Prolific id); no name, e-mail or IP address. "
-    "The anonymised answers may be published.")
+    "The anonymised answers may be published."
+)
 DEFAULT_INSTRUCTIONS = (
     "Each question shows an image that a neural network classified, and two explanations of its decision as heat "
     "maps over the image: warm colours (red, yellow) mark the regions the explanation says mattered most. "
     "Choose the explanation that makes it easier to understand why the network decided as it did, or "
-    "\"Equally good\". There are no right or wrong answers; some questions check that you are paying attention.")
+    '"Equally good". There are no right or wrong answers; some questions check that you are paying attention.'
+)
 
 CAPTIONING_CONSENT = (
     "This study asks which of two explanations of an image-captioning network you find easier to understand. "
     "It takes about 5 minutes. Taking part is voluntary and you may stop at any time. We store your answers, "
     "how long each took, and a random participant id (or your Prolific id); no name, e-mail or IP address. "
-    "The anonymised answers may be published.")
+    "The anonymised answers may be published."
+)
 CAPTIONING_INSTRUCTIONS = (
     "Each question shows an image, the caption a neural network wrote for it with one word highlighted, and two "
     "explanations of that word as heat maps over the image: warm colours (red, yellow) mark the regions the explanation "
     "says the network looked at. Choose the explanation that better shows what the network looked at when it wrote the "
-    "highlighted word, or \"Equally good\". There are no right or wrong answers; some questions check that you are "
-    "paying attention.")
+    'highlighted word, or "Equally good". There are no right or wrong answers; some questions check that you are '
+    "paying attention."
+)
 TASKS = ("classification", "captioning")
 CAPTIONING_DATASET = "captioning"
 CAPTION_METRIC = "mass_on_object"
@@ -100,11 +112,14 @@ class SurveyDesign:
         captioning = self.task == "captioning"
         unknown = [m for m in self.methods if not (m in CAPTION_METHODS if captioning else is_known_method(m))]
         if unknown:
-            raise ValueError(f"unknown method(s): {', '.join(unknown)}"
-                             + (f" (a captioning survey compares {', '.join(CAPTION_METHODS)})" if captioning else ""))
+            raise ValueError(
+                f"unknown method(s): {', '.join(unknown)}"
+                + (f" (a captioning survey compares {', '.join(CAPTION_METHODS)})" if captioning else "")
+            )
         if captioning and self.dataset != CAPTIONING_DATASET:
-            raise ValueError(f"a captioning survey shows scenes of the {CAPTIONING_DATASET!r} dataset, "
-                             f"not {self.dataset or 'uploaded images'!r}")
+            raise ValueError(
+                f"a captioning survey shows scenes of the {CAPTIONING_DATASET!r} dataset, not {self.dataset or 'uploaded images'!r}"
+            )
         if captioning and self.split not in SPLIT_SIZES:
             raise ValueError(f"the {CAPTIONING_DATASET!r} dataset's splits are {', '.join(SPLIT_SIZES)}, not {self.split!r}")
         if not 1 <= self.questions <= MAX_QUESTIONS:
@@ -116,12 +131,22 @@ class SurveyDesign:
             raise ValueError(f"unknown attention check kind(s) {sorted(bad_kinds)}; known: {', '.join(ATTENTION_KINDS)}")
 
 
-DEMO_DESIGN = SurveyDesign(title="Which explanation is easier to understand? LSFT-GAN vs Grad-CAM on MNIST (demo)",
-                           methods=("lsft", "grad_cam"), model_id="vgg-mnist", dataset="mnist")
+DEMO_DESIGN = SurveyDesign(
+    title="Which explanation is easier to understand? LSFT-GAN vs Grad-CAM on MNIST (demo)",
+    methods=("lsft", "grad_cam"),
+    model_id="vgg-mnist",
+    dataset="mnist",
+)
 CAPTIONING_DESIGN = SurveyDesign(
     title="Which map shows what the captioner looked at? LSFT-GAN vs Grad-CAM on captioning scenes",
-    methods=("lsft", "grad_cam"), model_id="captioner-resnet", dataset=CAPTIONING_DATASET, questions=10,
-    consent_text=CAPTIONING_CONSENT, instructions=CAPTIONING_INSTRUCTIONS, task="captioning")
+    methods=("lsft", "grad_cam"),
+    model_id="captioner-resnet",
+    dataset=CAPTIONING_DATASET,
+    questions=10,
+    consent_text=CAPTIONING_CONSENT,
+    instructions=CAPTIONING_INSTRUCTIONS,
+    task="captioning",
+)
 TASK_DESIGNS = {"classification": DEMO_DESIGN, "captioning": CAPTIONING_DESIGN}  # each task's defaults
 
 
@@ -183,13 +208,19 @@ def _stimulus_plan(design: SurveyDesign) -> list[tuple[str, tuple[str, str]]]:
     return plan
 
 
-def build_stimuli(design: SurveyDesign, card: ModelCard, images: torch.Tensor, sources: Sequence[str],
-                  masks: torch.Tensor | None = None, on_progress: ProgressCallback | None = None) -> list[StimulusData]:
+def build_stimuli(
+    design: SurveyDesign,
+    card: ModelCard,
+    images: torch.Tensor,
+    sources: Sequence[str],
+    masks: torch.Tensor | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> list[StimulusData]:
     """Render every question. images: Tensor[N, C, H, W] in [0, 1] (cycled when fewer than the questions);
     sources: one description per image; masks: bool Tensor[N, 1, H, W] or None. Maps explain the predicted
     class. Each question stores both maps' SURVEY_METRICS (those needing masks only with masks) and their
-    robustness to 10 % salt-and-pepper noise. Noise checks pair a method's map with uniform noise (expected answer: that map, "a"); identical
-    checks show one map twice (expected: "equal")."""
+    robustness to 10 % salt-and-pepper noise. Noise checks pair a method's map with uniform noise (expected answer:
+    that map, "a"); identical checks show one map twice (expected: "equal")."""
     design.validate()
     report = on_progress or (lambda _done, _message: None)
     plan = _stimulus_plan(design)
@@ -203,10 +234,10 @@ def build_stimuli(design: SurveyDesign, card: ModelCard, images: torch.Tensor, s
     for step, method in enumerate(dict.fromkeys(design.methods)):
         report(step / (len(design.methods) + 1), f"Explaining {len(plan)} images with {method} ...")
         maps[method] = method_map_function(card, method, seed=design.seed)(inputs, targets)
-        batch = MethodBatch(card, method, inputs, targets, chosen_masks, maps[method], maps[method], EvaluationSettings(),
-                            design.seed)
-        metrics[method] = {name: METRICS[name].evaluate_batch(batch) for name in SURVEY_METRICS
-                           if not METRICS[name].needs_mask or chosen_masks is not None}
+        batch = MethodBatch(card, method, inputs, targets, chosen_masks, maps[method], maps[method], EvaluationSettings(), design.seed)
+        metrics[method] = {
+            name: METRICS[name].evaluate_batch(batch) for name in SURVEY_METRICS if not METRICS[name].needs_mask or chosen_masks is not None
+        }
         noisy_maps = method_map_function(card, method, seed=design.seed)(salt_and_pepper(inputs, NOISE_AMOUNT, design.seed), targets)
         metrics[method][ROBUSTNESS_METRIC] = rank_correlation(noisy_maps, maps[method]).clamp(min=0)
     report(len(design.methods) / (len(design.methods) + 1), "Rendering the questions ...")
@@ -216,30 +247,61 @@ def build_stimuli(design: SurveyDesign, card: ModelCard, images: torch.Tensor, s
         image = inputs[index]
         map_a = maps[method_a][index]
         confidence, predicted = probabilities[index].max(dim=0)
-        stimuli.append(_stimulus(
-            design, kind, (method_a, method_b), image, map_a,
-            {"attention_noise": noise[index], "attention_identical": map_a}.get(kind, maps[method_b][index]),
-            details={"source": sources[pick[index]], "prediction": card.classes[int(predicted)],
-                     "confidence": round(float(confidence), 6)},
-            metrics=[] if kind != "question" else [
-                {"method": method, "metric": name, "value": float(values[index]),
-                 "higher_is_better": name == ROBUSTNESS_METRIC or METRICS[name].higher_is_better}
-                for method in (method_a, method_b) for name, values in metrics[method].items()]))
+        stimuli.append(
+            _stimulus(
+                design,
+                kind,
+                (method_a, method_b),
+                image,
+                map_a,
+                {"attention_noise": noise[index], "attention_identical": map_a}.get(kind, maps[method_b][index]),
+                details={
+                    "source": sources[pick[index]],
+                    "prediction": card.classes[int(predicted)],
+                    "confidence": round(float(confidence), 6),
+                },
+                metrics=[]
+                if kind != "question"
+                else [
+                    {
+                        "method": method,
+                        "metric": name,
+                        "value": float(values[index]),
+                        "higher_is_better": name == ROBUSTNESS_METRIC or METRICS[name].higher_is_better,
+                    }
+                    for method in (method_a, method_b)
+                    for name, values in metrics[method].items()
+                ],
+            )
+        )
     report(1.0, f"{len(stimuli)} questions rendered")
     return stimuli
 
 
-def _stimulus(design: SurveyDesign, kind: str, methods: tuple[str, str], image: torch.Tensor, map_a: torch.Tensor,
-              map_b: torch.Tensor, details: dict, metrics: list) -> StimulusData:
+def _stimulus(
+    design: SurveyDesign,
+    kind: str,
+    methods: tuple[str, str],
+    image: torch.Tensor,
+    map_a: torch.Tensor,
+    map_b: torch.Tensor,
+    details: dict,
+    metrics: list,
+) -> StimulusData:
     """One rendered stimulus: image Tensor[C, H, W] in [0, 1], maps Tensor[1, H, W] (map_b is noise or map_a again in
     attention checks, whose method_b is method_a); ``details`` gain the image's sha256."""
     render = lambda saliency: png_bytes(overlay(image, saliency, design.opacity, design.colormap, design.display_side))  # noqa: E731
     return StimulusData(
-        kind=kind, method_a=methods[0], method_b=methods[1] if kind == "question" else methods[0],
+        kind=kind,
+        method_a=methods[0],
+        method_b=methods[1] if kind == "question" else methods[0],
         image_png=png_bytes(fit_to_side(to_uint8(image_to_rgb(image)), design.display_side)),
-        map_a_png=render(map_a), map_b_png=render(map_b),
+        map_a_png=render(map_a),
+        map_b_png=render(map_b),
         expected_answer={"attention_noise": "a", "attention_identical": "equal"}.get(kind),
-        details={**details, "image_sha256": hashlib.sha256(image.numpy().tobytes()).hexdigest()}, metrics=metrics)
+        details={**details, "image_sha256": hashlib.sha256(image.numpy().tobytes()).hexdigest()},
+        metrics=metrics,
+    )
 
 
 def caption_word(words: Sequence[str], objects: Sequence[tuple], index: int, seed: int) -> int:
@@ -259,8 +321,7 @@ def caption_word(words: Sequence[str], objects: Sequence[tuple], index: int, see
     return random.Random(f"{seed}:{index}").choice(candidates)
 
 
-def build_caption_stimuli(design: SurveyDesign, captioner: Captioner,
-                          on_progress: ProgressCallback | None = None) -> list[StimulusData]:
+def build_caption_stimuli(design: SurveyDesign, captioner: Captioner, on_progress: ProgressCallback | None = None) -> list[StimulusData]:
     """Render every stimulus of a captioning survey (SFT-GANs §6.2): a seeded sample of distinct scenes of
     ``design.split``, the captioner's greedy caption of each, one word of it (``caption_word``) and the design's maps
     of that word (``word_explanations`` over the whole caption). details: source, caption (generated), true_caption,
@@ -290,22 +351,46 @@ def build_caption_stimuli(design: SurveyDesign, captioner: Captioner,
         metrics = []
         if kind == "question" and explanation.objects[position] != NO_OBJECT:
             word_masks = explanation.word_masks(scene.masks)
-            metrics = [{"method": method, "metric": CAPTION_METRIC, "higher_is_better": True,
-                        "value": float(mass_on_object(explanation.maps[method], word_masks)[position])}
-                       for method in (method_a, method_b)]
-        stimuli.append(_stimulus(
-            design, kind, (method_a, method_b), image, map_a,
-            {"attention_noise": noise[index], "attention_identical": map_a}.get(kind, explanation.maps[method_b][position]),
-            details={"source": source, "caption": " ".join(words), "true_caption": scene.caption, "word": words[position],
-                     "word_position": position, "role": word_role(words[position]),
-                     "word_probability": round(float(explanation.probabilities[position]), 6)},
-            metrics=metrics))
+            metrics = [
+                {
+                    "method": method,
+                    "metric": CAPTION_METRIC,
+                    "higher_is_better": True,
+                    "value": float(mass_on_object(explanation.maps[method], word_masks)[position]),
+                }
+                for method in (method_a, method_b)
+            ]
+        stimuli.append(
+            _stimulus(
+                design,
+                kind,
+                (method_a, method_b),
+                image,
+                map_a,
+                {"attention_noise": noise[index], "attention_identical": map_a}.get(kind, explanation.maps[method_b][position]),
+                details={
+                    "source": source,
+                    "caption": " ".join(words),
+                    "true_caption": scene.caption,
+                    "word": words[position],
+                    "word_position": position,
+                    "role": word_role(words[position]),
+                    "word_probability": round(float(explanation.probabilities[position]), 6),
+                },
+                metrics=metrics,
+            )
+        )
     report(1.0, f"{len(stimuli)} questions rendered")
     return stimuli
 
 
-def create_survey(store: SurveyStore, design: SurveyDesign, images: Sequence[torch.Tensor] | None = None,
-                  sources: Sequence[str] | None = None, on_progress: ProgressCallback | None = None) -> str:
+def create_survey(
+    store: SurveyStore,
+    design: SurveyDesign,
+    images: Sequence[torch.Tensor] | None = None,
+    sources: Sequence[str] | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> str:
     """Build and store a survey (status "draft"); returns its code. Images come from ``design.dataset``
     (class-balanced, seeded) unless ``images`` are given (e.g. uploads: Tensor[C, H, W] each in [0, 1], any size and
     channel count; each is resized to the model's input). A captioning survey uses the captioning scenes only."""
@@ -340,6 +425,14 @@ def _store_survey(store: SurveyStore, design: SurveyDesign, stimuli: list[Stimul
     """Store the stimuli with settings: the design (task included) less its texts, the model versions and the libraries."""
     settings = {key: value for key, value in asdict(design).items() if key not in ("title", "consent_text", "instructions")}
     settings.update(model_versions=versions, library_versions=library_versions(), images="uploaded" if uploaded else "dataset")
-    return store.create_survey(design.title, list(design.methods), stimuli, model_id=design.model_id,
-                               dataset="" if uploaded else design.dataset, seed=design.seed, consent_text=design.consent_text,
-                               instructions=design.instructions, settings=settings)
+    return store.create_survey(
+        design.title,
+        list(design.methods),
+        stimuli,
+        model_id=design.model_id,
+        dataset="" if uploaded else design.dataset,
+        seed=design.seed,
+        consent_text=design.consent_text,
+        instructions=design.instructions,
+        settings=settings,
+    )

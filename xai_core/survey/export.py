@@ -6,23 +6,24 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ..reports.charts import bradley_terry_figure, response_time_figure, survey_preference_figure, survey_question_figure
 from ..metrics.explainability_score import explainability_score
+from ..reports.charts import bradley_terry_figure, response_time_figure, survey_preference_figure, survey_question_figure
 from .analysis import SurveyAnalysis, analyse_both_ways, analysed_votes, json_records, preference_by_role, regular_votes
 from .design import ROBUSTNESS_METRIC
 from .repository import SurveyInfo, SurveyStore
 
-
 # the explainability score's map parts, from the metrics stored with each question: part -> (metric, to [0, 1])
-SCORE_PARTS = {"fidelity": ("average_drop", lambda drop: 1 - drop / 100),
-               "localisation": ("energy_pointing_game", lambda share: share),
-               "robustness": (ROBUSTNESS_METRIC, lambda correlation: correlation)}
+SCORE_PARTS = {
+    "fidelity": ("average_drop", lambda drop: 1 - drop / 100),
+    "localisation": ("energy_pointing_game", lambda share: share),
+    "robustness": (ROBUSTNESS_METRIC, lambda correlation: correlation),
+}
 SCORE_COLUMNS = ["method", *SCORE_PARTS, "human_preference", "score_without_people", "score"]
 
 
@@ -43,14 +44,22 @@ def method_scores(analysis: SurveyAnalysis, stimulus_metrics: pd.DataFrame) -> p
     rows = []
     for row in analysis.strengths.itertuples():
         metrics = stimulus_metrics[stimulus_metrics["method"] == row.method]
-        parts = {part: float(convert(metrics.loc[metrics["metric"] == metric, "value"].mean()))
-                 for part, (metric, convert) in SCORE_PARTS.items()}
+        parts = {
+            part: float(convert(metrics.loc[metrics["metric"] == metric, "value"].mean()))
+            for part, (metric, convert) in SCORE_PARTS.items()
+        }
         comparisons = row.wins + row.losses + row.ties
         people = (row.wins + row.ties / 2) / comparisons if comparisons else float("nan")
         complete = not any(np.isnan(value) for value in parts.values())
-        rows.append({"method": row.method, **parts, "human_preference": people,
-                     "score_without_people": explainability_score(parts) if complete else float("nan"),
-                     "score": explainability_score(parts, None if np.isnan(people) else people) if complete else float("nan")})
+        rows.append(
+            {
+                "method": row.method,
+                **parts,
+                "human_preference": people,
+                "score_without_people": explainability_score(parts) if complete else float("nan"),
+                "score": explainability_score(parts, None if np.isnan(people) else people) if complete else float("nan"),
+            }
+        )
     return pd.DataFrame(rows, columns=SCORE_COLUMNS)
 
 
@@ -59,9 +68,14 @@ def survey_report(store: SurveyStore, code: str) -> SurveyReport:
     metrics = store.stimulus_metrics(code)
     analyses = analyse_both_ways(responses, metrics)
     roles = {stimulus.position: stimulus.details["role"] for stimulus in store.stimuli(code) if "role" in stimulus.details}
-    return SurveyReport(store.survey(code), responses, metrics, analyses,
-                        {name: method_scores(analysis, metrics) for name, analysis in analyses.items()},
-                        {name: preference_by_role(analysis.per_question, roles) for name, analysis in analyses.items()})
+    return SurveyReport(
+        store.survey(code),
+        responses,
+        metrics,
+        analyses,
+        {name: method_scores(analysis, metrics) for name, analysis in analyses.items()},
+        {name: preference_by_role(analysis.per_question, roles) for name, analysis in analyses.items()},
+    )
 
 
 def responses_csv(responses: pd.DataFrame) -> bytes:
@@ -76,21 +90,28 @@ def responses_csv(responses: pd.DataFrame) -> bytes:
 def report_dict(report: SurveyReport) -> dict:
     """JSON-safe: the survey's settings (no images), vote counts and both analyses (with the word-role table)."""
     survey = {key: value.isoformat() if isinstance(value, datetime) else value for key, value in asdict(report.survey).items()}
-    return {"survey": survey, "votes": len(report.responses),
-            "exported_at": datetime.now(timezone.utc).isoformat(),
-            "analyses": {name: analysis.to_dict() | {"explainability_scores": json_records(report.scores[name]),
-                                                     "word_roles": json_records(report.word_roles[name])}
-                         for name, analysis in report.analyses.items()}}
+    return {
+        "survey": survey,
+        "votes": len(report.responses),
+        "exported_at": datetime.now(UTC).isoformat(),
+        "analyses": {
+            name: analysis.to_dict()
+            | {"explainability_scores": json_records(report.scores[name]), "word_roles": json_records(report.word_roles[name])}
+            for name, analysis in report.analyses.items()
+        },
+    }
 
 
 def report_figures(report: SurveyReport, analysis_name: str) -> dict:
     """{file stem: plotly figure} for one analysis."""
     analysis = report.analyses[analysis_name]
     analysed = analysed_votes(report.responses, analysis.exclude_failed_attention, analysis.attention)
-    return {"questions": survey_question_figure(analysis.per_question),
-            "preference": survey_preference_figure(analysis.pairwise),
-            "bradley_terry": bradley_terry_figure(analysis.strengths),
-            "response_times": response_time_figure(regular_votes(analysed))}
+    return {
+        "questions": survey_question_figure(analysis.per_question),
+        "preference": survey_preference_figure(analysis.pairwise),
+        "bradley_terry": bradley_terry_figure(analysis.strengths),
+        "response_times": response_time_figure(regular_votes(analysed)),
+    }
 
 
 def write_report(report: SurveyReport, out_dir: str | Path) -> list[Path]:

@@ -11,11 +11,11 @@ from __future__ import annotations
 import os
 import random
 import secrets
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterator
 
 import pandas as pd
 from sqlalchemy import Engine, create_engine, event, func, inspect, select, text
@@ -23,8 +23,21 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..versions import __version__
-from .schema import (ANSWERS, CHOICES, SCHEMA_VERSION, STIMULUS_KINDS, SURVEY_STATUSES, Base, QuestionView, Respondent,
-                     Response, SchemaInfo, Stimulus, Survey, utc_now)
+from .schema import (
+    ANSWERS,
+    CHOICES,
+    SCHEMA_VERSION,
+    STIMULUS_KINDS,
+    SURVEY_STATUSES,
+    Base,
+    QuestionView,
+    Respondent,
+    Response,
+    SchemaInfo,
+    Stimulus,
+    Survey,
+    utc_now,
+)
 
 DATABASE_URL_VARIABLE = "XAI_STUDIO_DATABASE_URL"
 DATA_DIR_VARIABLE = "XAI_STUDIO_DATA_DIR"
@@ -69,7 +82,7 @@ def _with_psycopg_driver(url: str) -> str:
     """``postgres://`` and ``postgresql://`` use psycopg 3 (the driver we install), not psycopg2."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
@@ -111,8 +124,10 @@ def create_schema(engine: Engine) -> int:
         if inspect(connection).has_table(SchemaInfo.__tablename__):
             version = connection.execute(select(SchemaInfo.version).where(SchemaInfo.id == 1)).scalar_one_or_none()
         if version is not None and version > SCHEMA_VERSION:  # checked before any table is created
-            raise SurveyDatabaseError(f"the survey database has schema version {version}, newer than this XAI "
-                                      f"Studio's {SCHEMA_VERSION}: upgrade XAI Studio (the database was left unchanged)")
+            raise SurveyDatabaseError(
+                f"the survey database has schema version {version}, newer than this XAI "
+                f"Studio's {SCHEMA_VERSION}: upgrade XAI Studio (the database was left unchanged)"
+            )
         Base.metadata.create_all(connection)
         if version is None:
             connection.execute(SchemaInfo.__table__.insert().values(id=1, version=SCHEMA_VERSION))
@@ -124,7 +139,7 @@ def _utc(moment: datetime | None) -> datetime | None:
     """SQLite returns naive datetimes; every stored time is UTC."""
     if moment is None or moment.tzinfo is not None:
         return moment
-    return moment.replace(tzinfo=timezone.utc)
+    return moment.replace(tzinfo=UTC)
 
 
 def new_code(length: int = 8) -> str:
@@ -239,9 +254,19 @@ class SurveyStore:
             yield session
 
     # ---- admin -------------------------------------------------------------------------------------------
-    def create_survey(self, title: str, methods: list[str], stimuli: list[StimulusData], *, model_id: str = "",
-                      dataset: str = "", seed: int = 0, consent_text: str = "", instructions: str = "",
-                      settings: dict | None = None) -> str:
+    def create_survey(
+        self,
+        title: str,
+        methods: list[str],
+        stimuli: list[StimulusData],
+        *,
+        model_id: str = "",
+        dataset: str = "",
+        seed: int = 0,
+        consent_text: str = "",
+        instructions: str = "",
+        settings: dict | None = None,
+    ) -> str:
         """Store a survey (status "draft") with its stimuli; returns its share code."""
         if len(set(methods)) < 2:
             raise ValueError("a survey compares at least two different methods")
@@ -253,15 +278,37 @@ class SurveyStore:
             if stimulus.expected_answer not in (None, *ANSWERS):
                 raise ValueError(f"expected answer must be one of {ANSWERS}, got {stimulus.expected_answer!r}")
         with self._transaction() as session:
-            survey = Survey(code=self._unused_code(session), title=title.strip() or "Untitled survey", status="draft",
-                            methods=list(methods), model_id=model_id, dataset=dataset, seed=seed, consent_text=consent_text,
-                            instructions=instructions, completion_code=new_code(10), settings=settings or {})
+            survey = Survey(
+                code=self._unused_code(session),
+                title=title.strip() or "Untitled survey",
+                status="draft",
+                methods=list(methods),
+                model_id=model_id,
+                dataset=dataset,
+                seed=seed,
+                consent_text=consent_text,
+                instructions=instructions,
+                completion_code=new_code(10),
+                settings=settings or {},
+            )
             session.add(survey)
             session.flush()
-            session.add_all(Stimulus(survey_id=survey.id, position=position, kind=s.kind, method_a=s.method_a,
-                                     method_b=s.method_b, image_png=s.image_png, map_a_png=s.map_a_png, map_b_png=s.map_b_png,
-                                     expected_answer=s.expected_answer, details=s.details, metrics=s.metrics)
-                            for position, s in enumerate(stimuli, start=1))
+            session.add_all(
+                Stimulus(
+                    survey_id=survey.id,
+                    position=position,
+                    kind=s.kind,
+                    method_a=s.method_a,
+                    method_b=s.method_b,
+                    image_png=s.image_png,
+                    map_a_png=s.map_a_png,
+                    map_b_png=s.map_b_png,
+                    expected_answer=s.expected_answer,
+                    details=s.details,
+                    metrics=s.metrics,
+                )
+                for position, s in enumerate(stimuli, start=1)
+            )
             return survey.code
 
     @staticmethod
@@ -304,8 +351,21 @@ class SurveyStore:
         with self._transaction() as session:
             survey = self._survey(session, code)
             rows = session.scalars(select(Stimulus).where(Stimulus.survey_id == survey.id).order_by(Stimulus.position))
-            return [StimulusData(s.kind, s.method_a, s.method_b, s.image_png, s.map_a_png, s.map_b_png, s.expected_answer,
-                                 s.details, s.metrics, s.position) for s in rows]
+            return [
+                StimulusData(
+                    s.kind,
+                    s.method_a,
+                    s.method_b,
+                    s.image_png,
+                    s.map_a_png,
+                    s.map_b_png,
+                    s.expected_answer,
+                    s.details,
+                    s.metrics,
+                    s.position,
+                )
+                for s in rows
+            ]
 
     def progress(self, code: str) -> Progress:
         with self._transaction() as session:
@@ -316,7 +376,8 @@ class SurveyStore:
                 consented=session.scalar(respondents.where(Respondent.consented_at.is_not(None))),
                 completed=session.scalar(respondents.where(Respondent.completed_at.is_not(None))),
                 responses=session.scalar(select(func.count()).select_from(Response).where(Response.survey_id == survey.id)),
-                questions=self._question_count(session, survey))
+                questions=self._question_count(session, survey),
+            )
 
     def responses(self, code: str) -> pd.DataFrame:
         """Every stored response of a survey, one row per vote, joined with its respondent and question:
@@ -328,17 +389,33 @@ class SurveyStore:
                 .join(Respondent, Response.respondent_id == Respondent.id)
                 .join(Stimulus, Response.stimulus_id == Stimulus.id)
                 .where(Response.survey_id == survey.id)
-                .order_by(Response.id)).all()
-            records = [{
-                "response_id": response.id, "survey": survey.code, "respondent": respondent.token,
-                "prolific_pid": respondent.prolific_pid or "", "question": stimulus.position, "kind": stimulus.kind,
-                "method_a": stimulus.method_a, "method_b": stimulus.method_b, "left_method": response.left_method,
-                "right_method": response.right_method, "choice": response.choice, "answer": response.answer,
-                "chosen_method": {"a": stimulus.method_a, "b": stimulus.method_b}.get(response.answer, "equal"),
-                "confidence": response.confidence, "comment": response.comment, "shown_at": _utc(response.shown_at),
-                "answered_at": _utc(response.answered_at), "attention_passed": response.attention_passed,
-                "app_version": response.app_version, "model_versions": response.model_versions,
-            } for response, respondent, stimulus in rows]
+                .order_by(Response.id)
+            ).all()
+            records = [
+                {
+                    "response_id": response.id,
+                    "survey": survey.code,
+                    "respondent": respondent.token,
+                    "prolific_pid": respondent.prolific_pid or "",
+                    "question": stimulus.position,
+                    "kind": stimulus.kind,
+                    "method_a": stimulus.method_a,
+                    "method_b": stimulus.method_b,
+                    "left_method": response.left_method,
+                    "right_method": response.right_method,
+                    "choice": response.choice,
+                    "answer": response.answer,
+                    "chosen_method": {"a": stimulus.method_a, "b": stimulus.method_b}.get(response.answer, "equal"),
+                    "confidence": response.confidence,
+                    "comment": response.comment,
+                    "shown_at": _utc(response.shown_at),
+                    "answered_at": _utc(response.answered_at),
+                    "attention_passed": response.attention_passed,
+                    "app_version": response.app_version,
+                    "model_versions": response.model_versions,
+                }
+                for response, respondent, stimulus in rows
+            ]
         return responses_frame(records)
 
     def stimulus_metrics(self, code: str) -> pd.DataFrame:
@@ -361,21 +438,31 @@ class SurveyStore:
                 with self._transaction() as session:
                     survey = self._open_survey(session, code)
                     if key is not None:
-                        existing = session.scalar(select(Respondent.token).where(
-                            Respondent.survey_id == survey.id, Respondent.participant_key == key))
+                        existing = session.scalar(
+                            select(Respondent.token).where(Respondent.survey_id == survey.id, Respondent.participant_key == key)
+                        )
                         if existing is not None:
                             return existing
                     token = secrets.token_urlsafe(18)
-                    positions = list(session.scalars(select(Stimulus.position).where(Stimulus.survey_id == survey.id)
-                                                     .order_by(Stimulus.position)))
+                    positions = list(
+                        session.scalars(select(Stimulus.position).where(Stimulus.survey_id == survey.id).order_by(Stimulus.position))
+                    )
                     draw = random.Random(f"{survey.seed}:{token}")
                     if survey.settings.get("shuffle_questions", True):
                         draw.shuffle(positions)
-                    session.add(Respondent(
-                        survey_id=survey.id, token=token, participant_key=key or f"token:{token}",
-                        prolific_pid=participant.prolific_pid, study_id=participant.study_id,
-                        session_id=participant.session_id, question_order=positions,
-                        left_is_a=[draw.random() < 0.5 for _ in positions], app_version=__version__))
+                    session.add(
+                        Respondent(
+                            survey_id=survey.id,
+                            token=token,
+                            participant_key=key or f"token:{token}",
+                            prolific_pid=participant.prolific_pid,
+                            study_id=participant.study_id,
+                            session_id=participant.session_id,
+                            question_order=positions,
+                            left_is_a=[draw.random() < 0.5 for _ in positions],
+                            app_version=__version__,
+                        )
+                    )
                     return token
             except IntegrityError:
                 continue
@@ -385,16 +472,22 @@ class SurveyStore:
         """The token of the respondent with this Prolific id in this survey, or None (nothing is created)."""
         with self._transaction() as session:
             survey = self._survey(session, code)
-            return session.scalar(select(Respondent.token).where(
-                Respondent.survey_id == survey.id, Respondent.participant_key == f"prolific:{prolific_pid}"))
+            return session.scalar(
+                select(Respondent.token).where(Respondent.survey_id == survey.id, Respondent.participant_key == f"prolific:{prolific_pid}")
+            )
 
     def respondent(self, code: str, token: str) -> RespondentState:
         with self._transaction() as session:
             survey = self._survey(session, code)
             respondent = self._respondent(session, survey, token)
             answered = self._answered_positions(session, respondent)
-            return RespondentState(respondent.token, respondent.consented_at is not None,
-                                   respondent.completed_at is not None, len(answered), len(respondent.question_order))
+            return RespondentState(
+                respondent.token,
+                respondent.consented_at is not None,
+                respondent.completed_at is not None,
+                len(answered),
+                len(respondent.question_order),
+            )
 
     def consent(self, code: str, token: str) -> None:
         with self._transaction() as session:
@@ -417,20 +510,32 @@ class SurveyStore:
                 return None
             index = remaining[0]
             stimulus = self._stimulus(session, survey, order[index])
-            if session.scalar(select(QuestionView.id).where(QuestionView.respondent_id == respondent.id,
-                                                            QuestionView.stimulus_id == stimulus.id)) is None:
+            if (
+                session.scalar(
+                    select(QuestionView.id).where(QuestionView.respondent_id == respondent.id, QuestionView.stimulus_id == stimulus.id)
+                )
+                is None
+            ):
                 try:
                     with session.begin_nested():
                         session.add(QuestionView(respondent_id=respondent.id, stimulus_id=stimulus.id))
                 except IntegrityError:  # a racing refresh stored the first showing (PostgreSQL); its time stands
                     pass
-            left, right = ((stimulus.map_a_png, stimulus.map_b_png) if respondent.left_is_a[index]
-                           else (stimulus.map_b_png, stimulus.map_a_png))
-            return Question(len(answered) + 1, len(order), stimulus.position, stimulus.image_png, left, right,
-                            stimulus.details.get("caption", ""), stimulus.details.get("word_position"))
+            left, right = (
+                (stimulus.map_a_png, stimulus.map_b_png) if respondent.left_is_a[index] else (stimulus.map_b_png, stimulus.map_a_png)
+            )
+            return Question(
+                len(answered) + 1,
+                len(order),
+                stimulus.position,
+                stimulus.image_png,
+                left,
+                right,
+                stimulus.details.get("caption", ""),
+                stimulus.details.get("word_position"),
+            )
 
-    def record_answer(self, code: str, token: str, position: int, choice: str, confidence: int | None = None,
-                      comment: str = "") -> bool:
+    def record_answer(self, code: str, token: str, position: int, choice: str, confidence: int | None = None, comment: str = "") -> bool:
         """Store one vote; True when stored, False when this respondent already answered this question (the
         first answer stands). ``choice`` is "left", "right" or "equal"; confidence 1-5 or None."""
         if choice not in CHOICES:
@@ -449,21 +554,38 @@ class SurveyStore:
                 if position not in respondent.question_order:
                     raise SurveyError(f"question {position} is not part of this survey")
                 stimulus = self._stimulus(session, survey, position)
-                if session.scalar(select(Response.id).where(Response.respondent_id == respondent.id,
-                                                            Response.stimulus_id == stimulus.id)) is not None:
+                if (
+                    session.scalar(select(Response.id).where(Response.respondent_id == respondent.id, Response.stimulus_id == stimulus.id))
+                    is not None
+                ):
                     return False
                 left_is_a = respondent.left_is_a[respondent.question_order.index(position)]
-                left, right = ((stimulus.method_a, stimulus.method_b) if left_is_a else (stimulus.method_b, stimulus.method_a))
+                left, right = (stimulus.method_a, stimulus.method_b) if left_is_a else (stimulus.method_b, stimulus.method_a)
                 answer = "equal" if choice == "equal" else ("a" if (choice == "left") == left_is_a else "b")
-                shown_at = session.scalar(select(QuestionView.shown_at).where(
-                    QuestionView.respondent_id == respondent.id, QuestionView.stimulus_id == stimulus.id))
+                shown_at = session.scalar(
+                    select(QuestionView.shown_at).where(
+                        QuestionView.respondent_id == respondent.id, QuestionView.stimulus_id == stimulus.id
+                    )
+                )
                 now = utc_now()
-                session.add(Response(
-                    survey_id=survey.id, respondent_id=respondent.id, stimulus_id=stimulus.id, left_method=left,
-                    right_method=right, choice=choice, answer=answer, confidence=None if confidence is None else int(confidence),
-                    comment=comment, shown_at=shown_at or now, answered_at=now,
-                    attention_passed=None if stimulus.expected_answer is None else answer == stimulus.expected_answer,
-                    app_version=__version__, model_versions=survey.settings.get("model_versions", {})))
+                session.add(
+                    Response(
+                        survey_id=survey.id,
+                        respondent_id=respondent.id,
+                        stimulus_id=stimulus.id,
+                        left_method=left,
+                        right_method=right,
+                        choice=choice,
+                        answer=answer,
+                        confidence=None if confidence is None else int(confidence),
+                        comment=comment,
+                        shown_at=shown_at or now,
+                        answered_at=now,
+                        attention_passed=None if stimulus.expected_answer is None else answer == stimulus.expected_answer,
+                        app_version=__version__,
+                        model_versions=survey.settings.get("model_versions", {}),
+                    )
+                )
                 return True
         except IntegrityError:  # the same vote raced in from a second request: the first one stands
             return False
@@ -510,23 +632,59 @@ class SurveyStore:
 
     @staticmethod
     def _answered_positions(session: Session, respondent: Respondent) -> set[int]:
-        return set(session.scalars(select(Stimulus.position).join(Response, Response.stimulus_id == Stimulus.id)
-                                   .where(Response.respondent_id == respondent.id)))
+        return set(
+            session.scalars(
+                select(Stimulus.position).join(Response, Response.stimulus_id == Stimulus.id).where(Response.respondent_id == respondent.id)
+            )
+        )
 
     @staticmethod
     def _question_count(session: Session, survey: Survey) -> int:
         return session.scalar(select(func.count()).select_from(Stimulus).where(Stimulus.survey_id == survey.id))
 
     def _info(self, session: Session, survey: Survey) -> SurveyInfo:
-        return SurveyInfo(survey.code, survey.title, survey.status, list(survey.methods), survey.model_id, survey.dataset,
-                          survey.seed, survey.consent_text, survey.instructions, survey.completion_code, dict(survey.settings),
-                          _utc(survey.created_at), _utc(survey.opened_at), _utc(survey.closed_at),
-                          self._question_count(session, survey))
+        return SurveyInfo(
+            survey.code,
+            survey.title,
+            survey.status,
+            list(survey.methods),
+            survey.model_id,
+            survey.dataset,
+            survey.seed,
+            survey.consent_text,
+            survey.instructions,
+            survey.completion_code,
+            dict(survey.settings),
+            _utc(survey.created_at),
+            _utc(survey.opened_at),
+            _utc(survey.closed_at),
+            self._question_count(session, survey),
+        )
 
 
-RESPONSE_COLUMNS = ("response_id", "survey", "respondent", "prolific_pid", "question", "kind", "method_a", "method_b",
-                "left_method", "right_method", "choice", "answer", "chosen_method", "confidence", "comment", "shown_at",
-                "answered_at", "response_seconds", "attention_passed", "app_version", "model_versions")
+RESPONSE_COLUMNS = (
+    "response_id",
+    "survey",
+    "respondent",
+    "prolific_pid",
+    "question",
+    "kind",
+    "method_a",
+    "method_b",
+    "left_method",
+    "right_method",
+    "choice",
+    "answer",
+    "chosen_method",
+    "confidence",
+    "comment",
+    "shown_at",
+    "answered_at",
+    "response_seconds",
+    "attention_passed",
+    "app_version",
+    "model_versions",
+)
 
 
 def responses_frame(records: list[dict]) -> pd.DataFrame:
