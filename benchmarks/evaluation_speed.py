@@ -33,8 +33,8 @@ from scipy.stats import spearmanr  # noqa: E402
 
 from xai_core import load_model  # noqa: E402
 from xai_core.metrics import drop_percentages, energy_confidences, rank_correlation, target_probabilities  # noqa: E402
-from xai_core.metrics.experiments import ALL_METHODS  # noqa: E402
 from xai_core.metrics.suite import METRICS, EvaluationSettings, MethodBatch, draw_sample, method_map_function  # noqa: E402
+from xai_core.reports.experiments import ALL_METHODS  # noqa: E402
 
 START, END = "<!-- evaluation_speed:start -->", "<!-- evaluation_speed:end -->"
 GOAL_SECONDS = 60.0

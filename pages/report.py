@@ -11,10 +11,10 @@ from pages.common.targets import choose_target
 from xai_core import EXPLAINERS, CheckpointError, DatasetUnavailable
 from xai_core.explainers import METHOD_LABELS
 from xai_core.generative.dcgan import gan_info, list_gans
-from xai_core.metrics.experiments import EVALUATION_CACHE_DIR
 from xai_core.models.checkpoints import REPOSITORY_ROOT
 from xai_core.reports.audit_report import list_evaluation_runs, load_evaluation_run, render_audit_report
 from xai_core.reports.bundle import bundle_for_generated, bundle_for_image
+from xai_core.reports.experiments import EVALUATION_CACHE_DIR
 
 DEFAULT_METHODS = ["grad_cam", "lsft"]
 EXPLAINER_SEED = 0

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from tests.conftest import train_tiny_gan
-from xai_core import explain, load_dataset, load_model
+from xai_core import explain, explainers, load_dataset, load_model
 from xai_core.attribution.base import NotApplicable
 from xai_core.attribution.tcav import ConceptScore, TCAVResult
 from xai_core.generative import dcgan
@@ -14,7 +14,6 @@ from xai_core.generative.latent import latent_sensitivity
 from xai_core.metrics.badges import image_badges
 from xai_core.models import model_info, sha256_of
 from xai_core.models.checkpoints import DEFAULT_CHECKPOINT_DIR
-from xai_core.reports import bundle as bundle_module
 from xai_core.reports.bundle import (
     ExplanationBundle,
     bundle_for_generated,
@@ -184,14 +183,14 @@ def test_an_image_bundle_holds_maps_badges_and_the_manifest_provenance(card, dig
 
 
 def test_a_method_undefined_on_the_model_is_recorded_not_raised(card, digit, monkeypatch):
-    original = bundle_module.explain
+    original = explainers.explain
 
     def explain_without_guided_backprop(card, image, methods, target):
         if methods == ["guided_backprop"]:
             raise NotApplicable("the model has no ReLU")
         return original(card, image, methods, target)
 
-    monkeypatch.setattr(bundle_module, "explain", explain_without_guided_backprop)
+    monkeypatch.setattr(explainers, "explain", explain_without_guided_backprop)
     bundle = bundle_for_image(card, digit[0], 1, ["grad_cam", "guided_backprop"])
     assert list(bundle.maps["original"]) == ["grad_cam"] and bundle.targets["original"] == 1
     assert bundle.not_applicable == {"original": {"guided_backprop": "the model has no ReLU"}}

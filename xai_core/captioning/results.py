@@ -154,6 +154,7 @@ def _pm(values: list[float], digits: int = 3) -> str:
 
 
 def render_captioning_markdown(results: dict) -> str:
+    """The captioning section of docs/results.md. Long: a document template, read top to bottom like the section."""
     seeds = results["seeds"]
     per_seed = [results["per_seed"][seed] for seed in seeds]
     captioners = [results["captioners"][seed] for seed in seeds]

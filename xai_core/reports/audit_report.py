@@ -29,13 +29,13 @@ from plotly.offline import get_plotlyjs
 
 from ..explainers import method_label
 from ..imaging import colorize, fit_to_side, image_to_rgb, overlay, png_data_uri, to_uint8
-from ..metrics.experiments import EVALUATION_CACHE_DIR
 from ..metrics.suite import METRICS, SUMMARY_COLUMNS
 from ..models import Prediction, model_info
 from ..versions import __version__
 from .bundle import GAN, GENERATED, ORIGINAL, ExplanationBundle, LatentSensitivityShares, NormalisedConceptScore, Score, utc_timestamp
 from .charts import top_k_figure
 from .evaluation_report import evaluation_figures
+from .experiments import EVALUATION_CACHE_DIR
 
 DISPLAY_SIDE = 192
 OVERLAY_OPACITY = 0.5
@@ -466,7 +466,7 @@ def _run_provenance(run: EvaluationRun) -> dict:
 
 def render_run_report(run_dir: str | Path, title: str = "") -> str:
     """The audit report of a finished evaluation run: configuration, summary with directions, sanity verdicts,
-    charts per metric, provenance."""
+    charts per metric, provenance. Long: an HTML template, read top to bottom like the report."""
     run = load_evaluation_run(run_dir)
     charts = _Charts()
     config = run.config

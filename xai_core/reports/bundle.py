@@ -588,6 +588,27 @@ def bundle_for_image(
     return bundle
 
 
+def _generator_inputs(
+    generator: DCGANGenerator, gan_id: str, latent: torch.Tensor | None, label: int | None, gan_seed: int
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The checked latent Tensor[D] (seeded when None) and class labels Tensor[1] (None for an unconditional GAN);
+    ValueError for a latent of the wrong size, a missing or out-of-range class, or a class for an unconditional GAN."""
+    if latent is None:
+        latent = sample_latents(1, generator.latent_dim, gan_seed)[0]
+    latent = latent.detach().float().reshape(-1)
+    if latent.numel() != generator.latent_dim:
+        raise ValueError(f"{gan_id} takes a latent code of {generator.latent_dim} values, got {latent.numel()}")
+    if not generator.conditional:
+        if label is not None:
+            raise ValueError(f"{gan_id} is unconditional: it takes no class")
+        return latent, None
+    if label is None:
+        raise ValueError(f"{gan_id} is class-conditional: choose a class (0..{generator.num_classes - 1})")
+    if not 0 <= int(label) < generator.num_classes:
+        raise ValueError(f"{gan_id}: class must be in 0..{generator.num_classes - 1}, got {label}")
+    return latent, torch.tensor([int(label)])
+
+
 def bundle_for_generated(
     card: ModelCard,
     gan_id: str,
@@ -615,21 +636,7 @@ def bundle_for_generated(
     """
     generator = load_gan(gan_id) if generator is None else generator
     info = gan_info(gan_id)
-    if latent is None:
-        latent = sample_latents(1, generator.latent_dim, gan_seed)[0]
-    latent = latent.detach().float().reshape(-1)
-    if latent.numel() != generator.latent_dim:
-        raise ValueError(f"{gan_id} takes a latent code of {generator.latent_dim} values, got {latent.numel()}")
-    if generator.conditional:
-        if label is None:
-            raise ValueError(f"{gan_id} is class-conditional: choose a class (0..{generator.num_classes - 1})")
-        if not 0 <= int(label) < generator.num_classes:
-            raise ValueError(f"{gan_id}: class must be in 0..{generator.num_classes - 1}, got {label}")
-        labels = torch.tensor([int(label)])
-    elif label is not None:
-        raise ValueError(f"{gan_id} is unconditional: it takes no class")
-    else:
-        labels = None
+    latent, labels = _generator_inputs(generator, gan_id, latent, label, gan_seed)
     if bundle is None:
         bundle = _new_bundle(card, title, seed, command)
     elif bundle.provenance.get("model", {}).get("id") != card.id:

@@ -2,7 +2,7 @@
 generalisation and overfitting experiments, and the sanity checks, each beside the paper's figures.
 
 Every number is a mean over images per seed, then mean +- sample std over the seeds
-(:func:`seed_statistics`); rows come from :mod:`xai_core.metrics.experiments`.
+(:func:`seed_statistics`); rows come from :mod:`xai_core.reports.experiments`.
 """
 
 from __future__ import annotations

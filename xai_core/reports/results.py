@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from ..metrics.experiments import EXPERIMENTS, run_experiment, run_relevance
 from ..metrics.gan_experiments import run_gan_experiments
 from ..metrics.suite import EvaluationResult, write_sanity_verdicts
 from ..models.checkpoints import DEFAULT_CHECKPOINT_DIR, REPOSITORY_ROOT, read_manifest
@@ -20,6 +19,7 @@ from .evaluation_report import (
     relevance_table,
     sanity_table,
 )
+from .experiments import EXPERIMENTS, run_experiment, run_relevance
 from .gan_report import render_gan_markdown
 
 RESULTS_PATH = REPOSITORY_ROOT / "docs" / "results.md"
@@ -78,7 +78,7 @@ def render_results_markdown(checkpoint_dir: Path = DEFAULT_CHECKPOINT_DIR, evalu
 
 Regenerate this file with `python -m xai_core report-results`. The model and generator figures are
 read from `checkpoints/manifest.json` (which `python -m xai_core reproduce-checkpoints` rewrites);
-the evaluation figures come from the pinned suite runs in `xai_core/metrics/experiments.py`, which the
+the evaluation figures come from the pinned suite runs in `xai_core/reports/experiments.py`, which the
 command runs (or reuses from `runs/evaluation/`; `--rerun` recomputes them).
 
 ## Shipped CNNs (seed 0, CPU)

@@ -220,7 +220,8 @@ def build_stimuli(
     sources: one description per image; masks: bool Tensor[N, 1, H, W] or None. Maps explain the predicted
     class. Each question stores both maps' SURVEY_METRICS (those needing masks only with masks) and their
     robustness to 10 % salt-and-pepper noise. Noise checks pair a method's map with uniform noise (expected answer:
-    that map, "a"); identical checks show one map twice (expected: "equal")."""
+    that map, "a"); identical checks show one map twice (expected: "equal"). Long: one batched pass per method
+    over every image, then one stimulus per planned question, in the plan's order."""
     design.validate()
     report = on_progress or (lambda _done, _message: None)
     plan = _stimulus_plan(design)
@@ -326,7 +327,8 @@ def build_caption_stimuli(design: SurveyDesign, captioner: Captioner, on_progres
     ``design.split``, the captioner's greedy caption of each, one word of it (``caption_word``) and the design's maps
     of that word (``word_explanations`` over the whole caption). details: source, caption (generated), true_caption,
     word, word_position (in the generated caption), role, word_probability, image_sha256. A question stores each
-    map's mass_on_object when the word names one of the scene's objects; attention checks are as in ``build_stimuli``."""
+    map's mass_on_object when the word names one of the scene's objects; attention checks are as in ``build_stimuli``.
+    Long: the same plan-ordered stimulus loop as ``build_stimuli``, over captions and words."""
     design.validate()
     report = on_progress or (lambda _done, _message: None)
     plan = _stimulus_plan(design)

@@ -10,12 +10,12 @@ import re
 import pytest
 import torch
 
-import xai_core.metrics.experiments as experiments
+import xai_core.reports.experiments as experiments
 from xai_core.explainers import build_explainer, is_known_method
-from xai_core.metrics.experiments import EXPERIMENTS, REPORT_SEEDS, Experiment, RelevanceExperiment, run_experiment, run_relevance
 from xai_core.metrics.suite import METRICS, EvaluationSettings, draw_sample, parse_pair
 from xai_core.models import list_models, load_model
 from xai_core.reports.evaluation_report import seed_statistics
+from xai_core.reports.experiments import EXPERIMENTS, REPORT_SEEDS, Experiment, RelevanceExperiment, run_experiment, run_relevance
 from xai_core.reports.results import render_evaluation_markdown
 from xai_core.sftgan.data import STRATEGIES
 from xai_core.sftgan.explainer import average_relevance
@@ -160,7 +160,7 @@ def test_run_relevance_is_cached(relevance, relevance_root, monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("recomputed")
 
-    monkeypatch.setattr("xai_core.metrics.experiments.build_explainer", refuse)
+    monkeypatch.setattr("xai_core.reports.experiments.build_explainer", refuse)
     assert run_relevance(RELEVANCE, root=relevance_root) == doctored
     with pytest.raises(AssertionError, match="recomputed"):
         run_relevance(RELEVANCE, rerun=True, root=relevance_root)

@@ -13,11 +13,12 @@ import torch
 
 from ..attribution.hooks import conv_layers_in_execution_order
 from ..explainers import build_explainer
+from ..metrics.suite import EvaluationResult, EvaluationSettings, draw_sample, evaluation_config, parse_pair, run_evaluation
 from ..models import load_model
 from ..models.checkpoints import REPOSITORY_ROOT
 from ..sftgan.data import ARCHITECTURES, STRATEGIES, slot_layers
 from ..sftgan.explainer import average_relevance
-from .suite import EvaluationResult, EvaluationSettings, draw_sample, evaluation_config, parse_pair, run_evaluation, write_evaluation_data
+from .evaluation_report import write_evaluation
 
 EVALUATION_CACHE_DIR = REPOSITORY_ROOT / "runs" / "evaluation"
 REPORT_SEEDS = (0, 1, 2)
@@ -132,7 +133,7 @@ def run_experiment(
     result = run_evaluation(
         list(experiment.pairs), experiment.methods, experiment.metrics, experiment.n, experiment.seeds, experiment.settings, on_progress
     )
-    write_evaluation_data(result, experiment.cache_dir(root))
+    write_evaluation(result, experiment.cache_dir(root))
     return result
 
 

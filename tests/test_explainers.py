@@ -1,0 +1,86 @@
+"""explain_image: the one call behind the Explain page, the explanation bundle and ``python -m xai_core explain``."""
+
+import pytest
+import torch
+
+from xai_core import explainers, load_dataset, load_model
+from xai_core.attribution.base import NotApplicable
+from xai_core.explainers import explain, explain_image
+from xai_core.metrics.badges import image_badges
+from xai_core.models.checkpoints import CheckpointError
+
+
+@pytest.fixture(scope="module")
+def card():
+    return load_model("vgg-mnist")
+
+
+@pytest.fixture(scope="module")
+def digit():
+    image, label, _ = load_dataset("mnist", "test")[0]
+    return image, label
+
+
+def test_predictions_target_and_maps_are_those_of_the_parts(card, digit):
+    image, _ = digit
+    result = explain_image(card, image, ["grad_cam", "saliency"])
+    assert result.predictions == card.predict(image, k=5)
+    assert result.target == result.predictions[0].label
+    assert result.target_probability == pytest.approx(result.predictions[0].probability, abs=1e-7)
+    for method in ("grad_cam", "saliency"):
+        assert torch.equal(result.maps[method], explain(card, image, [method], result.target)[method])
+    assert result.not_applicable == {} and result.badges == {}
+
+
+def test_a_chosen_target_is_explained_and_a_bad_one_refused(card, digit):
+    image, _ = digit
+    result = explain_image(card, image, ["grad_cam"], target=3)
+    assert result.target == 3
+    assert result.target_probability == pytest.approx(float(card.probabilities(image)[0, 3]), abs=1e-7)
+    assert torch.equal(result.maps["grad_cam"], explain(card, image, ["grad_cam"], 3)["grad_cam"])
+    with pytest.raises(ValueError, match=r"target must be in 0\.\.9, got 10"):
+        explain_image(card, image, ["grad_cam"], target=10)
+
+
+def test_inapplicable_methods_and_missing_weights_become_reasons(card, digit, monkeypatch):
+    image, _ = digit
+    original = explainers.explain
+
+    def failing(card, image, methods, target):
+        if methods == ["guided_backprop"]:
+            raise NotApplicable("the model has no ReLU")
+        if methods == ["lsft"]:
+            raise CheckpointError("lsft-symbols.safetensors is missing")
+        return original(card, image, methods, target)
+
+    monkeypatch.setattr(explainers, "explain", failing)
+    result = explain_image(card, image, ["guided_backprop", "grad_cam", "lsft"])
+    assert list(result.maps) == ["grad_cam"]
+    assert result.not_applicable == {
+        "guided_backprop": "the model has no ReLU",
+        "lsft": "its weights cannot be loaded (lsft-symbols.safetensors is missing)",
+    }
+
+
+def test_badges_score_the_maps_with_the_mask_and_progress_reaches_one(card, digit):
+    image, _ = digit
+    mask = (image > 0.5).float()
+    steps = []
+    result = explain_image(
+        card,
+        image,
+        ["grad_cam", "saliency"],
+        mask=mask,
+        badges=image_badges,
+        on_progress=lambda fraction, message: steps.append((round(fraction, 4), message)),
+    )
+    assert steps == [(round(1 / 3, 4), "grad_cam"), (round(2 / 3, 4), "saliency"), (1.0, "scores")]
+    assert result.badges == image_badges(card, image, result.maps, result.target, mask)
+    assert {"average_drop", "deletion_auc", "mask_dice"} <= set(result.badges["grad_cam"])
+
+
+def test_a_seed_makes_smoothgrad_repeatable(card, digit):
+    image, _ = digit
+    first = explain_image(card, image, ["smoothgrad"], seed=3).maps["smoothgrad"]
+    assert torch.equal(first, explain_image(card, image, ["smoothgrad"], seed=3).maps["smoothgrad"])
+    assert not torch.equal(first, explain_image(card, image, ["smoothgrad"], seed=4).maps["smoothgrad"])
