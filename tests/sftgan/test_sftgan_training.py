@@ -245,7 +245,7 @@ def test_command_with_options_round_trips_through_the_cli(tmp_path, monkeypatch)
         received.update(config=parsed, out_dir=out_dir)
         return {"id": parsed.generator_id, "file": "x.safetensors", "parameters": 1, "metrics": {}}
 
-    monkeypatch.setattr(training, "train_sftgan", fake_train)
+    monkeypatch.setattr("xai_core.cli.training.train_sftgan", fake_train)  # the trainer the command calls
     assert cli.main(argv[3:] + ["--quiet"]) == 0
     assert asdict(received["config"]) == asdict(config)
     assert received["config"].command(received["out_dir"]) == command

@@ -609,6 +609,13 @@ def _generator_inputs(
     return latent, torch.tensor([int(label)])
 
 
+def _gan_figures(info: dict) -> dict[str, float]:
+    """The finite FID, real-vs-real FID and class accuracy a GAN's manifest entry records."""
+    metrics = info.get("metrics", {})
+    names = ("fid", "fid_real_vs_real", "class_accuracy")
+    return {name: metrics[name] for name in names if isinstance(metrics.get(name), (int, float)) and math.isfinite(metrics[name])}
+
+
 def bundle_for_generated(
     card: ModelCard,
     gan_id: str,
@@ -661,15 +668,7 @@ def bundle_for_generated(
     )
     result = latent_sensitivity(lambda z: generator(z, labels), latent[None])
     bundle.set_latent_sensitivity(result.sensitivity, result.pixel_maps)
-    metrics = info.get("metrics", {})
-    bundle.add_scores(
-        {
-            name: metrics[name]
-            for name in ("fid", "fid_real_vs_real", "class_accuracy")
-            if isinstance(metrics.get(name), (int, float)) and math.isfinite(metrics[name])
-        },
-        subject=GAN,
-    )
+    bundle.add_scores(_gan_figures(info), subject=GAN)
     bundle.provenance["gan"] = gan_provenance(gan_id)
     bundle.provenance["config"].update(
         gan=gan_id, gan_seed=int(gan_seed), label=bundle.generated_label, generated_target=explained, generated_methods=list(methods)
