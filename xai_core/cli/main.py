@@ -12,9 +12,9 @@ import sys
 from ..data import DatasetUnavailable, ImageDecodeError
 from ..models import CheckpointError
 from ..survey.repository import SurveyError
-from . import captioning, concepts, data_models, evaluate, explain, jobs, survey, training
+from . import captioning, concepts, data_models, evaluate, explain, jobs, survey, training, user_models
 
-COMMAND_GROUPS = (data_models, training, explain, evaluate, concepts, survey, jobs, captioning)
+COMMAND_GROUPS = (data_models, user_models, training, explain, evaluate, concepts, survey, jobs, captioning)
 USER_ERRORS = (DatasetUnavailable, ImageDecodeError, CheckpointError, SurveyError, KeyError, ValueError)
 
 

@@ -115,6 +115,16 @@ def write_manifest_entry(directory: str | Path, entry: dict, section: str = "mod
     The read-modify-write holds an exclusive lock, and the new manifest replaces the old one
     atomically, so concurrent trainings keep every entry and readers never see half a file.
     """
+    _update_manifest(directory, section, lambda entries: entries.__setitem__(entry["id"], entry))
+
+
+def remove_manifest_entry(directory: str | Path, identifier: str, section: str = "models") -> None:
+    """Delete the entry ``identifier`` (if any) from ``directory/manifest.json``, locked and atomic like writing."""
+    _update_manifest(directory, section, lambda entries: entries.pop(identifier, None))
+
+
+def _update_manifest(directory: str | Path, section: str, change: Callable[[dict[str, dict]], object]) -> None:
+    """``change`` the {id: entry} dict of one section under an exclusive lock, then replace the manifest atomically."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     with open(directory / ".manifest.lock", "w") as lock:
@@ -122,7 +132,7 @@ def write_manifest_entry(directory: str | Path, entry: dict, section: str = "mod
         if section not in MANIFEST_SECTIONS:
             raise ValueError(f"manifest section must be one of {MANIFEST_SECTIONS}, got {section!r}")
         sections = {name: {e["id"]: e for e in read_manifest(directory, name)} for name in MANIFEST_SECTIONS}
-        sections[section][entry["id"]] = entry
+        change(sections[section])
         manifest = {"format": MANIFEST_FORMAT}
         manifest.update({name: [entries[key] for key in sorted(entries)] for name, entries in sections.items() if entries})
         manifest.setdefault("models", [])

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
+import torchvision
 from torch import nn
 from torchvision.models import MobileNetV2
 from torchvision.models.resnet import BasicBlock
@@ -112,9 +113,27 @@ ARCHITECTURES: dict[str, Callable[[int, int], nn.Module]] = {
 TRAINABLE_ARCHITECTURES = ("vgg", "resnet", "mobilenet")
 
 
+TORCHVISION_PREFIX = "torchvision:"
+
+
+def torchvision_classifiers() -> list[str]:
+    """Names of torchvision's image-classification architectures (``torchvision.models.list_models``)."""
+    return torchvision.models.list_models(module=torchvision.models)
+
+
 def build_model(arch: str, in_channels: int, num_classes: int) -> nn.Module:
+    """A freshly initialised network: a zoo architecture (``ARCHITECTURES``) or ``torchvision:<name>`` (any of
+    :func:`torchvision_classifiers`, built without weights: they come from the user's file, never a download).
+    KeyError for an unknown name; ValueError for a torchvision architecture given other than 3 channels."""
+    if arch.startswith(TORCHVISION_PREFIX):
+        name = arch[len(TORCHVISION_PREFIX) :]
+        if name not in torchvision_classifiers():
+            raise KeyError(f"unknown torchvision architecture {name!r}; known: {', '.join(torchvision_classifiers())}")
+        if in_channels != 3:
+            raise ValueError(f"torchvision architectures take 3-channel images, got {in_channels}")
+        return torchvision.models.get_model(name, weights=None, num_classes=num_classes)
     if arch not in ARCHITECTURES:
-        raise KeyError(f"unknown architecture {arch!r}; known: {', '.join(ARCHITECTURES)}")
+        raise KeyError(f"unknown architecture {arch!r}; known: {', '.join(ARCHITECTURES)} or torchvision:<name>")
     return ARCHITECTURES[arch](in_channels, num_classes)
 
 
