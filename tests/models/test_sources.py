@@ -13,7 +13,7 @@ from xai_core.explainers import explain
 from xai_core.models import CheckpointError, load_model
 from xai_core.models.card import ModelCard
 from xai_core.models.checkpoints import read_manifest, sha256_of
-from xai_core.models.sources import IMAGENET_MEAN, IMAGENET_STD, add_model, read_classes, remove_model
+from xai_core.models.sources import IMAGENET_MEAN, IMAGENET_STD, Preprocessing, add_model, read_classes, remove_model
 
 CLASSES = ["cat", "dog", "fox"]
 
@@ -85,8 +85,10 @@ def test_refusals_say_what_is_wrong_and_write_nothing(files):
         add_model("x", "torchvision:resnet19", files["safetensors"], files["classes"], out_dir=out)
     with pytest.raises(CheckpointError, match="the weights do not fit torchvision:resnet34"):
         add_model("x", "torchvision:resnet34", files["safetensors"], files["classes"], out_dir=out)
-    with pytest.raises(ValueError, match=r"3 means and 3 positive stds, got mean \[0.5\]"):
-        add_model("x", "torchvision:resnet18", files["safetensors"], files["classes"], mean=(0.5,), std=(0.5,), out_dir=out)
+    with pytest.raises(ValueError, match=r"a 3-channel model needs 3 mean\(s\) and 3 positive std\(s\), got mean \[0.5\]"):
+        add_model("x", "torchvision:resnet18", files["safetensors"], files["classes"], Preprocessing(mean=(0.5,), std=(0.5,)), out)
+    with pytest.raises(ValueError, match="resize policy must be one of stretch, center_crop"):
+        add_model("x", "torchvision:resnet18", files["safetensors"], files["classes"], Preprocessing(resize="squash"), out)
     with pytest.raises(ValueError, match="vgg-mnist is a shipped id"):
         add_model("vgg-mnist", "torchvision:resnet18", files["safetensors"], files["classes"], out_dir=out)
     assert not out.exists()

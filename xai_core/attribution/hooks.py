@@ -13,7 +13,9 @@ class ActivationRecorder:
     """Holds the outputs of the hooked modules from the most recent forward pass, in call order.
 
     ``outputs[i]`` is the output of ``modules[i]`` (first call per pass), still attached to the
-    autograd graph so gradients with respect to it can be taken in one backward pass.
+    autograd graph so gradients with respect to it can be taken in one backward pass. The rest of the
+    network receives a copy, so an in-place operation after the layer (``out += identity`` in a
+    torchvision ResNet block, a functional in-place ReLU) cannot change what was recorded.
     """
 
     def __init__(self, modules: Sequence[nn.Module]):
@@ -22,10 +24,12 @@ class ActivationRecorder:
         self.call_order: list[int] = []
 
     def _hook(self, position: int):
-        def record(_module: nn.Module, _inputs, output: torch.Tensor) -> None:
-            if position not in self._outputs:
-                self._outputs[position] = output
-                self.call_order.append(position)
+        def record(_module: nn.Module, _inputs, output: torch.Tensor) -> torch.Tensor | None:
+            if position in self._outputs:
+                return None
+            self._outputs[position] = output
+            self.call_order.append(position)
+            return output.clone()
 
         return record
 
