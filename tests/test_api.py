@@ -9,7 +9,7 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 def test_public_names():
-    assert {"list_datasets", "load_dataset", "list_models", "load_model", "ModelCard"} <= set(xai_core.__all__)
+    assert {"list_datasets", "load_dataset", "list_models", "load_model", "register_model", "ModelCard"} <= set(xai_core.__all__)
     assert {"mnist", "glyphs", "shapes", "shapes_biased", "photos", "lfw_subset"} <= set(xai_core.list_datasets())
     assert "vgg-mnist" in xai_core.list_models()
 
