@@ -36,11 +36,20 @@ st.caption(
 )
 
 try:
-    models = [m for m in list_models() if model_info(m).get("dataset") in DATASETS]
+    every_model = list_models()
+    models = [m for m in every_model if model_info(m).get("dataset") in DATASETS]
 except CheckpointError as error:
     st.error(f"The model manifests cannot be read: {error}")
     st.stop()
 shared_model = st.session_state.get(keys.MODEL_ID)
+if shared_model in every_model and not model_info(shared_model).get("dataset"):
+    st.info(
+        f"**{shared_model}** was added without its training data, so TCAV cannot run on it: the random concept sets "
+        "are drawn from a model's training split and the images of the class from its test split, and neither exists "
+        f"here for {shared_model}'s classes. Choose a model trained on a dataset of this machine below; your own "
+        "concept sets (uploaded under *Your own concept set*) work with those.",
+        icon=":material/info:",
+    )
 default_model = shared_model if shared_model in models and model_info(shared_model).get("dataset") in CONCEPTS else DEFAULT_MODEL
 for key, default in (
     (keys.TCAV_MODEL, default_model if default_model in models else models[0]),
@@ -107,6 +116,7 @@ with st.expander("Your own concept set", expanded=not registered):
         f"Images, or zip archives of images (each up to {MAX_IMAGE_BYTES // 2**20} MB)",
         type=[*ACCEPTED_EXTENSIONS, "zip"],
         accept_multiple_files=True,
+        max_upload_size=MAX_IMAGE_BYTES // 2**20,  # the server's cap is raised for model weights
         key=keys.TCAV_USER_CONCEPT_FILES,
     )
 user_images = None

@@ -7,9 +7,17 @@ import streamlit as st
 from pages.common import keys
 from pages.common.evaluation import curve_frame, remember, sanity_frame, skipped_mask_metrics, summary_frame
 from pages.common.resources import evaluation_results
-from pages.common.sidebar import DEFAULT_MODEL, ensure_app_router, keep_widget_state_across_pages
+from pages.common.sidebar import (
+    DEFAULT_MODEL,
+    dataset_label,
+    ensure_app_router,
+    keep_session_upload,
+    keep_widget_state_across_pages,
+    user_datasets,
+)
 from xai_core import EXPLAINERS, CheckpointError, DatasetUnavailable, list_models
-from xai_core.data.registry import DATASETS
+from xai_core.data import FOLDER_PREFIX, UNLABELLED_NOTE, dataset_has_masks
+from xai_core.data.registry import DATASETS, TORCHVISION_PREFIX
 from xai_core.explainers import method_label
 from xai_core.metrics.suite import (
     METRICS,
@@ -29,6 +37,7 @@ DEFAULT_METRICS = [name for name, metric in METRICS.items() if not metric.level_
 
 ensure_app_router()
 keep_widget_state_across_pages()
+keep_session_upload()
 st.title("Evaluate")
 st.caption(
     "How far can each explanation be trusted? Faithfulness (average drop, increase in confidence, win vs the "
@@ -55,11 +64,14 @@ for key, default in (
 
 left, right = st.columns(2)
 chosen_models = left.multiselect("Models", models, key=keys.EVAL_MODELS)
+dataset_choices = list(dict.fromkeys([keys.OWN_DATASET, *DATASETS, *user_datasets(), st.session_state[keys.EVAL_DATASET]]))
 dataset_choice = left.selectbox(
     "Evaluate on",
-    [keys.OWN_DATASET, *DATASETS],
+    dataset_choices,
     key=keys.EVAL_DATASET,
-    help="Another dataset tests generalisation: its targets are then the model's predictions.",
+    format_func=dataset_label,
+    help="Another dataset tests generalisation, and your own images (a folder or uploads, added in the sidebar of the "
+    "other pages) are evaluated as they are: the targets are then the model's predictions.",
 )
 split = left.radio("Split", ["test", "train"], key=keys.EVAL_SPLIT, horizontal=True)
 methods = right.multiselect("Methods", list(EXPLAINERS), format_func=method_label, key=keys.EVAL_METHODS)
@@ -122,12 +134,16 @@ pairs = [
     EvaluationPair(m, model_info(m).get("dataset", "") if dataset_choice == keys.OWN_DATASET else dataset_choice, split)
     for m in chosen_models
 ]
-unavailable = [pair for pair in pairs if pair.dataset not in DATASETS]
+unavailable = [
+    pair
+    for pair in pairs
+    if not pair.dataset or (pair.dataset not in dataset_choices and not pair.dataset.startswith((FOLDER_PREFIX, TORCHVISION_PREFIX)))
+]
 if unavailable:
     st.error(
         "No test data here for "
         + ", ".join(f"{p.model_id} (trained on {p.dataset or 'unknown data'})" for p in unavailable)
-        + ": choose a dataset under *Evaluate on* (e.g. photos for the ImageNet model)."
+        + ": choose a dataset under *Evaluate on* (e.g. photos for the ImageNet model, or your own images)."
     )
     st.stop()
 
@@ -169,7 +185,7 @@ if requested and config["key"] not in store:
 
 if config["key"] not in store:
     mask_metrics = [METRICS[m].label for m in metrics if METRICS[m].needs_mask]
-    maskless = sorted({p.dataset for p in pairs if not DATASETS[p.dataset].has_masks})
+    maskless = sorted({dataset_label(p.dataset) for p in pairs if not dataset_has_masks(p.dataset)})
     if mask_metrics and maskless:
         st.info(
             f"{', '.join(maskless)} {'has' if len(maskless) == 1 else 'have'} no ground-truth masks: "
@@ -194,6 +210,9 @@ for pair, labels in skipped_mask_metrics(result).items():
     st.info(f"{pair}: {', '.join(labels)} skipped (the data has no ground-truth masks).")
 for skipped in result.skipped:
     st.info(f"{skipped['pair']}: {method_label(skipped['method'])} skipped: {skipped['reason']}.")
+for pair, target in result.targets.items():
+    if not target["labelled"]:
+        st.info(f"{pair}: unlabelled images, so the maps explain the model's predictions (accuracy {UNLABELLED_NOTE}).")
 
 table = summary_frame(summary)
 if not table.empty:

@@ -55,8 +55,11 @@ for done, method in enumerate(methods, start=1):
     progress.progress(done / len(methods), text=f"{METHOD_LABELS[method]} done")
 progress.empty()
 
-shown = display_image(image, 224)  # overlays are drawn at display size, whatever the upload's size
-tiles = [("Original" + (f" + {noise:.0%} noise" if noise else ""), shown, None)]
+# overlays are drawn at display size, whatever the upload's size, over the part of the image the model sees
+shown = display_image(card.field_of_view(image), 224)
+cropped = card.field_of_view(chosen.image).shape != chosen.image.shape
+original = "Original" + (" (the centre the model sees)" if cropped else "")
+tiles = [(original + (f" + {noise:.0%} noise" if noise else ""), shown, None)]
 tiles += [(METHOD_LABELS[m], overlay(pil_to_tensor(shown), maps[m], opacity, colormap) if m in maps else None, m) for m in methods]
 badge_slots = {}
 for row_start in range(0, len(tiles), COLUMNS):

@@ -27,12 +27,13 @@ with image_column:
         st.markdown(f"**Predicted:** {predictions[0].name} ({predictions[0].probability:.1%}) — {verdict}")
     else:
         if chosen.class_name is not None:
-            st.markdown(f"**Dataset class:** {chosen.class_name} (the model was trained on {card.dataset})")
+            trained_on = f"the model was trained on {card.dataset}" if card.dataset else f"{card.id} has classes of its own"
+            st.markdown(f"**Dataset class:** {chosen.class_name} ({trained_on})")
         st.markdown(f"**Predicted:** {predictions[0].name} ({predictions[0].probability:.1%})")
 with chart_column:
     true_label = chosen.label if same_classes else None
     st.plotly_chart(top_k_figure(predictions, true_label), width="stretch")
     st.caption(
-        f"Model `{card.id}` ({card.arch}), input {card.in_channels}x{card.input_size[0]}x{card.input_size[1]}; "
-        f"image {tuple(chosen.image.shape)}."
+        f"Model `{card.id}` ({card.arch}), input {card.in_channels}x{card.input_size[0]}x{card.input_size[1]} "
+        f"({card.resize_policy}); image {tuple(chosen.image.shape)}."
     )

@@ -6,7 +6,7 @@ import torch
 
 from pages.common import keys
 from pages.common.image_input import image_digest
-from pages.common.resources import cached_gan, cached_map, cached_predictions, latent_sensitivities
+from pages.common.resources import cached_gan, cached_map, cached_model, cached_predictions, latent_sensitivities
 from pages.common.sidebar import ensure_app_router, keep_widget_state_across_pages
 from xai_core import CheckpointError, list_models
 from xai_core.explainers import METHOD_LABELS
@@ -71,6 +71,11 @@ def _domain_cnns(dataset: str) -> list[str]:
     return [model_id for model_id in list_models() if model_info(model_id).get("dataset") == dataset]
 
 
+def _added_cnns() -> list[str]:
+    """Models added by their users (no training dataset): they may read any GAN's images, with classes of their own."""
+    return [model_id for model_id in list_models() if not model_info(model_id).get("dataset")]
+
+
 def _default_cnn(dataset: str) -> str | None:
     cnns = _domain_cnns(dataset)
     return f"vgg-{dataset}" if f"vgg-{dataset}" in cnns else (cnns[0] if cnns else None)
@@ -121,10 +126,18 @@ with st.sidebar:
         label = st.selectbox(
             "Class", range(generator.num_classes), format_func=lambda c: info["classes"][c], key=keys.GAN_CLASS, on_change=_zero_offsets
         )
-    cnns = _domain_cnns(info["dataset"])
+    domain_cnns = _domain_cnns(info["dataset"])
+    cnns = domain_cnns + _added_cnns()
     if st.session_state.get(keys.GAN_CNN) not in cnns:
         st.session_state[keys.GAN_CNN] = _default_cnn(info["dataset"])
-    card_id = st.selectbox("Domain CNN", cnns, key=keys.GAN_CNN, help=f"Classifiers trained on {info['dataset']}.")
+    card_id = st.selectbox(
+        "Domain CNN",
+        cnns,
+        key=keys.GAN_CNN,
+        format_func=lambda model_id: model_id if model_id in domain_cnns else f"{model_id} (added, own classes)",
+        help=f"Classifiers trained on {info['dataset']}, then the models you added: those read the generated images "
+        "with their own classes.",
+    )
     seed = int(
         st.number_input(
             "Seed",
@@ -215,7 +228,11 @@ def studio() -> None:
         else:
             predictions = cached_predictions(card_id, digest, image, k=3)
             target = predictions[0]
-            st.plotly_chart(top_k_figure(predictions, true_label=label, height=200), key="gan_prediction_chart")
+            same_classes = card_id in domain_cnns
+            st.plotly_chart(top_k_figure(predictions, true_label=label if same_classes else None, height=200), key="gan_prediction_chart")
+            if not same_classes:
+                st.caption(f"{card_id} was not trained on {info['dataset']}: it reads the generated image with its own classes.")
+            field_of_view = cached_model(card_id).field_of_view(image)  # the maps cover what the CNN sees
             for column, method in zip(st.columns(len(MAP_METHODS)), MAP_METHODS):
                 saliency, reason = cached_map(card_id, digest, target.label, method, image)
                 if saliency is None:
@@ -223,7 +240,7 @@ def studio() -> None:
                     continue
                 saliency = torch.from_numpy(saliency)[None]
                 column.image(
-                    overlay(image, saliency, 0.5, colormap, display_side=160),
+                    overlay(field_of_view, saliency, 0.5, colormap, display_side=160),
                     caption=f"{METHOD_LABELS[method]} of {card_id} for '{target.name}'",
                 )
 

@@ -8,7 +8,23 @@ from xai_core import list_models
 from xai_core.data.registry import DATASETS
 from xai_core.generative.dcgan import gan_info, list_gans
 from xai_core.models import model_info
+from xai_core.models.card import STRETCH
+from xai_core.models.registry import imagenet_class_names
 from xai_core.sftgan import generator_info, list_generators
+
+CLASS_NAMES_SHOWN = 4
+
+
+def _numbers(values: list[float]) -> str:
+    return ", ".join(f"{value:.3g}" for value in values)
+
+
+def _source(source: str | dict | None) -> str:
+    """A manifest's ``source`` (text, or {what: where} with sha256s shortened) as one line."""
+    if not isinstance(source, dict):
+        return source or ""
+    return "; ".join(f"{what}: {value[:12] + '...' if what.endswith('sha256') else value}" for what, value in source.items())
+
 
 render_sidebar()
 st.title("XAI Studio")
@@ -20,22 +36,36 @@ st.markdown(
 st.page_link("pages/explore.py", label="Open Explore", icon=":material/image_search:")
 
 st.subheader("Models")
+st.page_link("pages/add_model.py", label="Add your own model", icon=":material/upload_file:")
 rows = []
 for model_id in list_models():
     info = model_info(model_id)
     metrics = info.get("metrics", {})
+    classes = info.get("classes") or (imagenet_class_names() if info.get("dataset") == "imagenet" else [])
     rows.append(
         {
             "model": model_id,
             "architecture": info["arch"],
-            "trained on": info["dataset"],
+            "trained on": info.get("dataset") or "(added)",
             "parameters": info.get("parameters"),
             "test accuracy": metrics.get("test_accuracy"),
-            "reproduce with": info.get("command", info.get("source", "")),
+            "input": "x".join(map(str, [info.get("in_channels", "?"), *info.get("input_size", ["?", "?"])])),
+            "resize": info.get("resize", STRETCH),
+            "mean": _numbers(info.get("mean", [])),
+            "std": _numbers(info.get("std", [])),
+            "classes": len(classes),
+            "class names": ", ".join(classes[:CLASS_NAMES_SHOWN]) + (", ..." if len(classes) > CLASS_NAMES_SHOWN else ""),
+            "source": _source(info.get("source")),
+            "reproduce with": info.get("command", ""),
         }
     )
 st.dataframe(
     pd.DataFrame(rows), hide_index=True, width="stretch", column_config={"test accuracy": st.column_config.NumberColumn(format="percent")}
+)
+st.caption(
+    "Input: channels x height x width. Resize: *stretch* resizes the whole image to the input size, *center_crop* "
+    "the shorter side, then crops the centre (maps are drawn over that crop). Mean and std normalise pixels in [0, 1]. "
+    "Source: where the weights came from, with their sha256."
 )
 
 st.subheader("SFT-GAN generators")

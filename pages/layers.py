@@ -36,7 +36,7 @@ positions = layer_positions(len(names), int(eta))
 cgmas = cumulative_gradcam_averages(torch.from_numpy(layer_maps)[None], int(eta))[0]
 
 left, right = st.columns([1, 7])
-left.image(display_image(chosen.image, 128), caption=chosen.caption)
+left.image(display_image(card.field_of_view(chosen.image), 128), caption=chosen.caption)  # what the maps cover
 right.markdown(
     f"**{len(names)} conv layers** in `{card.id}`; CGMA k averages layers 0..pos[k], pos = {positions} (target **{card.classes[target]}**)."
 )

@@ -108,7 +108,9 @@ else:
         key=keys.REPORT_GAN,
         help=f"A DCGAN trained on {card.dataset}: its sample is explained by {card.id} too, with the latent sensitivities of that sample.",
     )
-    if not gans:
+    if not gans and not card.dataset:
+        st.caption(f"{card.id} was added without a training dataset, so no GAN generates images of its classes.")
+    elif not gans:
         st.caption(
             f"No GAN is trained on {card.dataset} (train one with `python -m xai_core train-gan --dataset {card.dataset} --conditional`)."
         )

@@ -15,7 +15,7 @@ from xai_core.data import pil_to_tensor
 from xai_core.explainers import METHOD_LABELS, build_explainer
 from xai_core.imaging import COLORMAPS, colorize, fit_to_side, overlay
 from xai_core.reports.charts import relevance_figure
-from xai_core.sftgan import average_relevance, generator_info, strategy_for
+from xai_core.sftgan import average_relevance, choose_generator, generator_info
 from xai_core.sftgan.data import slot_layers
 
 METHODS = ("grad_cam", "lsft", "gsft")
@@ -32,7 +32,20 @@ with st.sidebar:
     colormap = st.selectbox("Colormap", COLORMAPS, key=keys.COLORMAP)
     kind = st.radio("Interpret generator", ("lsft", "gsft"), format_func=METHOD_LABELS.get, key=keys.SFTGAN_KIND, horizontal=True)
 target, _ = choose_target(card, chosen.image, chosen.digest)
-strategy = strategy_for(card.dataset)
+choices = {generator_kind: choose_generator(card, generator_kind) for generator_kind in ("lsft", "gsft")}  # what explain_image uses
+st.info(
+    " ".join(
+        f"{METHOD_LABELS[k]} uses `{c.generator_id}` ({c.reason}"
+        + (f"; held-out Dice vs Grad-CAM {c.val_dice:.3f})." if c.val_dice is not None else ").")
+        for k, c in choices.items()
+    )
+    + (
+        ""
+        if "trained for" in choices[kind].reason
+        else f" Train generators for {card.id} on your images with `python -m xai_core train-sftgan --kind {kind} "
+        f"--pairs {card.id}@folder:/path/to/images`."
+    )
+)
 
 with st.spinner("CGMAs and generators ..."):
     explained = {m: cached_map(card.id, chosen.digest, target, m, chosen.image) for m in METHODS}
@@ -47,17 +60,17 @@ with st.spinner("CGMAs and generators ..."):
         st.error(f"An SFT-GAN generator cannot be loaded: {error}")
         st.stop()
 
-shown = display_image(chosen.image, 224)
+shown = display_image(card.field_of_view(chosen.image), 224)  # the maps cover the part of the image the model sees
 for column, (title, picture) in zip(
     st.columns(4), [("Original", shown)] + [(METHOD_LABELS[m], overlay(pil_to_tensor(shown), maps[m], 0.5, colormap)) for m in METHODS]
 ):
     column.markdown(f"**{title}**")
     column.image(picture, width="stretch")
-info = generator_info(f"{kind}-{strategy}")
+info = generator_info(choices[kind].generator_id)
 st.caption(
-    f"Target **{card.classes[target]}**. Generators trained on the *{strategy}* strategy "
-    f"({', '.join(sorted({p['dataset'] for p in info['pairs']}))}; held-out-class Dice vs Grad-CAM "
-    f"{info['metrics']['val_dice']:.3f}). Grad-CAM is the last conv layer's, the map the generators learned to imitate."
+    f"Target **{card.classes[target]}**. `{info['id']}` learned from "
+    f"{', '.join(sorted({p['dataset'] for p in info['pairs']}))} (train splits only). Grad-CAM is the last conv "
+    "layer's, the map the generators learned to imitate."
 )
 
 layers = slot_layers(analysis["n_layers"])

@@ -9,7 +9,7 @@ from pages.common.survey import caption_markdown, escape_markdown, pick_survey, 
 from xai_core import CheckpointError, DatasetUnavailable, ImageDecodeError, list_datasets, list_models
 from xai_core.captioning import CAPTION_METHODS, list_captioners
 from xai_core.data import pil_to_tensor
-from xai_core.data.decode import decode_image
+from xai_core.data.decode import MAX_IMAGE_BYTES, decode_image
 from xai_core.explainers import EXPLAINERS, method_label
 from xai_core.survey.access import share_link
 from xai_core.survey.design import (
@@ -160,6 +160,7 @@ with create_tab:
                 "Images (PNG, JPEG, ...; reused in turn when fewer than the questions)",
                 accept_multiple_files=True,
                 type=["png", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff"],
+                max_upload_size=MAX_IMAGE_BYTES // 2**20,  # the server's cap is raised for model weights
                 key=keys.SURVEY_UPLOADS,
             )
         right.multiselect(

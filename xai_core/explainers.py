@@ -16,7 +16,7 @@ from .attribution.gradient import GuidedBackpropExplainer, IntegratedGradientsEx
 from .models.card import ModelCard, Prediction
 from .models.checkpoints import CheckpointError
 from .sftgan.data import STRATEGIES
-from .sftgan.explainer import GSFT, LSFT, SFTGANExplainer, strategy_for
+from .sftgan.explainer import GSFT, LSFT, SFTGANExplainer, choose_generator
 
 EXPLAINERS: dict[str, type[Explainer]] = {
     "saliency": VanillaSaliency,
@@ -65,7 +65,8 @@ def method_label(method: str) -> str:
 
 def build_explainer(method: str, card: ModelCard) -> Explainer:
     """An explainer for ``card.model`` with card-aware defaults: IG's baseline is a black image; the
-    SFT-GANs use the generator trained on symbols for handwriting/glyph models, on objects otherwise.
+    SFT-GANs use :func:`~xai_core.sftgan.explainer.choose_generator` (the model's own generator, photos for
+    224-px RGB models, symbols for handwriting/glyph models, objects otherwise).
     ``<kind>-<strategy>`` (e.g. ``lsft-objects``) picks the generator explicitly (generalisation tests)."""
     chosen = generator_method(method)
     if chosen is not None:
@@ -76,7 +77,8 @@ def build_explainer(method: str, card: ModelCard) -> Explainer:
         black = torch.zeros(1, card.in_channels, *card.input_size)
         return IntegratedGradientsExplainer(card.model, baseline=card.preprocess(black))
     if issubclass(EXPLAINERS[method], SFTGANExplainer):
-        return EXPLAINERS[method](card.model, strategy=strategy_for(card.dataset))
+        choice = choose_generator(card, method)
+        return EXPLAINERS[method](card.model, generator_id=choice.generator_id, max_side=choice.max_side)
     return EXPLAINERS[method](card.model)
 
 

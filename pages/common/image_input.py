@@ -15,7 +15,8 @@ from xai_core.data.decode import ACCEPTED_EXTENSIONS, MAX_IMAGE_BYTES, MAX_WORKI
 from xai_core.imaging import fit_to_side, to_uint8
 
 from . import keys
-from .resources import cached_dataset
+from .resources import dataset_by_name
+from .sidebar import dataset_label
 
 DISPLAY_SIDE = 256
 
@@ -48,16 +49,22 @@ def choose_image(dataset_name: str) -> SelectedImage | None:
 
 
 def _dataset_image(dataset_name: str) -> SelectedImage | None:
+    """A test image of the dataset, by class and position; unlabelled data (a folder of photos, an upload set) by
+    position alone, with its file name, and no true class (the prediction is the target)."""
     try:
-        dataset = cached_dataset(dataset_name, "test")
+        dataset = dataset_by_name(dataset_name, "test")
     except DatasetUnavailable as error:
         st.error(f"Dataset {dataset_name!r} is not available on this machine: {error}")
         return None
     class_column, index_column = st.columns(2)
-    options = [keys.ALL_CLASSES, *dataset.classes]
-    if st.session_state.get(keys.CLASS_FILTER) not in options:
-        st.session_state[keys.CLASS_FILTER] = keys.ALL_CLASSES
-    chosen_class = class_column.selectbox("Class", options, key=keys.CLASS_FILTER)
+    if dataset.labelled:
+        options = [keys.ALL_CLASSES, *dataset.classes]
+        if st.session_state.get(keys.CLASS_FILTER) not in options:
+            st.session_state[keys.CLASS_FILTER] = keys.ALL_CLASSES
+        chosen_class = class_column.selectbox("Class", options, key=keys.CLASS_FILTER)
+    else:
+        chosen_class = keys.ALL_CLASSES
+        class_column.caption(f"{len(dataset)} unlabelled images: the model's prediction is the target.")
     members = (
         list(range(len(dataset))) if chosen_class == keys.ALL_CLASSES else dataset.indices_of_class(dataset.classes.index(chosen_class))
     )
@@ -66,16 +73,27 @@ def _dataset_image(dataset_name: str) -> SelectedImage | None:
         return None
     index_key = f"{keys.SAMPLE_INDEX}:{dataset_name}:{chosen_class}"
     st.session_state.setdefault(index_key, 1)
+    if st.session_state[index_key] > len(members):
+        st.session_state[index_key] = 1
     position = index_column.number_input(f"Image (1-{len(members)})", min_value=1, max_value=len(members), step=1, key=index_key)
     index = members[int(position) - 1]
-    image, label, mask = dataset[index]
-    return SelectedImage(image, label, dataset.classes[label], mask, f"{dataset_name} test #{index}", image_digest(image))
+    image, _, mask = dataset[index]
+    label = dataset.label_of(index)
+    files = dataset.info.get("files") or []
+    shown_name = dataset_label(dataset_name)
+    caption = f"{shown_name} test #{index}" + (f": {files[index]}" if index < len(files) else "")
+    return SelectedImage(image, label, None if label is None else dataset.classes[label], mask, caption, image_digest(image))
 
 
 def uploaded_image() -> SelectedImage | None:
     """Render the file uploader; returns the safely decoded upload (longer side at most MAX_WORKING_SIDE), or None
     (with a message shown)."""
-    upload = st.file_uploader(f"Image file (up to {MAX_IMAGE_BYTES // 2**20} MB)", type=list(ACCEPTED_EXTENSIONS), key=keys.UPLOAD)
+    upload = st.file_uploader(
+        f"Image file (up to {MAX_IMAGE_BYTES // 2**20} MB)",
+        type=list(ACCEPTED_EXTENSIONS),
+        max_upload_size=MAX_IMAGE_BYTES // 2**20,  # the server's cap is raised for model weights
+        key=keys.UPLOAD,
+    )
     if upload is None:
         st.info("Upload a PNG, JPEG, GIF, BMP, TIFF or WebP image.")
         return None

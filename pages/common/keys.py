@@ -8,6 +8,14 @@ SAMPLE_INDEX = "sample_index"
 UPLOAD = "upload"
 SHOW_MASK = "show_mask"
 
+DATASET_FOLDER = "dataset_folder"  # sidebar text field: a folder of the user's images (folder:<path>)
+DATASET_FOLDER_ERROR = "dataset_folder_error"  # why the typed folder cannot be used (the previous dataset stays)
+DATASET_UPLOADS = "dataset_uploads"  # sidebar multi-file uploader: images and/or zip archives
+DATASET_UPLOAD_NOTES = "dataset_upload_notes"  # {"error": str} or {"skipped": [file: why]} of the last upload set
+SESSION_UPLOAD = "session_upload"  # this session's upload set (an unlabelled ImageDataset named upload:<digest>)
+USER_DATASETS = "user_datasets"  # folder: and upload: names this session added to the dataset picker
+DATASET_NOTICE = "dataset_notice"  # why a model switch kept the dataset (its training data is not here)
+
 SOURCE_DATASET = "Dataset sample"
 SOURCE_UPLOAD = "Upload an image"
 ALL_CLASSES = "All classes"
@@ -66,7 +74,7 @@ REPORT_RESULT = "report_result"
 REPORT_WIDGETS = (REPORT_METHODS, REPORT_GAN, REPORT_GAN_SEED, REPORT_GAN_CLASS, REPORT_RUN, REPORT_RUN_PATH)
 
 # widgets that several pages render and whose value should follow the user from page to page
-SHARED_WIDGETS = (MODEL_ID, DATASET_NAME, IMAGE_SOURCE, CLASS_FILTER, METHODS, COLORMAP, OPACITY, NOISE, ETA, SFTGAN_KIND)
+SHARED_WIDGETS = (MODEL_ID, DATASET_NAME, DATASET_FOLDER, IMAGE_SOURCE, CLASS_FILTER, METHODS, COLORMAP, OPACITY, NOISE, ETA, SFTGAN_KIND)
 # the Evaluate page's choices, kept while the user visits other pages
 EVALUATE_WIDGETS = (
     EVAL_MODELS,
@@ -104,6 +112,31 @@ SYNTH_AUDIT_PER_CLASS = "synth_audit_per_class"
 SYNTH_AUDIT_METRIC = "synth_audit_metric"
 SYNTH_SCORE_IMAGES = "synth_score_images"
 SYNTH_REQUESTED = "synth_requested"  # which analysis the user asked to run: "augmentation", "audit" or "score"
+
+# the Add-a-model form: not in KEPT_WIDGETS (its uploads cannot be kept across pages, so neither is the rest; and a
+# kept widget is re-assigned on every run, which can undo a click made while a run was still going)
+ADD_MODEL_SOURCE = "add_model_source"  # "Architecture + weights" or "ONNX file"
+ADD_MODEL_ARCH = "add_model_arch"
+ADD_MODEL_UPLOADS = "add_model_uploads"  # generation of the Add-a-model uploaders' keys: bumped to release the files
+ADD_MODEL_WEIGHTS = "add_model_weights:"  # + generation
+ADD_MODEL_ONNX = "add_model_onnx:"  # + generation
+ADD_MODEL_CLASSES_SOURCE = "add_model_classes_source"
+ADD_MODEL_CLASSES = "add_model_classes:"  # + generation
+ADD_MODEL_SIZE_FROM_ONNX = "add_model_size_from_onnx"
+ADD_MODEL_HEIGHT = "add_model_height"
+ADD_MODEL_WIDTH = "add_model_width"
+ADD_MODEL_CHANNELS = "add_model_channels"
+ADD_MODEL_RESIZE = "add_model_resize"
+ADD_MODEL_MEAN = "add_model_mean"
+ADD_MODEL_STD = "add_model_std"
+ADD_MODEL_ID = "add_model_id"
+ADD_MODEL_REQUESTED = "add_model_requested"
+ADD_MODEL_RESULT = "add_model_result"  # {"summary": text} after a model was added, or {"removed": message}
+ADD_MODEL_SELECT = "add_model_select"  # the id just added: made the current model before the sidebar renders
+ADD_MODEL_SOURCE_WEIGHTS = "Architecture + weights"
+ADD_MODEL_SOURCE_ONNX = "ONNX file"
+ADD_MODEL_CLASSES_FILE = "Upload a classes file"
+ADD_MODEL_CLASSES_IMAGENET = "ImageNet classes (1,000)"
 
 CAPTIONER_ID = "captioner_id"
 CAPTION_SOURCE = "caption_source"

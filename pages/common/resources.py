@@ -12,13 +12,17 @@ import torch
 from xai_core import ImageDataset, ModelCard, layer_gradcams, load_dataset, load_model
 from xai_core.attribution import conv_layers_in_execution_order
 from xai_core.captioning import Captioner, caption_images, load_captioner, word_cgmas, word_explanations
+from xai_core.data import FOLDER_PREFIX, UPLOAD_PREFIX
 from xai_core.explainers import build_explainer, explain_image
 from xai_core.generative.dcgan import DCGANGenerator, load_gan
 from xai_core.imaging import to_uint8
 from xai_core.metrics import suite
 from xai_core.metrics.badges import image_badges
 from xai_core.models import Prediction
+from xai_core.models.zoo import named_architectures
 from xai_core.sftgan import explain_relevance
+
+from . import keys
 
 
 @st.cache_resource(show_spinner="Loading model ...")
@@ -26,9 +30,40 @@ def cached_model(model_id: str) -> ModelCard:
     return load_model(model_id)
 
 
-@st.cache_resource(show_spinner="Loading dataset ...")
+@st.cache_resource(show_spinner="Loading dataset ...", max_entries=32)
 def cached_dataset(name: str, split: str = "test") -> ImageDataset:
     return load_dataset(name, split)
+
+
+def dataset_by_name(name: str, split: str = "test") -> ImageDataset:
+    """The dataset a page works on: this session's upload set (``upload:``), a ``folder:`` through the engine's own
+    cache (re-read when a file changes), any other through :func:`cached_dataset`."""
+    if name.startswith(UPLOAD_PREFIX):
+        own = st.session_state.get(keys.SESSION_UPLOAD)
+        return own if own is not None and own.name == name else load_dataset(name, split)
+    if name.startswith(FOLDER_PREFIX):
+        with st.spinner("Loading your images ..."):
+            return load_dataset(name, split)
+    return cached_dataset(name, split)
+
+
+def forget_model(model_id: str) -> None:
+    """Drop what the caches hold about ``model_id`` after it was added or removed in the browser, so that a model
+    registered again under the same id is loaded afresh: its card, and the per-input caches (keyed by model id
+    among other things, so cleared whole) and the stores of dataset-scale results that name it."""
+    cached_model.clear(model_id)
+    cached_conv_layer_names.clear(model_id)
+    for cache in (cached_predictions, cached_map, cached_layer_gradcams, cached_cgma_relevance, cached_badges):
+        cache.clear()
+    store = relevance_averages()
+    for key in [key for key in store if key[0] == model_id]:
+        del store[key]
+
+
+@st.cache_data(show_spinner="Listing the torchvision and timm architectures ...")
+def cached_architectures() -> list[str]:
+    """Every ``torchvision:<name>`` and ``timm:<name>`` architecture a user's weights can be loaded into."""
+    return named_architectures()
 
 
 @st.cache_resource

@@ -10,6 +10,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -46,12 +48,13 @@ def server_environment() -> dict[str, str]:
     return {**environment, DATA_DIR_VARIABLE: str(SURVEY_DATA_DIR), ADMIN_PASSWORD_VARIABLE: ADMIN_PASSWORD}
 
 
-@pytest.fixture(scope="session")
-def server_url():
+@contextmanager
+def streamlit_server(environment: dict[str, str], log_name: str) -> Iterator[str]:
+    """``streamlit run app.py`` on a free port of 127.0.0.1 with ``environment``, its output in ARTIFACTS/``log_name``;
+    yields the URL once the server answers its health check, and stops it afterwards."""
     port = _free_port()
     ARTIFACTS.mkdir(exist_ok=True)
-    shutil.rmtree(SURVEY_DATA_DIR, ignore_errors=True)
-    log = open(ARTIFACTS / "streamlit-server.log", "w")  # noqa: SIM115 (closed when the server fixture ends)
+    log = open(ARTIFACTS / log_name, "w")  # noqa: SIM115 (closed when the server stops)
     process = subprocess.Popen(
         [
             sys.executable,
@@ -71,7 +74,7 @@ def server_url():
         cwd=REPOSITORY,
         stdout=log,
         stderr=subprocess.STDOUT,
-        env=server_environment(),
+        env=environment,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -93,6 +96,14 @@ def server_url():
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def server_url():
+    ARTIFACTS.mkdir(exist_ok=True)
+    shutil.rmtree(SURVEY_DATA_DIR, ignore_errors=True)
+    with streamlit_server(server_environment(), "streamlit-server.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

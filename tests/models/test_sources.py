@@ -89,6 +89,8 @@ def test_refusals_say_what_is_wrong_and_write_nothing(files):
         add_model("x", "torchvision:resnet18", files["safetensors"], files["classes"], Preprocessing(mean=(0.5,), std=(0.5,)), out)
     with pytest.raises(ValueError, match="resize policy must be one of stretch, center_crop"):
         add_model("x", "torchvision:resnet18", files["safetensors"], files["classes"], Preprocessing(resize="squash"), out)
+    with pytest.raises(ValueError, match="a model id is 1-64 letters, digits"):
+        add_model("../outside", "torchvision:resnet18", files["safetensors"], files["classes"], out_dir=out)
     with pytest.raises(ValueError, match="vgg-mnist is a shipped id"):
         add_model("vgg-mnist", "torchvision:resnet18", files["safetensors"], files["classes"], out_dir=out)
     assert not out.exists()

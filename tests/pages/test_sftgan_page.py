@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from pages.common import keys
 from xai_core import load_dataset, load_model
 from xai_core.explainers import build_explainer
-from xai_core.sftgan import explain_relevance
+from xai_core.sftgan import explain_relevance, generator_info
 from xai_core.sftgan.data import slot_layers
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -31,9 +31,13 @@ def _charts(app: AppTest) -> list[dict]:
 def test_shows_original_gradcam_lsft_gsft(sftgan_page):
     titles = [m.value.strip("*") for m in sftgan_page.markdown if m.value.startswith("**") and m.value.endswith("**")]
     assert titles[:4] == ["Original", "Grad-CAM", "LSFT-GAN", "GSFT-GAN"]
-    assert "held-out-class Dice vs Grad-CAM" in sftgan_page.caption[-2].value or any(
-        "held-out-class Dice" in c.value for c in sftgan_page.caption
+    (message,) = [m.value for m in sftgan_page.info if "LSFT-GAN uses" in m.value]
+    recorded = generator_info("lsft-symbols")["metrics"]["val_dice"]
+    assert (
+        f"LSFT-GAN uses `lsft-symbols` (symbols strategy, trained on vgg-mnist's maps; held-out Dice vs Grad-CAM {recorded:.3f})"
+        in message
     )
+    assert any("`lsft-symbols` learned from digits, glyphs, mnist (train splits only)" in c.value for c in sftgan_page.caption)
 
 
 def test_relevance_bars_match_the_engine(sftgan_page):

@@ -1,6 +1,8 @@
 """The unified explanation layer: normalisation of each explanation kind (exact values), the bundle's JSON round
 trip, its builders for a real image and a GAN sample, and the provenance they record."""
 
+import dataclasses
+
 import pytest
 import torch
 
@@ -180,6 +182,20 @@ def test_an_image_bundle_holds_maps_badges_and_the_manifest_provenance(card, dig
     assert provenance["seed"] == 0 and provenance["command"] == "pytest"
     assert provenance["versions"]["torch"] == torch.__version__ and "captum" in provenance["versions"]
     assert provenance["config"]["methods"] == ["grad_cam", "saliency"] and "gan" not in provenance
+
+
+def test_a_center_crop_model_is_reported_over_the_part_of_the_image_it_sees(card, digit):
+    """The report draws the maps over the original: under center_crop that is the centre crop, and the mask is
+    scored over the same region; the provenance still names the whole image."""
+    image, _, mask = digit
+    wide, wide_mask = torch.nn.functional.pad(image, (8, 8), value=0.5), torch.nn.functional.pad(mask, (8, 8))  # [1, 28, 44]
+    cropping = dataclasses.replace(card, resize_policy="center_crop")
+    bundle = bundle_for_image(cropping, wide, None, ["grad_cam"], mask=wide_mask)
+    assert torch.equal(bundle.images["original"], image)  # the 28x28 centre of the 28x44 image
+    target = bundle.targets["original"]
+    expected = image_badges(cropping, wide, explain(cropping, wide, ["grad_cam"], target), target, mask)
+    assert bundle.scores["original/grad_cam/mask_dice"].value == pytest.approx(expected["grad_cam"]["mask_dice"], abs=1e-6)
+    assert bundle.provenance["data"]["image_sha256"] == tensor_sha256(wide.float())
 
 
 def test_a_method_undefined_on_the_model_is_recorded_not_raised(card, digit, monkeypatch):

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from xai_core.attribution.layers import cumulative_gradcam_averages, layer_gradcams
+from xai_core.data import ImageDataset
 from xai_core.sftgan import data as sftgan_data
 from xai_core.sftgan.data import (
     Pair,
@@ -251,24 +252,28 @@ def test_batches_are_seeded_per_epoch(shards):
 # ---------------------------------------------------------------- shard building and caching (no real model or data set)
 
 
-N_TRAIN, N_TEST, CLASSES = 30, 20, [f"c{i}" for i in range(5)]
-LOADS_PER_BUILD = 4  # train and test split, for the labels here and for the images in the shard's worker
+N_TRAIN, N_TEST, CLASSES = 60, 20, [f"c{i}" for i in range(5)]
+LOADS_PER_BUILD = 2  # the train split, for the labels here and for the images in the shard's worker (never the test split)
 
 
 @pytest.fixture
 def fake_pair(monkeypatch):
-    """build_pair_shard with a tiny CNN and a 50-image synthetic data set; counts data set loads."""
+    """build_pair_shard with a tiny CNN and an 80-image synthetic data set; counts data set loads."""
     model = tiny_cnn(in_channels=1, classes=len(CLASSES))
     generator = torch.Generator().manual_seed(3)
     splits = {
-        split: SimpleNamespace(
-            images=torch.randint(0, 256, (n, 1, 32, 32), dtype=torch.uint8, generator=generator),
-            labels=torch.arange(n) % len(CLASSES),
-            classes=list(CLASSES),
+        split: ImageDataset(
+            "fake",
+            split,
+            torch.randint(0, 256, (n, 1, 32, 32), dtype=torch.uint8, generator=generator),
+            torch.arange(n) % len(CLASSES),
+            list(CLASSES),
         )
         for split, n in (("train", N_TRAIN), ("test", N_TEST))
     }
-    card = SimpleNamespace(model=model, preprocess=lambda x: (x - 0.5) / 0.25, provenance={"sha256": "f" * 64})
+    card = SimpleNamespace(
+        model=model, preprocess=lambda x: (x - 0.5) / 0.25, provenance={"sha256": "f" * 64}, input_size=(32, 32), classes=list(CLASSES)
+    )
     loads = []
 
     def load_dataset(name, split="test"):
@@ -289,14 +294,15 @@ def test_build_pair_shard_contents(fake_pair, tmp_path):
     assert shard.image.shape == (40, 3, 32, 32) and shard.cgmas.shape == (40, 8, 32, 32) and shard.target.shape == (40, 1, 32, 32)
     assert shard.heldout.dtype == torch.bool and shard.heldout.shape == (40,)
     assert shard.heldout_classes == heldout_classes(len(CLASSES), 0.2, 0)
-    # the rows are the seeded choice of images, and 'heldout' marks exactly the held-out classes
-    chosen = torch.from_numpy(np.sort(np.random.default_rng(0).permutation(N_TRAIN + N_TEST)[:40]))
-    images = torch.cat([fake_pair.splits["train"].images, fake_pair.splits["test"].images])[chosen]
-    labels = torch.cat([fake_pair.splits["train"].labels, fake_pair.splits["test"].labels])[chosen]
+    # the rows are the seeded choice of train-split images, and 'heldout' marks exactly the held-out classes
+    chosen = torch.from_numpy(np.sort(np.random.default_rng(0).permutation(N_TRAIN)[:40]))
+    images = fake_pair.splits["train"].images[chosen]
+    labels = fake_pair.splits["train"].labels[chosen]
     from safetensors.torch import load_file
 
     stored = load_file(str(path))
-    assert torch.equal(stored["label"], labels)
+    assert torch.equal(stored["label"], labels) and torch.equal(shard.row, chosen)
+    assert {split for _, split in fake_pair.loads} == {"train"}, "a generator's shard never reads the test split"
     assert torch.equal(shard.heldout, torch.isin(labels, torch.tensor(shard.heldout_classes)))
     assert 0 < int(shard.heldout.sum()) < 40
     # and what is stored is the quantised generator input of those images

@@ -98,7 +98,17 @@ def test_training_writes_weights_manifest_and_run_files(learned):
     assert entry["kind"] == "lsft" and entry["strategy"] == "symbols" and entry["seed"] == 0
     assert entry["architecture"] == {"kind": "lsft", "eta": 8, "channels": 16, "condition_channels": 8}
     assert entry["training"] == asdict(config)
-    assert entry["pairs"] == [{"dataset": "synthetic", "model": "tiny-synthetic", "heldout_classes": [0], "n_train": 288, "n_val": 96}]
+    assert entry["pairs"] == [
+        {
+            "dataset": "synthetic",
+            "model": "tiny-synthetic",
+            "split": "train",
+            "class_source": "label",
+            "heldout_classes": [0],
+            "n_train": 288,
+            "n_val": 96,
+        }
+    ]
     assert entry["parameters"] == sum(p.numel() for p in config.build_generator().parameters())
     assert len(entry["history"]) == config.epochs == entry["metrics"]["epochs_run"]
     assert [h["epoch"] for h in entry["history"]] == [1, 2, 3, 4]

@@ -55,14 +55,15 @@ def class_index(text: str, classes: list[str]) -> int:
 
 
 def load_image_argument(args: argparse.Namespace) -> tuple[torch.Tensor, int | None, str]:
-    """The image of ``--image`` or of ``--dataset``/``--split``/``--index``: (image, true label or None, source text)."""
+    """The image of ``--image`` or of ``--dataset``/``--split``/``--index``: (image, true label or None, source text);
+    the label is None for a file and for unlabelled data."""
     if args.image:
         return pil_to_tensor(limit_side(read_image_file(args.image), MAX_WORKING_SIDE)), None, str(args.image)
     dataset = load_dataset(args.dataset, args.split)
     if not 0 <= args.index < len(dataset):
         raise ValueError(f"--index must be in 0..{len(dataset) - 1} for {args.dataset}/{args.split}")
-    image, label, _ = dataset[args.index]
-    return image, label, f"{args.dataset}/{args.split}[{args.index}]"
+    image, _, _ = dataset[args.index]
+    return image, dataset.label_of(args.index), f"{args.dataset}/{args.split}[{args.index}]"
 
 
 def add_threads_option(parser: argparse.ArgumentParser) -> None:

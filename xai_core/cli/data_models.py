@@ -33,7 +33,7 @@ def _cmd_datasets(args: argparse.Namespace) -> int:
     else:
         for row in rows:
             print(f"{row['name']:<14} {row['description']:<55} [{row['source']}] {row['status']}")
-        print("also: folder:<path> (ImageFolder), torchvision-{mnist,fashion_mnist,emnist,cifar10}[:<root>]")
+        print("also: folder:<path> (class sub-folders, or unlabelled images), torchvision-{mnist,fashion_mnist,emnist,cifar10}[:<root>]")
     return 0
 
 

@@ -7,11 +7,11 @@ import json
 import shlex
 from pathlib import Path
 
-from ..data import load_dataset
+from ..data import UNLABELLED_NOTE, load_dataset
 from ..explainers import EXPLAINERS, is_known_method
 from ..jobs.executors import LocalExecutor
 from ..jobs.tasks import evaluate as evaluate_on
-from ..metrics.suite import METRICS, EvaluationSettings, parse_pair, run_evaluation
+from ..metrics.suite import METRICS, TARGET_SOURCES, EvaluationSettings, parse_pair, run_evaluation
 from ..models import load_model
 from ..reports.audit_report import write_audit_report
 from ..reports.bundle import bundle_for_generated, bundle_for_image
@@ -31,19 +31,29 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         sanity_steps=args.sanity_steps or None,
         batch_size=args.batch_size,
     )
-    pairs = [parse_pair(text) for text in args.pairs]
+    texts = [pair_on(text, args.dataset) for text in args.pairs]
+    pairs = [parse_pair(text) for text in texts]
     with progress_bar("evaluate", args.quiet) as show:
         executor = executor_from(args)
         if isinstance(executor, LocalExecutor):  # in this process, with progress after every method
             result = run_evaluation(pairs, args.methods, args.metrics, args.n, args.seeds, settings, on_progress=show)
         else:  # one unit of work per (pair, seed) on Ray: the same rows
-            result = evaluate_on(args.pairs, args.methods, args.metrics, args.n, args.seeds, settings, executor, on_progress=show)
+            result = evaluate_on(texts, args.methods, args.metrics, args.n, args.seeds, settings, executor, on_progress=show)
     written = write_evaluation(result, Path(args.out))
     for row in result.summary():
         level = f" @ {row['level']}" if row["level"] else ""
         print(f"{row['pair']:<28} {row['method']:<22} {row['metric'] + level:<40} {row['mean']:.4f} +- {row['std']:.4f}")
+    for pair, target in result.targets.items():
+        if target["source"] == "prediction":
+            unlabelled = f"; accuracy {UNLABELLED_NOTE}" if not target["labelled"] else ""
+            print(f"{pair}: the targets are {TARGET_SOURCES['prediction']}{unlabelled}")
     print(f"wrote {len(result.rows)} rows to {written[0]} (summary, JSON and {len(written) - 3} figures beside it)")
     return 0
+
+
+def pair_on(text: str, dataset: str | None) -> str:
+    """``--pairs`` entry with ``--dataset`` applied: a bare model id gets ``@dataset``; a pair naming its data keeps it."""
+    return text if not dataset or "@" in text else f"{text.strip()}@{dataset}"
 
 
 def _cmd_report_results(args: argparse.Namespace) -> int:
@@ -152,6 +162,12 @@ def _register_evaluate(commands: argparse._SubParsersAction) -> None:
     )
     evaluate.add_argument(
         "--pairs", nargs="+", required=True, metavar="PAIR", help="model id, model@dataset (generalisation) or model@dataset[train]"
+    )
+    evaluate.add_argument(
+        "--dataset",
+        default=None,
+        help="evaluate the models given by id alone on this dataset, e.g. folder:/path/to/photos (unlabelled folders: "
+        "the maps explain the prediction)",
     )
     evaluate.add_argument(
         "--methods",

@@ -13,10 +13,12 @@ from safetensors.torch import save_file
 from tqdm.auto import tqdm
 
 from ..attribution.layers import DEFAULT_ETA
+from ..data import UNLABELED, UNLABELLED_NOTE, ImageDataset, load_dataset
 from ..data.chunks import Executor
 from ..explainers import EXPLAINERS
 from ..jobs.executors import RAY_ADDRESS_VARIABLE, executor_for
 from ..jobs.tasks import explain_dataset
+from ..models import model_info
 from ..sftgan.data import DEFAULT_CACHE_DIR, STRATEGIES, build_pair_shard, strategy_pairs
 from ..versions import library_versions
 from .common import progress_bar
@@ -48,27 +50,44 @@ def executor_from(args: argparse.Namespace) -> Executor:
     return executor_for(args.ray_address, args.workers, args.cpus_per_worker, args.threads_per_worker)
 
 
-def _write_dataset_outputs(out: Path, outputs: dict) -> None:
-    """maps.safetensors (the map_* arrays) and predictions.csv."""
+def _write_dataset_outputs(out: Path, outputs: dict, dataset: ImageDataset) -> None:
+    """maps.safetensors (the map_* arrays) and predictions.csv: index, label (empty on unlabelled data), prediction,
+    confidence, file (the image's file for folder data, else empty)."""
     out.mkdir(parents=True, exist_ok=True)
     save_file(
         {name: torch.from_numpy(values).contiguous() for name, values in outputs.items() if name.startswith("map_")},
         str(out / "maps.safetensors"),
     )
+    files = dataset.info.get("files") or []
     with open(out / "predictions.csv", "w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["index", "label", "prediction", "confidence"])
-        writer.writerows(zip(*(outputs[name].tolist() for name in ("index", "label", "prediction", "confidence"))))
+        writer.writerow(["index", "label", "prediction", "confidence", "file"])
+        columns = (outputs[name].tolist() for name in ("index", "label", "prediction", "confidence"))
+        for index, label, prediction, confidence in zip(*columns):
+            shown = "" if label == UNLABELED else label
+            writer.writerow([index, shown, prediction, confidence, files[index] if index < len(files) else ""])
+
+
+def dataset_accuracy(outputs: dict, dataset: ImageDataset, own_data: bool) -> float | str:
+    """The share of explained images predicted as labelled, or why there is none: a figure only when the labels
+    are the model's own classes (its own dataset), never on unlabelled data."""
+    if not dataset.labelled:
+        return UNLABELLED_NOTE
+    if not own_data:
+        return "n/a (not the model's own dataset: its labels are not the model's classes)"
+    return round(float((outputs["prediction"] == outputs["label"]).mean()), 6)
 
 
 def _cmd_explain_dataset(args: argparse.Namespace) -> int:
+    dataset = load_dataset(args.dataset, args.split)  # fails fast on a bad name or folder; folders are cached
+    own_data = model_info(args.model).get("dataset") == args.dataset
     executor = executor_from(args)
     with progress_bar(f"explain ({executor.name})", args.quiet) as show:
         started = time.perf_counter()
         outputs = explain_dataset(args.model, args.dataset, args.methods, args.split, args.n, args.seed, executor, args.chunk_size, show)
         seconds = time.perf_counter() - started
     out = Path(args.out)
-    _write_dataset_outputs(out, outputs)
+    _write_dataset_outputs(out, outputs, dataset)
     images = len(outputs["index"])
     summary = {
         "model": args.model,
@@ -76,6 +95,10 @@ def _cmd_explain_dataset(args: argparse.Namespace) -> int:
         "split": args.split,
         "methods": args.methods,
         "images": images,
+        "labelled": dataset.labelled,
+        "target": "prediction",
+        "accuracy": dataset_accuracy(outputs, dataset, own_data),
+        "skipped_files": dataset.info.get("skipped", []),
         "seed": args.seed,
         "executor": executor.name,
         "seconds": round(seconds, 3),
@@ -84,7 +107,7 @@ def _cmd_explain_dataset(args: argparse.Namespace) -> int:
         "command": args.argv,
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
-    print(json.dumps({k: summary[k] for k in ("images", "executor", "seconds", "images_per_second")}))
+    print(json.dumps({k: summary[k] for k in ("images", "executor", "seconds", "images_per_second", "accuracy")}))
     print(f"wrote {out / 'maps.safetensors'}, predictions.csv and summary.json")
     return 0
 

@@ -221,8 +221,8 @@ def _register_survey_create(commands: argparse._SubParsersAction) -> None:
     create.add_argument(
         "--dataset",
         default=None,
-        help=f"images: a class-balanced sample of this dataset (default "
-        f"{DEMO_DESIGN.dataset}; captioning: {TASK_DESIGNS['captioning'].dataset})",
+        help=f"images: a class-balanced sample of this dataset, e.g. folder:/path/to/photos (unlabelled folders too: "
+        f"maps explain the prediction; default {DEMO_DESIGN.dataset}; captioning: {TASK_DESIGNS['captioning'].dataset})",
     )
     create.add_argument("--split", default="test", choices=["train", "test"])
     create.add_argument("--images", nargs="+", type=Path, default=None, help="image files or folders instead of a dataset")

@@ -9,7 +9,7 @@ from pathlib import Path
 from ..attribution.layers import DEFAULT_ETA
 from ..generative.training import GANConfig, train_gan
 from ..models.checkpoints import USER_CHECKPOINT_DIR, refuse_shadowing_shipped
-from ..sftgan.data import DEFAULT_CACHE_DIR, STRATEGIES
+from ..sftgan.data import DEFAULT_CACHE_DIR, GENERATOR_MAX_SIDE, STRATEGIES
 from ..sftgan.networks import GENERATOR_KINDS
 from ..sftgan.training import SFTGANConfig, train_sftgan
 from .common import add_threads_option, apply_threads, eta_count
@@ -19,7 +19,10 @@ def _cmd_train_sftgan(args: argparse.Namespace) -> int:
     apply_threads(args)
     config = SFTGANConfig(
         args.kind,
-        args.strategy,
+        args.strategy or "",
+        pairs=list(args.pairs or []),
+        max_side=args.input_size,
+        data_seed=args.data_seed,
         seed=args.seed,
         epochs=args.epochs,
         batch_size=args.batch_size,
@@ -80,11 +83,26 @@ def _cmd_train_gan(args: argparse.Namespace) -> int:
 
 def _register_train_sftgan(commands: argparse._SubParsersAction) -> None:
     sftgan = commands.add_parser(
-        "train-sftgan", help="train an LSFT/GSFT generator over a strategy's dataset/CNN pairs (also under torchrun: DDP over gloo)"
+        "train-sftgan",
+        help="train an LSFT/GSFT generator over a strategy's dataset/CNN pairs, or your own (also under torchrun: DDP over gloo)",
     )
     sftgan.add_argument("--kind", required=True, choices=GENERATOR_KINDS)
-    sftgan.add_argument("--strategy", required=True, choices=list(STRATEGIES))
+    source = sftgan.add_mutually_exclusive_group(required=True)
+    source.add_argument("--strategy", choices=list(STRATEGIES), help="the shipped pair sets: symbols, objects (zoo CNNs), photos (224 px)")
+    source.add_argument(
+        "--pairs",
+        nargs="+",
+        metavar="MODEL@DATASET",
+        help="any registered model and dataset, e.g. my-resnet@folder:/data/leaves (unlabelled folders: the class split "
+        "uses the model's predicted class); images come from the dataset's train split only",
+    )
+    sftgan.add_argument(
+        "--input-size", type=int, default=GENERATOR_MAX_SIDE, help="the generator's working size (longer side); maps are upsampled"
+    )
     sftgan.add_argument("--seed", type=int, default=0)
+    sftgan.add_argument(
+        "--data-seed", type=int, default=None, help="seed of the sample and held-out split (default: --seed); fix it to repeat over seeds"
+    )
     sftgan.add_argument("--epochs", type=int, default=6)
     sftgan.add_argument("--batch-size", type=int, default=32)
     sftgan.add_argument("--lr", type=float, default=2e-4)
@@ -94,8 +112,8 @@ def _register_train_sftgan(commands: argparse._SubParsersAction) -> None:
     sftgan.add_argument("--condition-channels", type=int, default=16, help="condition network width")
     sftgan.add_argument("--eta", type=eta_count, default=DEFAULT_ETA, help="CGMAs per image = SFT blocks")
     sftgan.add_argument("--per-pair", type=int, default=1000, help="images per dataset/CNN pair")
-    sftgan.add_argument("--holdout-fraction", type=float, default=0.2, help="share of each dataset's classes kept for validation")
-    sftgan.add_argument("--id", default=None, help="generator id (default <kind>-<strategy>)")
+    sftgan.add_argument("--holdout-fraction", type=float, default=0.2, help="share of classes (and of source photos) kept for validation")
+    sftgan.add_argument("--id", default=None, help="generator id (default <kind>-<strategy>, or <kind>-<model> for --pairs of one model)")
     sftgan.add_argument("--out", default=str(USER_CHECKPOINT_DIR), help="checkpoint directory (default runs/checkpoints)")
     sftgan.add_argument(
         "--run-dir", default=None, help="resumable state, history.json, loss_curves.png (default runs/sftgan/<id>-seed<seed>)"

@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+UNLABELED = -1  # the label of every image of an unlabelled dataset (``classes == []``)
+UNLABELLED_NOTE = "n/a (unlabelled)"  # what an accuracy-like figure says on unlabelled data
+
 
 class DatasetUnavailable(RuntimeError):
     """The dataset's source is not on this machine; the message says how to get it."""
@@ -17,10 +20,13 @@ class ImageDataset:
     """A split of an image-classification dataset held in memory.
 
     images: uint8 Tensor[N, C, H, W] (C = 1 or 3)
-    labels: int64 Tensor[N]
+    labels: int64 Tensor[N], each in ``0..len(classes)-1``; or all :data:`UNLABELED` (-1) with ``classes == []``
+            for unlabelled data (a folder of photos, an upload): see :attr:`labelled`
     masks:  bool Tensor[N, 1, H, W] ground-truth foreground, or None when the data has none
+    info:   loader notes, e.g. ``"skipped"`` (unreadable files, with why) and ``"files"`` (each image's file name)
 
-    Indexing yields ``(image: float Tensor[C,H,W] in [0,1], label: int, mask: float Tensor[1,H,W] | None)``.
+    Indexing yields ``(image: float Tensor[C,H,W] in [0,1], label: int, mask: float Tensor[1,H,W] | None)``;
+    the label is :data:`UNLABELED` on unlabelled data, where consumers explain the model's prediction instead.
     """
 
     name: str
@@ -39,6 +45,10 @@ class ImageDataset:
             raise ValueError("labels must have one entry per image")
         if self.masks is not None and self.masks.shape != (self.images.shape[0], 1, *self.images.shape[2:]):
             raise ValueError("masks must be [N,1,H,W] matching the images")
+        if len(self.labels) and not self.classes and bool((self.labels != UNLABELED).any()):
+            raise ValueError(f"an unlabelled dataset (no classes) must have every label {UNLABELED}")
+        if len(self.labels) and self.classes and not 0 <= int(self.labels.min()) <= int(self.labels.max()) < len(self.classes):
+            raise ValueError(f"labels must lie in 0..{len(self.classes) - 1} (one per class)")
 
     def __len__(self) -> int:
         return int(self.images.shape[0])
@@ -49,6 +59,24 @@ class ImageDataset:
         image = self.images[index].float() / 255.0
         mask = None if self.masks is None else self.masks[index].float()
         return image, int(self.labels[index]), mask
+
+    @property
+    def labelled(self) -> bool:
+        """False for unlabelled data (``classes == []``, every label :data:`UNLABELED`): the prediction is the target."""
+        return bool(self.classes)
+
+    def label_of(self, index: int) -> int | None:
+        """The label of image ``index``, or None on unlabelled data."""
+        return int(self.labels[index]) if self.labelled else None
+
+    def describe(self, index: int, name: str | None = None) -> str:
+        """``"<name>/<split>#<index>"`` (``name`` defaults to the dataset's), with the class and/or the file name when
+        known: a source line for reports."""
+        details = [self.classes[int(self.labels[index])]] if self.labelled else []
+        files = self.info.get("files")
+        if files:
+            details.append(files[index])
+        return f"{name or self.name}/{self.split}#{index}" + (f" ({', '.join(details)})" if details else "")
 
     @property
     def channels(self) -> int:

@@ -137,6 +137,25 @@ def limit_side(image: Image.Image, max_side: int) -> Image.Image:
     return image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.Resampling.LANCZOS)
 
 
+def square_crop(image: Image.Image, size: int) -> Image.Image:
+    """The centre square of ``image`` at ``size`` x ``size``: the shorter side is resized to ``size`` (bilinear,
+    antialiased when shrinking) and the longer one cut symmetrically, so photos keep their proportions."""
+    if size < 1:
+        raise ValueError(f"the image size must be at least 1, got {size}")
+    side = min(image.size)
+    left, top = (image.width - side) // 2, (image.height - side) // 2
+    square = image.crop((left, top, left + side, top + side))  # cropped first: no pixel outside the square bleeds in
+    return square.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=3.0)
+
+
+def pil_to_uint8(image: Image.Image) -> torch.Tensor:
+    """PIL ``L``/``RGB`` image -> uint8 Tensor[C, H, W] (the compact form datasets store)."""
+    array = np.asarray(image, dtype=np.uint8)
+    if array.ndim == 2:
+        array = array[:, :, None]
+    return torch.from_numpy(array.transpose(2, 0, 1).copy())
+
+
 def pil_to_tensor(image: Image.Image) -> torch.Tensor:
     """PIL ``L``/``RGB`` image -> float Tensor[C, H, W] in [0, 1]."""
     array = np.asarray(image, dtype=np.uint8)

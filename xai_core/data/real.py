@@ -6,7 +6,7 @@ Sources (see README "Datasets"):
 * ``fashion_mnist``: Debian's ``dataset-fashion-mnist`` (idx.gz files).
 * ``photos``: natural photos bundled inside scikit-image (never the pooch-fetched ones).
 * ``lfw_subset``: scikit-image's 200 bundled 25x25 crops, faces vs non-faces.
-* ``folder:<path>``: any ImageFolder directory (one sub-folder per class).
+* ``folder:<path>``: a folder of images, one sub-folder per class or unlabelled (:mod:`.folders`).
 * ``torchvision-{mnist,fashion_mnist,emnist,cifar10}[:<root>]``: a local torchvision root.
 """
 
@@ -22,7 +22,8 @@ import torch.nn.functional as F
 from scipy import ndimage
 
 from .base import DatasetUnavailable, ImageDataset, stratified_split, stroke_masks, to_uint8_nchw
-from .decode import ACCEPTED_EXTENSIONS, ImageDecodeError, pil_to_tensor, read_image_file
+from .decode import pil_to_tensor, read_image_file
+from .folders import load_image_folder as load_image_folder  # re-exported: folder: datasets live in folders.py
 from .idx import read_idx
 
 SPLIT_SEED = 0
@@ -166,52 +167,6 @@ def load_lfw_subset(split: str = "test") -> ImageDataset:
     labels = torch.tensor([1] * 100 + [0] * 100)
     images, labels, _ = _pick(split, images, labels, None, test_fraction=0.25)
     return ImageDataset("lfw_subset", split, images, labels, ["non-face", "face"], None, source="scikit-image lfw_subset")
-
-
-def load_image_folder(path: str | Path, split: str = "test", image_size: int = 64) -> ImageDataset:
-    """An ImageFolder directory: ``<path>/<class>/<image>``, or ``<path>/{train,test}/<class>/<image>``.
-
-    Images are decoded safely, converted to RGB and resized to ``image_size`` squared as they are
-    read. Classes come from ``train/`` when the folder is pre-split (so labels agree across
-    splits), otherwise a class-stratified 80/20 split (seed 0) is made. Unreadable files are
-    skipped and listed in ``info["skipped"]``.
-    """
-    _check_split(split)
-    root = Path(path).expanduser()
-    if not root.is_dir():
-        raise DatasetUnavailable(f"Image folder {root} does not exist.")
-    pre_split = (root / "train").is_dir() and (root / "test").is_dir()
-    base = root / split if pre_split else root
-    class_root = root / "train" if pre_split else root
-    classes = sorted(entry.name for entry in class_root.iterdir() if entry.is_dir())
-    if not classes:
-        raise DatasetUnavailable(f"{class_root} has no class sub-folders (expected <folder>/<class>/<image files>).")
-    tensors, labels, skipped = [], [], []
-    for label, class_name in enumerate(classes):
-        folder = base / class_name
-        for file in sorted(folder.iterdir()) if folder.is_dir() else []:
-            if file.suffix.lower().lstrip(".") not in ACCEPTED_EXTENSIONS:
-                continue
-            try:
-                picture = pil_to_tensor(read_image_file(file).convert("RGB"))
-            except ImageDecodeError as error:
-                skipped.append(f"{file}: {error}")
-                continue
-            tensors.append(F.interpolate(picture[None], size=(image_size, image_size), mode="bilinear", antialias=True)[0])
-            labels.append(label)
-    if not tensors:
-        unreadable = f" ({len(skipped)} unreadable, e.g. {skipped[0]})" if skipped else ""
-        raise DatasetUnavailable(f"No readable images under {base}{unreadable}; accepted: {', '.join(ACCEPTED_EXTENSIONS)}.")
-    images = (torch.stack(tensors).clamp(0, 1) * 255).round().to(torch.uint8)
-    labels_t = torch.tensor(labels, dtype=torch.long)
-    if not pre_split:
-        images, labels_t, _ = _pick(split, images, labels_t, None)
-        if len(images) == 0:
-            raise DatasetUnavailable(f"The {split} split of {root} is empty: with {len(tensors)} images, no class has enough "
-                                     "for an 80/20 split (give each class at least 3 images, or make train/ and test/ folders).")
-    return ImageDataset(
-        f"folder:{root}", split, images, labels_t, classes, None, source=f"ImageFolder {root}", info={"skipped": skipped}
-    )
 
 
 class _ArrayOnlyUnpickler(pickle.Unpickler):

@@ -19,7 +19,8 @@ from ..models import load_model
 
 
 class ExplainWorker:
-    """Maps of ``methods`` for dataset rows ``indices[start:stop]``; the predicted class is explained."""
+    """Maps of ``methods`` for dataset rows ``indices[start:stop]``; the predicted class is explained (so unlabelled
+    data, whose labels are all -1, needs nothing else)."""
 
     def __init__(self, model_id: str, dataset: str, split: str, methods: Sequence[str], indices: Sequence[int], seed: int = 0):
         self.card = load_model(model_id)
@@ -56,8 +57,8 @@ def explain_dataset(
     chunk_size: int = 128,
     on_progress: ProgressCallback | None = None,
 ) -> Arrays:
-    """Explain the first ``n`` images (all when None) of a split. Returns {"index", "label", "prediction",
-    "confidence": [N], "map_<method>": float32 [N, 1, H, W] in [0, 1]}."""
+    """Explain the first ``n`` images (all when None) of a split. Returns {"index", "label" (-1 on unlabelled data),
+    "prediction", "confidence": [N], "map_<method>": float32 [N, 1, H, W] in [0, 1]}; the maps explain the prediction."""
     size = len(load_dataset(dataset, split))
     indices = list(range(size if n is None else min(n, size)))
     if not indices:
@@ -80,7 +81,11 @@ class EvaluationWorker:
 
     def __call__(self, chunk: dict) -> Arrays:
         result = run_evaluation([chunk["pair"]], self.methods, self.metrics, self.n, [chunk["seed"]], self.settings)
-        return {"rows": np.array([json.dumps(result.rows)]), "skipped": np.array([json.dumps(result.skipped)])}
+        return {
+            "rows": np.array([json.dumps(result.rows)]),
+            "skipped": np.array([json.dumps(result.skipped)]),
+            "targets": np.array([json.dumps(result.targets)]),
+        }
 
 
 def evaluate(
@@ -99,9 +104,10 @@ def evaluate(
     results = (executor or LocalExecutor()).run(
         EvaluationWorker, chunks, {"methods": list(methods), "metrics": list(metrics), "n": n, "settings": asdict(settings)}, on_progress
     )
-    rows, skipped = [], []
+    rows, skipped, targets = [], [], {}
     for chunk, result in zip(chunks, results):
         rows += json.loads(str(result["rows"][0]))
+        targets.update(json.loads(str(result["targets"][0])))
         if chunk["seed"] == int(seeds[0]):
             skipped += json.loads(str(result["skipped"][0]))
-    return EvaluationResult(rows, evaluation_config(parsed, methods, metrics, n, seeds, settings), skipped)
+    return EvaluationResult(rows, evaluation_config(parsed, methods, metrics, n, seeds, settings), skipped, targets)

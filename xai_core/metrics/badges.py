@@ -39,8 +39,9 @@ def image_badges(
 
     image: Tensor[C, H, W] (or [1, C, H, W]) in [0, 1], any size (resized with ``card.resize``);
     maps: {method: Tensor[1, 1, h, w] in [0, 1]} (the card's input size, else bilinearly resized);
-    mask: Tensor[1, H', W'] (or [1, 1, H', W']) foreground > 0.5, resized to the map's size with nearest
-    neighbours, or None (then only ``average_drop``, ``deletion_auc`` and ``dice``).
+    mask: Tensor[1, H, W] (or [1, 1, H, W]) foreground > 0.5 in the image's geometry, cut to the model's field of
+    view (as the image is) and resized to the map's size with nearest neighbours, or None (then only
+    ``average_drop``, ``deletion_auc`` and ``dice``).
 
     Metric names: ``average_drop`` (%), ``deletion_auc``, ``dice`` (vs ``reference_method``'s map, for the
     other methods when it is in ``maps``), and with a mask ``mask_dice``, ``pointing_game`` (1.0 or 0.0),
@@ -74,7 +75,7 @@ def image_badges(
                 badges[m]["dice"] = float(agreement[i])
 
     if mask is not None:
-        foreground = mask_like(mask, tuple(stacked.shape[-2:])).expand(count, -1, -1, -1)
+        foreground = mask_like(card.field_of_view(mask), tuple(stacked.shape[-2:])).expand(count, -1, -1, -1)
         mask_agreement = dice(stacked, foreground, threshold)
         pointing = localisation.pointing_game(stacked, foreground)
         energy_share = localisation.energy_pointing_game(stacked, foreground)

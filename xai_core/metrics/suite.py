@@ -26,7 +26,7 @@ from ..attribution.agreement import BINARY_THRESHOLD, dice
 from ..attribution.base import NotApplicable
 from ..data import load_dataset
 from ..explainers import build_explainer, is_known_method
-from ..models import ModelCard, load_model
+from ..models import ModelCard, load_model, model_info
 from ..versions import library_versions
 from . import faithfulness, localisation
 from .robustness import NOISE_LEVELS, MapFunction, noise_curves
@@ -312,23 +312,35 @@ def parse_pair(text: str) -> EvaluationPair:
         dataset, _, split = dataset[:-1].rpartition("[")
         if split not in ("train", "test"):
             raise ValueError(f"split must be train or test in pair {text!r}")
-    return EvaluationPair(model_id, dataset or load_model(model_id).dataset or "", split)
+    dataset = dataset or model_info(model_id).get("dataset") or ""
+    if not dataset:
+        raise ValueError(
+            f"{model_id} records no dataset of its own (it was registered without its training data): name the images "
+            f"to evaluate on, e.g. {model_id}@folder:/path/to/images"
+        )
+    return EvaluationPair(model_id, dataset, split)
+
+
+TARGET_SOURCES = {"label": "the true labels", "prediction": "the model's predictions"}
 
 
 @dataclass
 class Sample:
-    """The images a seed draws from a pair's test split, at the model's input size."""
+    """The images a seed draws from a pair's test split, at the model's input size. ``target_source``: "label" or
+    "prediction" (TARGET_SOURCES); ``labelled``: whether the data has labels at all."""
 
     indices: list[int]
     images: torch.Tensor
     targets: torch.Tensor
     masks: torch.Tensor | None
     target_source: str
+    labelled: bool = True
 
 
 def draw_sample(card: ModelCard, dataset_name: str, n: int, seed: int, split: str = "test") -> Sample:
     """``n`` images of a split chosen by ``seed`` (sorted indices). Targets are the true labels when the data
-    is the model's own, otherwise the model's predictions. Masks are resized with nearest neighbours."""
+    is the model's own and labelled, otherwise (another dataset, unlabelled images) the model's predictions.
+    Masks are resized with nearest neighbours."""
     dataset = load_dataset(dataset_name, split)
     count = min(n, len(dataset))
     indices = sorted(torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))[:count].tolist())
@@ -336,22 +348,24 @@ def draw_sample(card: ModelCard, dataset_name: str, n: int, seed: int, split: st
     masks = None
     if dataset.masks is not None:
         masks = F.interpolate(dataset.masks[indices].float(), size=card.input_size, mode="nearest") > 0.5
-    if dataset_name == card.dataset:
+    if dataset_name == card.dataset and dataset.labelled:
         targets, source = dataset.labels[indices].clone(), "label"
     else:
         with torch.inference_mode():
             targets, source = card.model(card.preprocess(images)).argmax(dim=1), "prediction"
-    return Sample(indices, images, targets, masks, source)
+    return Sample(indices, images, targets, masks, source, dataset.labelled)
 
 
 @dataclass
 class EvaluationResult:
     """``rows``: one dict per image, method, metric, level and seed; ``config``: what produced them;
-    ``skipped``: {pair, method, reason} for methods undefined on a model (e.g. Guided Backprop without ReLU)."""
+    ``skipped``: {pair, method, reason} for methods undefined on a model (e.g. Guided Backprop without ReLU);
+    ``targets``: {pair: {"source": "label" | "prediction", "labelled": bool}}, what each pair's maps explain."""
 
     rows: list[dict]
     config: dict
     skipped: list[dict] = field(default_factory=list)
+    targets: dict[str, dict] = field(default_factory=dict)
 
     def summary(self) -> list[dict]:
         return summarise(self.rows)
@@ -404,10 +418,12 @@ def run_evaluation(
 
     rows: list[dict] = []
     skipped: list[dict] = []
+    targets: dict[str, dict] = {}
     for pair in pairs:
         card = load_model(pair.model_id)
         for seed in seeds:
             sample = draw_sample(card, pair.dataset, n, seed, pair.split)
+            targets[pair.name] = {"source": sample.target_source, "labelled": sample.labelled}
             reference = method_map_function(card, settings.reference_method, settings.batch_size, seed)(sample.images, sample.targets)
             shared: dict = {}
             advance(f"{pair.name} seed {seed}: reference maps")
@@ -430,7 +446,7 @@ def run_evaluation(
                         continue
                     rows.extend(_rows(pair, seed, method, metric, metric.evaluate_batch(batch), sample))
                 advance(f"{pair.name} seed {seed}: {method}")
-    return EvaluationResult(rows, config, skipped)
+    return EvaluationResult(rows, config, skipped, targets)
 
 
 def _rows(pair: EvaluationPair, seed: int, method: str, metric: Metric, values, sample: Sample) -> list[dict]:
@@ -528,6 +544,7 @@ def results_json(result: EvaluationResult, summary: Sequence[dict] | None = None
             "summary": summary,
             "sanity": [{"pair": pair, "method": method, **verdict} for (pair, method), verdict in verdicts.items()],
             "skipped": result.skipped,
+            "targets": result.targets,
             "rows": result.rows,
         },
         indent=1,

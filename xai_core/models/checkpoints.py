@@ -10,6 +10,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -169,11 +170,21 @@ def load_state_dict_file(path: str | Path, expected_sha256: str | None = None) -
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as error:  # torch raises UnpicklingError, RuntimeError, EOFError ...
-            raise CheckpointError(f"{path.name} could not be read as plain tensors (pickled code is refused): {error}") from error
+            raise CheckpointError(
+                f"{path.name} could not be read as plain tensors (pickled code is refused): {_unpickling_reason(error)}"
+            ) from error
         if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
             raise CheckpointError(f"{path.name} does not hold a state dict of tensors")
         return dict(state)
     raise CheckpointError(f"{path.name}: unsupported checkpoint type (use .safetensors)")
+
+
+def _unpickling_reason(error: Exception) -> str:
+    """The line of torch's weights-only refusal that says what was found (its advice to load with
+    ``weights_only=False`` is not for us), without terminal colour codes; the whole message when it has no such line."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(error))
+    found = re.search(r"WeightsUnpickler error:\s*(.+?)(?:\n\n|\s+Please use|\s+Check the documentation|$)", text, re.DOTALL)
+    return " ".join((found.group(1) if found else text).split()).rstrip(".")
 
 
 class ManifestSection:

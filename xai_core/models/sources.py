@@ -15,6 +15,7 @@ a ``.json`` file (a list, or {index: name}) or ``imagenet`` (torchvision's Image
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import shutil
 from dataclasses import dataclass
@@ -55,6 +56,7 @@ from .zoo import (
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 IMAGENET_CLASSES = "imagenet"
+MODEL_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 SAVE_A_STATE_DICT = "save the weights alone: torch.save(model.state_dict(), 'weights.pt') or safetensors.torch.save_file"
 
 
@@ -102,6 +104,13 @@ class Preprocessing:
             "std": list(self.std),
             "resize": self.resize,
         }
+
+
+def check_model_id(model_id: str) -> None:
+    """ValueError unless ``model_id`` is 1-64 letters, digits, ``.``, ``_`` or ``-`` starting with a letter or digit:
+    it names the files written, so it must not reach outside the checkpoint directory."""
+    if not MODEL_ID_PATTERN.fullmatch(model_id):
+        raise ValueError(f"a model id is 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit; got {model_id!r}")
 
 
 def read_classes(source: str | Path) -> list[str]:
@@ -232,6 +241,7 @@ def add_model(
     user's weights and classes, then write its safetensors copy and manifest entry to ``out_dir`` (the weights
     file's own sha256, and a factory's source sha256, are kept as provenance). Nothing is written when a check
     fails: ValueError for bad settings or classes, CheckpointError for weights or architecture."""
+    check_model_id(model_id)
     preprocessing.check()
     refuse_shadowing_shipped(model_id, out_dir, "models", "--id")
     names = classes if isinstance(classes, list) else read_classes(classes)
@@ -261,6 +271,7 @@ def add_onnx_model(
     to ``out_dir`` with its sha256 (it is converted again on each load). ``preprocessing`` None takes the input
     size and channels from the graph's first input (ImageNet mean/std for 3 channels, 0.5/0.5 for 1).
     CheckpointError for a file that is not ONNX, cannot be converted, has no conv layer or a wrong class count."""
+    check_model_id(model_id)
     onnx_file = Path(onnx_file)
     try:
         model = onnx_to_torch(onnx_file)
@@ -326,6 +337,7 @@ def register_model(
     (``torchvision:<name>``, ``timm:<name>`` or ``factory:<spec>`` for your own class); None recognises timm
     models (their ``pretrained_cfg``) and torchvision ones (class and state-dict shapes). ValueError when the
     architecture cannot be recognised; the same checks as ``add-model`` otherwise."""
+    check_model_id(model_id)
     names = classes if isinstance(classes, list) else read_classes(classes)
     in_channels = len(mean)
     arch = arch or recognise_architecture(module, len(names), in_channels)

@@ -581,7 +581,9 @@ def bundle_for_image(
     image: Tensor[C,H,W] in [0,1]; target None explains the prediction; mask: Tensor[1,H,W] or None.
     """
     bundle = _new_bundle(card, title, seed, command)
-    bundle.set_image(ORIGINAL, image, source or (f"{dataset} {split} #{index}" if dataset is not None else "image"))
+    # the maps cover the part of the image the model sees (its centre under center_crop): the report draws them there
+    bundle.set_image(ORIGINAL, card.field_of_view(image), source or (f"{dataset} {split} #{index}" if dataset is not None else "image"))
+    mask = None if mask is None else card.field_of_view(mask)  # scored against the maps, over the same region
     explained = explain_subject(bundle, ORIGINAL, card, image, target, methods, seed, mask, on_progress)
     bundle.provenance["data"] = data_provenance(image, dataset, split, index, source)
     bundle.provenance["config"].update(methods=list(methods), target=explained, target_requested=target)

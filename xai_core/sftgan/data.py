@@ -1,10 +1,16 @@
 """Training data for SFT-GANs: (image, CGMAs, target Grad-CAM) over many (dataset, CNN) pairs.
 
 Source: Guna et al., "Interpreting CNN Predictions using Conditional GANs", §4.1. Each pair is
-computed once with the one-pass layer engine and cached on disk as a safetensors shard. The split
-is **by class**: a seeded share of each dataset's classes is held out, so validation images come
-from classes the generator never saw. The two strategies of the paper are *symbols* (similar
-semantics) and *objects* (dissimilar semantics), each over three CNN architectures.
+computed once with the one-pass layer engine and cached on disk as a safetensors shard, at the
+generator's working size. Shards draw only from a dataset's **train** split (evaluation uses the
+test split, so no evaluated image was ever seen by a generator). Inside the shard the split is
+**by class**: a seeded share of classes is held out, so validation images come from classes the
+generator never saw (the dataset's classes; the CNN's predicted classes for unlabelled data).
+Datasets whose images are views of source photos (``info["groups"]``) also hold out a share of
+the photos: validation rows are views of held-out photos only, and training rows never show a
+held-out photo or a held-out class. Strategies: the paper's *symbols* (similar semantics) and
+*objects* (dissimilar semantics), each over three small CNNs, and *photos* (ImageNet-scale CNNs at
+224 px on views of real photographs).
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -23,18 +29,21 @@ from safetensors.torch import save_file
 from tqdm.auto import tqdm
 
 from ..attribution.layers import DEFAULT_ETA, cumulative_gradcam_averages, layer_gradcams, layer_positions
-from ..data import load_dataset
+from ..data import ImageDataset, load_dataset
 from ..data.chunks import Executor, LocalExecutor, concatenate, row_chunks
 from ..data.registry import dataset_available
 from ..models.checkpoints import REPOSITORY_ROOT
-from ..models.registry import load_model
+from ..models.registry import EFFICIENTNET_LITE0_ID, load_model
 
 STRATEGIES: dict[str, tuple[str, ...]] = {
     "symbols": ("mnist", "glyphs", "digits"),
     "objects": ("shapes", "shapes_biased", "fashion_mnist"),
+    "photos": ("photo_views",),
 }
 ARCHITECTURES = ("vgg", "resnet", "mobilenet")
-SHARD_FORMAT = 1
+PHOTO_MODELS = (EFFICIENTNET_LITE0_ID,)  # the ImageNet-scale CNNs whose real weights ship offline
+SHARD_FORMAT = 2
+SHARD_SPLIT = "train"
 DEFAULT_CACHE_DIR = REPOSITORY_ROOT / "runs" / "sftgan-data"
 GENERATOR_MAX_SIDE = 64
 
@@ -46,22 +55,71 @@ class Pair:
     dataset: str
     model_id: str
 
+    @classmethod
+    def parse(cls, text: str) -> Pair:
+        """``MODEL@DATASET`` (e.g. ``my-resnet@folder:/data/leaves``) -> Pair; ValueError otherwise."""
+        model_id, separator, dataset = text.partition("@")
+        if not separator or not model_id or not dataset:
+            raise ValueError(f"a pair is MODEL@DATASET (e.g. vgg-mnist@mnist or my-resnet@folder:/data/photos), got {text!r}")
+        return cls(dataset, model_id)
+
+    def __str__(self) -> str:
+        return f"{self.model_id}@{self.dataset}"
+
 
 def strategy_pairs(strategy: str) -> list[Pair]:
-    """Every (dataset, ``<arch>-<dataset>``) pair of a strategy whose dataset is available here.
+    """Every pair of a strategy whose dataset is available here: (dataset, ``<arch>-<dataset>``) for symbols
+    and objects, (``photo_views``, each of :data:`PHOTO_MODELS`) for photos.
 
     ``fashion_mnist`` needs Debian's ``dataset-fashion-mnist``; without it the objects strategy
     trains on the other two datasets.
     """
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}")
+    if strategy == "photos":
+        return [Pair(dataset, model_id) for dataset in STRATEGIES[strategy] for model_id in PHOTO_MODELS]
     return [Pair(dataset, f"{arch}-{dataset}") for dataset in STRATEGIES[strategy] if dataset_available(dataset) for arch in ARCHITECTURES]
 
 
 def heldout_classes(n_classes: int, fraction: float, seed: int) -> list[int]:
-    """A seeded ``ceil(fraction * n_classes)`` classes (at least one) kept out of training, sorted."""
+    """A seeded ``ceil(fraction * n_classes)`` classes (at least one) kept out of training, sorted.
+    Also used for source photos (:func:`heldout_groups`)."""
     count = min(n_classes - 1, max(1, math.ceil(fraction * n_classes)))
     return sorted(np.random.default_rng(seed).permutation(n_classes)[:count].tolist())
+
+
+def heldout_groups(n_groups: int, fraction: float, seed: int) -> list[int]:
+    """The source photos held out for validation: the class rule under another seed stream."""
+    return heldout_classes(n_groups, fraction, seed + 1_000_003)
+
+
+@dataclass(frozen=True)
+class RowSplit:
+    """Which shard rows train and which validate. ``heldout``: Tensor[N] bool, validation rows; ``excluded``:
+    Tensor[N] bool, rows used for neither (a held-out class in a training photo); ``classes``/``groups``: the
+    held-out class and photo indices."""
+
+    heldout: torch.Tensor
+    excluded: torch.Tensor
+    classes: list[int]
+    groups: list[int]
+
+
+def split_rows(classes: torch.Tensor, n_classes: int, groups: torch.Tensor | None, n_groups: int, fraction: float, seed: int) -> RowSplit:
+    """The validation split of a shard's rows. ``classes``: Tensor[N] each row's class (label, or the CNN's
+    prediction on unlabelled data); ``groups``: Tensor[N] each row's source photo, or None.
+
+    Without groups a row validates iff its class is held out. With groups a row validates iff its photo is
+    held out, and trains iff neither its photo nor its class is held out; the rest is excluded, so training
+    sees no held-out class and validation no crop of a training photo.
+    """
+    held_classes = heldout_classes(n_classes, fraction, seed)
+    class_out = torch.isin(classes, torch.tensor(held_classes, dtype=classes.dtype))
+    if groups is None:
+        return RowSplit(class_out, torch.zeros_like(class_out), held_classes, [])
+    held_groups = heldout_groups(n_groups, fraction, seed)
+    group_out = torch.isin(groups, torch.tensor(held_groups, dtype=groups.dtype))
+    return RowSplit(group_out, class_out & ~group_out, held_classes, held_groups)
 
 
 def generator_image(inputs: torch.Tensor) -> torch.Tensor:
@@ -147,16 +205,18 @@ def shard_path(cache_dir: str | Path, pair: Pair) -> Path:
     return Path(cache_dir) / f"{pair.model_id}.safetensors"
 
 
-def _fingerprint(pair: Pair, model_sha256: str, per_pair: int, holdout_fraction: float, seed: int, eta: int) -> dict:
+def _fingerprint(pair: Pair, model_sha256: str, per_pair: int, holdout_fraction: float, seed: int, eta: int, max_side: int) -> dict:
     return {
         "format": SHARD_FORMAT,
         "dataset": pair.dataset,
+        "split": SHARD_SPLIT,
         "model_id": pair.model_id,
         "model_sha256": model_sha256,
         "per_pair": per_pair,
         "holdout_fraction": holdout_fraction,
         "seed": seed,
         "eta": eta,
+        "max_side": max_side,
     }
 
 
@@ -168,28 +228,28 @@ def _cached_fingerprint(path: Path) -> dict | None:
         return None
 
 
-def _pair_images(dataset: str) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
-    """uint8 images [N,C,H,W] and labels [N] of a dataset's train then test split, and its classes."""
-    parts = [load_dataset(dataset, split) for split in ("train", "test")]
-    return torch.cat([part.images for part in parts]), torch.cat([part.labels for part in parts]), list(parts[0].classes)
+def training_images(dataset: str) -> ImageDataset:
+    """The images generators may learn from: the dataset's train split, never its test split."""
+    return load_dataset(dataset, SHARD_SPLIT)
 
 
 class CGMAWorker:
-    """(generator image, CGMAs, final Grad-CAM, explained class) for rows[start:stop] of a pair's images, as uint8
-    arrays: the unit of work of a shard on any executor (``xai_core.data.chunks``, ``xai_core.jobs``)."""
+    """(generator image, CGMAs, final Grad-CAM, explained class) for rows[start:stop] of a pair's training images,
+    as uint8 arrays at the generator's working size (longer side at most ``max_side``): the unit of work of a
+    shard on any executor (``xai_core.data.chunks``, ``xai_core.jobs``)."""
 
-    def __init__(self, model_id: str, dataset: str, rows: list[int], eta: int = DEFAULT_ETA):
+    def __init__(self, model_id: str, dataset: str, rows: list[int], eta: int = DEFAULT_ETA, max_side: int = GENERATOR_MAX_SIDE):
         self.card = load_model(model_id)
-        self.images = _pair_images(dataset)[0][torch.as_tensor(rows)]
-        self.eta = eta
+        self.images = training_images(dataset).images[torch.as_tensor(rows)]
+        self.eta, self.size = eta, working_size(self.card.input_size, max_side)
 
     def __call__(self, chunk: dict) -> dict[str, np.ndarray]:
         batch = self.images[chunk["start"] : chunk["stop"]].float() / 255
         computed = generator_inputs(self.card.model, self.card.preprocess(batch), eta=self.eta)
         return {
-            "image": _to_uint8(computed.image).numpy(),
-            "cgmas": _to_uint8(computed.cgmas).numpy(),
-            "target": _to_uint8(computed.final_gradcam).numpy(),
+            "image": _to_uint8(resize_maps(computed.image, self.size)).numpy(),
+            "cgmas": _to_uint8(resize_maps(computed.cgmas, self.size)).numpy(),
+            "target": _to_uint8(resize_maps(computed.final_gradcam, self.size)).numpy(),
             "explained": computed.targets.numpy(),
         }
 
@@ -204,47 +264,57 @@ def build_pair_shard(
     batch_size: int = 128,
     progress: bool = True,
     executor: Executor | None = None,
+    max_side: int = GENERATOR_MAX_SIDE,
 ) -> Path:
-    """Compute (image, CGMAs, final Grad-CAM) for ``per_pair`` images of a pair and cache them.
+    """Compute (image, CGMAs, final Grad-CAM) for ``per_pair`` images of a pair's train split and cache them.
 
-    Images are a seeded random subset of the dataset's train and test splits; the CNN explains its
-    own prediction. The shard is reused when its fingerprint (model sha256, sizes, seed, eta, split)
-    matches. Stored as uint8 (maps quantised to 1/255) to keep shards small. Batches run on ``executor``
-    (local by default; a Ray executor computes the same bytes).
+    Images are a seeded random subset of the train split (``row``: their indices in it); the CNN explains its own
+    prediction. Validation rows follow :func:`split_rows` (classes are labels, or the CNN's predictions on
+    unlabelled data). The shard is reused when its fingerprint (model sha256, sizes, seed, eta, split) matches.
+    Stored as uint8 (maps quantised to 1/255) at the working size, to keep shards small. Batches run on
+    ``executor`` (local by default; a Ray executor computes the same bytes).
     """
     card = load_model(pair.model_id)
-    fingerprint = _fingerprint(pair, card.provenance.get("sha256", ""), per_pair, holdout_fraction, seed, eta)
+    fingerprint = _fingerprint(pair, card.provenance.get("sha256", ""), per_pair, holdout_fraction, seed, eta, max_side)
     path = shard_path(cache_dir, pair)
     if path.is_file() and _cached_fingerprint(path) == fingerprint:
         return path
-    images, labels, classes = _pair_images(pair.dataset)
-    chosen = torch.from_numpy(np.sort(np.random.default_rng(seed).permutation(len(images))[:per_pair]))
-    heldout = torch.tensor(heldout_classes(len(classes), holdout_fraction, seed))
+    data = training_images(pair.dataset)
+    chosen = torch.from_numpy(np.sort(np.random.default_rng(seed).permutation(len(data))[:per_pair]))
     chunks = row_chunks(len(chosen), batch_size)
-    with tqdm(total=len(chunks), desc=f"CGMAs {pair.model_id}", disable=not progress, leave=False) as bar:
+    with tqdm(total=len(chunks), desc=f"CGMAs {pair}", disable=not progress, leave=False) as bar:
         results = (executor or LocalExecutor()).run(
             CGMAWorker,
             chunks,
-            {"model_id": pair.model_id, "dataset": pair.dataset, "rows": chosen.tolist(), "eta": eta},
+            {"model_id": pair.model_id, "dataset": pair.dataset, "rows": chosen.tolist(), "eta": eta, "max_side": max_side},
             on_progress=lambda done, _message: bar.update(round(done * len(chunks)) - bar.n),
         )
     tensors = {name: torch.from_numpy(values) for name, values in concatenate(results).items()}
-    tensors["label"] = labels[chosen]
-    tensors["heldout"] = torch.isin(tensors["label"], heldout)
+    by = "label" if data.labelled else "prediction"
+    classes = data.labels[chosen] if data.labelled else tensors["explained"].clone()
+    groups = data.info.get("groups")
+    n_groups = len(data.info.get("photos", [])) if groups is not None else 0
+    chosen_groups = None if groups is None else groups[chosen]
+    rows = split_rows(classes, len(data.classes or card.classes), chosen_groups, n_groups, holdout_fraction, seed)
+    tensors |= {"label": classes, "row": chosen, "heldout": rows.heldout, "excluded": rows.excluded}
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp")
-    save_file(
-        {k: v.contiguous() for k, v in tensors.items()},
-        str(temporary),
-        metadata={"fingerprint": json.dumps(fingerprint), "heldout_classes": json.dumps(heldout.tolist()), "classes": json.dumps(classes)},
-    )
+    metadata = {
+        "fingerprint": json.dumps(fingerprint),
+        "heldout_classes": json.dumps(rows.classes),
+        "heldout_groups": json.dumps(rows.groups),
+        "classes": json.dumps(list(data.classes or card.classes)),
+        "class_source": by,
+    }
+    save_file({k: v.contiguous() for k, v in tensors.items()}, str(temporary), metadata=metadata)
     temporary.replace(path)
     return path
 
 
 @dataclass
 class Shard:
-    """One pair's cached samples, uint8 in memory; ``batch`` turns rows into float tensors."""
+    """One pair's cached samples, uint8 in memory; ``batch`` turns rows into float tensors. ``row``: each sample's
+    index in the dataset's train split; ``class_source``: "label" or "prediction"."""
 
     pair: Pair
     image: torch.Tensor
@@ -252,20 +322,46 @@ class Shard:
     target: torch.Tensor
     heldout: torch.Tensor
     heldout_classes: list[int]
+    excluded: torch.Tensor | None = None  # None: no row excluded
+    heldout_groups: list[int] = field(default_factory=list)
+    row: torch.Tensor | None = None
+    class_source: str = "label"
+
+    def __post_init__(self):
+        if self.excluded is None:
+            self.excluded = torch.zeros_like(self.heldout)
 
     @classmethod
     def load(cls, path: Path, pair: Pair) -> Shard:
         with safe_open(str(path), framework="pt") as handle:
             tensors = {name: handle.get_tensor(name) for name in handle.keys()}  # noqa: SIM118 (safe_open is not a dict)
-            heldout_classes_ = json.loads(handle.metadata()["heldout_classes"])
-        return cls(pair, tensors["image"], tensors["cgmas"], tensors["target"], tensors["heldout"].bool(), heldout_classes_)
+            metadata = handle.metadata()
+        return cls(
+            pair,
+            tensors["image"],
+            tensors["cgmas"],
+            tensors["target"],
+            tensors["heldout"].bool(),
+            json.loads(metadata["heldout_classes"]),
+            tensors["excluded"].bool(),
+            json.loads(metadata["heldout_groups"]),
+            tensors["row"],
+            metadata["class_source"],
+        )
 
     def rows(self, heldout: bool) -> torch.Tensor:
-        return torch.nonzero(self.heldout == heldout).flatten()
+        """Validation rows (``heldout``) or training rows; excluded rows are in neither."""
+        return torch.nonzero((self.heldout == heldout) & ~self.excluded).flatten()
 
     def batch(self, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(image [B,3,H,W], cgmas [B,eta,H,W], target [B,1,H,W]) as float in [0, 1]."""
         return tuple(tensor[rows].float().div_(255) for tensor in (self.image, self.cgmas, self.target))  # type: ignore[return-value]
+
+
+def build_pairs(pairs: list[Pair], cache_dir: str | Path = DEFAULT_CACHE_DIR, progress: bool = True, **options) -> list[Shard]:
+    """Build (or reuse) the shard of every pair and load them all (``options``: see :func:`build_pair_shard`)."""
+    bar = tqdm(pairs, desc="pairs", disable=not progress)
+    return [Shard.load(build_pair_shard(pair, cache_dir, progress=progress, **options), pair) for pair in bar]
 
 
 def build_strategy(strategy: str, cache_dir: str | Path = DEFAULT_CACHE_DIR, progress: bool = True, **options) -> list[Shard]:
@@ -273,8 +369,7 @@ def build_strategy(strategy: str, cache_dir: str | Path = DEFAULT_CACHE_DIR, pro
     pairs = strategy_pairs(strategy)
     if not pairs:
         raise RuntimeError(f"no dataset of the {strategy} strategy is available")
-    bar = tqdm(pairs, desc=f"{strategy} pairs", disable=not progress)
-    return [Shard.load(build_pair_shard(pair, cache_dir, progress=progress, **options), pair) for pair in bar]
+    return build_pairs(pairs, cache_dir, progress, **options)
 
 
 def training_batches(

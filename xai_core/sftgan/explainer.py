@@ -14,11 +14,13 @@ import torch
 
 from ..attribution.base import Explainer
 from ..attribution.layers import DEFAULT_ETA
+from ..models.card import ModelCard
 from ..models.checkpoints import ManifestSection, checkpoint_dirs
-from .data import STRATEGIES, generator_inputs, resize_maps, working_size
+from .data import GENERATOR_MAX_SIDE, STRATEGIES, generator_inputs, resize_maps, working_size
 from .networks import SFTGenerator
 
 SYMBOL_DATASETS = (*STRATEGIES["symbols"], "glyphs_cjk", "torchvision-mnist", "torchvision-emnist")
+PHOTO_MIN_SIDE = 112  # RGB models with inputs at least this large get the photos generators
 GENERATORS = ManifestSection("generators", "SFT-GAN generator", "python -m xai_core train-sftgan --kind lsft --strategy objects")
 
 
@@ -38,6 +40,41 @@ def generator_info(generator_id: str) -> dict:
     return GENERATORS.info(generator_id, checkpoint_dirs())
 
 
+@dataclass(frozen=True)
+class GeneratorChoice:
+    """The generator an SFT-GAN explainer of one model uses, and why (shown on the SFT-GAN page)."""
+
+    generator_id: str
+    reason: str
+    val_dice: float | None
+    max_side: int
+
+
+def choose_generator(card: ModelCard, kind: str) -> GeneratorChoice:
+    """The ``kind`` (lsft | gsft) generator for ``card``: one that learned from this model's maps first (its own,
+    from ``train-sftgan --pairs``, before a strategy's; then the best held-out Dice); else ``<kind>-photos`` for RGB
+    models of at least :data:`PHOTO_MIN_SIDE` px; else ``<kind>-symbols`` or ``<kind>-objects`` by its dataset."""
+    known = list_generators()
+    own = [g for g in known if (info := generator_info(g))["kind"] == kind and any(p["model"] == card.id for p in info["pairs"])]
+    if own:  # generators that learned from this model: its own (--pairs) before a strategy's, then the best held-out Dice
+        best = max(own, key=lambda g: (generator_info(g)["strategy"] == "pairs", generator_info(g)["metrics"]["val_dice"]))
+        strategy = generator_info(best)["strategy"]
+        return _choice(best, f"trained for {card.id}" if strategy == "pairs" else f"{strategy} strategy, trained on {card.id}'s maps")
+    if card.in_channels == 3 and min(card.input_size) >= PHOTO_MIN_SIDE and f"{kind}-photos" in known:
+        return _choice(f"{kind}-photos", f"photos strategy: {card.id} takes {card.input_size[0]}x{card.input_size[1]} RGB images")
+    strategy = strategy_for(card.dataset)
+    origin = f"{card.id} was trained on {card.dataset}" if card.dataset else f"{card.id} has no known training data"
+    return _choice(f"{kind}-{strategy}", f"{strategy} strategy: {origin}")
+
+
+def _choice(generator_id: str, reason: str) -> GeneratorChoice:
+    try:
+        info = generator_info(generator_id)
+    except Exception:  # a missing generator is reported when the explainer loads it
+        return GeneratorChoice(generator_id, reason, None, GENERATOR_MAX_SIDE)
+    return GeneratorChoice(generator_id, reason, info["metrics"].get("val_dice"), info.get("max_side", GENERATOR_MAX_SIDE))
+
+
 @lru_cache(maxsize=8)
 def load_generator(generator_id: str) -> SFTGenerator:
     """Build the generator a manifest entry describes and load its sha256-checked weights (eval mode).
@@ -51,8 +88,9 @@ class SFTGANExplainer(Explainer):
     """Explains a CNN with a trained SFT-GAN generator: one forward and backward pass of the CNN
     for its CGMAs, then one generator pass. Returns Tensor[N, 1, H, W] in [0, 1].
 
-    Inputs larger than ``max_side`` are explained at a reduced working size (the generators were
-    trained on 28-48 px images) and the map is upsampled back.
+    Inputs larger than ``max_side`` are explained at a reduced working size (the generator's training
+    size: 28-48 px for symbols/objects, 64 px for photos) and the map is upsampled back. ``generator_id``
+    picks a generator by id (see :func:`choose_generator`); otherwise ``<kind>-<strategy>``.
     """
 
     family = "sftgan"
@@ -64,10 +102,11 @@ class SFTGANExplainer(Explainer):
         generator: SFTGenerator | None = None,
         strategy: str = "objects",
         eta: int = DEFAULT_ETA,
-        max_side: int = 64,
+        max_side: int = GENERATOR_MAX_SIDE,
+        generator_id: str | None = None,
     ):
         super().__init__(model)
-        self.generator = generator if generator is not None else load_generator(f"{self.kind}-{strategy}")
+        self.generator = generator if generator is not None else load_generator(generator_id or f"{self.kind}-{strategy}")
         self.eta, self.max_side = eta, max_side
 
     def conditioned_inputs(self, inputs: torch.Tensor, target=None) -> tuple[torch.Tensor, torch.Tensor]:

@@ -32,10 +32,11 @@ from ..models.checkpoints import (
 )
 from ..models.distributed import distributed_context
 from ..models.zoo import count_parameters
-from .data import DEFAULT_CACHE_DIR, STRATEGIES, Shard, build_strategy, training_batches
+from .data import DEFAULT_CACHE_DIR, GENERATOR_MAX_SIDE, STRATEGIES, Pair, Shard, build_pairs, strategy_pairs, training_batches
 from .networks import GENERATOR_KINDS, PatchDiscriminator, SFTGenerator
 
 RUN_DIR = REPOSITORY_ROOT / "runs" / "sftgan"
+PHOTO_EPOCHS = 12
 RECONSTRUCTION_LOSSES = {"mse": F.mse_loss, "l1": F.l1_loss}
 
 
@@ -55,20 +56,35 @@ class SFTGANConfig:
     per_pair: int = 1000
     holdout_fraction: float = 0.2
     generator_id: str = ""
+    pairs: list[str] = field(default_factory=list)  # MODEL@DATASET; instead of a strategy
+    max_side: int = GENERATOR_MAX_SIDE  # the generator's working size (longer side); maps are upsampled after
+    data_seed: int | None = None  # the seed of the sample and the held-out split; None: ``seed`` (repeats over seeds may fix it)
 
     def __post_init__(self) -> None:
         if self.kind not in GENERATOR_KINDS:
             raise ValueError(f"kind must be one of {', '.join(GENERATOR_KINDS)}, got {self.kind!r}")
-        if self.strategy not in STRATEGIES:
+        self.pairs = list(self.pairs)
+        if bool(self.strategy) == bool(self.pairs):
+            raise ValueError("give a strategy or pairs (MODEL@DATASET ...), not both and not neither")
+        if self.strategy and self.strategy not in STRATEGIES:
             raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}, got {self.strategy!r}")
+        parsed = [Pair.parse(text) for text in self.pairs]
         if self.reconstruction not in RECONSTRUCTION_LOSSES:
             raise ValueError(f"reconstruction loss must be one of {', '.join(RECONSTRUCTION_LOSSES)}")
+        if not 16 <= self.max_side <= 512:
+            raise ValueError(f"the generator's input size must be 16-512 pixels, got {self.max_side}")
         if not self.generator_id:
-            self.generator_id = f"{self.kind}-{self.strategy}"
+            models = sorted({pair.model_id for pair in parsed})
+            self.generator_id = f"{self.kind}-{self.strategy or (models[0] if len(models) == 1 else 'custom')}"
+
+    def training_pairs(self) -> list[Pair]:
+        """The (dataset, CNN) pairs this generator learns from: the strategy's, or the ones given."""
+        return [Pair.parse(text) for text in self.pairs] if self.pairs else strategy_pairs(self.strategy)
 
     def command(self, out_dir: str | Path = USER_CHECKPOINT_DIR) -> str:
         """The ``train-sftgan`` command line that reproduces this run into ``out_dir``."""
-        defaults = SFTGANConfig(self.kind, self.strategy)
+        defaults = SFTGANConfig(self.kind, self.strategy, pairs=self.pairs)
+        source = ["--pairs", *self.pairs] if self.pairs else ["--strategy", self.strategy]
         args = [
             "python",
             "-m",
@@ -76,8 +92,7 @@ class SFTGANConfig:
             "train-sftgan",
             "--kind",
             self.kind,
-            "--strategy",
-            self.strategy,
+            *source,
             "--seed",
             str(self.seed),
             "--epochs",
@@ -93,6 +108,8 @@ class SFTGANConfig:
             "eta": "--eta",
             "per_pair": "--per-pair",
             "holdout_fraction": "--holdout-fraction",
+            "max_side": "--input-size",
+            "data_seed": "--data-seed",
             "generator_id": "--id",
         }
         args += changed_option_arguments(self, defaults, options)
@@ -144,6 +161,26 @@ def validate(generator: SFTGenerator, shards: list[Shard], batch_size: int = 256
         "val_dice": float(torch.cat(dices).mean()),
         "n_val": sum(len(s) for s in squared),
         "per_pair": per_pair,
+    }
+
+
+CHECK_ROWS = 24  # validation samples whose figures a test recomputes from scratch (see tests/sftgan/test_shipped.py)
+
+
+@torch.inference_mode()
+def check_subset(generator: SFTGenerator, shard: Shard, count: int = CHECK_ROWS) -> dict:
+    """Dice and MSE of ``generator`` on the first ``count`` validation samples of ``shard``, with their indices in the
+    dataset's train split: a small, pinned figure anyone can recompute without rebuilding the whole shard."""
+    rows = shard.rows(heldout=True)[:count]
+    image, cgmas, target = shard.batch(rows)
+    was_training = generator.training
+    generated = generator.eval()(image, cgmas)
+    generator.train(was_training)
+    return {
+        "pair": str(shard.pair),
+        "rows": shard.row[rows].tolist(),
+        "dice": round(float(dice(generated, target).mean()), 4),
+        "mse": round(float((generated - target).pow(2).mean()), 5),
     }
 
 
@@ -235,26 +272,20 @@ def train_sftgan(
     with distributed_context() as world:
         torch.manual_seed(config.seed)
         if shards is None:
+            pairs = config.training_pairs()
+            if not pairs:
+                raise RuntimeError(f"no dataset of the {config.strategy} strategy is available")
+            options = {
+                "per_pair": config.per_pair,
+                "holdout_fraction": config.holdout_fraction,
+                "seed": config.seed if config.data_seed is None else config.data_seed,
+                "eta": config.eta,
+                "max_side": config.max_side,
+            }
             if world.is_main:  # one process builds the cache, the others read it
-                build_strategy(
-                    config.strategy,
-                    cache_dir,
-                    progress=progress,
-                    per_pair=config.per_pair,
-                    holdout_fraction=config.holdout_fraction,
-                    seed=config.seed,
-                    eta=config.eta,
-                )
+                build_pairs(pairs, cache_dir, progress=progress, **options)
             world.barrier()
-            shards = build_strategy(
-                config.strategy,
-                cache_dir,
-                progress=False,
-                per_pair=config.per_pair,
-                holdout_fraction=config.holdout_fraction,
-                seed=config.seed,
-                eta=config.eta,
-            )
+            shards = build_pairs(pairs, cache_dir, progress=False, **options)
         generator, discriminator = config.build_generator(), PatchDiscriminator()
         optimiser_g = torch.optim.Adam(generator.parameters(), lr=config.lr, betas=(0.5, 0.999))
         optimiser_d = torch.optim.Adam(discriminator.parameters(), lr=config.lr, betas=(0.5, 0.999))
@@ -328,15 +359,19 @@ def _write_generator(config: SFTGANConfig, generator: SFTGenerator, shards: list
     entry = {
         "id": config.generator_id,
         "kind": config.kind,
-        "strategy": config.strategy,
+        "strategy": config.strategy or "pairs",
         "architecture": generator.config(),
+        "max_side": config.max_side,
         "pairs": [
             {
                 "dataset": s.pair.dataset,
                 "model": s.pair.model_id,
+                "split": "train",
+                "class_source": s.class_source,
                 "heldout_classes": s.heldout_classes,
-                "n_train": int((~s.heldout).sum()),
-                "n_val": int(s.heldout.sum()),
+                **({"heldout_photos": s.heldout_groups} if s.heldout_groups else {}),
+                "n_train": len(s.rows(heldout=False)),
+                "n_val": len(s.rows(heldout=True)),
             }
             for s in shards
         ],
@@ -350,6 +385,7 @@ def _write_generator(config: SFTGANConfig, generator: SFTGenerator, shards: list
             "n_val": validation["n_val"],
             "epochs_run": len(history),
             "per_pair": validation["per_pair"],
+            **({"check": check_subset(generator, shards[0])} if shards[0].row is not None else {}),
         },
         "history": history,
         "training": asdict(config),
@@ -360,6 +396,12 @@ def _write_generator(config: SFTGANConfig, generator: SFTGenerator, shards: list
     return entry
 
 
+# photos: every train view of photo_views (2,000), more epochs over the smaller set
+STRATEGY_SETTINGS = {"photos": {"per_pair": 2000, "epochs": PHOTO_EPOCHS}}
+
+
 def shipped_generator_configs() -> list[SFTGANConfig]:
     """The generators committed under checkpoints/ (``reproduce-checkpoints --generators`` retrains them)."""
-    return [SFTGANConfig(kind, strategy, seed=0) for strategy in STRATEGIES for kind in GENERATOR_KINDS]
+    return [
+        SFTGANConfig(kind, strategy, seed=0, **STRATEGY_SETTINGS.get(strategy, {})) for strategy in STRATEGIES for kind in GENERATOR_KINDS
+    ]

@@ -37,7 +37,7 @@ from ..metrics.explainability_score import NOISE_AMOUNT
 from ..metrics.robustness import salt_and_pepper
 from ..metrics.suite import METRICS, EvaluationSettings, MethodBatch, method_map_function
 from ..models import ModelCard, load_model
-from ..sftgan.explainer import SFTGANExplainer, generator_info, strategy_for
+from ..sftgan.explainer import SFTGANExplainer, choose_generator, generator_info
 from ..versions import library_versions
 from .repository import StimulusData, SurveyStore
 
@@ -177,11 +177,14 @@ def model_versions(card: ModelCard, methods: Sequence[str]) -> dict:
     """sha256 of the CNN and of each SFT-GAN generator a method uses: recorded with every vote."""
     versions = {card.id: card.provenance.get("sha256", "")}
     for method in methods:
-        uses_default_generator = method in EXPLAINERS and issubclass(EXPLAINERS[method], SFTGANExplainer)
-        chosen = generator_method(method) or ((method, strategy_for(card.dataset)) if uses_default_generator else None)
+        chosen = generator_method(method)
         if chosen:
             generator_id = f"{chosen[0]}-{chosen[1]}"
-            versions[generator_id] = generator_info(generator_id).get("sha256", "")
+        elif method in EXPLAINERS and issubclass(EXPLAINERS[method], SFTGANExplainer):
+            generator_id = choose_generator(card, method).generator_id
+        else:
+            continue
+        versions[generator_id] = generator_info(generator_id).get("sha256", "")
     return versions
 
 
@@ -394,8 +397,9 @@ def create_survey(
     on_progress: ProgressCallback | None = None,
 ) -> str:
     """Build and store a survey (status "draft"); returns its code. Images come from ``design.dataset``
-    (class-balanced, seeded) unless ``images`` are given (e.g. uploads: Tensor[C, H, W] each in [0, 1], any size and
-    channel count; each is resized to the model's input). A captioning survey uses the captioning scenes only."""
+    (class-balanced, seeded; unlabelled data too, e.g. a folder of photos: maps always explain the prediction) unless
+    ``images`` are given (e.g. uploads: Tensor[C, H, W] each in [0, 1], any size and channel count; each is resized
+    to the model's input). A captioning survey uses the captioning scenes only."""
     design.validate()
     if design.task == "captioning":
         if images is not None:
@@ -416,7 +420,7 @@ def create_survey(
         indices = balanced_indices(dataset.labels, min(needed, len(dataset)), design.seed)
         images = dataset.float_images(torch.tensor(indices))
         masks = None if dataset.masks is None else dataset.masks[indices]
-        sources = [f"{design.dataset}/{design.split}#{i} ({dataset.classes[int(dataset.labels[i])]})" for i in indices]
+        sources = [dataset.describe(i, design.dataset) for i in indices]
     if sources is None or len(sources) != images.shape[0]:
         sources = [f"upload #{i + 1}" for i in range(images.shape[0])]
     stimuli = build_stimuli(design, card, images, sources, masks, on_progress)
