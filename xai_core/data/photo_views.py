@@ -58,6 +58,11 @@ def photo_files() -> dict[str, Path]:
     return files
 
 
+def photo_names(split: str) -> list[str]:
+    """The sorted names of a split's source photos (``info["groups"]`` indexes this list)."""
+    return sorted(name for name in photo_files() if (name in TEST_PHOTOS) == (split == "test"))
+
+
 def random_view(photo: Image.Image, generator: np.random.Generator, size: int = VIEW_SIZE) -> Image.Image:
     """One random square crop of ``photo`` (side in [MIN_CROP_FRACTION, 1] of its shorter side, uniform position),
     flipped left-right with probability 1/2, resized to ``size`` x ``size``."""
@@ -75,8 +80,7 @@ def load_photo_views(split: str = "train", views: int | None = None, size: int =
     views only from those. Views are dealt round-robin over the photos, so each photo gives the same number."""
     if split not in VIEWS:
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-    files = photo_files()
-    names = sorted(name for name in files if (name in TEST_PHOTOS) == (split == "test"))
+    files, names = photo_files(), photo_names(split)
     photos = [read_image_file(files[name]).convert("RGB") for name in names]
     count = VIEWS[split] if views is None else views
     generator = np.random.default_rng([seed, 0 if split == "train" else 1])

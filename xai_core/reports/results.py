@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from ..data.photo_views import photo_names
 from ..metrics.gan_experiments import run_gan_experiments
 from ..metrics.suite import EvaluationResult, write_sanity_verdicts
 from ..models.checkpoints import DEFAULT_CHECKPOINT_DIR, REPOSITORY_ROOT, read_manifest
@@ -67,10 +68,50 @@ def sftgan_tables(checkpoint_dir: Path = DEFAULT_CHECKPOINT_DIR) -> str:
         "| --- | --- |" + " ---: |" * len(ids),
     ]
     for model in pairs:
-        heldout = next(p["heldout_classes"] for e in entries for p in e["pairs"] if p["model"] == model)
+        pair = next(p for e in entries for p in e["pairs"] if p["model"] == model)
+        heldout = _heldout_text(pair)
         cells = [f"{e['metrics']['per_pair'][model]['dice']:.4f}" if model in e["metrics"]["per_pair"] else "-" for e in entries]
         per_pair.append(f"| `{model}` | {heldout} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n\nPer pair (held-out classes only):\n\n" + "\n".join(per_pair)
+
+
+GENERATORS_SECTION_HEADING = "## SFT-GAN generators: agreement with Grad-CAM on unseen classes (paper Table 2)"
+
+
+def generators_section(checkpoint_dir: Path = DEFAULT_CHECKPOINT_DIR) -> str:
+    """The generators section of docs/results.md, from the manifest alone (``report-results --generators-only``)."""
+    return f"""{GENERATORS_SECTION_HEADING}
+
+Each generator is trained on every (dataset, CNN) pair of its strategy, on images of each dataset's
+**train split** only (the evaluation tables below use the test splits, which no generator saw), and
+within it on images of 80 % of the classes; the figures are on images of the held-out 20 %, which it
+never saw. For the *photos* strategy (EfficientNet-Lite0 at 224 px on random views of 13 offline
+photos) the classes are the CNN's predicted ImageNet classes, and the held-out images are the views
+of 3 held-out photos: no view of a training photo, and no held-out class, is trained on. Dice is
+computed on maps binarised at 127 (of 255) against the binarised final-layer Grad-CAM, averaged
+over images, at the generator's working size (64 px for photos); MSE is against the Grad-CAM map
+itself. The paper reports the average Dice of LSFT-GAN for strategy 1 (symbols) only, over
+EMNIST/MNIST/Chinese-numeral pairs with VGG16-class CNNs; ours are smaller CNNs on the datasets that
+work offline (see DESIGN.md).
+
+{sftgan_tables(checkpoint_dir)}
+"""
+
+
+def write_generator_results(path: Path = RESULTS_PATH, checkpoint_dir: Path = DEFAULT_CHECKPOINT_DIR) -> Path:
+    """Replace only the generators section of an existing docs/results.md (after retraining generators)."""
+    path.write_text(replace_section(existing_results(path), GENERATORS_SECTION_HEADING, generators_section(checkpoint_dir)))
+    return path
+
+
+def _heldout_text(pair: dict) -> str:
+    """The held-out classes of a pair (their count when many), and its held-out photos when it has some."""
+    classes = pair["heldout_classes"]
+    text = str(classes) if len(classes) <= 12 else f"{len(classes)} predicted classes"
+    if not pair.get("heldout_photos"):
+        return text
+    names = photo_names("train") if pair["dataset"] == "photo_views" else None
+    return text + "; photos " + ", ".join(names[i] if names else str(i) for i in pair["heldout_photos"])
 
 
 def render_results_markdown(checkpoint_dir: Path = DEFAULT_CHECKPOINT_DIR, evaluation: str = "") -> str:
@@ -94,17 +135,7 @@ have random backgrounds: the gap between the two is the overfitting the SFT-GAN 
 The SFT-GAN paper trains its CNNs on EMNIST, Animals-10 and Cats vs Dogs; it reports no
 classifier accuracies to compare with. DESIGN.md expects >= 98 % on MNIST.
 
-## SFT-GAN generators: agreement with Grad-CAM on unseen classes (paper Table 2)
-
-Each generator is trained on every (dataset, CNN) pair of its strategy, on images of 80 % of each
-dataset's classes; the figures are on images of the held-out 20 %, which it never saw. Dice is
-computed on maps binarised at 127 (of 255) against the binarised final-layer Grad-CAM, averaged
-over images; MSE is against the Grad-CAM map itself. The paper reports the average Dice of
-LSFT-GAN for strategy 1 (symbols) only, over EMNIST/MNIST/Chinese-numeral pairs with VGG16-class
-CNNs; ours are smaller CNNs on the datasets that work offline (see DESIGN.md).
-
-{sftgan_tables(checkpoint_dir)}
-{evaluation}"""
+{generators_section(checkpoint_dir)}{evaluation}"""
 
 
 def render_evaluation_markdown(results: dict[str, EvaluationResult], relevance: dict[str, dict]) -> str:

@@ -42,7 +42,7 @@ STRATEGIES: dict[str, tuple[str, ...]] = {
 }
 ARCHITECTURES = ("vgg", "resnet", "mobilenet")
 PHOTO_MODELS = (EFFICIENTNET_LITE0_ID,)  # the ImageNet-scale CNNs whose real weights ship offline
-SHARD_FORMAT = 2
+SHARD_FORMAT = 3
 SHARD_SPLIT = "train"
 DEFAULT_CACHE_DIR = REPOSITORY_ROOT / "runs" / "sftgan-data"
 GENERATOR_MAX_SIDE = 64
@@ -235,8 +235,9 @@ def training_images(dataset: str) -> ImageDataset:
 
 class CGMAWorker:
     """(generator image, CGMAs, final Grad-CAM, explained class) for rows[start:stop] of a pair's training images,
-    as uint8 arrays at the generator's working size (longer side at most ``max_side``): the unit of work of a
-    shard on any executor (``xai_core.data.chunks``, ``xai_core.jobs``)."""
+    at the generator's working size (longer side at most ``max_side``; image and Grad-CAM as uint8, CGMAs as
+    float16: see :func:`build_pair_shard`): the unit of work of a shard on any executor (``xai_core.data.chunks``,
+    ``xai_core.jobs``)."""
 
     def __init__(self, model_id: str, dataset: str, rows: list[int], eta: int = DEFAULT_ETA, max_side: int = GENERATOR_MAX_SIDE):
         self.card = load_model(model_id)
@@ -248,7 +249,7 @@ class CGMAWorker:
         computed = generator_inputs(self.card.model, self.card.preprocess(batch), eta=self.eta)
         return {
             "image": _to_uint8(resize_maps(computed.image, self.size)).numpy(),
-            "cgmas": _to_uint8(resize_maps(computed.cgmas, self.size)).numpy(),
+            "cgmas": resize_maps(computed.cgmas, self.size).clamp(0, 1).half().numpy(),
             "target": _to_uint8(resize_maps(computed.final_gradcam, self.size)).numpy(),
             "explained": computed.targets.numpy(),
         }
@@ -271,7 +272,8 @@ def build_pair_shard(
     Images are a seeded random subset of the train split (``row``: their indices in it); the CNN explains its own
     prediction. Validation rows follow :func:`split_rows` (classes are labels, or the CNN's predictions on
     unlabelled data). The shard is reused when its fingerprint (model sha256, sizes, seed, eta, split) matches.
-    Stored as uint8 (maps quantised to 1/255) at the working size, to keep shards small. Batches run on
+    Stored at the working size; image and Grad-CAM as uint8 (1/255 steps), the CGMAs as float16: the last CGMA
+    of a 49-layer CNN holds its final layer at 1/49 weight, which 1/255 steps would wipe out. Batches run on
     ``executor`` (local by default; a Ray executor computes the same bytes).
     """
     card = load_model(pair.model_id)
@@ -313,7 +315,7 @@ def build_pair_shard(
 
 @dataclass
 class Shard:
-    """One pair's cached samples, uint8 in memory; ``batch`` turns rows into float tensors. ``row``: each sample's
+    """One pair's cached samples (image and target uint8, CGMAs float16 or uint8); ``batch`` turns rows into floats. ``row``: each sample's
     index in the dataset's train split; ``class_source``: "label" or "prediction"."""
 
     pair: Pair
@@ -355,7 +357,12 @@ class Shard:
 
     def batch(self, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(image [B,3,H,W], cgmas [B,eta,H,W], target [B,1,H,W]) as float in [0, 1]."""
-        return tuple(tensor[rows].float().div_(255) for tensor in (self.image, self.cgmas, self.target))  # type: ignore[return-value]
+        return tuple(_unit_float(tensor[rows]) for tensor in (self.image, self.cgmas, self.target))  # type: ignore[return-value]
+
+
+def _unit_float(tensor: torch.Tensor) -> torch.Tensor:
+    """uint8 (0-255) or float16 (0-1) stored maps -> float32 in [0, 1]."""
+    return tensor.float().div_(255) if tensor.dtype == torch.uint8 else tensor.float()
 
 
 def build_pairs(pairs: list[Pair], cache_dir: str | Path = DEFAULT_CACHE_DIR, progress: bool = True, **options) -> list[Shard]:
