@@ -34,8 +34,7 @@ def test_shows_original_gradcam_lsft_gsft(sftgan_page):
     (message,) = [m.value for m in sftgan_page.info if "LSFT-GAN uses" in m.value]
     recorded = generator_info("lsft-symbols")["metrics"]["val_dice"]
     assert (
-        f"LSFT-GAN uses `lsft-symbols` (symbols strategy, trained on vgg-mnist's maps; held-out Dice vs Grad-CAM {recorded:.3f})"
-        in message
+        f"LSFT-GAN uses `lsft-symbols` (symbols strategy, trained on vgg-mnist's maps; held-out Dice vs Grad-CAM {recorded:.3f})" in message
     )
     assert any("`lsft-symbols` learned from digits, glyphs, mnist (train splits only)" in c.value for c in sftgan_page.caption)
 
