@@ -47,6 +47,16 @@ def test_drop_and_deletion_auc_match_hand_computation():
     assert set(badges["bright"]) == {"average_drop", "deletion_auc"}  # no mask, no reference
 
 
+def test_under_center_crop_the_mask_is_cut_to_the_models_field_of_view():
+    """A 4x8 image seen through a 4x4 centre crop: the mask's outer columns (outside the crop) do not count."""
+    card = ModelCard("pixel-sum", "sum", PixelSum(), ["bright", "dark"], 1, (4, 4), (0.0,), (1.0,), resize_policy="center_crop")
+    wide = torch.cat([torch.zeros(1, 4, 2), IMAGE, torch.zeros(1, 4, 2)], dim=2)  # [1,4,8], IMAGE in the centre
+    centre = (MAP[0] * 255).round() > 127
+    mask = torch.cat([torch.ones(1, 4, 2), centre.float(), torch.ones(1, 4, 2)], dim=2)  # margins marked foreground
+    badges = image_badges(card, wide, {"bright": MAP}, target=0, mask=mask)
+    assert badges["bright"]["mask_dice"] == 1.0
+
+
 def test_a_map_of_ones_keeps_the_image_and_drops_nothing():
     badges = image_badges(_card(), IMAGE, {"all": torch.ones(1, 1, 4, 4)}, target=0)
     assert badges["all"]["average_drop"] == 0.0
