@@ -127,6 +127,18 @@ def _batch_norm_after(converted_name: str) -> str:
     return ".".join(parts[:-1] + [parts[-1].replace("conv", "bn")])
 
 
+def test_a_newer_opset_is_converted_down_first(out):
+    """onnx2torch stops at opset 17 operators (Identity-19 is unknown to it): the graph is converted down, not refused."""
+    torch.manual_seed(0)
+    original = torchvision.models.resnet18(num_classes=3).eval()
+    torch.onnx.export(original, (torch.zeros(1, 3, 64, 64),), str(out.parent / "r19.onnx"), dynamo=False, opset_version=19)
+    added = add_onnx_model("opset19", out.parent / "r19.onnx", CLASSES, out_dir=out)
+    assert len(added.conv_layers) == 20 and added.entry["input_size"] == [64, 64]
+    image = _photo()
+    card = load_model("opset19")
+    torch.testing.assert_close(card.probabilities(image), _reference(original, input_size=(64, 64)).probabilities(image), rtol=0, atol=1e-5)
+
+
 def test_onnx_refusals(out):
     mlp = nn.Sequential(nn.Flatten(), nn.Linear(3 * 32 * 32, 3))
     torch.onnx.export(mlp.eval(), (torch.zeros(1, 3, 32, 32),), str(out.parent / "mlp.onnx"), dynamo=False, opset_version=17)
