@@ -273,3 +273,15 @@ def test_invalid_configurations(changes, message):
     options = {"kind": "lsft", "strategy": "symbols", **changes}
     with pytest.raises(ValueError, match=message):
         SFTGANConfig(**options)
+
+
+def test_keep_best_writes_the_epoch_with_the_best_heldout_dice(tmp_path):
+    """Under --keep-best the written generator is the best validation epoch's, whichever epoch came last."""
+    torch.set_num_threads(1)
+    config = tiny_config(epochs=3, keep_best=True, lr=3e-2)  # a large step: validation Dice moves between epochs
+    entry = train_sftgan(config, out_dir=tmp_path / "out", run_dir=tmp_path / "run", shards=synthetic_shards(96), progress=False)
+    best = max(entry["history"], key=lambda record: record["val_dice"])
+    assert entry["metrics"]["best_epoch"] == best["epoch"]
+    assert entry["metrics"]["val_dice"] == pytest.approx(best["val_dice"], abs=1e-4)
+    assert_same_weights(weights(tmp_path / "out", config), dict(load_file(str(tmp_path / "run" / "best.safetensors"))))
+    assert entry["command"].endswith("--keep-best --out " + str(tmp_path / "out"))

@@ -23,6 +23,7 @@ def _cmd_train_sftgan(args: argparse.Namespace) -> int:
         pairs=list(args.pairs or []),
         max_side=args.input_size,
         data_seed=args.data_seed,
+        keep_best=args.keep_best,
         seed=args.seed,
         epochs=args.epochs,
         batch_size=args.batch_size,
@@ -95,6 +96,9 @@ def _register_train_sftgan(commands: argparse._SubParsersAction) -> None:
         metavar="MODEL@DATASET",
         help="any registered model and dataset, e.g. my-resnet@folder:/data/leaves (unlabelled folders: the class split "
         "uses the model's predicted class); images come from the dataset's train split only",
+    )
+    sftgan.add_argument(
+        "--keep-best", action="store_true", help="write the epoch with the best held-out Dice, not the last (report a test split too)"
     )
     sftgan.add_argument(
         "--input-size", type=int, default=GENERATOR_MAX_SIDE, help="the generator's working size (longer side); maps are upsampled"
