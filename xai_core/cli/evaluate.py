@@ -17,6 +17,7 @@ from ..reports.audit_report import write_audit_report
 from ..reports.bundle import bundle_for_generated, bundle_for_image
 from ..reports.evaluation_report import write_evaluation
 from ..reports.results import write_gan_results, write_generator_results, write_results
+from ..reports.sftgan_photos import write_summary as write_photo_summary
 from .common import add_threads_option, apply_threads, load_image_argument, method_names, progress_bar, seed_list
 from .jobs import add_executor_options, executor_from
 
@@ -58,7 +59,9 @@ def pair_on(text: str, dataset: str | None) -> str:
 
 def _cmd_report_results(args: argparse.Namespace) -> int:
     with progress_bar("report-results", args.quiet) as show:
-        if args.generators_only:
+        if args.photos:
+            print(f"wrote {write_photo_summary(on_progress=show)}")
+        if args.generators_only or args.photos:
             path = write_generator_results()
         else:
             path = (write_gan_results if args.gan_only else write_results)(rerun=args.rerun, on_progress=show)
@@ -218,6 +221,11 @@ def _register_report_results(commands: argparse._SubParsersAction) -> None:
         "--generators-only",
         action="store_true",
         help="only re-render the SFT-GAN generators section from checkpoints/manifest.json (after retraining generators)",
+    )
+    report.add_argument(
+        "--photos",
+        action="store_true",
+        help="measure the photos generators on the never-seen test photos (docs/data/sftgan_photos.json), then as --generators-only",
     )
     report.add_argument("--quiet", action="store_true")
     report.set_defaults(handler=_cmd_report_results)

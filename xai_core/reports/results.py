@@ -22,6 +22,8 @@ from .evaluation_report import (
 )
 from .experiments import EXPERIMENTS, run_experiment, run_relevance
 from .gan_report import render_gan_markdown
+from .sftgan_photos import SECTION_HEADING as PHOTOS_SECTION_HEADING
+from .sftgan_photos import photos_section
 
 RESULTS_PATH = REPOSITORY_ROOT / "docs" / "results.md"
 
@@ -99,9 +101,20 @@ work offline (see DESIGN.md).
 
 
 def write_generator_results(path: Path = RESULTS_PATH, checkpoint_dir: Path = DEFAULT_CHECKPOINT_DIR) -> Path:
-    """Replace only the generators section of an existing docs/results.md (after retraining generators)."""
-    path.write_text(replace_section(existing_results(path), GENERATORS_SECTION_HEADING, generators_section(checkpoint_dir)))
+    """Replace only the generators sections of an existing docs/results.md (after retraining generators): the
+    manifest's figures, and the photos generators' from their committed summary."""
+    document = replace_section(existing_results(path), GENERATORS_SECTION_HEADING, generators_section(checkpoint_dir))
+    path.write_text(_with_photos_section(document))
     return path
+
+
+def _with_photos_section(document: str) -> str:
+    """``document`` with the photos section right after the generators section (replaced when present)."""
+    if PHOTOS_SECTION_HEADING in document:
+        return replace_section(document, PHOTOS_SECTION_HEADING, photos_section())
+    before, heading, rest = document.partition(GENERATORS_SECTION_HEADING)
+    body, next_heading, after = rest.partition("\n## ")
+    return before + heading + body.rstrip("\n") + "\n\n" + photos_section() + ("\n## " + after if next_heading else "")
 
 
 def _heldout_text(pair: dict) -> str:
@@ -289,5 +302,6 @@ def write_results(path: Path = RESULTS_PATH, rerun: bool = False, on_progress: C
     captioning = section_of(path.read_text(), CAPTIONING_SECTION_HEADING) if path.is_file() else ""  # kept: written by captioning-results
     path.parent.mkdir(parents=True, exist_ok=True)
     document = render_results_markdown(evaluation=render_evaluation_markdown(results, relevance) + render_gan_markdown(gan_results))
+    document = _with_photos_section(document)
     path.write_text(replace_section(document, CAPTIONING_SECTION_HEADING, captioning) if captioning else document)
     return path
