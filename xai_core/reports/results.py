@@ -104,8 +104,19 @@ def write_generator_results(path: Path = RESULTS_PATH, checkpoint_dir: Path = DE
     """Replace only the generators sections of an existing docs/results.md (after retraining generators): the
     manifest's figures, and the photos generators' from their committed summary."""
     document = replace_section(existing_results(path), GENERATORS_SECTION_HEADING, generators_section(checkpoint_dir))
-    path.write_text(_with_photos_section(document))
+    document = _with_photos_section(document)
+    if STALE_NOTE not in document:  # the evaluation tables still hold the generators they were computed with
+        document = document.replace(EVALUATION_HEADING + "\n", EVALUATION_HEADING + "\n\n" + STALE_NOTE + "\n", 1)
+    path.write_text(document)
     return path
+
+
+EVALUATION_HEADING = "## Evaluation: the SFT-GAN paper's tables beside ours"
+STALE_NOTE = (
+    "> Written by `report-results --generators-only`: the LSFT/GSFT figures in the evaluation tables below were "
+    "computed with earlier generators, not the ones listed above; `python -m xai_core report-results --rerun` "
+    "recomputes every table (and drops this note)."
+)
 
 
 def _with_photos_section(document: str) -> str:
