@@ -111,7 +111,7 @@ EXPERIMENTS: dict[str, Experiment] = {
         Experiment(
             "sanity",
             "Cascading model randomisation of every method on every shipped CNN (the Explain page's badges)",
-            tuple(f"{arch}-{dataset}" for strategy in STRATEGIES.values() for dataset in strategy for arch in ARCHITECTURES),
+            SYMBOL_PAIRS + OBJECT_PAIRS,
             ALL_METHODS,
             ("sanity_correlation",),
             n=6,
