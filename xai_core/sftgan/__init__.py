@@ -3,7 +3,7 @@
 Guna, Benitez, Sikha, "Interpreting CNN Predictions using Conditional GANs" (§3.2, §4.1, §5).
 """
 
-from .data import STRATEGIES, Pair, build_pair_shard, build_strategy, fit_cgmas, generator_image, generator_inputs, strategy_pairs
+from .data import STRATEGIES, Pair, build_pair_shard, build_pairs, fit_cgmas, generator_image, generator_inputs, strategy_pairs
 from .explainer import (
     GSFT,
     LSFT,
@@ -40,7 +40,7 @@ __all__ = [
     "average_relevance",
     "choose_generator",
     "build_pair_shard",
-    "build_strategy",
+    "build_pairs",
     "cgma_relevance",
     "explain_relevance",
     "fit_cgmas",

@@ -371,14 +371,6 @@ def build_pairs(pairs: list[Pair], cache_dir: str | Path = DEFAULT_CACHE_DIR, pr
     return [Shard.load(build_pair_shard(pair, cache_dir, progress=progress, **options), pair) for pair in bar]
 
 
-def build_strategy(strategy: str, cache_dir: str | Path = DEFAULT_CACHE_DIR, progress: bool = True, **options) -> list[Shard]:
-    """Build (or reuse) the shard of every pair of ``strategy`` and load them all."""
-    pairs = strategy_pairs(strategy)
-    if not pairs:
-        raise RuntimeError(f"no dataset of the {strategy} strategy is available")
-    return build_pairs(pairs, cache_dir, progress, **options)
-
-
 def training_batches(
     shards: list[Shard], batch_size: int, seed: int, epoch: int, rank: int = 0, world_size: int = 1
 ) -> Iterator[tuple[Shard, torch.Tensor]]:
