@@ -156,6 +156,11 @@ def pil_to_uint8(image: Image.Image) -> torch.Tensor:
     return torch.from_numpy(array.transpose(2, 0, 1).copy())
 
 
+def rgb_square_uint8(image: Image.Image, size: int) -> torch.Tensor:
+    """A decoded picture as the uint8 Tensor[3, size, size] that folder and upload datasets store: RGB, centre square."""
+    return pil_to_uint8(square_crop(image.convert("RGB"), size))
+
+
 def pil_to_tensor(image: Image.Image) -> torch.Tensor:
     """PIL ``L``/``RGB`` image -> float Tensor[C, H, W] in [0, 1]."""
     array = np.asarray(image, dtype=np.uint8)

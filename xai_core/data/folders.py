@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from .base import UNLABELED, DatasetUnavailable, ImageDataset, stratified_split
-from .decode import ACCEPTED_EXTENSIONS, ImageDecodeError, pil_to_uint8, read_image_file, square_crop
+from .decode import ACCEPTED_EXTENSIONS, ImageDecodeError, read_image_file, rgb_square_uint8
 
 FOLDER_IMAGE_SIZE = 224  # the input side of most pretrained and user CNNs; smaller models downscale
 SPLIT_SEED = 0
@@ -134,11 +134,10 @@ def _decode(
     tensors, labels, files, skipped = [], [], [], list(stray)
     for file, label in candidates:
         try:
-            picture = read_image_file(file).convert("RGB")
+            tensors.append(rgb_square_uint8(read_image_file(file), image_size))
         except ImageDecodeError as error:
             skipped.append(f"{file}: {error}")
             continue
-        tensors.append(pil_to_uint8(square_crop(picture, image_size)))
         labels.append(label)
         files.append(str(file.relative_to(root)))
     where = str(base) if classes or base != root else f"the {split} split of {root}"

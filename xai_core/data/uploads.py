@@ -29,7 +29,7 @@ from pathlib import PurePosixPath
 import torch
 
 from .base import UNLABELED, DatasetUnavailable, ImageDataset
-from .decode import ACCEPTED_EXTENSIONS, MAX_IMAGE_BYTES, ImageDecodeError, decode_image, pil_to_uint8, square_crop
+from .decode import ACCEPTED_EXTENSIONS, MAX_IMAGE_BYTES, ImageDecodeError, decode_image, rgb_square_uint8
 from .folders import FOLDER_IMAGE_SIZE
 
 UPLOAD_PREFIX = "upload:"
@@ -131,11 +131,10 @@ def dataset_from_files(
                 skipped.append(f"{member}: over the limit of {max_images} images an upload may hold")
                 continue
             try:
-                picture = decode_image(payload).convert("RGB")
+                tensors.append(rgb_square_uint8(decode_image(payload), image_size))
             except ImageDecodeError as error:
                 skipped.append(f"{member}: {error}")
                 continue
-            tensors.append(pil_to_uint8(square_crop(picture, image_size)))
             names.append(member)
     if not tensors:
         reasons = "; ".join(skipped[:3]) + (f"; and {len(skipped) - 3} more" if len(skipped) > 3 else "")
