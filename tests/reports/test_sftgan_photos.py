@@ -1,37 +1,114 @@
-"""The photos generators' results section: rendered only from its committed summary, with a verdict that follows
-the numbers, placed after the generators section of docs/results.md."""
+"""The photos generators' results section: rendered only from its committed summary (every seed, mean ± std over
+seeds, two generator-free baselines), with a verdict that follows the numbers, placed after the generators section
+of docs/results.md; the linear CGMA readout and the seed discovery on constructed cases."""
 
 import json
 
+import pytest
+import torch
+
+from xai_core.models.checkpoints import save_state_dict, write_manifest_entry
 from xai_core.reports import results
-from xai_core.reports.sftgan_photos import LAST_BLOCK, SECTION_HEADING, STRESS_MODEL, photos_section
+from xai_core.reports.sftgan_photos import (
+    LAST_BLOCK,
+    LINEAR_READOUT,
+    SECTION_HEADING,
+    STRESS_MODEL,
+    CGMABatch,
+    fit_linear_readout,
+    linear_readout,
+    photo_generators,
+    photos_section,
+)
+from xai_core.sftgan.networks import SFTGenerator
+
+MODEL = "efficientnet_lite0-imagenet"
 
 
-def _summary(dice: float) -> dict:
-    generator = {"sha256": "0" * 64, "seed": 0, "val_dice": 0.7, "val_mse": 0.03, "n_val": 462, "best_epoch": 2, "epochs": 12}
-    scores = {"dice": dice, "dice_std": 0.1, "mse": 0.04, "n": 400}
-    window = {"dice": 0.66, "dice_std": 0.2, "mse": 0.05, "n": 400}
+def _run(kind: str, seed: int, shipped: bool, best_epoch: int | None = 2) -> dict:
     return {
-        "test_split": {"dataset": "photo_views", "split": "test", "images": 400},
-        "generators": {"lsft-photos": generator, "gsft-photos": generator | {"best_epoch": None}},
+        "kind": kind,
+        "seed": seed,
+        "shipped": shipped,
+        "sha256": "0" * 64,
+        "val_dice": 0.7 - 0.1 * seed,
+        "val_mse": 0.03,
+        "n_val": 462,
+        "best_epoch": best_epoch,
+        "epochs": 12,
+        "heldout_photos": [4, 8, 10],
+    }
+
+
+def _summary(dices: dict[str, float], readout: float = 0.72) -> dict:
+    """Three LSFT seeds and one GSFT seed; ``dices``: test Dice per generator id on EfficientNet-Lite0."""
+    runs = {
+        "lsft-photos": _run("lsft", 0, True),
+        "lsft-photos-seed1": _run("lsft", 1, False),
+        "lsft-photos-seed2": _run("lsft", 2, False),
+        "gsft-photos": _run("gsft", 0, True, best_epoch=None),
+    }
+
+    def scores(dice: float) -> dict:
+        return {"dice": dice, "dice_std": 0.1, "mse": 0.04, "n": 400}
+
+    baselines = {LAST_BLOCK: scores(0.66), LINEAR_READOUT: scores(readout) | {"weights": [0.0] * 9, "fitted_on": 200}}
+    return {
+        "test_split": {"dataset": "photo_views", "split": "test", "images": 400, "readout_train_views": 200},
+        "generators": runs,
         "test": {
-            "efficientnet_lite0-imagenet": {"lsft-photos": scores, "gsft-photos": scores | {"dice": dice - 0.1}, LAST_BLOCK: window},
-            STRESS_MODEL: {"lsft-photos": scores, "gsft-photos": scores, LAST_BLOCK: window},
+            MODEL: {g: scores(dices[g]) for g in runs} | baselines,
+            STRESS_MODEL: {g: scores(0.7) for g in runs} | baselines,
         },
     }
 
 
-def test_the_section_reads_the_summary_and_the_verdict_follows_it(tmp_path):
+def test_the_section_reads_the_summary_and_the_verdict_follows_the_mean_over_seeds(tmp_path):
     path = tmp_path / "summary.json"
-    path.write_text(json.dumps(_summary(0.71)))
+    path.write_text(json.dumps(_summary({"lsft-photos": 0.71, "lsft-photos-seed1": 0.61, "lsft-photos-seed2": 0.66, "gsft-photos": 0.5})))
     section = photos_section(path)
-    assert "| `lsft-photos` | 0 | 2 (12) | 0.7000 | 0.0300 | **0.7100** ± 0.1000 | 0.0400 | 0.7100 | 0.0400 |" in section
-    assert "| `gsft-photos` | 0 | 12 (12) |" in section
-    assert "reaches Dice 0.7100 for EfficientNet-Lite0, which **misses** the goal of 0.80" in section
-    assert "the final Grad-CAM at Dice 0.6600 on the same test views" in section
-    path.write_text(json.dumps(_summary(0.85)))
-    assert "which meets the goal of 0.80" in photos_section(path)
+    assert "| `lsft-photos` (shipped) | 0 | 2 (12) | 0.7000 | 0.0300 | **0.7100** ± 0.1000 | 0.0400 | 0.7000 | 0.0400 |" in section
+    assert "| `lsft-photos-seed1` | 1 | 2 (12) | 0.6000 |" in section
+    assert "| `gsft-photos` (shipped) | 0 | 12 (12) |" in section  # no best epoch recorded: the last one
+    # mean and sample std over the three LSFT seeds: test Dice 0.66 ± 0.05, held-out Dice 0.6 ± 0.1
+    assert "| **LSFT, mean ± std over 3 seeds** | | | 0.6000 ± 0.1000 | 0.0300 ± 0.0000 | **0.6600 ± 0.0500** |" in section
+    assert "| **GSFT, mean ± std over 1 seed** | | | 0.7000 | 0.0300 | **0.5000** |" in section
+    assert f"| {LINEAR_READOUT} (no generator) | | | | | 0.7200 ± 0.1000 |" in section
+    assert "the better generator (LSFT) reaches a mean Dice of 0.6600" in section
+    assert "**misses** the goal of 0.80" in section
+    assert "neither generator beats it on average" in section
+    path.write_text(json.dumps(_summary({g: 0.85 for g in ("lsft-photos", "lsft-photos-seed1", "lsft-photos-seed2", "gsft-photos")})))
+    section = photos_section(path)
+    assert "which meets the goal of 0.80" in section and "LSFT and GSFT beat it on average" in section
     assert "Not measured yet" in photos_section(tmp_path / "missing.json")
+
+
+def test_the_linear_readout_recovers_a_linear_target_exactly():
+    generator = torch.Generator().manual_seed(0)
+    cgmas = torch.rand(6, 8, 5, 7, generator=generator)
+    weights = torch.arange(1, 10, dtype=torch.float64) / 100  # 8 CGMA weights and a constant
+    target = (cgmas.permute(0, 2, 3, 1).double() @ weights[:8] + weights[8]).float().unsqueeze(1)
+    batches = [CGMABatch(torch.zeros(3, 3, 5, 7), cgmas[i : i + 3], target[i : i + 3], target[i : i + 3]) for i in (0, 3)]
+    fitted = fit_linear_readout(batches)
+    assert fitted == pytest.approx(weights.tolist(), abs=1e-5)  # float32 targets: 1e-7 relative per pixel
+    assert torch.allclose(linear_readout(fitted, cgmas), target.clamp(0, 1), atol=1e-6)
+
+
+def test_photo_generators_finds_every_photos_generator_of_the_given_directories(tmp_path):
+    torch.manual_seed(0)
+    for seed, kind, strategy in ((2, "gsft", "photos"), (1, "lsft", "photos"), (0, "lsft", "objects")):
+        directory = tmp_path / f"seed{seed}"
+        directory.mkdir()
+        network = SFTGenerator(kind, 8, 8, 4)
+        digest = save_state_dict(network.state_dict(), directory / f"{kind}.safetensors")
+        entry = {"id": f"{kind}-{strategy}-seed{seed}", "kind": kind, "strategy": strategy, "seed": seed, "file": f"{kind}.safetensors"}
+        write_manifest_entry(directory, entry | {"sha256": digest, "architecture": network.config()}, section="generators")
+    found = photo_generators([tmp_path / "seed0", tmp_path / "seed2", tmp_path / "seed1"])
+    assert [(g.generator_id, g.directory.name, g.max_side) for g in found] == [
+        ("lsft-photos-seed1", "seed1", 64),
+        ("gsft-photos-seed2", "seed2", 64),
+    ]
+    assert not found[0].network.training and found[0].network.kind == "lsft"
 
 
 def test_the_section_follows_the_generators_section(tmp_path, monkeypatch):
@@ -40,3 +117,18 @@ def test_the_section_follows_the_generators_section(tmp_path, monkeypatch):
     once = results._with_photos_section(document)
     assert once.index(results.GENERATORS_SECTION_HEADING) < once.index(SECTION_HEADING) < once.index("## Evaluation")
     assert results._with_photos_section(once) == once and once.endswith("## Evaluation\n\nkept\n")
+
+
+def test_evaluation_only_replaces_the_evaluation_section_and_keeps_the_gan_sections(tmp_path, monkeypatch):
+    path = tmp_path / "results.md"
+    gan = "## Explainable GAN (unified XAI framework paper, Table 2 and §4)\n\nGAN tables, not recomputed\n"
+    stale = f"{results.EVALUATION_HEADING}\n\n{results.STALE_NOTE}\n\nold tables\n"
+    path.write_text(f"# Results\n\n{results.GENERATORS_SECTION_HEADING}\n\nold generators\n\n{stale}\n{gan}")
+    monkeypatch.setattr(results, "generators_section", lambda: f"{results.GENERATORS_SECTION_HEADING}\n\nnew generators\n")
+    monkeypatch.setattr(results, "photos_section", lambda: f"{SECTION_HEADING}\n\nphotos table\n")
+    monkeypatch.setattr(results, "_evaluation", lambda rerun, stage: f"\n{results.EVALUATION_HEADING}\n\nnew tables (rerun={rerun})\n")
+    written = results.write_evaluation_results(path, rerun=True).read_text()
+    assert "new generators" in written and "old generators" not in written
+    assert "new tables (rerun=True)" in written and "old tables" not in written and results.STALE_NOTE not in written
+    assert written.endswith(gan) and "photos table" in written
+    assert written.index(SECTION_HEADING) < written.index(results.EVALUATION_HEADING) < written.index(gan)

@@ -16,7 +16,7 @@ from ..models import load_model
 from ..reports.audit_report import write_audit_report
 from ..reports.bundle import bundle_for_generated, bundle_for_image
 from ..reports.evaluation_report import write_evaluation
-from ..reports.results import write_gan_results, write_generator_results, write_results
+from ..reports.results import write_evaluation_results, write_gan_results, write_generator_results, write_results
 from ..reports.sftgan_photos import write_summary as write_photo_summary
 from .common import add_threads_option, apply_threads, load_image_argument, method_names, progress_bar, seed_list
 from .jobs import add_executor_options, executor_from
@@ -60,11 +60,15 @@ def pair_on(text: str, dataset: str | None) -> str:
 def _cmd_report_results(args: argparse.Namespace) -> int:
     with progress_bar("report-results", args.quiet) as show:
         if args.photos:
-            print(f"wrote {write_photo_summary(on_progress=show)}")
+            print(f"wrote {write_photo_summary(seed_dirs=args.photo_seed_dirs, on_progress=show)}")
         if args.generators_only or args.photos:
             path = write_generator_results()
+        elif args.gan_only:
+            path = write_gan_results(rerun=args.rerun, on_progress=show)
+        elif args.evaluation_only:
+            path = write_evaluation_results(rerun=args.rerun, on_progress=show)
         else:
-            path = (write_gan_results if args.gan_only else write_results)(rerun=args.rerun, on_progress=show)
+            path = write_results(rerun=args.rerun, on_progress=show)
     print(f"wrote {path}")
     return 0
 
@@ -218,6 +222,11 @@ def _register_report_results(commands: argparse._SubParsersAction) -> None:
         help="only (re)compute the GAN sections and replace them at the end of the existing docs/results.md",
     )
     report.add_argument(
+        "--evaluation-only",
+        action="store_true",
+        help="only (re)compute the SFT-GAN evaluation tables (after retraining generators), keeping the GAN sections",
+    )
+    report.add_argument(
         "--generators-only",
         action="store_true",
         help="only re-render the SFT-GAN generators section from checkpoints/manifest.json (after retraining generators)",
@@ -226,6 +235,14 @@ def _register_report_results(commands: argparse._SubParsersAction) -> None:
         "--photos",
         action="store_true",
         help="measure the photos generators on the never-seen test photos (docs/data/sftgan_photos.json), then as --generators-only",
+    )
+    report.add_argument(
+        "--photo-seed-dirs",
+        nargs="+",
+        type=Path,
+        default=[],
+        metavar="DIR",
+        help="with --photos: checkpoint directories holding the photos generators of further training seeds",
     )
     report.add_argument("--quiet", action="store_true")
     report.set_defaults(handler=_cmd_report_results)

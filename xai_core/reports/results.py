@@ -114,8 +114,8 @@ def write_generator_results(path: Path = RESULTS_PATH, checkpoint_dir: Path = DE
 EVALUATION_HEADING = "## Evaluation: the SFT-GAN paper's tables beside ours"
 STALE_NOTE = (
     "> Written by `report-results --generators-only`: the LSFT/GSFT figures in the evaluation tables below were "
-    "computed with earlier generators, not the ones listed above; `python -m xai_core report-results --rerun` "
-    "recomputes every table (and drops this note)."
+    "computed with earlier generators, not the ones listed above; `python -m xai_core report-results --evaluation-only "
+    "--rerun` recomputes them (and drops this note)."
 )
 
 
@@ -293,11 +293,7 @@ def write_gan_results(path: Path = RESULTS_PATH, rerun: bool = False, on_progres
     return path
 
 
-def write_results(path: Path = RESULTS_PATH, rerun: bool = False, on_progress: Callable[[float, str], None] | None = None) -> Path:
-    """Run (or reuse) every pinned experiment, record the sanity verdicts, and write docs/results.md."""
-    results = {}
-    stages = len(EXPERIMENTS) + 2  # the suite runs, CGMA relevance, the GAN experiments
-
+def _staged(on_progress: Callable[[float, str], None] | None, stages: int) -> Callable[[int, str], Callable[[float, str], None]]:
     def stage(index: int, name: str) -> Callable[[float, str], None]:
         def report(fraction: float, message: str) -> None:
             if on_progress is not None:
@@ -305,14 +301,40 @@ def write_results(path: Path = RESULTS_PATH, rerun: bool = False, on_progress: C
 
         return report
 
+    return stage
+
+
+def _evaluation(rerun: bool, stage: Callable[[int, str], Callable[[float, str], None]]) -> str:
+    """Run (or reuse) every pinned suite experiment and the CGMA relevance, record the sanity verdicts, and render
+    the evaluation section (stages 0 .. len(EXPERIMENTS))."""
+    results = {}
     for i, (name, experiment) in enumerate(EXPERIMENTS.items()):
         results[name] = run_experiment(experiment, rerun, on_progress=stage(i, name))
     relevance = run_relevance(rerun=rerun, on_progress=stage(len(EXPERIMENTS), "relevance"))
     write_sanity_verdicts(results["sanity"])
+    return render_evaluation_markdown(results, relevance)
+
+
+def write_evaluation_results(
+    path: Path = RESULTS_PATH, rerun: bool = False, on_progress: Callable[[float, str], None] | None = None
+) -> Path:
+    """Rerun (or reuse) only the SFT-GAN evaluation experiments and replace the evaluation section of an existing
+    docs/results.md (with the generators sections, from the manifest); the GAN and captioning sections are kept."""
+    recorded = existing_results(path)
+    section = _evaluation(rerun, _staged(on_progress, len(EXPERIMENTS) + 1))
+    document = replace_section(recorded, GENERATORS_SECTION_HEADING, generators_section())
+    path.write_text(_with_photos_section(replace_section(document, EVALUATION_HEADING, section.lstrip("\n"))))
+    return path
+
+
+def write_results(path: Path = RESULTS_PATH, rerun: bool = False, on_progress: Callable[[float, str], None] | None = None) -> Path:
+    """Run (or reuse) every pinned experiment, record the sanity verdicts, and write docs/results.md."""
+    stage = _staged(on_progress, len(EXPERIMENTS) + 2)  # the suite runs, CGMA relevance, the GAN experiments
+    evaluation = _evaluation(rerun, stage)
     gan_results = run_gan_experiments(rerun=rerun, on_progress=stage(len(EXPERIMENTS) + 1, "GAN experiments"))
     captioning = section_of(path.read_text(), CAPTIONING_SECTION_HEADING) if path.is_file() else ""  # kept: written by captioning-results
     path.parent.mkdir(parents=True, exist_ok=True)
-    document = render_results_markdown(evaluation=render_evaluation_markdown(results, relevance) + render_gan_markdown(gan_results))
+    document = render_results_markdown(evaluation=evaluation + render_gan_markdown(gan_results))
     document = _with_photos_section(document)
     path.write_text(replace_section(document, CAPTIONING_SECTION_HEADING, captioning) if captioning else document)
     return path
