@@ -19,6 +19,8 @@ from .resources import dataset_by_name
 from .sidebar import dataset_label
 
 DISPLAY_SIDE = 256
+THUMBNAIL_SIDE = 128
+GALLERY_SIZE = 8  # uploads a session keeps to switch between
 
 
 @dataclass(frozen=True)
@@ -85,26 +87,68 @@ def _dataset_image(dataset_name: str) -> SelectedImage | None:
     return SelectedImage(image, label, None if label is None else dataset.classes[label], mask, caption, image_digest(image))
 
 
+def gallery() -> dict[str, SelectedImage]:
+    """This session's uploaded images, oldest first, by the digest of their file's bytes (at most GALLERY_SIZE)."""
+    return st.session_state.setdefault(keys.GALLERY, {})
+
+
+def _add_to_gallery(name: str, data: bytes) -> None:
+    """Decode an uploaded file into the gallery and make it the current upload; a file that cannot be used leaves
+    both as they were and says why (kept in session state until the next upload)."""
+    file_digest = hashlib.sha256(data).hexdigest()[:16]
+    images = gallery()
+    st.session_state.pop(keys.UPLOAD_ERROR, None)
+    if file_digest not in images:
+        try:
+            picture = decode_image(data)
+        except ImageDecodeError as error:
+            st.session_state[keys.UPLOAD_ERROR] = f"Cannot use {name}: {error}"
+            return
+        caption = f"upload: {name} ({picture.width}x{picture.height}, {picture.mode})"
+        image = pil_to_tensor(limit_side(picture, MAX_WORKING_SIDE))
+        images[file_digest] = SelectedImage(image, None, None, None, caption, image_digest(image))
+        while len(images) > GALLERY_SIZE:
+            images.pop(next(iter(images)))
+    st.session_state[keys.GALLERY_CURRENT] = file_digest
+
+
 def uploaded_image() -> SelectedImage | None:
-    """Render the file uploader; returns the safely decoded upload (longer side at most MAX_WORKING_SIDE), or None
-    (with a message shown)."""
+    """Render the file uploader and, once there are several, the gallery of this session's uploads; returns the
+    current upload (safely decoded, longer side at most MAX_WORKING_SIDE), or None (with a message shown).
+
+    The current upload stays current on every page, whatever page it was given on, until another file is uploaded
+    or another gallery image is chosen: a page's uploader starts empty, the gallery does not."""
     upload = st.file_uploader(
         f"Image file (up to {MAX_IMAGE_BYTES // 2**20} MB)",
         type=list(ACCEPTED_EXTENSIONS),
         max_upload_size=MAX_IMAGE_BYTES // 2**20,  # the server's cap is raised for model weights
         key=keys.UPLOAD,
     )
-    if upload is None:
-        st.info("Upload a PNG, JPEG, GIF, BMP, TIFF or WebP image.")
-        return None
-    try:
-        picture = decode_image(upload.getvalue())
-    except ImageDecodeError as error:
-        st.error(f"Cannot use {upload.name}: {error}")
-        return None
-    caption = f"upload: {upload.name} ({picture.width}x{picture.height}, {picture.mode})"
-    image = pil_to_tensor(limit_side(picture, MAX_WORKING_SIDE))
-    return SelectedImage(image, None, None, None, caption, image_digest(image))
+    if upload is not None and upload.file_id != st.session_state.get(keys.UPLOAD_SEEN):
+        st.session_state[keys.UPLOAD_SEEN] = upload.file_id  # each file is read once, not on every rerun
+        _add_to_gallery(upload.name, upload.getvalue())
+    if keys.UPLOAD_ERROR in st.session_state:
+        st.error(st.session_state[keys.UPLOAD_ERROR])
+    images = gallery()
+    if st.session_state.get(keys.GALLERY_CURRENT) not in images:
+        if not images:
+            st.info("Upload a PNG, JPEG, GIF, BMP, TIFF or WebP image.")
+            return None
+        st.session_state[keys.GALLERY_CURRENT] = next(reversed(images))
+    if len(images) > 1:
+        st.selectbox(
+            f"Your uploads this session ({len(images)}, the last {GALLERY_SIZE} kept)",
+            list(images),
+            key=keys.GALLERY_CURRENT,
+            format_func=lambda file_digest: images[file_digest].caption.removeprefix("upload: "),
+        )
+    return images[st.session_state[keys.GALLERY_CURRENT]]
+
+
+def show_current_image(chosen: SelectedImage) -> None:
+    """The sidebar's thumbnail of the image every page explains, with where it comes from."""
+    with st.sidebar:
+        st.image(display_image(chosen.image, THUMBNAIL_SIDE), caption=f"Current image: {chosen.caption}")
 
 
 def display_image(image: torch.Tensor, side: int = DISPLAY_SIDE) -> Image.Image:

@@ -6,6 +6,10 @@ IMAGE_SOURCE = "image_source"
 CLASS_FILTER = "class_filter"
 SAMPLE_INDEX = "sample_index"
 UPLOAD = "upload"
+UPLOAD_SEEN = "upload_seen"  # file_id of the last file the image uploader held (each file is decoded once)
+UPLOAD_ERROR = "upload_error"  # why the last uploaded image could not be used
+GALLERY = "gallery"  # this session's uploaded images: {file digest: SelectedImage}, oldest first
+GALLERY_CURRENT = "gallery_current"  # the file digest of the current upload (a selectbox once there are several)
 SHOW_MASK = "show_mask"
 
 DATASET_FOLDER = "dataset_folder"  # sidebar text field: a folder of the user's images (folder:<path>)
@@ -74,7 +78,20 @@ REPORT_RESULT = "report_result"
 REPORT_WIDGETS = (REPORT_METHODS, REPORT_GAN, REPORT_GAN_SEED, REPORT_GAN_CLASS, REPORT_RUN, REPORT_RUN_PATH)
 
 # widgets that several pages render and whose value should follow the user from page to page
-SHARED_WIDGETS = (MODEL_ID, DATASET_NAME, DATASET_FOLDER, IMAGE_SOURCE, CLASS_FILTER, METHODS, COLORMAP, OPACITY, NOISE, ETA, SFTGAN_KIND)
+SHARED_WIDGETS = (
+    MODEL_ID,
+    DATASET_NAME,
+    DATASET_FOLDER,
+    IMAGE_SOURCE,
+    CLASS_FILTER,
+    GALLERY_CURRENT,
+    METHODS,
+    COLORMAP,
+    OPACITY,
+    NOISE,
+    ETA,
+    SFTGAN_KIND,
+)
 # the Evaluate page's choices, kept while the user visits other pages
 EVALUATE_WIDGETS = (
     EVAL_MODELS,

@@ -6,7 +6,7 @@ import streamlit as st
 
 from xai_core import CheckpointError, ModelCard
 
-from .image_input import SelectedImage, choose_image
+from .image_input import SelectedImage, choose_image, show_current_image
 from .resources import cached_model
 from .sidebar import Selection, render_sidebar
 
@@ -24,4 +24,5 @@ def open_page(title: str, caption: str) -> tuple[Selection, ModelCard, SelectedI
     chosen = choose_image(selection.dataset)
     if chosen is None:
         st.stop()
+    show_current_image(chosen)
     return selection, card, chosen
