@@ -5,12 +5,11 @@ import streamlit as st
 import torch
 
 from pages.common import keys
-from pages.common.image_input import image_digest
-from pages.common.resources import cached_gan, cached_map, cached_model, cached_predictions, latent_sensitivities
+from pages.common.latent import gan_sidebar, latent_controls, latent_sliders
+from pages.common.resources import cached_map, cached_model, cached_predictions
 from pages.common.sidebar import ensure_app_router, keep_widget_state_across_pages
-from xai_core import CheckpointError, list_models
 from xai_core.explainers import METHOD_LABELS
-from xai_core.generative.dcgan import DCGANGenerator, gan_info, list_gans, quality_warning
+from xai_core.generative.dcgan import quality_warning
 from xai_core.generative.studio import (
     INTERPOLATION_MODES,
     MAX_SEED,
@@ -18,23 +17,12 @@ from xai_core.generative.studio import (
     SENSITIVITY_SEED,
     base_latent,
     dimension_maps,
-    edit_latent,
     interpolation_strip,
-    next_random_seed,
-    render,
     sensitivity_csv,
-    sensitivity_sample,
-    top_dimensions,
-    top_sefa_directions,
 )
 from xai_core.imaging import COLORMAPS, colorize, fit_to_side, overlay, png_bytes, to_uint8
-from xai_core.models import model_info
 from xai_core.reports.charts import sensitivity_bars_figure, top_k_figure
 
-DEFAULT_GAN = "cdcgan-mnist"
-DEFAULT_SEED = 0
-SLIDER_LIMIT = 3.0
-MAX_SLIDERS = 16
 DISPLAY_SIDE = 224
 PNG_LEVEL = 1  # fast zlib: the image is re-encoded on every slider move
 MAP_METHODS = ("grad_cam", "lsft")
@@ -48,163 +36,25 @@ st.caption(
     "(Shen & Zhou 2021), and watch the domain CNN's prediction and its Grad-CAM and LSFT maps follow."
 )
 
-try:
-    gans = list_gans()
-except CheckpointError as error:
-    st.error(f"The GAN manifests cannot be read: {error}")
-    st.stop()
-if not gans:
-    st.info("No GAN is available yet. Train one with `python -m xai_core train-gan --dataset mnist --conditional`.")
-    st.stop()
-
-
-def _offset_keys() -> list[str]:
-    return [key for key in st.session_state if key.startswith((keys.GAN_DIMENSION_OFFSET, keys.GAN_DIRECTION_OFFSET))]
-
-
-def _zero_offsets() -> None:
-    for key in _offset_keys():
-        st.session_state[key] = 0.0
-
-
-def _domain_cnns(dataset: str) -> list[str]:
-    return [model_id for model_id in list_models() if model_info(model_id).get("dataset") == dataset]
-
-
-def _added_cnns() -> list[str]:
-    """Models added by their users (no training dataset): they may read any GAN's images, with classes of their own."""
-    return [model_id for model_id in list_models() if not model_info(model_id).get("dataset")]
-
-
-def _default_cnn(dataset: str) -> str | None:
-    cnns = _domain_cnns(dataset)
-    return f"vgg-{dataset}" if f"vgg-{dataset}" in cnns else (cnns[0] if cnns else None)
-
-
-def _on_gan_change() -> None:
-    """A new generator: class 0, its dataset's default CNN, no edits."""
-    st.session_state[keys.GAN_CLASS] = 0
-    st.session_state[keys.GAN_CNN] = _default_cnn(gan_info(st.session_state[keys.GAN_ID])["dataset"])
-    _zero_offsets()
-
-
-def _random_seed() -> None:
-    st.session_state[keys.GAN_SEED] = next_random_seed(int(st.session_state[keys.GAN_SEED]))
-
-
-def _reset() -> None:
-    st.session_state[keys.GAN_SEED] = DEFAULT_SEED
-    _zero_offsets()
-
-
-if st.session_state.get(keys.GAN_ID) not in gans:
-    st.session_state[keys.GAN_ID] = DEFAULT_GAN if DEFAULT_GAN in gans else gans[0]
-for key, default in (
-    (keys.GAN_CLASS, 0),
-    (keys.GAN_SEED, DEFAULT_SEED),
-    (keys.GAN_TOP_DIMENSIONS, 6),
-    (keys.GAN_TOP_DIRECTIONS, 4),
-    (keys.GAN_OTHER_SEED, 1),
-    (keys.GAN_FRAMES, 8),
-    (keys.GAN_INTERPOLATION, INTERPOLATION_MODES[0]),
-):
+for key, default in ((keys.GAN_OTHER_SEED, 1), (keys.GAN_FRAMES, 8), (keys.GAN_INTERPOLATION, INTERPOLATION_MODES[0])):
     st.session_state.setdefault(key, default)
-
+choice = gan_sidebar()
 with st.sidebar:
-    st.header("Generator")
-    gan_id = st.selectbox("GAN", gans, key=keys.GAN_ID, on_change=_on_gan_change)
-    info = gan_info(gan_id)
-    try:
-        generator: DCGANGenerator = cached_gan(gan_id)
-    except CheckpointError as error:
-        st.error(f"GAN {gan_id} cannot be loaded: {error}")
-        st.stop()
-    label = None
-    if generator.conditional:
-        if st.session_state[keys.GAN_CLASS] not in range(generator.num_classes):
-            st.session_state[keys.GAN_CLASS] = 0
-        label = st.selectbox(
-            "Class", range(generator.num_classes), format_func=lambda c: info["classes"][c], key=keys.GAN_CLASS, on_change=_zero_offsets
-        )
-    domain_cnns = _domain_cnns(info["dataset"])
-    cnns = domain_cnns + _added_cnns()
-    if st.session_state.get(keys.GAN_CNN) not in cnns:
-        st.session_state[keys.GAN_CNN] = _default_cnn(info["dataset"])
-    card_id = st.selectbox(
-        "Domain CNN",
-        cnns,
-        key=keys.GAN_CNN,
-        format_func=lambda model_id: model_id if model_id in domain_cnns else f"{model_id} (added, own classes)",
-        help=f"Classifiers trained on {info['dataset']}, then the models you added: those read the generated images "
-        "with their own classes.",
-    )
-    seed = int(
-        st.number_input(
-            "Seed",
-            min_value=0,
-            max_value=MAX_SEED,
-            step=1,
-            key=keys.GAN_SEED,
-            help="The base latent code z is the seed's standard-normal sample.",
-        )
-    )
-    random_column, reset_column = st.columns(2)
-    random_column.button("Random", icon=":material/casino:", on_click=_random_seed, help="Another seed (reproducible sequence).")
-    reset_column.button("Reset", icon=":material/restart_alt:", on_click=_reset, help=f"Seed {DEFAULT_SEED}, every slider at 0.")
-    st.header("Sliders")
-    most = min(MAX_SLIDERS, generator.latent_dim)
-    for key in (keys.GAN_TOP_DIMENSIONS, keys.GAN_TOP_DIRECTIONS):
-        st.session_state[key] = min(st.session_state[key], most)
-    top_k = int(st.number_input("Most sensitive dimensions", min_value=1, max_value=most, key=keys.GAN_TOP_DIMENSIONS))
-    direction_count = int(st.number_input("SeFa directions", min_value=0, max_value=most, key=keys.GAN_TOP_DIRECTIONS))
     colormap = st.selectbox("Colormap", COLORMAPS, key=keys.COLORMAP)
-
-class_name = "" if label is None else info["classes"][label]
-store = latent_sensitivities()
-store_key = (gan_id, label, SENSITIVITY_SAMPLES, SENSITIVITY_SEED)
-if store_key not in store:
-    progress = st.progress(0.0, text=f"Latent sensitivity over {SENSITIVITY_SAMPLES} latents ...")
-    store[store_key] = sensitivity_sample(
-        generator, label, on_progress=lambda done: progress.progress(done, text=f"Latent sensitivity: {done:.0%} of the dimensions")
-    )
-    progress.empty()
-sensitivity = store[store_key]
-dimensions = top_dimensions(sensitivity.sensitivity, top_k)
-eigenvalues, directions = top_sefa_directions(generator, direction_count)
+gan_id, info, generator, label, card_id, seed = choice.gan_id, choice.info, choice.generator, choice.label, choice.card_id, choice.seed
+class_name, top_k = choice.class_name, choice.top_k
+controls = latent_controls(choice)
+sensitivity, dimensions = controls.sensitivity, controls.dimensions
 
 
 @st.fragment
 def studio() -> None:
     """Sliders, the regenerated image, the CNN's reading of it and the interpolation strip: the only part that
     reruns when a slider moves. Long: one Streamlit fragment, laid out top to bottom as the page shows it."""
-    base = base_latent(generator, seed)
     sliders, picture, analysis = st.columns([2, 2, 3])
     with sliders:
-        st.markdown("**Most sensitive dimensions**")
-        dimension_offsets = {}
-        for dimension in dimensions:
-            key = f"{keys.GAN_DIMENSION_OFFSET}{dimension}"
-            st.session_state.setdefault(key, 0.0)
-            dimension_offsets[dimension] = st.slider(
-                f"z[{dimension}] (sensitivity {float(sensitivity.sensitivity[dimension]):.3g}, now {float(base[dimension]):+.2f})",
-                -SLIDER_LIMIT,
-                SLIDER_LIMIT,
-                step=0.1,
-                key=key,
-            )
-        direction_offsets = {}
-        if direction_count:
-            st.markdown("**SeFa directions**")
-        for index in range(direction_count):
-            key = f"{keys.GAN_DIRECTION_OFFSET}{index}"
-            st.session_state.setdefault(key, 0.0)
-            direction_offsets[index] = st.slider(
-                f"Direction {index + 1} (eigenvalue {float(eigenvalues[index]):.3g})", -SLIDER_LIMIT, SLIDER_LIMIT, step=0.1, key=key
-            )
-    latent = edit_latent(base, dimension_offsets, direction_offsets, directions)
-    image = render(generator, latent, label)
-    digest = image_digest(image)
-    edits = sum(1 for offset in (*dimension_offsets.values(), *direction_offsets.values()) if offset)
+        sample = latent_sliders(choice, controls)
+    latent, image, digest, edits = sample.latent, sample.image, sample.digest, sample.edits
     st.session_state[keys.GAN_IMAGE] = {"gan_id": gan_id, "label": label, "seed": seed, "latent": latent, "image": image, "digest": digest}
     with picture:
         st.markdown("**Generated image**")
@@ -228,7 +78,7 @@ def studio() -> None:
         else:
             predictions = cached_predictions(card_id, digest, image, k=3)
             target = predictions[0]
-            same_classes = card_id in domain_cnns
+            same_classes = card_id in choice.domain_cnns
             st.plotly_chart(top_k_figure(predictions, true_label=label if same_classes else None, height=200), key="gan_prediction_chart")
             if not same_classes:
                 st.caption(f"{card_id} was not trained on {info['dataset']}: it reads the generated image with its own classes.")
