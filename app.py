@@ -6,6 +6,7 @@ st.set_page_config(page_title="XAI Studio", page_icon=":material/visibility:", l
 navigation = st.navigation(
     [
         st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+        st.Page("pages/studio.py", title="Studio", icon=":material/dashboard:", url_path="studio"),
         st.Page("pages/add_model.py", title="Add a model", icon=":material/upload_file:", url_path="add-model"),
         st.Page("pages/explore.py", title="Explore", icon=":material/image_search:", url_path="explore"),
         st.Page("pages/explain.py", title="Explain", icon=":material/visibility:", url_path="explain"),

@@ -47,10 +47,10 @@ def choose_image(dataset_name: str) -> SelectedImage | None:
     source = st.radio("Image source", [keys.SOURCE_DATASET, keys.SOURCE_UPLOAD], key=keys.IMAGE_SOURCE, horizontal=True)
     if source == keys.SOURCE_UPLOAD:
         return uploaded_image()
-    return _dataset_image(dataset_name)
+    return dataset_image(dataset_name)
 
 
-def _dataset_image(dataset_name: str) -> SelectedImage | None:
+def dataset_image(dataset_name: str) -> SelectedImage | None:
     """A test image of the dataset, by class and position; unlabelled data (a folder of photos, an upload set) by
     position alone, with its file name, and no true class (the prediction is the target)."""
     try:

@@ -77,6 +77,12 @@ REPORT_RESULT = "report_result"
 # the Report page's choices, kept while the user visits other pages
 REPORT_WIDGETS = (REPORT_METHODS, REPORT_GAN, REPORT_GAN_SEED, REPORT_GAN_CLASS, REPORT_RUN, REPORT_RUN_PATH)
 
+STUDIO_SUBJECT = "studio_subject"  # the Studio page's subject: SUBJECT_DATASET, SUBJECT_UPLOAD or SUBJECT_GAN
+STUDIO_METHODS = "studio_methods"  # the attribution methods the Studio page shows beside LSFT and GSFT
+SUBJECT_DATASET = "Dataset image"
+SUBJECT_UPLOAD = "Your upload"
+SUBJECT_GAN = "GAN sample"
+
 # widgets that several pages render and whose value should follow the user from page to page
 SHARED_WIDGETS = (
     MODEL_ID,
@@ -248,6 +254,7 @@ SURVEY_ADMIN_WIDGETS = (
 )
 # the Captioning page's choices
 CAPTIONING_WIDGETS = (CAPTIONER_ID, CAPTION_SOURCE, CAPTION_SCENE)
+STUDIO_WIDGETS = (STUDIO_SUBJECT, STUDIO_METHODS)
 # every widget whose value survives a page switch (file uploaders cannot be re-assigned and are not here)
 KEPT_WIDGETS = frozenset(
     SHARED_WIDGETS
@@ -258,4 +265,5 @@ KEPT_WIDGETS = frozenset(
     + GAN_STUDIO_WIDGETS
     + SURVEY_ADMIN_WIDGETS
     + CAPTIONING_WIDGETS
+    + STUDIO_WIDGETS
 )
