@@ -16,6 +16,16 @@ CHOICE_LABELS = {"left": "A", "right": "B", "equal": "Equally good"}
 CONFIDENCE_LABELS = {1: "1 · guessing", 2: "2", 3: "3", 4: "4", 5: "5 · certain"}
 CLASSIFICATION_QUESTION = "Which explanation makes the network's decision easier to understand?"
 CAPTIONING_QUESTION = "Which explanation better shows what the network looked at when it wrote the highlighted word?"
+STIMULI = "survey_stimuli"  # the container of the image and the two explanations
+# On a phone (Streamlit stacks columns below 640 px) the image takes a row of its own, at most 60 % wide, and the two
+# explanations share the next row, so both are on screen together and the page never scrolls sideways.
+PHONE_LAYOUT = f"""<style>
+@media (max-width: 640px) {{
+  .st-key-{STIMULI} [data-testid="stHorizontalBlock"] {{ flex-flow: row wrap; gap: 0.5rem; }}
+  .st-key-{STIMULI} [data-testid="stColumn"] {{ flex: 1 1 calc(50% - 0.25rem); width: calc(50% - 0.25rem); min-width: 0; }}
+  .st-key-{STIMULI} [data-testid="stColumn"]:first-child {{ flex: 1 1 100%; width: 100%; max-width: 60%; margin: 0 auto; }}
+}}
+</style>"""
 
 ensure_app_router()
 store = survey_store()
@@ -131,7 +141,9 @@ st.progress(state.answered / state.total, text=f"Question {question.number} of {
 captioning = question.word_position is not None
 if captioning:
     st.markdown(f"Caption: {caption_markdown(question.caption, question.word_position)}")
-image, left, right = st.columns(3)
+st.html(PHONE_LAYOUT)
+with st.container(key=STIMULI):
+    image, left, right = st.columns(3)
 image.image(question.image_png, caption="The image", width="stretch")
 left.image(question.left_png, caption="Explanation A", width="stretch")
 right.image(question.right_png, caption="Explanation B", width="stretch")

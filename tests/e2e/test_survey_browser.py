@@ -43,9 +43,13 @@ def respondent_pages(browser, request) -> list[Page]:
 
 
 def shown_question(tab: Page, number: int) -> int:
-    """Wait until question ``number`` is on screen with nothing chosen yet (not the previous question's stale radios);
-    returns its stimulus position, read from the answer radio's key (Streamlit adds the class ``st-key-<key>``)."""
-    tab.get_by_text(f"Question {number} of {TOTAL}", exact=True).wait_for()
+    return shown_question_of(tab, number, TOTAL)
+
+
+def shown_question_of(tab: Page, number: int, total: int) -> int:
+    """Wait until question ``number`` of ``total`` is on screen with nothing chosen yet (not the previous question's
+    stale radios); returns its stimulus position, read from the answer radio's key (Streamlit adds ``st-key-<key>``)."""
+    tab.get_by_text(f"Question {number} of {total}", exact=True).wait_for()
     answer_radio = tab.locator(f'[class*="st-key-{keys.SURVEY_ANSWER}_"]')
     expect(answer_radio.locator("input:checked")).to_have_count(0)
     key_class = next(name for name in answer_radio.get_attribute("class").split() if name.startswith("st-key-"))
@@ -119,3 +123,46 @@ def test_two_respondents_answer_and_the_admin_reads_the_results(page, server_url
     assert download.suggested_filename == f"survey-{code}-responses.csv"
     with open(download.path(), "rb") as downloaded:
         assert downloaded.read() == responses_csv(survey_store.responses(code))
+
+
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 3, "is_mobile": True, "has_touch": True}
+
+
+def test_a_respondent_on_a_phone_sees_both_maps_side_by_side_and_never_scrolls_sideways(browser, server_url, survey_store, request):
+    """390x844, touch, mobile: every question shows the two explanations next to each other within the screen's
+    width, the page is never wider than the screen, and each button is reached and tapped."""
+    code = png_survey(survey_store, questions=2, attention=0)
+    context = browser.new_context(**PHONE)
+    tab = context.new_page()
+    tab.set_default_timeout(60_000)
+    try:
+        tab.goto(f"{server_url}/survey?code={code}")
+        tab.get_by_role("button", name="I agree and want to take part").tap()
+        tab.get_by_role("button", name="Begin").tap()
+        for number in (1, 2):
+            position = shown_question_of(tab, number, total=2)
+            images = tab.locator(".st-key-survey_stimuli [data-testid='stImage'] img")
+            expect(images).to_have_count(3)
+            tab.wait_for_function("() => [...document.querySelectorAll('.st-key-survey_stimuli img')].every(i => i.complete)")
+            image, left, right = (images.nth(i).bounding_box() for i in range(3))
+            assert left["y"] == right["y"] and left["x"] + left["width"] <= right["x"], "A and B side by side"
+            assert image["y"] + image["height"] <= left["y"], "the image above them"
+            assert right["x"] + right["width"] <= 390 and left["x"] >= 0 and left["width"] >= 150
+            tab.locator(".st-key-survey_stimuli").scroll_into_view_if_needed()
+            assert tab.evaluate("() => document.documentElement.scrollWidth") <= 390, "no sideways scrolling"
+            if number == 1:
+                tab.screenshot(path=str(ARTIFACTS / "survey-phone-question.png"))
+            answer_radio = tab.locator(f".st-key-{keys.SURVEY_ANSWER}_{position}")
+            answer_radio.get_by_text("A", exact=True).tap()
+            button = tab.locator(f".st-key-survey_submit_{position}").get_by_role("button")
+            button.scroll_into_view_if_needed()
+            box = button.bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= 390
+            button.tap()
+        tab.get_by_text("Thank you: your answers are saved.").wait_for()
+        assert survey_store.progress(code).responses == 2
+    except Exception:
+        tab.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+        raise
+    finally:
+        context.close()
