@@ -44,16 +44,20 @@ def test_a_chosen_target_is_explained_and_a_bad_one_refused(card, digit):
 
 def test_inapplicable_methods_and_missing_weights_become_reasons(card, digit, monkeypatch):
     image, _ = digit
-    original = explainers.explain
+    original = explainers.build_explainer
 
-    def failing(card, image, methods, target):
-        if methods == ["guided_backprop"]:
+    class Inapplicable:
+        def attribute(self, inputs, target):
             raise NotApplicable("the model has no ReLU")
-        if methods == ["lsft"]:
-            raise CheckpointError("lsft-symbols.safetensors is missing")
-        return original(card, image, methods, target)
 
-    monkeypatch.setattr(explainers, "explain", failing)
+    def failing(method, card, on_progress=None):
+        if method == "guided_backprop":
+            return Inapplicable()
+        if method == "lsft":
+            raise CheckpointError("lsft-symbols.safetensors is missing")
+        return original(method, card, on_progress)
+
+    monkeypatch.setattr(explainers, "build_explainer", failing)
     result = explain_image(card, image, ["guided_backprop", "grad_cam", "lsft"])
     assert list(result.maps) == ["grad_cam"]
     assert result.not_applicable == {
@@ -84,3 +88,40 @@ def test_a_seed_makes_smoothgrad_repeatable(card, digit):
     first = explain_image(card, image, ["smoothgrad"], seed=3).maps["smoothgrad"]
     assert torch.equal(first, explain_image(card, image, ["smoothgrad"], seed=3).maps["smoothgrad"])
     assert not torch.equal(first, explain_image(card, image, ["smoothgrad"], seed=4).maps["smoothgrad"])
+
+
+def test_passes_order_the_methods_and_flag_score_cam_on_a_wide_layer(card):
+    passes = explainers.method_passes(card, list(explainers.EXPLAINERS))
+    last_conv_channels = [m for m in card.model.modules() if isinstance(m, torch.nn.Conv2d)][-1].out_channels
+    assert passes == {
+        "saliency": 1,
+        "smoothgrad": 25,
+        "integrated_gradients": 32,
+        "guided_backprop": 1,
+        "grad_cam": 1,
+        "grad_cam_pp": 1,
+        "score_cam": last_conv_channels + 1,
+        "layer_cam": 1,
+        "lsft": 2,
+        "gsft": 2,
+    }
+    wide = torch.nn.Sequential(torch.nn.Conv2d(1, 300, 3), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(300, 2))
+    assert explainers.ScoreCAM(wide).passes(torch.zeros(1, 1, 8, 8)) == 301
+
+
+def test_score_cam_reports_progress_within_its_method_and_keeps_its_map(card, digit):
+    digit, _ = digit
+    reported = []
+    with_progress = explain_image(card, digit, ["grad_cam", "score_cam"], on_progress=lambda f, m: reported.append((round(f, 6), m)))
+    plain = explain(card, digit, ["score_cam"])["score_cam"]
+    assert torch.equal(with_progress.maps["score_cam"], plain)
+    fractions = [f for f, _ in reported]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    within = [f for f, m in reported if m == "score_cam" and 0.5 < f < 1.0]
+    channels = explainers.method_passes(card, ["score_cam"])["score_cam"] - 1
+    assert len(within) == -(-channels // 64) - 1  # one report per batch of 64 masks; the last one is the method's end
+
+
+def test_seconds_per_pass_is_positive_and_small_for_a_zoo_model(card, digit):
+    digit, _ = digit
+    assert 0 < explainers.seconds_per_pass(card, digit) < 1

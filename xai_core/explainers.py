@@ -5,6 +5,7 @@ explanation bundle and the CLI share."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -63,11 +64,12 @@ def method_label(method: str) -> str:
     return f"{METHOD_LABELS[chosen[0]]} ({chosen[1]})" if chosen else METHOD_LABELS.get(method, method)
 
 
-def build_explainer(method: str, card: ModelCard) -> Explainer:
+def build_explainer(method: str, card: ModelCard, on_progress: Callable[[float], None] | None = None) -> Explainer:
     """An explainer for ``card.model`` with card-aware defaults: IG's baseline is a black image; the
     SFT-GANs use :func:`~xai_core.sftgan.explainer.choose_generator` (the model's own generator, photos for
     224-px RGB models, symbols for handwriting/glyph models, objects otherwise).
-    ``<kind>-<strategy>`` (e.g. ``lsft-objects``) picks the generator explicitly (generalisation tests)."""
+    ``<kind>-<strategy>`` (e.g. ``lsft-objects``) picks the generator explicitly (generalisation tests).
+    ``on_progress(fraction)`` follows a long map (Score-CAM's masked passes)."""
     chosen = generator_method(method)
     if chosen is not None:
         return EXPLAINERS[chosen[0]](card.model, strategy=chosen[1])
@@ -79,7 +81,34 @@ def build_explainer(method: str, card: ModelCard) -> Explainer:
     if issubclass(EXPLAINERS[method], SFTGANExplainer):
         choice = choose_generator(card, method)
         return EXPLAINERS[method](card.model, generator_id=choice.generator_id, max_side=choice.max_side)
+    if method == "score_cam":
+        return ScoreCAM(card.model, on_progress=on_progress)
     return EXPLAINERS[method](card.model)
+
+
+# the app computes a map needing more passes than this only when asked (Score-CAM on a last layer wider than 511
+# channels: 1,281 passes for EfficientNet-Lite0, about half a minute at 224 px on 2 cores), showing its estimated time
+ON_REQUEST_PASSES = 512
+
+
+def method_passes(card: ModelCard, methods: Sequence[str]) -> dict[str, int]:
+    """{method: passes through ``card.model`` its map of one image costs} (see :meth:`Explainer.passes`), for ordering
+    maps cheapest first and, with :func:`seconds_per_pass`, estimating how long each takes."""
+    example = card.preprocess(torch.zeros(1, card.in_channels, *card.input_size))
+    return {method: build_explainer(method, card).passes(example) for method in methods}
+
+
+def seconds_per_pass(card: ModelCard, image: torch.Tensor, batch: int = 8) -> float:
+    """Wall seconds of one forward pass of ``image`` (Tensor[C,H,W] in [0,1]) through ``card.model``, from one
+    batched pass of ``batch`` copies (the fastest of three): with :func:`method_passes`, an estimate of a map's time."""
+    inputs = card.preprocess(image).expand(batch, -1, -1, -1).contiguous()
+    timings = []
+    with torch.inference_mode():
+        for _ in range(3):  # the first call of a batch shape also builds its kernels: the fastest of three
+            started = time.perf_counter()
+            card.model(inputs)
+            timings.append(time.perf_counter() - started)
+    return min(timings) / batch
 
 
 def explain(card: ModelCard, images: torch.Tensor, methods: Sequence[str] = tuple(EXPLAINERS), target=None) -> dict[str, torch.Tensor]:
@@ -124,7 +153,7 @@ def explain_image(
     the prediction (ValueError outside the classes). Each method runs after ``torch.manual_seed(seed)`` when a
     seed is given (SmoothGrad's noise). ``badges`` (e.g. :func:`xai_core.metrics.badges.image_badges`) scores
     the maps, with ``mask`` Tensor[1,H,W] (foreground > 0.5) or None. ``on_progress(fraction, message)``
-    follows each method."""
+    follows each method (and the masked passes of Score-CAM within it)."""
     with torch.no_grad():
         probabilities = card.probabilities(image)[0]
     top = probabilities.topk(min(5, len(card.classes)))
@@ -133,17 +162,24 @@ def explain_image(
     if not 0 <= target < len(card.classes):
         raise ValueError(f"target must be in 0..{len(card.classes) - 1}, got {target}")
     result = ImageExplanation(predictions, target, float(probabilities[target]))
+    steps = len(methods) + (badges is not None)
+    inputs = card.preprocess(image)
     for done, method in enumerate(methods, start=1):
         if seed is not None:
             torch.manual_seed(seed)
+
+        def within(fraction: float, done: int = done, method: str = method) -> None:
+            if on_progress is not None:
+                on_progress((done - 1 + fraction) / steps, method)
+
         try:
-            result.maps[method] = explain(card, image, [method], target)[method]
+            result.maps[method] = build_explainer(method, card, on_progress=within).attribute(inputs, target)
         except NotApplicable as reason:
             result.not_applicable[method] = str(reason)
         except CheckpointError as error:
             result.not_applicable[method] = f"its weights cannot be loaded ({error})"
         if on_progress is not None:
-            on_progress(done / (len(methods) + (badges is not None)), method)
+            on_progress(done / steps, method)
     if badges is not None:
         result.badges = badges(card, image, result.maps, target, mask)
         if on_progress is not None:

@@ -25,6 +25,7 @@ SOURCE_UPLOAD = "Upload an image"
 ALL_CLASSES = "All classes"
 TARGET = "target_class"
 METHODS = "methods"
+HEAVY_REQUESTED = "heavy_requested"  # {(model id, image digest, target, method)} heavy maps the user asked for
 COLORMAP = "colormap"
 OPACITY = "opacity"
 NOISE = "noise"

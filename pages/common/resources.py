@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ from xai_core import ImageDataset, ModelCard, layer_gradcams, load_dataset, load
 from xai_core.attribution import conv_layers_in_execution_order
 from xai_core.captioning import Captioner, caption_images, load_captioner, word_cgmas, word_explanations
 from xai_core.data import FOLDER_PREFIX, UPLOAD_PREFIX
-from xai_core.explainers import build_explainer, explain_image
+from xai_core.explainers import build_explainer, explain_image, method_passes, seconds_per_pass
 from xai_core.generative.dcgan import DCGANGenerator, load_gan
 from xai_core.imaging import to_uint8
 from xai_core.metrics import suite
@@ -79,16 +80,61 @@ def cached_predictions(model_id: str, image_digest: str, _image: torch.Tensor, k
         return cached_model(model_id).predict(_image, k=k)
 
 
+def _one_map(model_id: str, target: int, method: str, image: torch.Tensor, on_progress=None) -> tuple[np.ndarray | None, str]:
+    card = cached_model(model_id)
+    report = None if on_progress is None else (lambda fraction, _: on_progress(fraction))
+    with model_lock(model_id):
+        explanation = explain_image(card, image, [method], target, on_progress=report)
+    if method in explanation.maps:
+        return explanation.maps[method][0, 0].numpy(), ""
+    return None, explanation.not_applicable[method]
+
+
 @st.cache_data(max_entries=512, show_spinner=False)
 def cached_map(model_id: str, image_digest: str, target: int, method: str, _image: torch.Tensor) -> tuple[np.ndarray | None, str]:
     """One method's map for one image, (float32 [H,W] in [0,1], ""), or (None, why the method does not apply);
     keyed by (model, image digest, target, method)."""
-    card = cached_model(model_id)
+    return _one_map(model_id, target, method, _image)
+
+
+LONG_MAPS_KEPT = 32
+
+
+@st.cache_resource
+def _long_maps() -> dict:
+    """Maps that took long (computed on request), shared by every session, the last LONG_MAPS_KEPT."""
+    return {}
+
+
+def long_map(model_id: str, image_digest: str, target: int, method: str) -> tuple[np.ndarray | None, str] | None:
+    """A long map computed before (by :func:`compute_long_map`), or None."""
+    return _long_maps().get((model_id, image_digest, target, method))
+
+
+def compute_long_map(
+    model_id: str, image_digest: str, target: int, method: str, image: torch.Tensor, on_progress: Callable[[float], None]
+) -> tuple[np.ndarray | None, str]:
+    """Like :func:`cached_map`, reporting ``on_progress(fraction)`` as it goes (a cached function cannot drive a
+    progress bar), and kept for :func:`long_map`."""
+    store = _long_maps()
+    store[(model_id, image_digest, target, method)] = _one_map(model_id, target, method, image, on_progress)
+    while len(store) > LONG_MAPS_KEPT:
+        store.pop(next(iter(store)))
+    return store[(model_id, image_digest, target, method)]
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached_method_passes(model_id: str, methods: tuple[str, ...]) -> dict[str, int]:
+    """{method: passes through the model one map costs} (see :func:`xai_core.explainers.method_passes`)."""
     with model_lock(model_id):
-        explanation = explain_image(card, _image, [method], target)
-    if method in explanation.maps:
-        return explanation.maps[method][0, 0].numpy(), ""
-    return None, explanation.not_applicable[method]
+        return method_passes(cached_model(model_id), methods)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached_seconds_per_pass(model_id: str, image_shape: tuple[int, ...], _image: torch.Tensor) -> float:
+    """Seconds of one forward pass of an image of this shape through the model (for a heavy map's estimate)."""
+    with model_lock(model_id):
+        return seconds_per_pass(cached_model(model_id), _image)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

@@ -87,7 +87,7 @@ def _record_images(monkeypatch) -> list[tuple[int, int]]:
 
 
 def _captions(app: AppTest) -> list[str]:
-    return [caption for element in app.get("image") for caption in element.captions]
+    return [caption for element in app.main.get("image") for caption in element.captions]
 
 
 def test_home_shows_its_preprocessing_classes_and_source(app):
@@ -118,9 +118,15 @@ def test_explain_shows_every_method_over_the_centre_crop(app, monkeypatch):
     assert titles == ["Original (the centre the model sees)", *(METHOD_LABELS[m] for m in EXPLAINERS)]
     not_applicable = [text for text in _texts(app, "info") if text.startswith("Not applicable")]
     assert not_applicable == []  # MobileNetV3 has ReLUs (Guided Backprop) and conv layers (CAMs, SFT-GANs)
-    assert len(app.get("image")) == 1 + len(EXPLAINERS) and len(app.get("download_button")) == len(EXPLAINERS)
+    # MobileNetV3-small's last conv layer has 576 channels: Score-CAM (577 passes) waits for a click
+    assert [b.label for b in app.button if b.label.startswith("Compute")] == ["Compute Score-CAM"]
+    assert len(app.main.get("image")) == len(EXPLAINERS)
     # the 48x48 image's centre the model sees is 36x48 (its 96x128 input's aspect): every tile is drawn over it
-    assert shown[: 1 + len(EXPLAINERS)] == [(224, 168)] * (1 + len(EXPLAINERS))
+    assert shown[0] == (128, 128)  # the sidebar's thumbnail of the current image
+    assert shown[1 : 1 + len(EXPLAINERS)] == [(224, 168)] * len(EXPLAINERS)
+    next(b for b in app.button if b.label == "Compute Score-CAM").click().run()
+    assert not app.exception
+    assert len(app.main.get("image")) == 1 + len(EXPLAINERS) and len(app.get("download_button")) == len(EXPLAINERS)
     assert any(f"Target: **{name}**" in app.caption[-1].value for name in CLASSES)
 
 

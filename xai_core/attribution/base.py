@@ -29,6 +29,11 @@ class Explainer(ABC):
     @abstractmethod
     def attribute(self, inputs: torch.Tensor, target: int | list[int] | torch.Tensor | None = None) -> torch.Tensor: ...
 
+    def passes(self, inputs: torch.Tensor) -> int:
+        """Passes through the model (forward, or forward and backward) one input costs: 1 here; the sampling and
+        masking methods say how many they make. Orders methods cheapest first; not a timing."""
+        return 1
+
 
 def targets_from_logits(logits: torch.Tensor, target) -> torch.Tensor:
     """Target classes as a long Tensor[N]: the given class(es) (checked), or the argmax of ``logits`` [N, K]."""

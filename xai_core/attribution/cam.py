@@ -17,7 +17,7 @@ at every conv layer) the all-layer case; each CAM variant overrides only its cha
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -155,14 +155,29 @@ class LayerCAM(CAMExplainer):
 
 
 class ScoreCAM(CAMExplainer):
-    """Gradient-free; masked inputs are scored in batches of ``batch_size`` under ``inference_mode``."""
+    """Gradient-free; masked inputs are scored in batches of ``batch_size`` under ``inference_mode``, one masked
+    forward pass per channel of the target layer. ``on_progress(fraction)`` follows the batches."""
 
     name = "score_cam"
     needs_gradients = False
 
-    def __init__(self, model: nn.Module, layer: nn.Module | str | None = None, batch_size: int = 64):
+    def __init__(
+        self,
+        model: nn.Module,
+        layer: nn.Module | str | None = None,
+        batch_size: int = 64,
+        on_progress: Callable[[float], None] | None = None,
+    ):
         super().__init__(model, layer)
-        self.batch_size = batch_size
+        self.batch_size, self.on_progress = batch_size, on_progress
+
+    def passes(self, inputs: torch.Tensor) -> int:
+        """The target layer's channel count (one masked forward pass each), plus the pass that records them."""
+        layer = self.target_layer(inputs)
+        if isinstance(layer, nn.Conv2d):
+            return layer.out_channels + 1
+        with torch.inference_mode():
+            return layer_pass(self.model, [layer], inputs[:1], None, False).activations[0].shape[1] + 1
 
     @torch.inference_mode()
     def weights(self, activations, gradients, inputs, targets):
@@ -175,4 +190,6 @@ class ScoreCAM(CAMExplainer):
                 masks = normalise_maps(F.interpolate(channels, size=size, mode="bilinear", align_corners=True))[0]
                 logits = self.model(inputs[i : i + 1] * masks[:, None])
                 scores[i, start : start + self.batch_size] = logits[:, targets[i]]
+                if self.on_progress is not None:
+                    self.on_progress((i * k + min(k, start + self.batch_size)) / (n * k))
         return scores.softmax(dim=1)[:, :, None, None]

@@ -54,6 +54,9 @@ class SmoothGrad(GradientExplainer):
         super().__init__(model)
         self.samples, self.noise_level, self.batch_size = samples, noise_level, batch_size
 
+    def passes(self, inputs: torch.Tensor) -> int:
+        return self.samples
+
     def input_attributions(self, inputs, targets):
         spread = float(inputs.detach().max() - inputs.detach().min()) or 1.0
         tunnel = NoiseTunnel(Saliency(self.model))
@@ -76,6 +79,9 @@ class IntegratedGradientsExplainer(GradientExplainer):
     def __init__(self, model: nn.Module, baseline: torch.Tensor | float = 0.0, steps: int = 32, batch_size: int = 32):
         super().__init__(model)
         self.baseline, self.steps, self.batch_size = baseline, steps, batch_size
+
+    def passes(self, inputs: torch.Tensor) -> int:
+        return self.steps
 
     def input_attributions(self, inputs, targets):
         baseline = self.baseline if isinstance(self.baseline, float) else self.baseline.expand_as(inputs)

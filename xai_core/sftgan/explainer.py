@@ -123,6 +123,10 @@ class SFTGANExplainer(Explainer):
         image, cgmas = self.conditioned_inputs(inputs, target)
         return self.generate(image, cgmas, tuple(inputs.shape[-2:]))
 
+    def passes(self, inputs: torch.Tensor) -> int:
+        """A forward pass with a backward pass to every conv layer, then the generator: counted as 2."""
+        return 2
+
 
 class LSFT(SFTGANExplainer):
     name = "LSFT-GAN"
