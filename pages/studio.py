@@ -11,12 +11,20 @@ from pages.common import keys
 from pages.common.badges import BADGE_HELP, badge_markdown
 from pages.common.image_input import dataset_image, display_image, show_current_image, uploaded_image
 from pages.common.latent import gan_sidebar, latent_controls, latent_sliders
-from pages.common.resources import cached_badges, cached_cgma_relevance, cached_map, cached_model, cached_predictions
+from pages.common.resources import (
+    cached_badges,
+    cached_cgma_relevance,
+    cached_map,
+    cached_method_passes,
+    cached_model,
+    cached_predictions,
+    long_map,
+)
 from pages.common.sidebar import ensure_app_router, keep_widget_state_across_pages, render_sidebar
 from xai_core import CheckpointError, ModelCard
 from xai_core.attribution.base import normalise_maps
 from xai_core.data import pil_to_tensor
-from xai_core.explainers import EXPLAINERS, METHOD_LABELS
+from xai_core.explainers import EXPLAINERS, METHOD_LABELS, ON_REQUEST_PASSES
 from xai_core.imaging import COLORMAPS, overlay
 from xai_core.reports.charts import relevance_figure, top_k_figure
 from xai_core.sftgan import choose_generator
@@ -52,8 +60,12 @@ def unified_view(card: ModelCard, image: torch.Tensor, digest: str, true_label: 
         for column, method in zip(st.columns(COLUMNS), methods[row_start : row_start + COLUMNS]):
             column.markdown(f"**{METHOD_LABELS[method]}**")
             slots[method] = (column.empty(), column.empty())
+    passes = cached_method_passes(card.id, tuple(methods))
     for method in methods:
-        saliency, reasons[method] = cached_map(card.id, digest, target, method, image)
+        if passes[method] > ON_REQUEST_PASSES and long_map(card.id, digest, target, method) is None:
+            slots[method][0].info(f"{passes[method]:,} passes through {card.id}: compute it on the Explain page, then it shows here.")
+            continue
+        saliency, reasons[method] = long_map(card.id, digest, target, method) or cached_map(card.id, digest, target, method, image)
         if saliency is None:
             slots[method][0].info(f"Not applicable: {reasons[method]}.")
             continue
