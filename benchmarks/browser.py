@@ -121,7 +121,8 @@ def explain_timings(page: Page, url: str, model_id: str, photo: Path) -> dict:
     first = time.perf_counter() - started
     page.get_by_text("Target: ").wait_for(timeout=900_000)  # written after the last map that needs no click
     waiting = [button.inner_text().removeprefix("Compute ") for button in page.get_by_role("button", name="Compute ").all()]
-    maps = len(EXPLAINERS) - len(waiting)
+    inapplicable = [text.split(":")[1].strip() for text in page.get_by_text("Not applicable:").all_inner_texts()]
+    maps = len(EXPLAINERS) - len(waiting) - len(inapplicable)
     page.wait_for_function(MAIN_IMAGES_LOADED, arg=1 + maps, timeout=900_000)
     all_maps = time.perf_counter() - started
     expect(page.get_by_text("deletion AUC")).to_have_count(maps, timeout=900_000)
@@ -134,7 +135,16 @@ def explain_timings(page: Page, url: str, model_id: str, photo: Path) -> dict:
         maps += 1
         page.wait_for_function(MAIN_IMAGES_LOADED, arg=1 + maps, timeout=900_000)
         on_request[name] = time.perf_counter() - clicked
-    return {"first": first, "maps": all_maps, "badges": badges, "waiting": waiting, "estimates": estimates, "on_request": on_request}
+    return {
+        "first": first,
+        "maps": all_maps,
+        "badges": badges,
+        "count": maps - len(waiting),
+        "not_applicable": inapplicable,
+        "waiting": waiting,
+        "estimates": estimates,
+        "on_request": on_request,
+    }
 
 
 def slider_timings(page: Page, url: str, moves: int) -> list[float]:
@@ -173,8 +183,9 @@ def render(explained: dict[str, dict], moves: list[float]) -> str:
     for model_id, timing in explained.items():
         waiting = ", ".join(f"{name}: {timing['on_request'][name]:.0f} s after the click" for name in timing["waiting"]) or "none"
         rows.append(
-            f"| {model_id} | {verdict(timing['first'], GOALS['first'])} | {verdict(timing['maps'], GOALS['maps'])} | "
-            f"{verdict(timing['badges'], GOALS['badges'])} | {waiting} |"
+            f"| {model_id} | {verdict(timing['first'], GOALS['first'])} | {verdict(timing['maps'], GOALS['maps'])} "
+            f"({timing['count']} maps) | {verdict(timing['badges'], GOALS['badges'])} | {waiting} | "
+            f"{'; '.join(timing['not_applicable']) or 'none'} |"
         )
     estimates = "; ".join(f'{model_id}: "{text}"' for model_id, timing in explained.items() for text in timing["estimates"].values())
     median = statistics.median(moves)
@@ -189,8 +200,8 @@ Python {platform.python_version()}; a fresh `streamlit run app.py` (nothing cach
 then until each map's image has loaded in the page. Default methods: {default}; a map needing more than
 {ON_REQUEST_PASSES} passes through the model waits for a click and is timed from the click.
 
-| model @ 224 | first map (s) | every map not on request (s) | badges (s) | on request |
-| --- | ---: | ---: | ---: | --- |
+| model @ 224 | first map (s) | every map not on request (s) | badges (s) | on request | not applicable |
+| --- | ---: | ---: | ---: | --- | --- |
 {chr(10).join(rows)}
 
 The page's estimate before the click: {estimates or "none"}.

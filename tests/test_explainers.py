@@ -119,7 +119,8 @@ def test_score_cam_reports_progress_within_its_method_and_keeps_its_map(card, di
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     within = [f for f, m in reported if m == "score_cam" and 0.5 < f < 1.0]
     channels = explainers.method_passes(card, ["score_cam"])["score_cam"] - 1
-    assert len(within) == -(-channels // 64) - 1  # one report per batch of 64 masks; the last one is the method's end
+    batch = explainers.SCORE_CAM_BATCH
+    assert len(within) == -(-channels // batch) - 1  # one report per batch of masks; the last one is the method's end
 
 
 def test_seconds_per_pass_is_positive_and_small_for_a_zoo_model(card, digit):

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import torch
 
 from .attribution.base import Explainer, NotApplicable
-from .attribution.cam import GradCAM, GradCAMPlusPlus, LayerCAM, ScoreCAM
+from .attribution.cam import SCORE_CAM_BATCH, GradCAM, GradCAMPlusPlus, LayerCAM, ScoreCAM
 from .attribution.gradient import GuidedBackpropExplainer, IntegratedGradientsExplainer, SmoothGrad, VanillaSaliency
 from .models.card import ModelCard, Prediction
 from .models.checkpoints import CheckpointError
@@ -98,9 +98,10 @@ def method_passes(card: ModelCard, methods: Sequence[str]) -> dict[str, int]:
     return {method: build_explainer(method, card).passes(example) for method in methods}
 
 
-def seconds_per_pass(card: ModelCard, image: torch.Tensor, batch: int = 8) -> float:
-    """Wall seconds of one forward pass of ``image`` (Tensor[C,H,W] in [0,1]) through ``card.model``, from one
-    batched pass of ``batch`` copies (the fastest of three): with :func:`method_passes`, an estimate of a map's time."""
+def seconds_per_pass(card: ModelCard, image: torch.Tensor, batch: int = SCORE_CAM_BATCH) -> float:
+    """Wall seconds of one forward pass of ``image`` (Tensor[C,H,W] in [0,1]) through ``card.model``, from a
+    batched pass of ``batch`` copies (Score-CAM's batch; the fastest of three): with :func:`method_passes`, an
+    estimate of a map's time."""
     inputs = card.preprocess(image).expand(batch, -1, -1, -1).contiguous()
     timings = []
     with torch.inference_mode():

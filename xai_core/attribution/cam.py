@@ -154,6 +154,9 @@ class LayerCAM(CAMExplainer):
         return torch.relu(gradients)
 
 
+SCORE_CAM_BATCH = 16  # masked images per forward pass: on 2 CPU cores EfficientNet-Lite0 at 224 runs 41 ms an image at 16, 71 at 64
+
+
 class ScoreCAM(CAMExplainer):
     """Gradient-free; masked inputs are scored in batches of ``batch_size`` under ``inference_mode``, one masked
     forward pass per channel of the target layer. ``on_progress(fraction)`` follows the batches."""
@@ -165,7 +168,7 @@ class ScoreCAM(CAMExplainer):
         self,
         model: nn.Module,
         layer: nn.Module | str | None = None,
-        batch_size: int = 64,
+        batch_size: int = SCORE_CAM_BATCH,
         on_progress: Callable[[float], None] | None = None,
     ):
         super().__init__(model, layer)
