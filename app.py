@@ -32,5 +32,6 @@ navigation = st.navigation(
         ),
     ],
     position="hidden" if "code" in st.query_params else "sidebar",  # a respondent sees only their survey
+    expanded=True,  # every page listed (by default Streamlit folds the list after 10 pages)
 )
 navigation.run()

@@ -82,7 +82,7 @@ def open_explain(state: dict | None = None) -> AppTest:
     app.run()
     app.switch_page("pages/explain.py").run()
     assert not app.exception, [e.message for e in app.exception]
-    assert len(app.get("image")) == 11  # the original and the 10 methods' maps
+    assert len(app.main.get("image")) == 11  # the original and the 10 methods' maps
     return app
 
 

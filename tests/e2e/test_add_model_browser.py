@@ -69,7 +69,7 @@ def _choose_methods(page, methods: list[str]) -> None:
         page.get_by_role("option", name=method, exact=True).click()
         page.keyboard.press("Escape")
         page.get_by_test_id("stMain").get_by_text(method, exact=True).wait_for(timeout=60_000)
-    expect(page.get_by_test_id("stMain").get_by_test_id("stImage")).to_have_count(1 + len(methods))
+    expect(page.get_by_test_id("stMain").get_by_test_id("stImage")).to_have_count(1 + len(methods), timeout=120_000)
 
 
 def test_a_model_added_in_the_browser_explains_an_uploaded_photo(page, server, files):

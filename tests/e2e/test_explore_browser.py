@@ -28,7 +28,7 @@ def test_explore_shows_a_digit_and_its_prediction(page, server_url):
     number = page.get_by_label("Image (1-100)", exact=True)
     number.fill("2")
     number.press("Enter")
-    page.get_by_text(f"mnist test #{index}").wait_for()
+    page.get_by_text(f"mnist test #{index}", exact=True).wait_for()
     page.get_by_text(re.compile(rf"Predicted:\s*{expected} \(")).wait_for()
     page.locator(".js-plotly-plot").first.wait_for(state="visible")
     page.screenshot(path="test-artifacts/explore.png", full_page=True)
@@ -42,7 +42,7 @@ def test_explain_renders_every_method(page, server_url):
     page.get_by_text("Target: ").wait_for(timeout=180_000)
     for method in EXPLAINERS:
         page.get_by_text(METHOD_LABELS[method], exact=True).first.wait_for()
-    images = page.locator("[data-testid='stImage'] img")
+    images = page.locator("[data-testid='stMainBlockContainer'] [data-testid='stImage'] img")
     assert images.count() == 1 + len(EXPLAINERS)
     for index in range(images.count()):
         images.nth(index).wait_for(state="visible")

@@ -16,7 +16,7 @@ def test_sftgan_page_renders_maps_and_relevance_bars(page, server_url):
     bars = chart.locator("g.trace.bars path")
     bars.first.wait_for(state="attached")
     assert bars.count() == 8
-    images = page.locator("[data-testid='stImage'] img")
+    images = page.locator("[data-testid='stMainBlockContainer'] [data-testid='stImage'] img")
     assert images.count() == 4 + 8
     for index in range(images.count()):
         images.nth(index).wait_for(state="visible")

@@ -199,14 +199,16 @@ def test_a_center_crop_model_is_reported_over_the_part_of_the_image_it_sees(card
 
 
 def test_a_method_undefined_on_the_model_is_recorded_not_raised(card, digit, monkeypatch):
-    original = explainers.explain
+    original = explainers.build_explainer
 
-    def explain_without_guided_backprop(card, image, methods, target):
-        if methods == ["guided_backprop"]:
+    class WithoutReLU:
+        def attribute(self, inputs, target):
             raise NotApplicable("the model has no ReLU")
-        return original(card, image, methods, target)
 
-    monkeypatch.setattr(explainers, "explain", explain_without_guided_backprop)
+    def explainer_without_guided_backprop(method, card, on_progress=None):
+        return WithoutReLU() if method == "guided_backprop" else original(method, card, on_progress)
+
+    monkeypatch.setattr(explainers, "build_explainer", explainer_without_guided_backprop)
     bundle = bundle_for_image(card, digit[0], 1, ["grad_cam", "guided_backprop"])
     assert list(bundle.maps["original"]) == ["grad_cam"] and bundle.targets["original"] == 1
     assert bundle.not_applicable == {"original": {"guided_backprop": "the model has no ReLU"}}

@@ -212,7 +212,8 @@ def _mean_std(values: list[float]) -> str:
 
 
 def photos_section(path: Path = SUMMARY_PATH) -> str:
-    """docs/results.md's section, rendered from the committed summary (a note when it is not measured yet)."""
+    """docs/results.md's section, rendered from the committed summary (a note when it is not measured yet).
+    Long: a document template whose every figure and verdict is computed from the summary, read top to bottom."""
     if not path.is_file():
         return f"{SECTION_HEADING}\n\nNot measured yet: `python -m xai_core report-results --photos`.\n"
     summary = json.loads(path.read_text())
