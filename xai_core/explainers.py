@@ -87,7 +87,7 @@ def build_explainer(method: str, card: ModelCard, on_progress: Callable[[float],
 
 
 # the app computes a map needing more passes than this only when asked (Score-CAM on a last layer wider than 511
-# channels: 1,281 passes for EfficientNet-Lite0, about half a minute at 224 px on 2 cores), showing its estimated time
+# channels: 1,281 passes for EfficientNet-Lite0), showing its estimated time (docs/benchmarks.md has measured ones)
 ON_REQUEST_PASSES = 512
 
 
