@@ -151,9 +151,10 @@ def slider_timings(page: Page, url: str, moves: int) -> list[float]:
     """Seconds from each key press on Studio's first latent slider to the page fully redrawn (``moves`` + 1 warm-up)."""
     open_page(page, f"{url}/studio")
     page.get_by_text("GAN sample", exact=True).click()
-    expect(page.get_by_text("deletion AUC")).to_have_count(4, timeout=300_000)
-    page.wait_for_function(NOTHING_STALE, timeout=300_000)
     generated = page.locator('[data-testid="stImage"]').filter(has_text="slider(s) moved").locator("img")
+    generated.wait_for(timeout=300_000)  # until then the dataset image's tiles may still show
+    page.wait_for_function(NOTHING_STALE, timeout=300_000)
+    expect(page.get_by_text("deletion AUC")).to_have_count(4, timeout=300_000)
     thumb = page.locator('[data-testid="stSlider"]').filter(has_text="z[").first.get_by_role("slider")
     thumb.focus()
     seconds = []

@@ -49,10 +49,10 @@ def test_one_upload_serves_every_page_and_studio_sliders_redraw_the_maps(page, s
     expect(page.get_by_text("upload: seven.png (28x28, L)", exact=True).first).to_be_visible()  # Studio's subject
 
     page.get_by_text("GAN sample", exact=True).click()
-    expect(page.get_by_text("deletion AUC")).to_have_count(4, timeout=180_000)
     generated = page.locator("[data-testid='stImage']").filter(has_text="slider(s) moved")
-    expect(generated).to_contain_text("0 slider(s) moved")
-    page.wait_for_function("() => document.querySelectorAll('[data-stale=\"true\"]').length === 0")
+    expect(generated).to_contain_text("0 slider(s) moved", timeout=180_000)  # the upload's tiles may still show until then
+    page.wait_for_function("() => document.querySelectorAll('[data-stale=\"true\"]').length === 0", timeout=180_000)
+    expect(page.get_by_text("deletion AUC")).to_have_count(4, timeout=180_000)
     before = page.locator(STUDIO_MAPS).evaluate_all("images => images.map(i => i.getAttribute('src'))")
     thumb = page.locator("[data-testid='stSlider']").filter(has_text="z[").first.get_by_role("slider")
     thumb.focus()
