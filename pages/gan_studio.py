@@ -17,11 +17,12 @@ from xai_core.generative.studio import (
     SENSITIVITY_SEED,
     base_latent,
     dimension_maps,
+    history_csv,
     interpolation_strip,
     sensitivity_csv,
 )
 from xai_core.imaging import COLORMAPS, colorize, fit_to_side, overlay, png_bytes, to_uint8
-from xai_core.reports.charts import sensitivity_bars_figure, top_k_figure
+from xai_core.reports.charts import sensitivity_bars_figure, top_k_figure, training_dynamics_figure
 
 DISPLAY_SIDE = 224
 PNG_LEVEL = 1  # fast zlib: the image is re-encoded on every slider move
@@ -168,3 +169,23 @@ with st.container(border=True):
             )
             + f" {metrics.get('epochs_run', '?')} epochs, seed {info.get('seed', '?')}. Reproduce: `{info.get('command', '')}`"
         )
+
+st.subheader("Training dynamics")
+history = info.get("history", [])
+if not history:
+    st.info(f"{gan_id}'s manifest entry records no per-epoch history. Retrain it to record one: `{info.get('command', '')}`")
+else:
+    st.plotly_chart(training_dynamics_figure(history, f"{gan_id}: discriminator and losses per epoch"), key="gan_dynamics")
+    st.caption(
+        "D(real) and D(fake): the discriminator's mean probability that real and generated training batches are real. "
+        "A generator that keeps up holds D(fake) away from 0; both near 0.5 means the discriminator cannot tell them apart. "
+        "Losses are the non-saturating GAN losses of each epoch's batches."
+    )
+    st.download_button(
+        "Training history (CSV)",
+        data=history_csv(history),
+        file_name=f"{gan_id}-history.csv",
+        mime="text/csv",
+        on_click="ignore",
+        icon=":material/download:",
+    )

@@ -2,10 +2,11 @@
 SeFa returns a known matrix's eigenvectors in descending order; GANSpace PCA recovers planted latent
 directions; the stability of a linear generator's ranking is perfect."""
 
+import pytest
 import torch
 from torch import nn
 
-from xai_core.generative.latent import latent_sensitivity, latent_stability, pca_directions, sefa_directions
+from xai_core.generative.latent import latent_deletion, latent_sensitivity, latent_stability, pca_directions, sefa_directions
 
 
 def test_sensitivity_of_a_linear_generator_is_its_column_norms():
@@ -62,3 +63,23 @@ def test_a_linear_generator_has_a_perfectly_stable_ranking():
     stability = latent_stability(lambda z: layer(z).view(-1, 1, 2, 5), latent_dim=6, samples=8, k=3)
     assert stability.rank_correlation == 1.0
     assert stability.top_k_overlap == 1.0
+
+
+def test_latent_deletion_measures_the_image_and_the_prediction_exactly():
+    # G(z) = z as a 1x2x2 image; the classifier's logits are (x0 + x1, x2 + x3): class 0 "left column", class 1 "right"
+    def generator(z):
+        return z.view(-1, 1, 2, 2)
+
+    def classify(images):
+        flat = images.flatten(start_dim=1)
+        return torch.stack([flat[:, 0] + flat[:, 1], flat[:, 2] + flat[:, 3]], dim=1)
+
+    latents = torch.tensor([[2.0, 1.0, 0.5, 0.5], [0.0, 0.0, 1.0, -1.0]])
+    result = latent_deletion(generator, classify, latents, torch.tensor([0, 1]))
+    assert result.image_change.tolist() == pytest.approx([(2 + 1) / 4, 0.0])
+    # sample 0: logits (3, 1) -> (0, 1): class 0's probability falls from sigmoid(2) to sigmoid(-1) and the class flips
+    assert result.probability_drop.tolist() == pytest.approx(
+        [torch.sigmoid(torch.tensor(2.0)).item() - torch.sigmoid(torch.tensor(-1.0)).item(), 0.0]
+    )
+    assert result.flipped.tolist() == [1.0, 0.0]
+    assert latents[0, 0] == 2.0  # the caller's latents are left alone

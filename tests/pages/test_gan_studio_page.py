@@ -105,7 +105,7 @@ def test_renders_sliders_image_prediction_maps_chart_and_fid_card(studio):
     assert strip == ["current", *(f"t = {t / 7:.2f}" for t in range(1, 7)), "seed 1"]
 
     charts = [json.loads(chart.proto.spec) for chart in studio.get("plotly_chart")]
-    prediction, ranking = charts
+    prediction, ranking, dynamics = charts
     assert prediction["layout"]["title"]["text"] == "Top predictions"
     assert prediction["data"][0]["y"] == [p.name for p in reversed(predicted)]
     bars = ranking["data"][0]
@@ -114,9 +114,16 @@ def test_renders_sliders_image_prediction_maps_chart_and_fid_card(studio):
     torch.testing.assert_close(torch.tensor(bars["y"]), expected.sensitivity[order], rtol=1e-5, atol=1e-7)
     assert bars["marker"]["color"] == ["#ff7f0e"] * 6 + ["#1f77b4"] * 10
 
+    history = dcgan.gan_info(CONDITIONAL)["history"]  # the manifest's per-epoch record, one epoch here
+    assert {trace["name"]: trace["y"] for trace in dynamics["data"]} == {
+        name: [record[key] for record in history]
+        for name, key in (("D(real)", "d_real"), ("D(fake)", "d_fake"), ("loss G", "loss_g"), ("loss D", "loss_d"))
+    }
+
     assert [m.value for m in studio.get("metric")] == ["41.25", "3.50", "1,000", "87.5%"]
     assert [m.label for m in studio.get("metric")] == ["FID", "Real-vs-real baseline", "Samples (n)", "Class accuracy"]
-    assert len(studio.get("download_button")) == 2
+    assert [b.label for b in studio.get("download_button")][-1] == "Training history (CSV)"
+    assert len(studio.get("download_button")) == 3
 
 
 def test_moving_a_slider_regenerates_exactly_the_edited_image(studio):

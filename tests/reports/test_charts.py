@@ -1,6 +1,6 @@
 """Plotly figures of xai_core.reports.charts on constructed inputs."""
 
-from xai_core.reports.charts import word_intensity_figure, word_mass_figure
+from xai_core.reports.charts import training_dynamics_figure, word_intensity_figure, word_mass_figure
 
 WORDS = (("star", "shape"), ("above", "relation"), ("star", "shape"))
 MASS = {"grad_cam": (0.75, None, 0.25), "saliency": (0.5, None, 0.125)}
@@ -42,3 +42,16 @@ def test_word_intensity_figure_has_every_word_and_no_object_labels():
     assert [list(trace.y) for trace in figure.data] == [list(INTENSITY["grad_cam"]), list(INTENSITY["saliency"])]
     assert not figure.layout.annotations and not figure.layout.shapes
     assert figure.layout.title.text == "Map intensity on the scene's objects, per word"
+
+
+def test_training_dynamics_figure_puts_probabilities_left_and_losses_right():
+    history = [
+        {"epoch": 1, "loss_g": 2.0, "loss_d": 0.5, "d_real": 0.9, "d_fake": 0.1},
+        {"epoch": 2, "loss_g": 1.5, "loss_d": 0.7, "d_real": 0.7, "d_fake": 0.3},
+    ]
+    figure = training_dynamics_figure(history, "t")
+    traces = {trace.name: trace for trace in figure.data}
+    assert list(traces) == ["D(real)", "D(fake)", "loss G", "loss D"]
+    assert list(traces["D(fake)"].y) == [0.1, 0.3] and traces["D(fake)"].yaxis == "y"
+    assert list(traces["loss D"].y) == [0.5, 0.7] and traces["loss D"].yaxis == "y2"
+    assert list(traces["D(real)"].x) == [1, 2] and figure.layout.yaxis.range == (0, 1)

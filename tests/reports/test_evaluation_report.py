@@ -7,6 +7,7 @@ import statistics
 
 import pytest
 
+from xai_core.metrics.suite import seed_means
 from xai_core.reports.evaluation_report import (
     NOT_IN_TEXT,
     PAPER_TABLE2_LSFT_DICE,
@@ -79,6 +80,25 @@ def test_seed_statistics_pools_pairs_then_averages_seeds():
     assert seeds == 3
     assert mean == pytest.approx(0.6)
     assert std == pytest.approx(0.2)  # sample std (n - 1): population std would be 0.1633
+
+
+def test_seed_statistics_of_committed_per_seed_means_equal_those_of_the_images():
+    per_seed = seed_means(POOLED)  # what docs/data/evaluation/*.csv holds: one row per (pair, ..., seed), weighted by n
+    assert {(r["pair"], r["seed"], r["n"]) for r in per_seed if r["method"] == "lsft" and r["metric"] == "dice" and not r["level"]} == {
+        ("A", 0, 2),
+        ("B", 0, 1),
+        ("A", 1, 1),
+        ("B", 1, 1),
+        ("A", 2, 1),
+    }
+    for pairs in (None, ["A"], ["B"]):
+        assert seed_statistics(per_seed, "dice", "lsft", pairs) == pytest.approx(seed_statistics(POOLED, "dice", "lsft", pairs))
+
+
+def test_seed_statistics_leave_out_undefined_images():
+    rows = [row("A", "lsft", "noise_background_share", 0, value, "0.5", image) for image, value in enumerate([0.2, math.nan, 0.4])]
+    assert seed_statistics(rows, "noise_background_share", "lsft", level="0.5") == pytest.approx((0.3, 0.0, 1))
+    assert seed_means(rows)[0]["n"] == 2
 
 
 def test_seed_statistics_restricted_to_pairs():
@@ -201,7 +221,8 @@ def faithfulness_rows(drop, increase, win, pair="vgg-mnist@mnist"):
     for seed, offset in ((0, -1.0), (1, 1.0)):
         rows += [
             row(pair, "lsft", "average_drop", seed, drop + offset),
-            row(pair, "lsft", "increase_in_confidence", seed, increase + offset),
+            row(pair, "lsft", "average_increase", seed, increase + offset),
+            row(pair, "lsft", "increase_in_confidence", seed, 30.0 + offset),
             row(pair, "lsft", "win_rate", seed, win + offset),
             row(pair, "grad_cam", "average_drop", seed, 20.0),
             row(pair, "gsft", "win_rate", seed, 40.0),
@@ -209,30 +230,34 @@ def faithfulness_rows(drop, increase, win, pair="vgg-mnist@mnist"):
     return rows
 
 
-def test_faithfulness_table_paper_lsft_row():
+def test_faithfulness_table_both_increase_definitions_and_the_paper_row_apart():
     markdown = faithfulness_table({"symbols": faithfulness_rows(5.0, 10.0, 60.0), "objects": faithfulness_rows(12.0, 3.0, 50.0)})
     assert header(markdown)[2:] == [
         "average drop % ↓",
-        "increase in confidence % ↑",
+        "average increase in confidence (Eq. 8) ↑",
+        "images with increased confidence % ↑",
         "win % vs Grad-CAM ↑",
-        "paper (drop / increase / win)",
     ]
     body = table_rows(markdown)
-    assert [r[:2] for r in body] == [[g, m] for g in ("symbols", "objects") for m in ("Grad-CAM", "LSFT-GAN", "GSFT-GAN")]
-    assert body[1] == ["symbols", "LSFT-GAN", "5.00 ± 1.41", "10.00 ± 1.41", "60.00 ± 1.41", "9.95 / 6.82 / 53.90"]
-    assert body[0][2:] == ["20.00 ± 0.00", "-", "-", NOT_IN_TEXT]
-    assert body[2][2:] == ["-", "-", "40.00 ± 0.00", NOT_IN_TEXT]
-    assert body[4][2:5] == ["12.00 ± 1.41", "3.00 ± 1.41", "50.00 ± 1.41"] and body[4][5] == "9.95 / 6.82 / 53.90"
-    assert PAPER_TABLE3_LSFT == {"average_drop": 9.95, "increase_in_confidence": 6.82, "win_rate": 53.9}
+    assert [r[:2] for r in body] == [[g, m] for g in ("symbols", "objects") for m in ("Grad-CAM", "LSFT-GAN", "GSFT-GAN")] + [
+        ["paper (strategy not stated)", "LSFT-GAN"]
+    ]
+    assert body[1] == ["symbols", "LSFT-GAN", "5.00 ± 1.41", "10.00 ± 1.41", "30.00 ± 1.41", "60.00 ± 1.41"]
+    assert body[0][2:] == ["20.00 ± 0.00", "-", "-", "-"]
+    assert body[2][2:] == ["-", "-", "-", "40.00 ± 0.00"]
+    assert body[4][2:] == ["12.00 ± 1.41", "3.00 ± 1.41", "30.00 ± 1.41", "50.00 ± 1.41"]
+    assert body[6][2:] == ["9.95", "6.82", NOT_IN_TEXT, "53.90"]  # the paper's row once, not beside both strategies
+    assert PAPER_TABLE3_LSFT == {"average_drop": 9.95, "average_increase": 6.82, "win_rate": 53.9}
+    assert "does not say which strategy" in markdown
 
 
-def test_faithfulness_verdicts_per_strategy():
+def test_faithfulness_verdicts_per_strategy_compare_the_average_increase():
     markdown = faithfulness_table({"symbols": faithfulness_rows(5.0, 10.0, 60.0), "objects": faithfulness_rows(12.0, 3.0, 50.0)})
     lines = verdict(markdown).splitlines()
-    assert lines[0] == "* symbols: LSFT drop 5.00 %, increase 10.00 %, win 60.0 % — at or better than the paper on all three."
+    assert lines[0] == "* symbols: LSFT drop 5.00 %, average increase 10.00, win 60.0 % — at or better than the paper's row on all three."
     assert lines[1] == (
-        "* objects: LSFT drop 12.00 %, increase 3.00 %, win 50.0 % — we fall short of the paper on "
-        "average drop, increase in confidence, win %."
+        "* objects: LSFT drop 12.00 %, average increase 3.00, win 50.0 % — short of the paper's row on "
+        "average drop, average increase, win %."
     )
 
 
@@ -240,23 +265,24 @@ def test_faithfulness_verdicts_per_strategy():
     "drop,increase,win,short",
     [
         (10.0, 6.82, 53.9, "average drop"),  # drop above the paper's 9.95 (lower is better)
-        (9.95, 6.0, 53.9, "increase in confidence"),  # the paper's drop itself is not short
+        (9.95, 6.0, 53.9, "average increase"),  # the paper's drop itself is not short
         (9.0, 7.0, 53.0, "win %"),
     ],
 )
 def test_faithfulness_each_shortfall_alone(drop, increase, win, short):
     rows = [
         row("p", "lsft", "average_drop", 0, drop),
-        row("p", "lsft", "increase_in_confidence", 0, increase),
+        row("p", "lsft", "average_increase", 0, increase),
+        row("p", "lsft", "increase_in_confidence", 0, 100.0),  # the share is not compared with the paper's 6.82
         row("p", "lsft", "win_rate", 0, win),
     ]
-    assert verdict(faithfulness_table({"g": rows})).endswith(f"we fall short of the paper on {short}.")
+    assert verdict(faithfulness_table({"g": rows})).splitlines()[0].endswith(f"short of the paper's row on {short}.")
 
 
 def test_faithfulness_without_lsft_figures_does_not_claim_the_paper():
     rows = [row("p", "grad_cam", "average_drop", 0, 1.0)]
-    text = verdict(faithfulness_table({"g": rows}))
-    assert "at or better" not in text and text.endswith("average drop, increase in confidence, win %.")
+    text = verdict(faithfulness_table({"g": rows})).splitlines()[0]
+    assert "at or better" not in text and text.endswith("average drop, average increase, win %.")
 
 
 # --- deletion / insertion ----------------------------------------------------------------------------
@@ -278,52 +304,87 @@ def test_perturbation_table():
 # --- Fig. 13: noise ----------------------------------------------------------------------------------
 
 
-def noise_rows(lsft, gsft, grad_cam=None):
+def noise_rows(lsft, gsft, grad_cam=None, share=None, mass=(0.4, 0.3, 0.2), empty=(0.0, 0.0, 0.5)):
+    """Background error per level for LSFT/GSFT (and a flat Grad-CAM); the background share (default: equal to the
+    error), the map mass and the empty-map share, the same for every method."""
     rows = []
-    for level, lsft_value, gsft_value in zip(("0.0", "0.05", "0.1"), lsft, gsft):
+    share = share or {}
+    for i, level in enumerate(("0.0", "0.05", "0.1")):
         for seed in (0, 1):
-            rows += [
-                row("vgg-mnist@mnist", "lsft", "noise_background_error", seed, lsft_value, level),
-                row("vgg-mnist@mnist", "gsft", "noise_background_error", seed, gsft_value, level),
-            ]
-            if grad_cam is not None:
-                rows.append(row("vgg-mnist@mnist", "grad_cam", "noise_background_error", seed, grad_cam, level))
+            for method, errors in (("lsft", lsft), ("gsft", gsft), ("grad_cam", None if grad_cam is None else [grad_cam] * 3)):
+                if errors is None:
+                    continue
+                rows += [
+                    row("vgg-mnist@mnist", method, "noise_background_error", seed, errors[i], level),
+                    row("vgg-mnist@mnist", method, "noise_background_share", seed, share.get(method, errors)[i], level),
+                    row("vgg-mnist@mnist", method, "noise_map_mass", seed, mass[i], level),
+                    row("vgg-mnist@mnist", method, "noise_empty_maps", seed, empty[i], level),
+                ]
     rows.append(row("vgg-mnist@mnist", "lsft", "dice", 0, 0.5))  # another metric: ignored
     return rows
 
 
-def test_noise_table_both_claims_hold():
+def test_noise_table_lists_every_quantity_per_method():
     markdown = noise_table(noise_rows([0.1, 0.2, 0.3], [0.2, 0.4, 0.6], grad_cam=0.25))
-    assert header(markdown) == ["method", "p=0.0", "p=0.05", "p=0.1"]
-    assert table_rows(markdown) == [
-        ["LSFT-GAN", "0.100 ± 0.000", "0.200 ± 0.000", "0.300 ± 0.000"],
-        ["GSFT-GAN", "0.200 ± 0.000", "0.400 ± 0.000", "0.600 ± 0.000"],
-        ["Grad-CAM", "0.250 ± 0.000", "0.250 ± 0.000", "0.250 ± 0.000"],
+    assert header(markdown) == ["method", "quantity", "p=0.0", "p=0.05", "p=0.1"]
+    body = table_rows(markdown)
+    assert [r[:2] for r in body][:4] == [
+        ["LSFT-GAN", "background error (Eq. 9) ↓"],
+        ["LSFT-GAN", "background share of the mass ↓"],
+        ["LSFT-GAN", "map mass (mean value)"],
+        ["LSFT-GAN", "empty maps"],
     ]
-    text = verdict(markdown)
-    assert "LSFT is below GSFT at 3 of 3 amounts; the gap (GSFT - LSFT) goes from +0.100 to +0.300; both claims hold." in text
+    assert body[0][2:] == ["0.100 ± 0.000", "0.200 ± 0.000", "0.300 ± 0.000"]
+    assert body[3][2:] == ["0.00 ± 0.00", "0.00 ± 0.00", "0.50 ± 0.00"]
+    assert body[8] == ["Grad-CAM", "background error (Eq. 9) ↓"] + ["0.250 ± 0.000"] * 3
+    assert (
+        "* LSFT-GAN: background error 0.100 -> 0.300, background share 0.100 -> 0.300, mass 0.400 -> 0.200, empty maps 0% -> 50%"
+        in markdown
+    )
+
+
+def test_noise_both_claims_hold_on_both_measures():
+    text = noise_table(noise_rows([0.1, 0.2, 0.3], [0.2, 0.4, 0.6]))
+    assert "LSFT's background error is below GSFT's at 3 of 3 amounts (gap GSFT - LSFT +0.100 at p=0.0, +0.300 at p=0.1)" in text
+    assert "on the background share, which fading cannot improve, at 3 of 3; both claims hold on both measures." in text
+    assert "Where the background error falls, the background share falls too" in text  # no error falls here
+
+
+def test_a_falling_error_with_a_flat_share_is_read_as_fading_maps():
+    share = {"lsft": [0.5, 0.5, 0.5], "gsft": [0.6, 0.6, 0.6]}
+    text = noise_table(noise_rows([0.3, 0.2, 0.1], [0.4, 0.3, 0.2], share=share))
+    assert (
+        "For LSFT-GAN, GSFT-GAN the background error falls with noise while the share of the map's mass on the background does not" in text
+    )
+    assert "So the falling error is not robustness." in text
+
+
+def test_a_falling_error_with_a_falling_share_is_not_fading():
+    share = {"lsft": [0.5, 0.4, 0.3], "gsft": [0.6, 0.5, 0.4]}
+    text = noise_table(noise_rows([0.3, 0.2, 0.1], [0.4, 0.3, 0.2], share=share))
+    assert "Where the background error falls, the background share falls too: the maps leave the background." in text
 
 
 def test_noise_gap_narrowing_does_not_reproduce():
-    text = verdict(noise_table(noise_rows([0.1, 0.2, 0.3], [0.4, 0.4, 0.35])))
-    assert "below GSFT at 3 of 3 amounts" in text and "from +0.300 to +0.050" in text
+    text = noise_table(noise_rows([0.1, 0.2, 0.3], [0.4, 0.4, 0.35]))
+    assert "below GSFT's at 3 of 3 amounts" in text and "+0.300 at p=0.0, +0.050 at p=0.1" in text
     assert text.endswith("; we do not reproduce the paper's claim in full.") and "both claims hold" not in text
 
 
 def test_noise_lsft_above_at_one_level_does_not_reproduce():
-    text = verdict(noise_table(noise_rows([0.1, 0.5, 0.3], [0.2, 0.4, 0.6])))  # widening gap, but above at p=0.05
-    assert "LSFT is below GSFT at 2 of 3 amounts" in text and "from +0.100 to +0.300" in text
-    assert text.endswith("we do not reproduce the paper's claim in full.")
+    text = noise_table(noise_rows([0.1, 0.5, 0.3], [0.2, 0.4, 0.6]))  # widening gap, but above at p=0.05
+    assert "below GSFT's at 2 of 3 amounts" in text and text.endswith("we do not reproduce the paper's claim in full.")
 
 
 # --- Fig. 15: relevance ------------------------------------------------------------------------------
 
 
 def test_relevance_table_values_and_deep_verdict():
+    layers = list(range(8))
     relevance = {
-        "vgg-mnist@mnist": {"mean": [1, 1, 1, 1, 2, 2, 2, 9], "std": [0.1] * 8},  # deeper half heavier, top is the last
-        "vgg-shapes@shapes": {"mean": [1, 1, 1, 1, 2, 2, 5, 3], "std": [0.3] * 8},  # deeper half heavier, top is CGMA 6
-        "vgg-glyphs@glyphs": {"mean": [9, 1, 1, 1, 2, 2, 2, 2], "std": [0.0] * 8},  # shallower half heavier
+        "vgg-mnist@mnist": {"mean": [1, 1, 1, 1, 2, 2, 2, 9], "std": [0.1] * 8, "layers": layers},  # deeper half heavier, top last
+        "vgg-shapes@shapes": {"mean": [1, 1, 1, 1, 2, 2, 5, 3], "std": [0.3] * 8, "layers": layers},  # deeper, top is CGMA 6
+        "vgg-glyphs@glyphs": {"mean": [9, 1, 1, 1, 2, 2, 2, 2], "std": [0.0] * 8, "layers": layers},  # shallower half heavier
     }
     markdown = relevance_table(relevance)
     assert header(markdown) == ["pair"] + [f"CGMA {k}" for k in range(8)]
@@ -331,13 +392,28 @@ def test_relevance_table_values_and_deep_verdict():
     assert body[0] == ["`vgg-mnist@mnist`"] + ["1.0 ± 0.1"] * 4 + ["2.0 ± 0.1"] * 3 + ["9.0 ± 0.1"]
     assert body[1][7:] == ["5.0 ± 0.3", "3.0 ± 0.3"]
     text = verdict(markdown)
-    assert "deeper half of the CGMAs carries more relevance than the shallower half in 2 of 3 pairs" in text
-    assert "the most relevant CGMA is the last one in 1 pairs" in text
+    assert "deeper half of the distinct CGMAs carries more relevance than the shallower half in 2 of 3 pairs" in text
+    assert "the most relevant slot is the last one in 1 pairs" in text
     assert text.endswith(": our LSFT leans on the deep CGMAs more than the paper's does.")
+    assert "again" not in markdown  # every slot a distinct layer
+
+
+def test_relevance_marks_a_slot_that_repeats_a_layer_and_counts_distinct_slots():
+    # 7 conv layers for 8 slots: the last slot repeats layer 6. Distinct slots 0..6: halves 0-2 vs 3-6.
+    relevance = {"vgg-mnist@mnist": {"mean": [3, 3, 3, 1, 1, 1, 1, 50], "std": [0] * 8, "layers": [0, 1, 2, 3, 4, 5, 6, 6]}}
+    markdown = relevance_table(relevance)
+    assert table_rows(markdown)[0][8] == "50.0 ± 0.0 (layer 6 again)"
+    assert "(1 such slots)" in markdown
+    # counted on distinct slots the shallow half (mean 3) outweighs the deep half (mean 1); the repeat's 50 is left out
+    assert "in 0 of 1 pairs" in markdown and markdown.endswith(", in line with the paper.")
 
 
 def test_relevance_verdict_in_line_with_the_paper():
-    relevance = {"a": {"mean": [5, 4, 3, 2, 1, 1, 1, 1], "std": [0] * 8}, "b": {"mean": [1] * 8, "std": [0] * 8}}
+    layers = list(range(8))
+    relevance = {
+        "a": {"mean": [5, 4, 3, 2, 1, 1, 1, 1], "std": [0] * 8, "layers": layers},
+        "b": {"mean": [1] * 8, "std": [0] * 8, "layers": layers},
+    }
     text = verdict(relevance_table(relevance))
     assert "in 0 of 2 pairs" in text and text.endswith(", in line with the paper.")
 
@@ -361,21 +437,24 @@ def generalisation_rows():
     return rows
 
 
-def test_generalisation_table_seen_and_unseen():
+def test_generalisation_table_tells_unseen_datasets_from_unseen_architectures():
     markdown = generalisation_table(generalisation_rows())
-    assert header(markdown) == ["pair", "generator", "dataset", "Dice vs Grad-CAM ↑", "average drop % ↓", "win % ↑"]
+    assert header(markdown) == ["pair", "generator", "dataset", "architecture", "Dice vs Grad-CAM ↑", "average drop % ↓", "win % ↑"]
     body = table_rows(markdown)
-    assert [r[:3] for r in body] == [
-        ["`vgg-mnist@mnist`", "LSFT-GAN (symbols)", "seen"],
-        ["`vgg-mnist@mnist`", "LSFT-GAN (objects)", "**unseen**"],
-        ["`vgg-shapes@shapes`", "LSFT-GAN (symbols)", "**unseen**"],
-        ["`vgg-shapes@shapes`", "LSFT-GAN (objects)", "seen"],
-        ["`efficientnet_lite0-imagenet@photos`", "LSFT-GAN (symbols)", "**unseen**"],
-        ["`efficientnet_lite0-imagenet@photos`", "LSFT-GAN (objects)", "**unseen**"],
+    assert [r[:4] for r in body] == [
+        ["`vgg-mnist@mnist`", "LSFT-GAN (symbols)", "seen", "seen"],
+        ["`vgg-mnist@mnist`", "LSFT-GAN (objects)", "**unseen**", "seen"],
+        ["`vgg-shapes@shapes`", "LSFT-GAN (symbols)", "**unseen**", "seen"],
+        ["`vgg-shapes@shapes`", "LSFT-GAN (objects)", "seen", "seen"],
+        ["`efficientnet_lite0-imagenet@photos`", "LSFT-GAN (symbols)", "**unseen**", "**unseen**"],
+        ["`efficientnet_lite0-imagenet@photos`", "LSFT-GAN (objects)", "**unseen**", "**unseen**"],
     ]
-    assert body[0][3:] == ["0.800 ± 0.000", "30.00 ± 0.00", "50.0 ± 0.0"]
-    # unseen: 0.4, 0.2, 0.1, 0.3 -> 0.25; seen: 0.8, 0.6 -> 0.7
-    assert verdict(markdown).startswith("Mean Dice vs Grad-CAM on unseen datasets 0.250, on seen ones 0.700.")
+    assert body[0][4:] == ["0.800 ± 0.000", "30.00 ± 0.00", "50.0 ± 0.0"]
+    # unseen dataset on a seen architecture: 0.4, 0.2 -> 0.3; EfficientNet: 0.1, 0.3 -> 0.2; seen: 0.8, 0.6 -> 0.7
+    assert verdict(markdown).startswith(
+        "Mean Dice vs Grad-CAM: unseen dataset, seen architecture 0.300 (2 cases); unseen dataset and architecture 0.200 "
+        "(2 cases); seen 0.700 (2 cases)."
+    )
 
 
 def test_generalisation_reads_the_dataset_of_a_training_split_pair():

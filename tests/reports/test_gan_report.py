@@ -8,10 +8,21 @@ from xai_core.reports import gan_report
 
 @pytest.fixture
 def results(monkeypatch):
+    history = [
+        {"epoch": e, "loss_g": 3.0 - e / 10, "loss_d": 0.2 + e / 10, "d_real": 0.95 - e / 20, "d_fake": f, "seconds": 1.0}
+        for e, f in ((1, 0.05), (2, 0.30), (3, 0.20))
+    ]
     monkeypatch.setattr(
         gan_report,
         "gan_info",
-        lambda gan_id: {"dataset": "mnist", "parameters": 1000, "metrics": {"epochs_run": 30}, "classes": list("0123456789")},
+        lambda gan_id: {
+            "dataset": "mnist",
+            "parameters": 1000,
+            "metrics": {"epochs_run": 30},
+            "classes": list("0123456789"),
+            "sha256": "current",
+            "history": history,
+        },
     )
 
     def pm(mean, std=0.0):
@@ -48,12 +59,34 @@ def results(monkeypatch):
                 "pca_top5_share": 0.09,
             }
         },
+        "gans": {"cdcgan-mnist": "current"},
+        "deletion": {
+            "cdcgan-mnist": {
+                "samples": 256,
+                "random_draws": 5,
+                "runs": [
+                    {
+                        "seed": seed,
+                        "k": k,
+                        "top": {"image_change": 0.02 * k, "probability_drop": 0.05 * k, "flipped": 0.1},
+                        "random": {"image_change": 0.01 * k, "probability_drop": 0.02 * k + seed / 100, "flipped": 0.05},
+                    }
+                    for seed in (0, 1)
+                    for k in (1, 4)
+                ],
+            }
+        },
         "augmentation": {
             "mnist": {
+                "rows": [
+                    {"condition": c, "seed": seed, "test_accuracy": a}
+                    for c, values in (("real", (0.89, 0.90, 0.91)), ("real + GAN", (0.90, 0.92, 0.94)))
+                    for seed, a in enumerate(values)
+                ],
                 "summary": [
                     {"condition": "real", "accuracy_mean": 0.90, "accuracy_std": 0.01, "seeds": 3},
                     {"condition": "real + GAN", "accuracy_mean": 0.92, "accuracy_std": 0.02, "seeds": 3},
-                ]
+                ],
             }
         },
         "audit": {"mnist": audit},
@@ -79,9 +112,11 @@ def results(monkeypatch):
 def test_tables_put_the_paper_beside_our_numbers(results):
     text = gan_report.render_gan_markdown(results)
     assert "| `cdcgan-mnist` | mnist | 1,000 | 30 | 100.00 ± 7.00 | 4.00 ± 0.50 | 25.0x | 77.6 ± 1.5 % |" in text
-    assert "| mnist | 90.00 ± 1.00 % | 92.00 ± 2.00 % | +2.00 | 3 |" in text
-    assert "| paper (Table 2) | 92.4 % | 91.8 % | -0.6 | - |" in text
-    assert "augmentation helped on 1 of 1 datasets" in text
+    # Welch: means 0.92 vs 0.90, sample variances 4e-4 and 1e-4 over 3 seeds -> t = 0.02 / sqrt(5e-4 / 3) = 1.549 with
+    # Welch-Satterthwaite df = 2.94, two-sided p = 0.221
+    assert "| mnist | 90.00 ± 1.00 % | 92.00 ± 2.00 % | +2.00 | +1.55 | 0.221 | no significant change | 3 |" in text
+    assert "| paper (Table 2) | 92.4 % | 91.8 % | -0.6 | - | - | - | - |" in text
+    assert "augmentation helped on 0, hurt on 0 and made no significant difference on 1 of 1 datasets" in text
     assert "| mnist | background_mass | 0.200 | 0.400 | 1 / 2 |" in text
     assert "| `vgg-mnist` | 1 | features.18 | slanted | 0.800 ± 0.100 | 0.500 | 0.01, 0.2 | 1 / 2 | 0.80 |" in text
     assert "| mnist | Unified framework | 64.0 ± 1.0 | 79 |" in text
@@ -103,3 +138,43 @@ def test_a_conditional_gan_near_chance_is_flagged(results):
         "have not learnt their classes (class accuracy at most twice chance): `cdcgan-mnist` (12.0 % vs chance 10.0 %)"
         in gan_report.render_gan_markdown(results)
     )
+
+
+def test_augmentation_verdicts_follow_welch_and_refuse_a_gan_at_chance(results):
+    rows = results["augmentation"]["mnist"]["rows"]
+    for row in rows:  # a clear gain: real 0.89-0.91, real + GAN 0.97-0.99
+        row["test_accuracy"] += 0.08 if row["condition"] == "real + GAN" else 0.0
+    verdict = gan_report.augmentation_verdicts(results["augmentation"], results["fid"])["mnist"]
+    assert verdict["verdict"] == "helped" and verdict["p"] < 0.05 and verdict["change"] == pytest.approx(10.0)
+    for row in rows:
+        row["test_accuracy"] -= 0.2 if row["condition"] == "real + GAN" else 0.0
+    assert gan_report.augmentation_verdicts(results["augmentation"], results["fid"])["mnist"]["verdict"] == "hurt"
+    results["fid"]["cdcgan-mnist"]["class_accuracy"] = {"mean": 0.1, "std": 0.0}  # chance: neither help nor harm counts
+    assert gan_report.augmentation_verdicts(results["augmentation"], results["fid"])["mnist"]["verdict"].startswith("cannot count")
+    assert "`mnist` cannot count either way" not in gan_report.render_gan_markdown(results)
+    assert "mnist cannot count either way, because its conditional GAN does not produce" in gan_report.render_gan_markdown(results)
+
+
+def test_latent_deletion_table_and_its_sentence(results):
+    table, faithful = gan_report.deletion_table(results["deletion"])
+    # k = 4 over seeds 0 and 1: top image change 0.08 both seeds; random probability drop 0.08 and 0.09
+    assert "| `cdcgan-mnist` | 4 | 0.080 ± 0.000 | 0.040 ± 0.000 | 0.200 ± 0.000 | 0.085 ± 0.007 | 0.100 ± 0.000 | 0.050 ± 0.000 |" in table
+    assert faithful == ["`cdcgan-mnist`"]
+    assert "in every seed and k for 1 of 1 GANs: the sensitivity ranking identifies" in gan_report.render_gan_markdown(results)
+    results["deletion"]["cdcgan-mnist"]["runs"][0]["random"]["image_change"] = 1.0  # random beats top once
+    assert gan_report.deletion_table(results["deletion"])[1] == []
+    assert "for 0 of 1 GANs; not for `cdcgan-mnist`." in gan_report.render_gan_markdown(results)
+
+
+def test_training_dynamics_rows_come_from_the_manifest_history(results):
+    text = gan_report.render_gan_markdown(results)
+    assert (
+        "| `cdcgan-mnist` | 3 | 0.90 / 0.05 (epoch 1) | 0.85 / 0.30 (epoch 2) | 0.80 / 0.20 (epoch 3) | 2.90 / 0.30 | 2.70 / 0.50 "
+        "| 0.30 (2) |" in text
+    )
+
+
+def test_rows_of_retrained_gans_are_flagged(results):
+    assert "were retrained after these runs" not in gan_report.render_gan_markdown(results)
+    results["gans"]["cdcgan-mnist"] = "older"
+    assert "> `cdcgan-mnist` were retrained after these runs" in gan_report.render_gan_markdown(results)

@@ -22,7 +22,8 @@ from ..data.captioning import load_captioning, make_scene
 from ..explainers import METHOD_LABELS
 from ..metrics.gan_experiments import cached, mean_std
 from ..models.checkpoints import USER_CHECKPOINT_DIR, CheckpointError
-from ..reports.results import CAPTIONING_SECTION_HEADING, RESULTS_PATH, existing_results, replace_section
+from ..reports.results import CAPTIONING_SECTION_HEADING, RESULTS_PATH, render_document
+from ..reports.summaries import DATA_DIR, read_json_summary, write_json_summary
 from .model import captioner_info, load_captioner
 from .training import SHIPPED_CAPTIONER, caption_images, train_captioner
 from .words import CAPTION_METHODS, word_explanations, word_objects, word_table
@@ -218,15 +219,34 @@ def render_captioning_markdown(results: dict) -> str:
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
+SUMMARY_NAME = "captioning"
+
+
+def captioning_section(data_dir: Path = DATA_DIR) -> str:
+    """The captioning section, rendered from its committed summary (a note when it is not recorded yet)."""
+    recorded = read_json_summary(SUMMARY_NAME, data_dir)
+    if recorded is None:
+        return CAPTIONING_SECTION_HEADING.strip() + "\n\nNot recorded yet: `python -m xai_core captioning-results --write`.\n"
+    keyed = {**recorded, "per_seed": {int(k): v for k, v in recorded["per_seed"].items()}}
+    return render_captioning_markdown({**keyed, "captioners": {int(k): v for k, v in recorded["captioners"].items()}})
+
+
+def results_document(data_dir: Path = DATA_DIR, checkpoint_dir: Path | None = None) -> str:
+    """The whole of docs/results.md from committed files: the report sections (:mod:`xai_core.reports.results`) and
+    this section, which a layer above the reports renders."""
+    options = {} if checkpoint_dir is None else {"checkpoint_dir": checkpoint_dir}
+    return render_document(captioning_section(data_dir), data_dir=data_dir, **options)
+
+
 def write_captioning_results(
     path: Path = RESULTS_PATH,
     seeds: tuple[int, ...] = REPORT_SEEDS,
     scenes: int = REPORT_SCENES,
     rerun: bool = False,
     on_progress: Callable[[float, str], None] | None = None,
+    data_dir: Path = DATA_DIR,
 ) -> Path:
-    """Run (or reuse) the per-word captioning experiments and replace their section of an existing docs/results.md."""
-    recorded = existing_results(path)
-    section = render_captioning_markdown(run_captioning_results(seeds, scenes, rerun=rerun, on_progress=on_progress))
-    path.write_text(replace_section(recorded, CAPTIONING_SECTION_HEADING, section))
+    """Run (or reuse) the per-word captioning experiments, commit their summary and re-render docs/results.md."""
+    write_json_summary(SUMMARY_NAME, run_captioning_results(seeds, scenes, rerun=rerun, on_progress=on_progress), data_dir)
+    path.write_text(results_document(data_dir))
     return path

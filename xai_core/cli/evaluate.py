@@ -7,6 +7,7 @@ import json
 import shlex
 from pathlib import Path
 
+from ..captioning.results import results_document
 from ..data import UNLABELLED_NOTE, load_dataset
 from ..explainers import EXPLAINERS, is_known_method
 from ..jobs.executors import LocalExecutor
@@ -16,7 +17,8 @@ from ..models import load_model
 from ..reports.audit_report import write_audit_report
 from ..reports.bundle import bundle_for_generated, bundle_for_image
 from ..reports.evaluation_report import write_evaluation
-from ..reports.results import write_evaluation_results, write_gan_results, write_generator_results, write_results
+from ..reports.reproduce import comparison_lines, quick_check
+from ..reports.results import RESULTS_PATH, check_document, record_evaluation, record_gan
 from ..reports.sftgan_photos import write_summary as write_photo_summary
 from .common import add_threads_option, apply_threads, load_image_argument, method_names, progress_bar, seed_list
 from .jobs import add_executor_options, executor_from
@@ -58,18 +60,27 @@ def pair_on(text: str, dataset: str | None) -> str:
 
 
 def _cmd_report_results(args: argparse.Namespace) -> int:
+    if args.quick:
+        if not args.rerun:
+            raise ValueError("--quick re-runs a pinned subset: use it with --rerun")
+        with progress_bar("report-results --rerun --quick", args.quiet) as show:
+            comparisons = quick_check(on_progress=show)
+        lines = comparison_lines(comparisons)
+        print("\n".join(lines))
+        return 0 if all(c.passed for c in comparisons) else 1
+    if args.check:
+        differences = check_document(results_document())
+        print("\n".join(differences) or f"{RESULTS_PATH} follows from the committed summaries")
+        return 1 if differences else 0
     with progress_bar("report-results", args.quiet) as show:
         if args.photos:
             print(f"wrote {write_photo_summary(seed_dirs=args.photo_seed_dirs, on_progress=show)}")
-        if args.generators_only or args.photos:
-            path = write_generator_results()
-        elif args.gan_only:
-            path = write_gan_results(rerun=args.rerun, on_progress=show)
-        elif args.evaluation_only:
-            path = write_evaluation_results(rerun=args.rerun, on_progress=show)
-        else:
-            path = write_results(rerun=args.rerun, on_progress=show)
-    print(f"wrote {path}")
+        if args.evaluation_only or (args.rerun and not args.gan_only):
+            record_evaluation(rerun=args.rerun, on_progress=show)
+        if args.gan_only or (args.rerun and not args.evaluation_only):
+            record_gan(rerun=args.rerun, on_progress=show)
+    RESULTS_PATH.write_text(results_document())
+    print(f"wrote {RESULTS_PATH}")
     return 0
 
 
@@ -211,30 +222,36 @@ def _register_evaluate(commands: argparse._SubParsersAction) -> None:
 def _register_report_results(commands: argparse._SubParsersAction) -> None:
     report = commands.add_parser(
         "report-results",
-        help="regenerate docs/results.md: model figures from the manifest, "
-        "the paper's evaluation tables from the pinned suite runs (cached in runs/evaluation), "
-        "the GAN tables from the pinned GAN experiments (cached in runs/gan-results)",
+        help="render docs/results.md from committed files only (checkpoints/manifest.json and the summaries in docs/data); "
+        "the options below record those summaries first, or check them",
     )
-    report.add_argument("--rerun", action="store_true", help="recompute the evaluation runs even when cached")
     report.add_argument(
-        "--gan-only",
-        action="store_true",
-        help="only (re)compute the GAN sections and replace them at the end of the existing docs/results.md",
+        "--check", action="store_true", help="re-render docs/results.md from the committed summaries and fail on any difference"
     )
     report.add_argument(
         "--evaluation-only",
         action="store_true",
-        help="only (re)compute the SFT-GAN evaluation tables (after retraining generators), keeping the GAN sections",
+        help="record the SFT-GAN evaluation summaries (pinned suite runs, reused from runs/evaluation unless --rerun), then render",
     )
     report.add_argument(
-        "--generators-only",
+        "--gan-only",
         action="store_true",
-        help="only re-render the SFT-GAN generators section from checkpoints/manifest.json (after retraining generators)",
+        help="record the GAN experiments' summary (reused from runs/gan-results unless --rerun), then render",
+    )
+    report.add_argument(
+        "--rerun",
+        action="store_true",
+        help="recompute instead of reusing runs/ (alone: the evaluation and the GAN experiments, hours on 2 cores)",
+    )
+    report.add_argument(
+        "--quick",
+        action="store_true",
+        help="with --rerun: re-run a small pinned subset and compare it with the committed summaries (a few minutes)",
     )
     report.add_argument(
         "--photos",
         action="store_true",
-        help="measure the photos generators on the never-seen test photos (docs/data/sftgan_photos.json), then as --generators-only",
+        help="measure the photos generators on the never-seen test photos (docs/data/sftgan_photos.json), then render",
     )
     report.add_argument(
         "--photo-seed-dirs",

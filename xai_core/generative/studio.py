@@ -167,3 +167,12 @@ def sensitivity_csv(sensitivity: torch.Tensor, top_k: int) -> str:
     for rank, dimension in enumerate(top_dimensions(sensitivity, len(sensitivity))):
         writer.writerow([rank + 1, dimension, f"{float(sensitivity[dimension]):.6g}", rank < top_k])
     return buffer.getvalue()
+
+
+def history_csv(history: list[dict]) -> str:
+    """A GAN's per-epoch training history (its manifest ``history``) as CSV, one row per epoch."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(history[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(history)
+    return buffer.getvalue()

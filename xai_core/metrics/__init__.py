@@ -13,6 +13,7 @@ which imports the explainers (and so is not imported here: the SFT-GAN trainer i
 from ..attribution.agreement import BINARY_THRESHOLD, binarise, dice, rank_correlation
 from .faithfulness import (
     average_drop,
+    average_increase,
     deletion_auc,
     drop_percentages,
     energy_confidences,
@@ -43,6 +44,7 @@ __all__ = [
     "energy_confidences",
     "energy_maps",
     "energy_pointing_game",
+    "average_increase",
     "increase_in_confidence",
     "insertion_auc",
     "localisation_rates",

@@ -74,6 +74,13 @@ def drop_percentages(original: torch.Tensor, energy: torch.Tensor) -> torch.Tens
     return (original - energy).clamp(min=0) / original.clamp(min=1e-12) * 100
 
 
+def increase_points(original: torch.Tensor, energy: torch.Tensor) -> torch.Tensor:
+    """Per image max(0, O - Y) * 100, the confidence gained on the energy map in percentage points: Tensor[N].
+    The SFT-GAN paper's Eq. 8 ("average increase in confidence") sums O - Y over the images where it is
+    positive; its denominator is illegible in our copy, so we average over all images."""
+    return (energy - original).clamp(min=0) * 100
+
+
 def average_drop(model: Classifier, images: torch.Tensor, maps: torch.Tensor, targets: torch.Tensor) -> float:
     """Average drop %: mean over images of max(0, Y - O) / Y * 100 (lower is better)."""
     original = target_probabilities(model, images, targets)
@@ -81,9 +88,16 @@ def average_drop(model: Classifier, images: torch.Tensor, maps: torch.Tensor, ta
 
 
 def increase_in_confidence(model: Classifier, images: torch.Tensor, maps: torch.Tensor, targets: torch.Tensor) -> float:
-    """Increase in confidence %: share of images whose energy map is more confident than the image, x 100."""
+    """Increase in confidence % (Chattopadhyay et al.): share of images whose energy map is more confident than the
+    image, x 100."""
     original = target_probabilities(model, images, targets)
     return float((energy_confidences(model, images, maps, targets) > original).double().mean() * 100)
+
+
+def average_increase(model: Classifier, images: torch.Tensor, maps: torch.Tensor, targets: torch.Tensor) -> float:
+    """Average increase in confidence (SFT-GAN paper, Eq. 8 as we read it): mean of max(0, O - Y) * 100, in points."""
+    original = target_probabilities(model, images, targets)
+    return float(increase_points(original, energy_confidences(model, images, maps, targets)).mean())
 
 
 def win_rate(model: Classifier, images: torch.Tensor, maps_a: torch.Tensor, maps_b: torch.Tensor, targets: torch.Tensor) -> float:

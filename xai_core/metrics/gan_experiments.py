@@ -17,7 +17,7 @@ import torch
 
 from ..attribution.tcav import run_tcav
 from ..generative.dcgan import gan_info, load_gan
-from ..generative.latent import latent_stability, pca_directions, sefa_directions
+from ..generative.latent import latent_deletion, latent_sensitivity, latent_stability, pca_directions, sefa_directions
 from ..generative.training import SHIPPED_GAN_DATASETS, score_generator
 from ..models.checkpoints import REPOSITORY_ROOT
 from ..models.registry import load_model, model_info
@@ -46,7 +46,8 @@ def cached(name: str, config: dict, compute: Callable[[], Any], rerun: bool = Fa
 
 
 def mean_std(values: list[float]) -> dict[str, float]:
-    return {"mean": float(np.mean(values)), "std": float(np.std(values))}
+    """Mean and sample standard deviation (n - 1; 0 for a single value), as the evaluation tables report them."""
+    return {"mean": float(np.mean(values)), "std": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0}
 
 
 def fid_over_seeds(gan_id: str, seeds: tuple[int, ...] = REPORT_SEEDS) -> dict:
@@ -84,6 +85,49 @@ def latent_summary(gan_id: str, samples: int = 256, k: int = 8) -> dict:
         "sefa_top5_share": float(eigenvalues[:5].sum() / eigenvalues.sum()),
         "pca_top5_share": float(ratios.sum()),
     }
+
+
+DELETION_KS = (1, 4, 8)
+DELETION_SAMPLES = 256
+DELETION_RANDOM_DRAWS = 5
+
+
+def latent_deletion_over_seeds(gan_id: str, seeds: tuple[int, ...] = REPORT_SEEDS) -> dict:
+    """Per seed and k: the effect (:func:`latent_deletion`) of zeroing the k most sensitive latent dimensions and of
+    zeroing k random ones (the mean over DELETION_RANDOM_DRAWS draws), on DELETION_SAMPLES fresh latents. The
+    ranking comes from an independent latent sample; the judge is the domain CNN of the GAN's dataset."""
+    generator = load_gan(gan_id)
+    card = load_model(gan_info(gan_id)["training"]["feature_model"])
+    labels = torch.arange(DELETION_SAMPLES) % generator.num_classes if generator.conditional else None
+
+    def generate_from(latents: torch.Tensor) -> torch.Tensor:
+        return generator(latents, labels)
+
+    def classify(images: torch.Tensor) -> torch.Tensor:
+        return card.model(card.preprocess(images))
+
+    def effect(deletion) -> dict:
+        return {name: float(getattr(deletion, name).mean()) for name in ("image_change", "probability_drop", "flipped")}
+
+    runs = []
+    for seed in seeds:
+        rng = torch.Generator().manual_seed(1000 + seed)
+        ranking = latent_sensitivity(generate_from, torch.randn(DELETION_SAMPLES, generator.latent_dim, generator=rng)).ranking
+        latents = torch.randn(DELETION_SAMPLES, generator.latent_dim, generator=rng)
+        for k in DELETION_KS:
+            random_effects = [
+                effect(latent_deletion(generate_from, classify, latents, torch.randperm(generator.latent_dim, generator=rng)[:k]))
+                for _ in range(DELETION_RANDOM_DRAWS)
+            ]
+            runs.append(
+                {
+                    "seed": seed,
+                    "k": k,
+                    "top": effect(latent_deletion(generate_from, classify, latents, ranking[:k])),
+                    "random": {name: float(np.mean([e[name] for e in random_effects])) for name in random_effects[0]},
+                }
+            )
+    return {"runs": runs, "samples": DELETION_SAMPLES, "random_draws": DELETION_RANDOM_DRAWS, "judge": card.id}
 
 
 def augmentation_config(settings: AugmentationSettings) -> dict:
@@ -207,8 +251,18 @@ def tcav_result(
 
 
 def run_gan_experiments(rerun: bool = False, on_progress: Progress | None = None, root: Path | None = None) -> dict:
-    """Every GAN experiment of docs/results.md, cached: {"fid", "latent", "augmentation", "audit", "score", "tcav"}."""
-    results: dict[str, Any] = {"fid": {}, "latent": {}, "augmentation": {}, "audit": {}, "score": {}, "tcav": {}}
+    """Every GAN experiment of docs/results.md, cached: {"fid", "latent", "deletion", "augmentation", "audit", "score",
+    "tcav"}, and "gans": {GAN id: the sha256 of the weights they used}."""
+    results: dict[str, Any] = {
+        "gans": {},
+        "fid": {},
+        "latent": {},
+        "deletion": {},
+        "augmentation": {},
+        "audit": {},
+        "score": {},
+        "tcav": {},
+    }
     gan_ids = [f"{kind}-{dataset}" for dataset in SHIPPED_GAN_DATASETS for kind in ("dcgan", "cdcgan")]
     steps = len(gan_ids) + 2 * len(SHIPPED_GAN_DATASETS) + len(SCORE_DATASETS) + len(TCAV_EXPERIMENTS)
     done = 0
@@ -228,6 +282,8 @@ def run_gan_experiments(rerun: bool = False, on_progress: Progress | None = None
         config = {"gan": gan_id, "sha256": gan_info(gan_id)["sha256"], "seeds": list(REPORT_SEEDS)}
         results["fid"][gan_id] = cached("fid", config, lambda: fid_over_seeds(gan_id), rerun, root)
         results["latent"][gan_id] = cached("latent", config, lambda: latent_summary(gan_id), rerun, root)
+        results["deletion"][gan_id] = cached("latent-deletion", config, lambda: latent_deletion_over_seeds(gan_id), rerun, root)
+        results["gans"][gan_id] = config["sha256"]
         done += 1
     for dataset in SHIPPED_GAN_DATASETS:
         results["augmentation"][dataset] = augmentation_result(

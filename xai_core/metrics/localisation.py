@@ -5,7 +5,8 @@
 * Pointing game (Zhang et al., "Top-down Neural Attention by Excitation Backprop", ECCV 2016): a hit
   when the map's maximum lies on the foreground.
 * Energy-based pointing game (Wang et al., Score-CAM, 2020): the share of the map's mass on the foreground.
-* Background error (Guna et al., §4.4, Eq. 9): sum((1 - GT) * M) / sum(1 - GT).
+* Background error (Guna et al., §4.4, Eq. 9): sum((1 - GT) * M) / sum(1 - GT); background share:
+  sum((1 - GT) * M) / sum(M), the same error not rewarded by a map that fades.
 
 maps: Tensor[N, 1, H, W] in [0, 1]; masks: Tensor[N, 1, H, W], foreground 1 (bool or float), same size.
 """
@@ -70,3 +71,10 @@ def background_error(maps: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
     flat_maps, foreground = _check(maps, masks)
     background = (~foreground).double()
     return _share((flat_maps * background).sum(dim=1), background.sum(dim=1))
+
+
+def background_share(maps: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+    """Share of the map's mass on the background, sum((1 - GT) * M) / sum(M), in [0, 1]: Tensor[N] (lower is
+    better; 0 for an all-zero map, which callers that must not reward empty maps mark themselves)."""
+    flat_maps, foreground = _check(maps, masks)
+    return _share((flat_maps * (~foreground).double()).sum(dim=1), flat_maps.sum(dim=1))

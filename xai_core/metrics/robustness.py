@@ -1,6 +1,10 @@
 """Robustness to image degradation (Guna et al., "Interpreting CNN Predictions using Conditional GANs",
 §4.4): salt-and-pepper noise at growing amounts, the background error of each noisy image's map, and
-how stable the map stays (Spearman rank correlation with the clean image's map)."""
+how stable the map stays (Spearman rank correlation with the clean image's map).
+
+Eq. 9's background error rewards a map that fades: an all-zero map scores a perfect 0. So each level also
+records the map's mass (mean value), whether it is empty (all zero), and the share of its mass on the
+background (undefined, NaN, for an empty map), which a fading map does not improve."""
 
 from __future__ import annotations
 
@@ -10,9 +14,10 @@ from dataclasses import dataclass
 import torch
 
 from ..attribution.agreement import rank_correlation
-from .localisation import background_error
+from .localisation import background_error, background_share
 
 NOISE_LEVELS = tuple(round(0.05 * i, 2) for i in range(11))
+EMPTY_MAP_MAXIMUM = 1e-6  # a map whose largest value is below this is empty (constant maps normalise to zeros)
 
 MapFunction = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 """(images Tensor[N,C,H,W] in [0,1], targets Tensor[N]) -> maps Tensor[N,1,H,W] in [0,1]."""
@@ -43,12 +48,16 @@ def salt_and_pepper(images: torch.Tensor, amount: float, seed: int = 0) -> torch
 
 @dataclass
 class NoiseCurves:
-    """Per image and noise level: ``stability`` Tensor[N, L] (rank correlation with the clean map) and
-    ``background_error`` Tensor[N, L] (None without masks)."""
+    """Per image and noise level, Tensor[N, L] each: ``stability`` (rank correlation with the clean map),
+    ``mass`` (mean map value), ``empty`` (1.0 for an all-zero map), and with masks ``background_error``
+    (Eq. 9) and ``background_share`` (share of the mass on the background; NaN for an empty map)."""
 
     levels: tuple[float, ...]
     stability: torch.Tensor
     background_error: torch.Tensor | None
+    mass: torch.Tensor
+    empty: torch.Tensor
+    background_share: torch.Tensor | None
 
 
 def noise_curves(
@@ -65,10 +74,18 @@ def noise_curves(
     Level i uses noise seed ``seed * 1000 + i``; level 0 is the clean image.
     """
     clean = explain(images, targets)
-    stability, errors = [], []
+    stability, errors, mass, empty, shares = [], [], [], [], []
     for i, level in enumerate(levels):
         maps = clean if level == 0 else explain(salt_and_pepper(images, level, seed * 1000 + i), targets)
         stability.append(rank_correlation(maps, clean))
+        flat = maps.flatten(start_dim=1).double()
+        mass.append(flat.mean(dim=1))
+        empty.append((flat.amax(dim=1) < EMPTY_MAP_MAXIMUM).double())
         if masks is not None:
             errors.append(background_error(maps, masks))
-    return NoiseCurves(tuple(levels), torch.stack(stability, dim=1), torch.stack(errors, dim=1) if masks is not None else None)
+            shares.append(torch.where(empty[-1].bool(), torch.nan, background_share(maps, masks)))
+
+    def stacked(values: list[torch.Tensor]) -> torch.Tensor | None:
+        return torch.stack(values, dim=1) if values else None
+
+    return NoiseCurves(tuple(levels), stacked(stability), stacked(errors), stacked(mass), stacked(empty), stacked(shares))

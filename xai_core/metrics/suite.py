@@ -141,10 +141,21 @@ class AverageDrop(Metric):
 
 
 class IncreaseInConfidence(Metric):
-    name, label, family, unit = "increase_in_confidence", "Increase in confidence", "faithfulness", "%"
+    """Share of images whose energy map is more confident than the image (Chattopadhyay et al.'s definition)."""
+
+    name, label, family, unit = "increase_in_confidence", "Images with increased confidence", "faithfulness", "%"
 
     def evaluate_batch(self, batch):
         return (batch.energy_confidence > batch.original_confidence).double() * 100
+
+
+class AverageIncrease(Metric):
+    """Average increase in confidence, the SFT-GAN paper's Eq. 8 as we read it: per image max(0, O - Y) x 100."""
+
+    name, label, family, unit = "average_increase", "Average increase in confidence", "faithfulness", "points"
+
+    def evaluate_batch(self, batch):
+        return faithfulness.increase_points(batch.original_confidence, batch.energy_confidence)
 
 
 class WinRate(Metric):
@@ -237,6 +248,19 @@ class NoiseBackgroundError(Metric):
         return Curve(curves.levels, curves.background_error)
 
 
+class NoiseCurveMetric(Metric):
+    """A per-level quantity of the salt-and-pepper curves (:func:`~xai_core.metrics.robustness.noise_curves`)."""
+
+    family, level_name = "robustness", "noise"
+
+    def __init__(self, name: str, label: str, field: str, higher_is_better: bool, needs_mask: bool = False):
+        self.name, self.label, self.field, self.higher_is_better, self.needs_mask = name, label, field, higher_is_better, needs_mask
+
+    def evaluate_batch(self, batch):
+        curves = _noise_curves(batch)
+        return Curve(curves.levels, getattr(curves, self.field))
+
+
 class NoiseStability(Metric):
     name, label, family, level_name = "noise_stability", "Map stability under noise", "robustness", "noise"
 
@@ -270,6 +294,7 @@ METRICS: dict[str, Metric] = {
     for metric in [
         AverageDrop(),
         IncreaseInConfidence(),
+        AverageIncrease(),
         WinRate(),
         DeletionAUC(),
         InsertionAUC(),
@@ -282,6 +307,9 @@ METRICS: dict[str, Metric] = {
         EnergyPointingGame(),
         BackgroundError(),
         NoiseBackgroundError(),
+        NoiseCurveMetric("noise_background_share", "Background share of the map under noise", "background_share", False, True),
+        NoiseCurveMetric("noise_map_mass", "Map mass under noise", "mass", True),
+        NoiseCurveMetric("noise_empty_maps", "Empty maps under noise", "empty", False),
         NoiseStability(),
         SanityCorrelation(),
     ]
@@ -470,16 +498,32 @@ def _rows(pair: EvaluationPair, seed: int, method: str, metric: Metric, values, 
     return [{**base, "image": sample.indices[i], "level": "", "value": float(value)} for i, value in enumerate(values.tolist())]
 
 
+def seed_means(rows: Sequence[dict]) -> list[dict]:
+    """Mean over images per (pair, method, metric, level, seed): dicts with those keys, ``value`` (the mean) and
+    ``n`` (the images it averages). NaN values (undefined for an image, e.g. an empty map's background share) are
+    left out; ``rows`` may themselves be such means (their ``n`` weights them), so this is idempotent."""
+    totals: dict[tuple, list[float]] = {}
+    for row in rows:
+        weight = row.get("n", 1)
+        if math.isnan(row["value"]) or weight == 0:
+            continue
+        total = totals.setdefault((row["pair"], row["method"], row["metric"], row["level"], row["seed"]), [0.0, 0])
+        total[0] += row["value"] * weight
+        total[1] += weight
+    return [
+        {"pair": pair, "method": method, "metric": metric, "level": level, "seed": seed, "n": n, "value": total / n}
+        for (pair, method, metric, level, seed), (total, n) in totals.items()
+    ]
+
+
 def summarise(rows: Sequence[dict]) -> list[dict]:
     """Mean over images per seed, then mean and sample std over seeds, per (pair, method, metric, level).
 
-    Returns dicts with pair, method, metric, level, mean, std (0 for one seed), seeds, images (per seed)."""
-    per_seed: dict[tuple, list[float]] = {}
-    for row in rows:
-        per_seed.setdefault((row["pair"], row["method"], row["metric"], row["level"], row["seed"]), []).append(row["value"])
+    ``rows``: per image, or per seed (:func:`seed_means`). Returns dicts with pair, method, metric, level, mean,
+    std (0 for one seed), seeds, images (per seed, the most of any seed)."""
     grouped: dict[tuple, list[tuple[float, int]]] = {}
-    for (pair, method, metric, level, _seed), values in per_seed.items():
-        grouped.setdefault((pair, method, metric, level), []).append((sum(values) / len(values), len(values)))
+    for row in seed_means(rows):
+        grouped.setdefault((row["pair"], row["method"], row["metric"], row["level"]), []).append((row["value"], row["n"]))
     summary = []
     for (pair, method, metric, level), means in grouped.items():
         values = [m for m, _ in means]

@@ -195,6 +195,41 @@ PAPER_TABLE_2 = {
 }
 
 
+def training_dynamics_figure(history: Sequence[dict], title: str = "", height: int = 380) -> go.Figure:
+    """A GAN's training per epoch (its manifest ``history``): D(real) and D(fake), the discriminator's mean
+    probabilities, on the left axis; the generator's and discriminator's losses on the right."""
+    epochs = [record["epoch"] for record in history]
+    figure = go.Figure()
+    for key, name, dash in (
+        ("d_real", "D(real)", "solid"),
+        ("d_fake", "D(fake)", "solid"),
+        ("loss_g", "loss G", "dot"),
+        ("loss_d", "loss D", "dot"),
+    ):
+        figure.add_trace(
+            go.Scatter(
+                x=epochs,
+                y=[record[key] for record in history],
+                name=name,
+                mode="lines+markers",
+                line={"dash": dash},
+                yaxis="y" if key.startswith("d_") else "y2",
+                hovertemplate=f"epoch %{{x}}: {name} %{{y:.3f}}<extra></extra>",
+            )
+        )
+    figure.add_hline(y=0.5, line_dash="dash", line_color="grey", annotation_text="D cannot tell (0.5)")
+    figure.update_layout(
+        title=title,
+        height=height,
+        xaxis={"title": "epoch"},
+        yaxis={"title": "discriminator probability", "range": [0, 1]},
+        yaxis2={"title": "loss", "overlaying": "y", "side": "right", "rangemode": "tozero"},
+        legend={"orientation": "h", "y": -0.25},
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+    )
+    return figure
+
+
 def augmentation_figure(summary: Sequence[dict], title: str = "Test accuracy: real vs real + GAN", height: int = 340) -> go.Figure:
     """Bars of accuracy mean +- std (over seeds) per training condition."""
     figure = go.Figure(

@@ -61,6 +61,7 @@ class Experiment:
 
 LOCALISATION_METRICS = ("tp_rate", "tn_rate", "fp_rate", "fn_rate", "dice", "pointing_game", "energy_pointing_game")
 FAITHFULNESS_METRICS = ("average_drop", "increase_in_confidence", "win_rate")
+NOISE_METRICS = ("noise_background_error", "noise_background_share", "noise_map_mass", "noise_empty_maps")
 SFTGAN_METHODS = ("grad_cam", "lsft", "gsft")
 
 EXPERIMENTS: dict[str, Experiment] = {
@@ -71,7 +72,7 @@ EXPERIMENTS: dict[str, Experiment] = {
             "Tables 1-3 and Fig. 13 on strategy 1 (symbols, which have stroke masks)",
             SYMBOL_PAIRS,
             SFTGAN_METHODS,
-            LOCALISATION_METRICS + FAITHFULNESS_METRICS + ("noise_background_error",),
+            LOCALISATION_METRICS + FAITHFULNESS_METRICS + ("average_increase",) + NOISE_METRICS,
             n=64,
             settings=EvaluationSettings(robustness_images=16),
         ),
@@ -80,7 +81,7 @@ EXPERIMENTS: dict[str, Experiment] = {
             "Table 3 on strategy 2 (objects), with deletion/insertion AUC",
             OBJECT_PAIRS,
             SFTGAN_METHODS,
-            FAITHFULNESS_METRICS + ("dice", "deletion_auc", "insertion_auc"),
+            FAITHFULNESS_METRICS + ("average_increase", "dice", "deletion_auc", "insertion_auc"),
             n=48,
             settings=EvaluationSettings(perturbation_steps=8),
         ),

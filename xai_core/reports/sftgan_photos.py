@@ -299,5 +299,5 @@ not done here.
 
 Regenerate: train the repeats ({repeat}), then `python -m xai_core report-results --photos --photo-seed-dirs
 runs/photo-seeds/seed1 runs/photo-seeds/seed2` (measures, writes `docs/data/sftgan_photos.json`, then this
-section); `--generators-only` re-renders it from the committed summary.
+section); a plain `report-results` re-renders it from the committed summary.
 """
