@@ -30,10 +30,12 @@ system-test-deps:
 
 # Style first (ruff lint and format, configured in pyproject.toml), then every test.
 # pytest exit code 5 means no test was collected: the suite is broken, so it fails loudly.
+# The run's JUnit report is what `python benchmarks/suite_time.py --write` puts in README.md.
 test: system-test-deps $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	@$(PY) -m pytest; status=$$?; \
+	@mkdir -p runs/suite
+	@$(PY) -m pytest --junitxml=runs/suite/last-make-test.xml; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$status
 
 clean-venv:

@@ -4,7 +4,7 @@ import pytest
 import torch
 from scipy.stats import rankdata, spearmanr
 
-from xai_core.attribution.agreement import BINARY_THRESHOLD, average_ranks, binarise, dice, rank_correlation
+from xai_core.attribution.agreement import BINARY_THRESHOLD, average_ranks, binarise, dice, extra_region_shares, rank_correlation, top_share
 
 
 def test_binarise_at_127_of_255():
@@ -129,3 +129,20 @@ def test_rank_correlation_identical_reversed_and_constant_maps():
     batch_a = torch.stack([maps[0], maps[1], constant[0], constant[0]])
     batch_b = torch.stack([maps[0], 1 - maps[1], other_constant[0], maps[3]])
     assert rank_correlation(batch_a, batch_b).tolist() == pytest.approx([1.0, -1.0, 1.0, 0.0])
+
+
+def test_extra_region_shares_on_a_hand_made_case():
+    # 1x1x2x4 maps (8 pixels). Reference on at pixels 0-1; the map on at 0-3, so its extra region is pixels 2-3.
+    reference = torch.tensor([[[[1.0, 1.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0]]]])
+    maps = torch.tensor([[[[1.0, 1.0, 1.0, 1.0], [0.0, 0.0, 0.0, 0.0]]]])
+    # the witness's top 25 % (2 pixels): pixels 2 and 5 -> one of the 2 extra pixels, 2 of the 6 outside the reference
+    witness = torch.tensor([[[[0.1, 0.2, 0.9, 0.3], [0.0, 0.8, 0.0, 0.0]]]])
+    extra, marked, baseline = extra_region_shares(maps, reference, witness, share=0.25)
+    assert extra.tolist() == [2 / 8] and marked.tolist() == [1 / 2] and baseline.tolist() == pytest.approx([2 / 6])
+    none_extra = extra_region_shares(reference, reference, witness, share=0.25)
+    assert none_extra[0].tolist() == [0.0] and torch.isnan(none_extra[1]).all() and torch.isnan(none_extra[2]).all()
+
+
+def test_top_share_marks_exactly_the_share_with_ties_by_position():
+    maps = torch.tensor([[0.5, 0.5, 0.5, 0.1]])
+    assert top_share(maps, 0.5).tolist() == [[True, True, False, False]]

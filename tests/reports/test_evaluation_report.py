@@ -14,6 +14,7 @@ from xai_core.reports.evaluation_report import (
     PAPER_TABLE3_LSFT,
     cell,
     dice_table,
+    extra_regions_table,
     faithfulness_table,
     generalisation_table,
     localisation_table,
@@ -283,6 +284,38 @@ def test_faithfulness_without_lsft_figures_does_not_claim_the_paper():
     rows = [row("p", "grad_cam", "average_drop", 0, 1.0)]
     text = verdict(faithfulness_table({"g": rows})).splitlines()[0]
     assert "at or better" not in text and text.endswith("average drop, average increase, win %.")
+
+
+# --- Fig. 6: extra regions ------------------------------------------------------------------------------
+
+
+def extra_rows(pair, method, per_seed):
+    """per_seed: [(size, marked, baseline)] for seeds 0, 1, ..."""
+    rows = []
+    for seed, (size, marked, baseline) in enumerate(per_seed):
+        rows += [
+            row(pair, method, "extra_region_size", seed, size),
+            row(pair, method, "extra_region_saliency", seed, marked),
+            row(pair, method, "extra_region_baseline", seed, baseline),
+        ]
+    return rows
+
+
+def test_extra_regions_table_ratio_and_the_every_seed_count():
+    rows = extra_rows("vgg-mnist@mnist", "lsft", [(0.1, 0.4, 0.1), (0.1, 0.2, 0.1)])  # ratio 4 and 2: above 1 in both seeds
+    rows += extra_rows("vgg-glyphs@glyphs", "lsft", [(0.2, 0.3, 0.2), (0.2, 0.1, 0.2)])  # ratio 1.5 then 0.5
+    rows += extra_rows("vgg-mnist@mnist", "gsft", [(0.1, 0.1, 0.1), (0.1, 0.1, 0.1)])  # ratio 1: not above
+    markdown = extra_regions_table(rows)
+    body = table_rows(markdown)
+    assert body[0] == ["`vgg-mnist@mnist`", "LSFT-GAN", "0.100 ± 0.000", "0.300 ± 0.141", "0.100 ± 0.000", "3.00x"]
+    assert body[-2][:2] == ["**all pairs**", "LSFT-GAN"] and body[-2][-1] == "1.67x"  # (0.3 + 0.2) / 2 over (0.1 + 0.2) / 2
+    text = verdict(markdown)
+    assert (
+        "LSFT-GAN: Saliency marks the extra region more often than a random region outside Grad-CAM in every seed on 1 of 2 pairs." in text
+    )
+    assert (
+        "GSFT-GAN: Saliency marks the extra region more often than a random region outside Grad-CAM in every seed on 0 of 1 pairs." in text
+    )
 
 
 # --- deletion / insertion ----------------------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""Agreement between two maps: binarisation at 127 on a 0-255 scale, the Dice coefficient, and the
-Spearman rank correlation.
+"""Agreement between two maps: binarisation at 127 on a 0-255 scale, the Dice coefficient, the Spearman rank
+correlation, and whether a third method marks the regions one map adds to another.
 
 Sources: Guna et al., "Interpreting CNN Predictions using Conditional GANs", §4.2.1 (Dice against
 binarised Grad-CAM); Adebayo et al., "Sanity Checks for Saliency Maps", NeurIPS 2018 (Spearman rank
@@ -28,6 +28,41 @@ def dice(map_a: torch.Tensor, map_b: torch.Tensor, threshold: int = BINARY_THRES
     overlap = (a & b).sum(dim=1).double()
     total = (a.sum(dim=1) + b.sum(dim=1)).double()
     return torch.where(total > 0, 2 * overlap / total.clamp(min=1), torch.ones_like(total))
+
+
+WITNESS_SHARE = 0.2
+
+
+def top_share(maps: torch.Tensor, share: float = WITNESS_SHARE) -> torch.Tensor:
+    """Bool maps marking each map's ``share`` of pixels with the highest values (ties by position, so exactly
+    round(share * H * W) pixels): Tensor[N, ...] -> bool Tensor of the same shape."""
+    flat = maps.flatten(start_dim=1)
+    count = round(share * flat.shape[1])
+    order = torch.argsort(flat, dim=1, descending=True, stable=True)[:, :count]
+    marked = torch.zeros_like(flat, dtype=torch.bool).scatter_(1, order, True)
+    return marked.view_as(maps)
+
+
+def extra_region_shares(
+    maps: torch.Tensor, reference: torch.Tensor, witness: torch.Tensor, threshold: int = BINARY_THRESHOLD, share: float = WITNESS_SHARE
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Does a witness method mark the regions a map adds to a reference (SFT-GAN paper §4.3.2, Fig. 6: LSFT's extra
+    regions vs vanilla saliency)? All Tensor[N, 1, H, W] in [0, 1]. Per image, Tensor[N] (float64) each:
+
+    * ``extra``: the share of the image's pixels in the map's extra region (binarised map and not binarised reference);
+    * ``marked``: the share of those extra pixels among the witness's top ``share`` pixels (NaN with no extra pixel);
+    * ``baseline``: the share of all pixels outside the binarised reference that the witness marks, what a region
+      drawn at random outside the reference would score (NaN with no extra pixel, so both average the same images).
+    """
+    outside = ~binarise(reference, threshold).flatten(start_dim=1)
+    extra = binarise(maps, threshold).flatten(start_dim=1) & outside
+    marked = top_share(witness, share).flatten(start_dim=1)
+    n_extra, n_outside = extra.sum(dim=1).double(), outside.sum(dim=1).double()
+    return (
+        n_extra / extra.shape[1],
+        torch.where(n_extra > 0, (extra & marked).sum(dim=1).double() / n_extra.clamp(min=1), torch.nan),
+        torch.where(n_extra > 0, (outside & marked).sum(dim=1).double() / n_outside.clamp(min=1), torch.nan),
+    )
 
 
 def _as_binary(maps: torch.Tensor, threshold: int) -> torch.Tensor:

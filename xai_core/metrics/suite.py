@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from ..attribution.agreement import BINARY_THRESHOLD, dice
+from ..attribution.agreement import BINARY_THRESHOLD, dice, extra_region_shares
 from ..attribution.base import NotApplicable
 from ..data import load_dataset
 from ..explainers import build_explainer, is_known_method
@@ -190,6 +190,29 @@ class DiceWithReference(Metric):
         return dice(batch.maps, batch.reference_maps, batch.settings.threshold)
 
 
+class ExtraRegionMetric(Metric):
+    """One output of :func:`~xai_core.attribution.agreement.extra_region_shares`: the method's regions beyond the
+    reference (Grad-CAM) and whether Vanilla Saliency, the witness, marks them (SFT-GAN paper §4.3.2, Fig. 6)."""
+
+    family = "agreement"
+    WITNESS = "saliency"
+
+    def __init__(self, name: str, label: str, output: int):
+        self.name, self.label, self.output = name, label, output
+
+    def evaluate_batch(self, batch):
+        if batch.method in (batch.settings.reference_method, self.WITNESS):
+            return None
+        witness = batch.cached(
+            f"maps:{self.WITNESS}",
+            lambda: method_map_function(batch.card, self.WITNESS, batch.settings.batch_size, batch.seed)(batch.images, batch.targets),
+        )
+        shares = batch.cached(
+            f"extra:{batch.method}", lambda: extra_region_shares(batch.maps, batch.reference_maps, witness, batch.settings.threshold)
+        )
+        return shares[self.output]
+
+
 class LocalisationRate(Metric):
     family, needs_mask = "localisation", True
 
@@ -299,6 +322,9 @@ METRICS: dict[str, Metric] = {
         DeletionAUC(),
         InsertionAUC(),
         DiceWithReference(),
+        ExtraRegionMetric("extra_region_size", "Extra region beyond the reference (share of pixels)", 0),
+        ExtraRegionMetric("extra_region_saliency", "Share of the extra region Saliency marks", 1),
+        ExtraRegionMetric("extra_region_baseline", "Share outside the reference Saliency marks", 2),
         LocalisationRate("tp_rate", "True-positive rate", True),
         LocalisationRate("tn_rate", "True-negative rate", True),
         LocalisationRate("fp_rate", "False-positive rate", False),

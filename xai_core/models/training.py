@@ -251,4 +251,6 @@ def shipped_checkpoint_configs() -> list[TrainConfig]:
     configs.append(TrainConfig("digits", "mobilenet", seed=0, epochs=60, patience=10))
     configs += [TrainConfig("fashion_mnist", arch, seed=0, epochs=10, max_train=6000) for arch in ("vgg", "resnet", "mobilenet")]
     configs += [TrainConfig("shapes_biased", arch, seed=0, epochs=8) for arch in ("vgg", "resnet", "mobilenet")]
+    # the unseen symbol set of the SFT-GAN paper's §4.3.5 (its Tamil characters): in neither generator strategy
+    configs.append(TrainConfig("glyphs_cjk", "vgg", seed=0, epochs=10))
     return configs

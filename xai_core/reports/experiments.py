@@ -86,6 +86,14 @@ EXPERIMENTS: dict[str, Experiment] = {
             settings=EvaluationSettings(perturbation_steps=8),
         ),
         Experiment(
+            "extra_regions",
+            "§4.3.2 / Fig. 6: do the regions LSFT and GSFT add to Grad-CAM match what Vanilla Saliency marks?",
+            SYMBOL_PAIRS,
+            ("lsft", "gsft"),
+            ("extra_region_size", "extra_region_saliency", "extra_region_baseline"),
+            n=64,
+        ),
+        Experiment(
             "generalisation",
             "§4.3.4: generators on datasets and architectures they never saw",
             (
@@ -99,6 +107,14 @@ EXPERIMENTS: dict[str, Experiment] = {
             ),
             ("grad_cam", "lsft-symbols", "gsft-symbols", "lsft-objects", "gsft-objects"),
             ("dice",) + FAITHFULNESS_METRICS,
+            n=64,
+        ),
+        Experiment(
+            "unseen_symbols",
+            "§4.3.5: the two strategies' generators on a symbol set neither saw (Chinese numerals, for the paper's Tamil characters)",
+            ("vgg-glyphs_cjk",),
+            ("grad_cam", "lsft-symbols", "gsft-symbols", "lsft-objects", "gsft-objects"),
+            ("dice",) + FAITHFULNESS_METRICS + ("average_increase",),
             n=64,
         ),
         Experiment(

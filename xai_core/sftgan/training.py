@@ -338,7 +338,11 @@ def train_sftgan(
             }
             if world.is_main:
                 validation = validate(generator, shards)
-                record.update(val_mse=validation["val_mse"], val_dice=validation["val_dice"])
+                record.update(
+                    val_mse=validation["val_mse"],
+                    val_dice=validation["val_dice"],
+                    val_dice_per_pair={model: figures["dice"] for model, figures in validation["per_pair"].items()},
+                )
                 history.append(record)
                 if config.keep_best and record["val_dice"] >= max(h["val_dice"] for h in history):
                     save_state_dict(generator.state_dict(), run_dir / BEST_WEIGHTS)
