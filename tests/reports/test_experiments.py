@@ -32,7 +32,7 @@ def _one_thread(one_torch_thread):
 
 def test_every_experiment_names_known_methods_metrics_and_pairs():
     models = set(list_models())
-    assert set(EXPERIMENTS) == {"symbols", "objects", "generalisation", "overfitting", "sanity"}
+    assert set(EXPERIMENTS) == {"symbols", "objects", "extra_regions", "generalisation", "unseen_symbols", "overfitting", "sanity"}
     for name, experiment in EXPERIMENTS.items():
         assert experiment.name == name and experiment.purpose
         assert experiment.methods and all(is_known_method(m) for m in experiment.methods), name
@@ -181,7 +181,9 @@ def tiny(name: str, **changes) -> Experiment:
 TINY_EXPERIMENTS = {
     "symbols": tiny("symbols", pairs=("vgg-mnist",), settings=EvaluationSettings(robustness_images=2, noise_levels=(0.0, 0.1))),
     "objects": tiny("objects", pairs=("vgg-shapes",), settings=EvaluationSettings(perturbation_steps=4)),
+    "extra_regions": tiny("extra_regions", pairs=("vgg-mnist",)),
     "generalisation": tiny("generalisation", pairs=("vgg-mnist",)),
+    "unseen_symbols": tiny("unseen_symbols", pairs=("vgg-glyphs",)),
     "overfitting": tiny(
         "overfitting", pairs=("vgg-shapes_biased@shapes_biased[train]", "vgg-shapes@shapes_biased[train]"), methods=("grad_cam", "saliency")
     ),
@@ -198,11 +200,23 @@ def tiny_results(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def markdown(tiny_results, relevance):
-    return render_evaluation_markdown(tiny_results, relevance)
+    return render_evaluation_markdown(tiny_results, relevance, dataset_count="### §4.3.3 / Fig. 7: planted\n")
 
 
 def test_evaluation_markdown_has_every_section(markdown):
-    for heading in ("Table 1", "Table 2", "Table 3", "Fig. 13", "Fig. 15", "§4.3.4", "§4.3.6", "Sanity check"):
+    for heading in (
+        "Table 1",
+        "Table 2",
+        "Table 3",
+        "§4.3.2 / Fig. 6",
+        "§4.3.3 / Fig. 7",
+        "Fig. 13",
+        "Fig. 15",
+        "§4.3.4",
+        "§4.3.5",
+        "§4.3.6",
+        "Sanity check",
+    ):
         assert f"### {heading}" in markdown, heading
     assert not re.search(r"\bnan\b", markdown, re.IGNORECASE)  # no missing figure rendered as NaN
     assert "*Run `symbols`: 1 pairs, 2 images per pair and seed" in markdown
@@ -213,15 +227,16 @@ def test_evaluation_markdown_holds_the_runs_figures(markdown, tiny_results):
     symbols = tiny_results["symbols"].rows
     lsft_dice, _, _ = seed_statistics(symbols, "dice", "lsft")
     assert f"Our LSFT average ({lsft_dice:.4f})" in markdown and "LSFT 0.6588 |" in markdown
-    assert markdown.count("9.95 / 6.82 / 53.90") == 2  # Table 3: symbols and objects
+    assert markdown.count("| paper (strategy not stated) | LSFT-GAN | 9.95 | 6.82 |") == 1  # Table 3: once, apart from both strategies
     assert "| p=0.0 | p=0.1 |" in markdown  # Fig. 13 over the run's noise levels
     assert "| `vgg-mnist@mnist` | " + " | ".join(f"CGMA {k}" for k in range(8)) not in markdown
     assert "| pair | " + " | ".join(f"CGMA {k}" for k in range(8)) + " |" in markdown
     assert "over\n2 test images per seed; mean ± std over seeds\n0, 1." in markdown
     assert "| Grad-CAM | 1 of 1 |" in markdown or "| Grad-CAM | 0 of 1 |" in markdown  # sanity: one model
     assert "of 2 methods put less of their mass on the object" in markdown  # overfitting: Grad-CAM and Saliency compared
-    assert "| `vgg-mnist@mnist` | LSFT-GAN (symbols) | seen |" in markdown
-    assert "| `vgg-mnist@mnist` | GSFT-GAN (objects) | **unseen** |" in markdown
+    assert "| `vgg-mnist@mnist` | LSFT-GAN (symbols) | seen | seen |" in markdown
+    assert "| `vgg-mnist@mnist` | GSFT-GAN (objects) | **unseen** | seen |" in markdown
+    assert "| LSFT-GAN (objects) |" in markdown.partition("### §4.3.5")[2]  # the unseen-symbols table lists every generator
     assert "Not applicable and skipped" not in markdown
     for steps in ("RISE; 4 steps",):
         assert steps in markdown

@@ -9,6 +9,7 @@ import shutil
 import pytest
 
 from xai_core.captioning.results import results_document
+from xai_core.cli import evaluate as evaluate_cli
 from xai_core.cli.main import main
 from xai_core.reports import reproduce
 from xai_core.reports.results import RESULTS_PATH, check_document
@@ -51,21 +52,35 @@ def test_a_missing_summary_is_said_not_invented(tmp_path):
     assert "`python -m xai_core report-results --gan-only`" in document and "captioning-results --write" in document
 
 
-def test_a_rerun_of_the_pinned_subset_reproduces_the_summaries(capsys):
-    assert main(["report-results", "--rerun", "--quick", "--quiet"]) == 0, capsys.readouterr().out
+@pytest.fixture(scope="module")
+def reruns(one_torch_thread):
+    return reproduce.quick_rerun()
+
+
+def test_a_rerun_of_the_pinned_subset_reproduces_the_summaries(reruns, monkeypatch, capsys):
+    assert set(reruns) == set(reproduce.QUICK_SUBSET)
+    comparisons = reproduce.compare(reruns)
+    assert len(comparisons) == sum(len(rows) for rows in reruns.values()) > 100
+    assert all(c.passed for c in comparisons), reproduce.comparison_lines(comparisons)
+    monkeypatch.setattr(evaluate_cli, "quick_rerun", lambda on_progress=None: reruns)  # the command's own path, not rerun twice
+    assert main(["report-results", "--rerun", "--quick", "--quiet"]) == 0
     out = capsys.readouterr().out
-    assert "per-seed means reproduce within tolerance" in out and "DIFFERS" not in out
+    assert f"{len(comparisons)} of {len(comparisons)} per-seed means reproduce within tolerance" in out and "DIFFERS" not in out
 
 
-def test_the_quick_rerun_fails_on_a_summary_the_code_does_not_reproduce(tmp_path, monkeypatch):
-    monkeypatch.setattr(reproduce, "QUICK_SUBSET", {"symbols": ("vgg-mnist",)})
+def test_the_quick_rerun_fails_on_a_summary_the_code_does_not_reproduce(reruns, tmp_path):
     data, target = _tampered_copy(tmp_path, "symbols", lambda r: r.update(value=repr(float(r["value"]) + 0.05)))
     assert target["pair"] == "vgg-mnist@mnist"  # the first LSFT Dice row is in the pinned subset
-    comparisons = reproduce.quick_check(data)
+    comparisons = reproduce.compare(reruns, data)
     failed = [c for c in comparisons if not c.passed]
     assert [(c.pair, c.method, c.metric) for c in failed] == [("vgg-mnist@mnist", "lsft", "dice")]
     assert failed[0].tolerance == pytest.approx(2 / 64)  # two of the run's 64 images
     assert reproduce.comparison_lines(comparisons)[0].startswith("DIFFERS symbols vgg-mnist@mnist lsft dice -: recorded")
+
+
+def test_quick_needs_rerun(capsys):
+    assert main(["report-results", "--quick"]) == 2
+    assert "use it with --rerun" in capsys.readouterr().err
 
 
 def test_tolerances_follow_the_metric_range_and_image_count():

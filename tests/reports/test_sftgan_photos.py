@@ -3,6 +3,7 @@ seeds, two generator-free baselines), with a verdict that follows the numbers, p
 of docs/results.md; the linear CGMA readout and the seed discovery on constructed cases."""
 
 import json
+import shutil
 
 import pytest
 import torch
@@ -20,6 +21,7 @@ from xai_core.reports.sftgan_photos import (
     photo_generators,
     photos_section,
 )
+from xai_core.reports.summaries import DATA_DIR
 from xai_core.sftgan.networks import SFTGenerator
 
 MODEL = "efficientnet_lite0-imagenet"
@@ -124,16 +126,11 @@ def test_the_section_follows_the_generators_section(tmp_path, monkeypatch):
     assert results._with_photos_section(once) == once and once.endswith("## Evaluation\n\nkept\n")
 
 
-def test_evaluation_only_replaces_the_evaluation_section_and_keeps_the_gan_sections(tmp_path, monkeypatch):
-    path = tmp_path / "results.md"
-    gan = "## Explainable GAN (unified XAI framework paper, Table 2 and §4)\n\nGAN tables, not recomputed\n"
-    stale = f"{results.EVALUATION_HEADING}\n\n{results.STALE_NOTE}\n\nold tables\n"
-    path.write_text(f"# Results\n\n{results.GENERATORS_SECTION_HEADING}\n\nold generators\n\n{stale}\n{gan}")
-    monkeypatch.setattr(results, "generators_section", lambda: f"{results.GENERATORS_SECTION_HEADING}\n\nnew generators\n")
-    monkeypatch.setattr(results, "photos_section", lambda: f"{SECTION_HEADING}\n\nphotos table\n")
-    monkeypatch.setattr(results, "_evaluation", lambda rerun, stage: f"\n{results.EVALUATION_HEADING}\n\nnew tables (rerun={rerun})\n")
-    written = results.write_evaluation_results(path, rerun=True).read_text()
-    assert "new generators" in written and "old generators" not in written
-    assert "new tables (rerun=True)" in written and "old tables" not in written and results.STALE_NOTE not in written
-    assert written.endswith(gan) and "photos table" in written
-    assert written.index(SECTION_HEADING) < written.index(results.EVALUATION_HEADING) < written.index(gan)
+def test_the_evaluation_section_names_the_generators_retrained_since_its_runs(tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(DATA_DIR, data)
+    assert "were retrained after these runs" not in results.evaluation_section(data)
+    relevance = json.loads((data / "evaluation" / "relevance.json").read_text())
+    relevance["generators"]["lsft-symbols"] = "0" * 64  # the relevance run used other lsft-symbols weights
+    (data / "evaluation" / "relevance.json").write_text(json.dumps(relevance))
+    assert "> The generators `lsft-symbols` were retrained after these runs" in results.evaluation_section(data)

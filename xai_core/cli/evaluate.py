@@ -18,7 +18,7 @@ from ..reports.audit_report import write_audit_report
 from ..reports.bundle import bundle_for_generated, bundle_for_image
 from ..reports.dataset_count import record_dataset_count
 from ..reports.evaluation_report import write_evaluation
-from ..reports.reproduce import comparison_lines, quick_check
+from ..reports.reproduce import compare, comparison_lines, quick_rerun
 from ..reports.results import RESULTS_PATH, check_document, record_evaluation, record_gan
 from ..reports.sftgan_photos import write_summary as write_photo_summary
 from .common import add_threads_option, apply_threads, load_image_argument, method_names, progress_bar, seed_list
@@ -65,7 +65,7 @@ def _cmd_report_results(args: argparse.Namespace) -> int:
         if not args.rerun:
             raise ValueError("--quick re-runs a pinned subset: use it with --rerun")
         with progress_bar("report-results --rerun --quick", args.quiet) as show:
-            comparisons = quick_check(on_progress=show)
+            comparisons = compare(quick_rerun(on_progress=show))
         lines = comparison_lines(comparisons)
         print("\n".join(lines))
         return 0 if all(c.passed for c in comparisons) else 1

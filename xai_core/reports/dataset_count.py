@@ -28,7 +28,7 @@ SEEDS = (0, 1, 2)
 EPOCHS = 6
 SHARED_DATASET = "mnist"
 CONDITIONS = {
-    "one dataset (mnist)": {"pairs": [f"{arch}-{SHARED_DATASET}@{SHARED_DATASET}" for arch in ARCHITECTURES]},
+    "one dataset (mnist)": {"strategy": "", "pairs": [f"{arch}-{SHARED_DATASET}@{SHARED_DATASET}" for arch in ARCHITECTURES]},
     "three datasets (symbols)": {"strategy": "symbols"},
 }
 

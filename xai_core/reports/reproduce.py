@@ -9,12 +9,11 @@ confidences) in an image or two, but cannot move many images.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..metrics.suite import METRICS, parse_pair, run_evaluation, seed_means
+from ..metrics.suite import METRICS, run_evaluation, seed_means
 from .experiments import EXPERIMENTS
 from .summaries import DATA_DIR, read_evaluation_summary
 
@@ -44,21 +43,26 @@ def tolerance(metric: str, n: int) -> float:
     return 2 * span / n
 
 
-def quick_check(data_dir: Path = DATA_DIR, on_progress: Callable[[float, str], None] | None = None) -> list[Comparison]:
-    """Re-run QUICK_SUBSET (seed 0, the runs' own n and settings) and compare every per-seed mean with the summary."""
-    comparisons = []
+def quick_rerun(on_progress: Callable[[float, str], None] | None = None) -> dict[str, list[dict]]:
+    """{experiment: per-seed rows} of QUICK_SUBSET re-run at seed 0 with each run's own n and settings."""
+    reruns = {}
     for i, (name, pairs) in enumerate(QUICK_SUBSET.items()):
-        experiment = dataclasses.replace(EXPERIMENTS[name], pairs=pairs, seeds=(QUICK_SEED,))
+        experiment = EXPERIMENTS[name]
         report = None if on_progress is None else (lambda f, m, i=i: on_progress((i + f) / len(QUICK_SUBSET), f"{name}: {m}"))
-        rerun = run_evaluation(
+        result = run_evaluation(
             list(pairs), experiment.methods, experiment.metrics, experiment.n, (QUICK_SEED,), experiment.settings, report
         )
+        reruns[name] = seed_means(result.rows)
+    return reruns
+
+
+def compare(reruns: dict[str, list[dict]], data_dir: Path = DATA_DIR) -> list[Comparison]:
+    """Every re-run per-seed mean beside the committed summary's, with its tolerance."""
+    comparisons = []
+    for name, rows in reruns.items():
         recorded, _ = read_evaluation_summary(name, data_dir)
-        names = {parse_pair(p).name for p in pairs}
-        table = {
-            (r["pair"], r["method"], r["metric"], r["level"]): r for r in recorded.rows if r["seed"] == QUICK_SEED and r["pair"] in names
-        }
-        for row in seed_means(rerun.rows):
+        table = {(r["pair"], r["method"], r["metric"], r["level"]): r for r in recorded.rows if r["seed"] == QUICK_SEED}
+        for row in rows:
             key = (row["pair"], row["method"], row["metric"], row["level"])
             if key not in table:
                 raise ValueError(f"the committed {name!r} summary has no row for {key}: re-record it (`report-results --evaluation-only`)")
