@@ -326,12 +326,6 @@ def replace_section(document: str, heading: str, section: str) -> str:
     return before.rstrip("\n") + "\n\n" + section.rstrip("\n") + "\n" + (("\n## " + after) if next_heading else "")
 
 
-def section_of(document: str, heading: str) -> str:
-    """The level-2 section ``heading`` of ``document`` (to the next level-2 heading), or "" when it has none."""
-    _, found, rest = document.partition(heading)
-    return (heading.strip() + rest.partition("\n## ")[0]).rstrip("\n") + "\n" if found else ""
-
-
 def _staged(on_progress: Callable[[float, str], None] | None, stages: int) -> Callable[[int, str], Callable[[float, str], None]]:
     def stage(index: int, name: str) -> Callable[[float, str], None]:
         def report(fraction: float, message: str) -> None:
