@@ -36,6 +36,8 @@ N = 6
 SEEDS = [0, 1]
 PER_IMAGE = {name for name, metric in METRICS.items() if not metric.level_name}
 MASK_METRICS = {name for name, metric in METRICS.items() if metric.needs_mask}
+# what a method adds to the reference (Grad-CAM), judged by Saliency: neither of METHODS has such a metric
+EXTRA_REGION = {"extra_region_size", "extra_region_saliency", "extra_region_baseline"}
 
 
 def evaluate(pairs=("vgg-mnist",), n=N, seeds=SEEDS, **kwargs):
@@ -73,14 +75,14 @@ def test_rows_follow_the_tidy_schema(result):
 
 def test_rows_cover_every_image_method_metric_and_level(result, card):
     # mnist has masks, so every metric applies; win_rate only to the non-reference method
-    assert {row["metric"] for row in select(result.rows, method="saliency")} == set(METRICS)
-    assert {row["metric"] for row in select(result.rows, method="grad_cam")} == set(METRICS) - {"win_rate"}
+    assert {row["metric"] for row in select(result.rows, method="saliency")} == set(METRICS) - EXTRA_REGION
+    assert {row["metric"] for row in select(result.rows, method="grad_cam")} == set(METRICS) - {"win_rate"} - EXTRA_REGION
     cascade = [name for name, _ in reversed(layers_in_execution_order(card.model, torch.zeros(1, 1, 32, 32)))]
     for seed in SEEDS:
         images = [row["image"] for row in select(result.rows, seed=seed, method="grad_cam", metric="average_drop")]
         assert len(images) == N == len(set(images)) and images == sorted(images)  # sorted test-set indices
         for method in METHODS:
-            for metric in PER_IMAGE - ({"win_rate"} if method == "grad_cam" else set()):
+            for metric in PER_IMAGE - EXTRA_REGION - ({"win_rate"} if method == "grad_cam" else set()):
                 assert [row["image"] for row in select(result.rows, seed=seed, method=method, metric=metric)] == images
             for metric in ("noise_stability", "noise_background_error"):  # first 3 images x 2 levels
                 rows = select(result.rows, seed=seed, method=method, metric=metric)
@@ -114,8 +116,10 @@ def test_metric_values_are_in_range_and_consistent(result):
         metric, value = row["metric"], row["value"]
         if metric in ("increase_in_confidence", "win_rate", "pointing_game"):
             assert value in ({0.0, 100.0} if metric != "pointing_game" else {0.0, 1.0})
-        elif metric == "average_drop":
+        elif metric in ("average_drop", "average_increase"):
             assert 0.0 <= value <= 100.0
+        elif metric == "noise_empty_maps":
+            assert value in (0.0, 1.0)
         elif metric in ("sanity_correlation", "noise_stability"):
             assert -1.0 - 1e-9 <= value <= 1.0 + 1e-9
         else:
@@ -162,8 +166,8 @@ def test_mask_metrics_are_skipped_on_data_without_masks(card):
     progress = []
     photos = evaluate(["vgg-mnist@photos"], n=4, seeds=[0], on_progress=lambda fraction, message: progress.append(fraction))
     assert {row["pair"] for row in photos.rows} == {"vgg-mnist@photos"}
-    assert {row["metric"] for row in photos.rows} == set(METRICS) - MASK_METRICS
-    assert {row["metric"] for row in select(photos.rows, method="grad_cam")} == set(METRICS) - MASK_METRICS - {"win_rate"}
+    assert {row["metric"] for row in photos.rows} == set(METRICS) - MASK_METRICS - EXTRA_REGION
+    assert {row["metric"] for row in select(photos.rows, method="grad_cam")} == set(METRICS) - MASK_METRICS - {"win_rate"} - EXTRA_REGION
     assert len(select(photos.rows, method="saliency", metric="average_drop")) == 4
     # one step for the reference maps, one per method
     assert progress == pytest.approx([1 / 3, 2 / 3, 1.0])
@@ -321,7 +325,7 @@ def test_write_evaluation_writes_tables_json_and_figures(result, tmp_path):
         assert entry["passed"] == verdicts[(entry["pair"], entry["method"])]["passed"]
         assert entry["final_correlation"] == pytest.approx(verdicts[(entry["pair"], entry["method"])]["final_correlation"])
     figures = sorted(path.name for path in written[3:])
-    assert figures == sorted(f"{name}.html" for name in METRICS)
+    assert figures == sorted(f"{name}.html" for name in METRICS if name not in EXTRA_REGION)
     assert all(path.parent == out / "figures" and path.stat().st_size > 0 for path in written[3:])
     assert "Average drop" in (out / "figures" / "average_drop.html").read_text()  # the metric's label as title
 
@@ -346,10 +350,14 @@ def test_metric_classes_follow_the_contract():
     assert list(METRICS) == [
         "average_drop",
         "increase_in_confidence",
+        "average_increase",
         "win_rate",
         "deletion_auc",
         "insertion_auc",
         "dice",
+        "extra_region_size",
+        "extra_region_saliency",
+        "extra_region_baseline",
         "tp_rate",
         "tn_rate",
         "fp_rate",
@@ -358,6 +366,9 @@ def test_metric_classes_follow_the_contract():
         "energy_pointing_game",
         "background_error",
         "noise_background_error",
+        "noise_background_share",
+        "noise_map_mass",
+        "noise_empty_maps",
         "noise_stability",
         "sanity_correlation",
     ]
@@ -372,6 +383,8 @@ def test_metric_classes_follow_the_contract():
         "fn_rate",
         "background_error",
         "noise_background_error",
+        "noise_background_share",
+        "noise_empty_maps",
         "sanity_correlation",
     }
     assert {
@@ -383,6 +396,7 @@ def test_metric_classes_follow_the_contract():
         "energy_pointing_game",
         "background_error",
         "noise_background_error",
+        "noise_background_share",
     } == MASK_METRICS
 
 
