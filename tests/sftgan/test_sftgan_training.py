@@ -192,7 +192,9 @@ def test_l1_reconstruction_trains(tmp_path):
         entry = train_sftgan(config, out_dir=tmp_path / loss, run_dir=tmp_path / f"run-{loss}", shards=shards, progress=False)
         assert entry["training"]["reconstruction"] == loss
         records[loss] = entry["history"][0]
+    per_pair = records["l1"].pop("val_dice_per_pair")  # held-out Dice of each pair this epoch
     assert all(torch.isfinite(torch.tensor(v)) for v in records["l1"].values())
+    assert per_pair and all(0 <= dice <= 1 for dice in per_pair.values())
     # |error| > error^2 for errors below 1: the L1 record is the mean absolute error, not the squared one
     assert records["l1"]["reconstruction"] > 1.5 * records["mse"]["reconstruction"]
     assert records["l1"]["reconstruction"] < 1
