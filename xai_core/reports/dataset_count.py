@@ -13,10 +13,10 @@ in ``runs/dataset-count``; the summary is committed as ``docs/data/dataset_count
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable
 from pathlib import Path
 
+from ..metrics.gan_experiments import mean_std
 from ..models.checkpoints import REPOSITORY_ROOT
 from ..sftgan.data import ARCHITECTURES
 from ..sftgan.training import SFTGANConfig, train_sftgan
@@ -76,11 +76,6 @@ def record_dataset_count(on_progress: Callable[[float, str], None] | None = None
     return write_json_summary(SUMMARY_NAME, run_dataset_count(on_progress=on_progress), data_dir)
 
 
-def _mean_std(values: list[float]) -> tuple[float, float]:
-    mean = sum(values) / len(values)
-    return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else 0.0
-
-
 def dataset_count_section(data_dir: Path = DATA_DIR) -> str:
     """The Fig. 7 subsection of docs/results.md from its committed summary."""
     heading = "### §4.3.3 / Fig. 7: one training dataset or three"
@@ -95,14 +90,16 @@ def dataset_count_section(data_dir: Path = DATA_DIR) -> str:
     ]
     curves = {}
     for condition, runs in by_condition.items():
-        curves[condition] = [_mean_std([r["shared_dice"][e] for r in runs]) for e in range(epochs)]
+        curves[condition] = [mean_std([r["shared_dice"][e] for r in runs]) for e in range(epochs)]
         lines.append(
-            f"| {condition} | {runs[0]['images_per_epoch']:,} | " + " | ".join(f"{m:.3f} ± {s:.3f}" for m, s in curves[condition]) + " |"
+            f"| {condition} | {runs[0]['images_per_epoch']:,} | "
+            + " | ".join(f"{c['mean']:.3f} ± {c['std']:.3f}" for c in curves[condition])
+            + " |"
         )
     (one, one_curve), (three, three_curve) = list(curves.items())[:2]
-    target = max(m for m, _ in one_curve)
-    reached = next((e + 1 for e, (m, _) in enumerate(three_curve) if m >= target), None)
-    ahead = sum(t[0] > o[0] for o, t in zip(one_curve, three_curve))
+    target = max(c["mean"] for c in one_curve)
+    reached = next((e + 1 for e, c in enumerate(three_curve) if c["mean"] >= target), None)
+    ahead = sum(t["mean"] > o["mean"] for o, t in zip(one_curve, three_curve))
     ratio = by_condition[three][0]["images_per_epoch"] // by_condition[one][0]["images_per_epoch"]
     verdict = (
         f"The one-dataset LSFT peaks at {target:.3f} over {epochs} epochs; the three-dataset LSFT "

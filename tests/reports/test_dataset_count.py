@@ -1,0 +1,38 @@
+"""Fig. 7 (one training dataset or three) rendered from a constructed summary: the per-epoch table over seeds and
+the verdict on both sides of the paper's claim."""
+
+from xai_core.reports.dataset_count import condition_config, dataset_count_section
+from xai_core.reports.summaries import write_json_summary
+
+
+def summary(one, three):
+    """one, three: per seed, the shared pairs' Dice after each of 3 epochs."""
+    runs = [
+        {"condition": condition, "seed": seed, "pairs": pairs, "images_per_epoch": 1000 * pairs, "shared_dice": dice, "seconds": [1.0] * 3}
+        for condition, pairs, curves in (("one dataset (mnist)", 3, one), ("three datasets (symbols)", 9, three))
+        for seed, dice in enumerate(curves)
+    ]
+    return {"epochs": 3, "seeds": [0, 1], "shared_dataset": "mnist", "runs": runs}
+
+
+def test_the_three_dataset_run_reaching_the_one_dataset_peak_early_reproduces_the_claim(tmp_path):
+    write_json_summary("dataset_count", summary([[0.5, 0.6, 0.7], [0.5, 0.6, 0.7]], [[0.6, 0.7, 0.8], [0.8, 0.9, 0.9]]), tmp_path)
+    text = dataset_count_section(tmp_path)
+    assert "| one dataset (mnist) | 3,000 | 0.500 ± 0.000 | 0.600 ± 0.000 | 0.700 ± 0.000 |" in text
+    assert "| three datasets (symbols) | 9,000 | 0.700 ± 0.141 | 0.800 ± 0.141 | 0.850 ± 0.071 |" in text
+    assert "peaks at 0.700 over 3 epochs; the three-dataset LSFT reaches that after epoch 1, and is ahead at 3 of 3 epochs." in text
+    assert "As the paper reports" in text and "sees 3x the images" in text
+
+
+def test_a_three_dataset_run_that_never_catches_up_does_not_reproduce_it(tmp_path):
+    write_json_summary("dataset_count", summary([[0.5, 0.6, 0.9]], [[0.4, 0.5, 0.6]]), tmp_path)
+    text = dataset_count_section(tmp_path)
+    assert "never reaches it, and is ahead at 0 of 3 epochs" in text and "is not reproduced" in text
+    assert "Not recorded yet" in dataset_count_section(tmp_path / "empty")
+
+
+def test_the_conditions_share_the_data_seed_and_differ_in_their_pairs():
+    one, three = condition_config("one dataset (mnist)", 1), condition_config("three datasets (symbols)", 1)
+    assert one.data_seed == three.data_seed == 0 and one.seed == three.seed == 1
+    assert one.pairs == ["vgg-mnist@mnist", "resnet-mnist@mnist", "mobilenet-mnist@mnist"] and three.strategy == "symbols"
+    assert one.generator_id != three.generator_id
