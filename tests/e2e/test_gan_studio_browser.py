@@ -28,7 +28,10 @@ def test_keyboard_slider_move_regenerates_the_image(page, server_url):
     picture.wait_for(state="visible")
     page.wait_for_function(GENERATED_IMAGE_LOADED)
     before = picture.get_attribute("src")
-    expect(page.locator(".js-plotly-plot")).to_have_count(2)  # prediction and sensitivity ranking
+    # prediction, sensitivity ranking and the training dynamics (D(real), D(fake) and the losses per epoch)
+    expect(page.locator(".js-plotly-plot")).to_have_count(3)
+    dynamics = page.locator(".js-plotly-plot").filter(has_text="discriminator and losses per epoch")
+    expect(dynamics).to_contain_text("D(fake)")
     page.screenshot(path="test-artifacts/gan_studio.png", full_page=True)
 
     thumb = page.locator("[data-testid='stSlider']").filter(has_text="z[").first.get_by_role("slider")
