@@ -21,7 +21,14 @@ def test_the_three_dataset_run_reaching_the_one_dataset_peak_early_reproduces_th
     assert "| one dataset (mnist) | 3,000 | 0.500 ± 0.000 | 0.600 ± 0.000 | 0.700 ± 0.000 |" in text
     assert "| three datasets (symbols) | 9,000 | 0.700 ± 0.141 | 0.800 ± 0.141 | 0.850 ± 0.071 |" in text
     assert "peaks at 0.700 over 3 epochs; the three-dataset LSFT reaches that after epoch 1, and is ahead at 3 of 3 epochs." in text
-    assert "As the paper reports" in text and "sees 3x the images" in text
+    assert "Per epoch, as the paper reports" in text and "sees 3x the images" in text
+    # equal images: 9,000 after the three-dataset run's epoch 1 (0.700) and the one-dataset run's epoch 3 (0.700)
+    assert "At equal images seen: 9,000 images, three datasets 0.700 vs one 0.700. The three-dataset run is not ahead" in text
+
+
+def test_ahead_at_equal_images_says_the_datasets_help_beyond_the_steps(tmp_path):
+    write_json_summary("dataset_count", summary([[0.5, 0.6, 0.7]], [[0.75, 0.8, 0.85]]), tmp_path)
+    assert "ahead at every match, so the extra datasets help beyond the extra steps" in dataset_count_section(tmp_path)
 
 
 def test_a_three_dataset_run_that_never_catches_up_does_not_reproduce_it(tmp_path):
