@@ -59,7 +59,7 @@ def read_evaluation_summary(name: str, data_dir: Path = DATA_DIR) -> tuple[Evalu
 def write_json_summary(name: str, data: Any, data_dir: Path = DATA_DIR) -> Path:
     path = data_dir / f"{name}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+    path.write_text(json.dumps(data, indent=1) + "\n")  # in the run's order: the tables list rows in it
     return path
 
 
