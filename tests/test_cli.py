@@ -1,4 +1,5 @@
-"""The command line, run as a user would (``python -m xai_core ...`` in a subprocess)."""
+"""The command line, run as a user would: ``python -m xai_core --help`` in a subprocess, every other command through
+``xai_core.cli.main`` in this process (the ``cli`` fixture), which is what the module entry point calls."""
 
 import json
 import subprocess
@@ -11,12 +12,8 @@ from PIL import Image
 from xai_core import load_dataset
 
 
-def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "xai_core", *args], capture_output=True, text=True, timeout=300, env=env)
-
-
 def test_help_lists_every_command():
-    result = run_cli("--help")
+    result = subprocess.run([sys.executable, "-m", "xai_core", "--help"], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0
     for command in (
         "datasets",
@@ -40,8 +37,8 @@ def test_help_lists_every_command():
         assert command in result.stdout
 
 
-def test_predict_mnist_index_prints_true_and_predicted_label():
-    result = run_cli("predict", "--model", "vgg-mnist", "--dataset", "mnist", "--index", "0")
+def test_predict_mnist_index_prints_true_and_predicted_label(cli):
+    result = cli("predict", "--model", "vgg-mnist", "--dataset", "mnist", "--index", "0")
     assert result.returncode == 0, result.stderr
     output = json.loads(result.stdout)
     _, label, _ = load_dataset("mnist", "test")[0]
@@ -50,17 +47,17 @@ def test_predict_mnist_index_prints_true_and_predicted_label():
     assert len(output["top"]) == 5 and output["top"][0]["probability"] > 0.5
 
 
-def test_predict_an_image_file_and_refuse_a_bad_one(tmp_path):
+def test_predict_an_image_file_and_refuse_a_bad_one(tmp_path, cli):
     image, label, _ = load_dataset("mnist", "test")[3]
     path = tmp_path / "digit.png"
     Image.fromarray((image[0].numpy() * 255).astype(np.uint8)).save(path)
-    result = run_cli("predict", "--model", "vgg-mnist", "--image", str(path))
+    result = cli("predict", "--model", "vgg-mnist", "--image", str(path))
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["predicted_label"] == label
 
     bad = tmp_path / "bad.png"
     bad.write_text("not an image")
-    result = run_cli("predict", "--model", "vgg-mnist", "--image", str(bad))
+    result = cli("predict", "--model", "vgg-mnist", "--image", str(bad))
     assert result.returncode == 2 and "not an image" in result.stderr and "Traceback" not in result.stderr
 
 
@@ -72,21 +69,21 @@ def test_predict_an_image_file_and_refuse_a_bad_one(tmp_path):
         (["predict", "--model", "vgg-mnist", "--dataset", "folder:/does/not/exist"], "does not exist"),
     ],
 )
-def test_errors_are_one_clear_line(args, message):
-    result = run_cli(*args)
+def test_errors_are_one_clear_line(args, message, cli):
+    result = cli(*args)
     assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
 
 
-def test_datasets_and_models_listings():
-    datasets = json.loads(run_cli("datasets", "--json").stdout)
+def test_datasets_and_models_listings(cli):
+    datasets = json.loads(cli("datasets", "--json").stdout)
     assert {row["name"] for row in datasets} >= {"mnist", "glyphs", "shapes", "shapes_biased", "photos", "lfw_subset"}
-    models = json.loads(run_cli("models", "--json").stdout)
+    models = json.loads(cli("models", "--json").stdout)
     vgg = next(row for row in models if row["id"] == "vgg-mnist")
     assert vgg["test_accuracy"] >= 0.98 and any(row["id"] == "efficientnet_lite0-imagenet" for row in models)
 
 
-def test_train_cnn_writes_a_loadable_checkpoint(tmp_path):
-    result = run_cli(
+def test_train_cnn_writes_a_loadable_checkpoint(tmp_path, cli):
+    result = cli(
         "train-cnn",
         "--dataset",
         "digits",
@@ -105,15 +102,13 @@ def test_train_cnn_writes_a_loadable_checkpoint(tmp_path):
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     assert summary["id"] == "resnet-digits-small" and (tmp_path / "resnet-digits-small.safetensors").is_file()
-    import os
-
-    env = {**os.environ, "XAI_STUDIO_CHECKPOINT_DIRS": str(tmp_path)}
-    predicted = run_cli("predict", "--model", "resnet-digits-small", "--dataset", "digits", "--index", "0", env=env)
+    env = {"XAI_STUDIO_CHECKPOINT_DIRS": str(tmp_path)}
+    predicted = cli("predict", "--model", "resnet-digits-small", "--dataset", "digits", "--index", "0", env=env)
     assert predicted.returncode == 0, predicted.stderr
 
 
-def test_explain_writes_maps_overlays_and_summary(tmp_path):
-    result = run_cli(
+def test_explain_writes_maps_overlays_and_summary(tmp_path, cli):
+    result = cli(
         "explain",
         "--model",
         "vgg-mnist",
@@ -147,13 +142,13 @@ def test_explain_writes_maps_overlays_and_summary(tmp_path):
     np.testing.assert_allclose(grad_cam, explain(card, image, ["grad_cam"], 4)["grad_cam"][0, 0].numpy(), atol=1e-6)
 
 
-def test_explain_refuses_unknown_methods(tmp_path):
-    result = run_cli("explain", "--model", "vgg-mnist", "--dataset", "mnist", "--methods", "magic", "--out", str(tmp_path))
+def test_explain_refuses_unknown_methods(tmp_path, cli):
+    result = cli("explain", "--model", "vgg-mnist", "--dataset", "mnist", "--methods", "magic", "--out", str(tmp_path))
     assert result.returncode == 2 and "unknown method(s) magic" in result.stderr
 
 
-def test_explain_reports_methods_that_do_not_apply(tmp_path):
-    result = run_cli(
+def test_explain_reports_methods_that_do_not_apply(tmp_path, cli):
+    result = cli(
         "explain",
         "--model",
         "mobilenet-mnist",
@@ -172,13 +167,13 @@ def test_explain_reports_methods_that_do_not_apply(tmp_path):
     assert (tmp_path / "grad_cam.npy").is_file() and not (tmp_path / "guided_backprop.npy").exists()
 
 
-def test_train_cnn_refuses_to_shadow_a_shipped_id(tmp_path):
-    result = run_cli("train-cnn", "--dataset", "digits", "--arch", "resnet", "--out", str(tmp_path))
+def test_train_cnn_refuses_to_shadow_a_shipped_id(tmp_path, cli):
+    result = cli("train-cnn", "--dataset", "digits", "--arch", "resnet", "--out", str(tmp_path))
     assert result.returncode == 2 and "resnet-digits is a shipped id" in result.stderr
 
 
-def test_train_sftgan_tiny_run_writes_a_usable_generator(tmp_path):
-    result = run_cli(
+def test_train_sftgan_tiny_run_writes_a_usable_generator(tmp_path, cli):
+    result = cli(
         "train-sftgan",
         "--kind",
         "gsft",
@@ -205,12 +200,12 @@ def test_train_sftgan_tiny_run_writes_a_usable_generator(tmp_path):
     assert summary["id"] == "tiny-gsft" and summary["epochs_run"] == 1 and 0 <= summary["val_dice"] <= 1
     assert len(list((tmp_path / "cache").glob("*.safetensors"))) == 9  # 3 datasets x 3 CNNs
     assert {p.name for p in (tmp_path / "run").iterdir()} >= {"state.pt", "history.json", "loss_curves.png"}
-    refused = run_cli("train-sftgan", "--kind", "lsft", "--strategy", "symbols", "--out", str(tmp_path))
+    refused = cli("train-sftgan", "--kind", "lsft", "--strategy", "symbols", "--out", str(tmp_path))
     assert refused.returncode == 2 and "lsft-symbols is a shipped id" in refused.stderr
 
 
-def test_relevance_of_one_image_writes_blackout_maps(tmp_path):
-    result = run_cli("relevance", "--model", "vgg-mnist", "--dataset", "mnist", "--index", "2", "--out", str(tmp_path))
+def test_relevance_of_one_image_writes_blackout_maps(tmp_path, cli):
+    result = cli("relevance", "--model", "vgg-mnist", "--dataset", "mnist", "--index", "2", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
     output = json.loads((tmp_path / "relevance.json").read_text())
     assert len(output["relevance"]) == 8 and all(value >= 0 for value in output["relevance"])
@@ -224,19 +219,17 @@ def test_relevance_of_one_image_writes_blackout_maps(tmp_path):
     np.testing.assert_allclose(output["relevance"], expected.numpy(), atol=1e-3)
 
 
-def test_relevance_average_over_a_pair():
-    result = run_cli("relevance", "--model", "resnet-shapes", "--generator", "gsft", "--dataset", "shapes", "--average", "24", "--quiet")
+def test_relevance_average_over_a_pair(cli):
+    result = cli("relevance", "--model", "resnet-shapes", "--generator", "gsft", "--dataset", "shapes", "--average", "24", "--quiet")
     assert result.returncode == 0, result.stderr
     output = json.loads(result.stdout)
     assert output["images"] == 24 and len(output["mean_relevance"]) == len(output["std_relevance"]) == 8
-    missing = run_cli("relevance", "--model", "vgg-mnist", "--image", "x.png", "--average", "5")
+    missing = cli("relevance", "--model", "vgg-mnist", "--image", "x.png", "--average", "5")
     assert missing.returncode == 2 and "--average needs --dataset" in missing.stderr
 
 
-def test_explain_includes_the_sftgan_maps(tmp_path):
-    result = run_cli(
-        "explain", "--model", "vgg-shapes", "--dataset", "shapes", "--methods", "lsft", "gsft", "--out", str(tmp_path), "--quiet"
-    )
+def test_explain_includes_the_sftgan_maps(tmp_path, cli):
+    result = cli("explain", "--model", "vgg-shapes", "--dataset", "shapes", "--methods", "lsft", "gsft", "--out", str(tmp_path), "--quiet")
     assert result.returncode == 0, result.stderr
     for method in ("lsft", "gsft"):
         saliency = np.load(tmp_path / f"{method}.npy")
@@ -363,7 +356,7 @@ def test_evaluate_refuses_unknown_methods_and_metrics(tmp_path, capsys, option, 
 @pytest.mark.parametrize(
     "flags, kind", [([], "checkpoint"), (["--generators"], "generator"), (["--gans"], "GAN"), (["--captioners"], "captioner")]
 )
-def test_reproduce_names_what_matched_nothing(flags, kind):
-    result = run_cli("reproduce-checkpoints", *flags, "--only", "no-such-id")
+def test_reproduce_names_what_matched_nothing(flags, kind, cli):
+    result = cli("reproduce-checkpoints", *flags, "--only", "no-such-id")
     assert result.returncode == 1
     assert f"no shipped {kind} matches ['no-such-id']" in result.stderr

@@ -1,22 +1,21 @@
 """Survey commands as a user runs them: survey-demo, survey-create from image files, surveys, survey-status, survey-report."""
 
 import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
+import pytest
 from PIL import Image
 
 from xai_core.cli import main
 from xai_core.survey.repository import SurveyStore
 
 
-def run_cli(*args: str, data_dir) -> subprocess.CompletedProcess:
-    env = {**os.environ, "XAI_STUDIO_DATA_DIR": str(data_dir)}
-    env.pop("XAI_STUDIO_DATABASE_URL", None)
-    return subprocess.run([sys.executable, "-m", "xai_core", *args], capture_output=True, text=True, timeout=300, env=env)
+@pytest.fixture
+def run_cli(cli, monkeypatch, tmp_path):
+    """The command line (in process, see ``cli``) on a SQLite survey store in ``tmp_path``."""
+    monkeypatch.delenv("XAI_STUDIO_DATABASE_URL", raising=False)
+    return lambda *args: cli(*args, env={"XAI_STUDIO_DATA_DIR": str(tmp_path)})
 
 
 def answer_everything(store: SurveyStore, code: str, respondents: int, choices: list[str]) -> None:
@@ -34,8 +33,8 @@ def answer_everything(store: SurveyStore, code: str, respondents: int, choices: 
         store.complete(code, token)
 
 
-def test_demo_survey_is_one_command_and_the_report_matches_the_database(tmp_path):
-    created = run_cli("survey-demo", "--quiet", data_dir=tmp_path)
+def test_demo_survey_is_one_command_and_the_report_matches_the_database(tmp_path, run_cli):
+    created = run_cli("survey-demo", "--quiet")
     assert created.returncode == 0, created.stderr
     summary = json.loads(created.stdout[: created.stdout.rindex("}") + 1])
     assert summary["status"] == "open" and summary["questions"] == 22
@@ -46,7 +45,7 @@ def test_demo_survey_is_one_command_and_the_report_matches_the_database(tmp_path
     assert survey.methods == ["lsft", "grad_cam"] and survey.dataset == "mnist"
     answer_everything(store, survey.code, 3, ["left", "right", "equal", "left"])
 
-    listed = run_cli("surveys", "--json", data_dir=tmp_path)
+    listed = run_cli("surveys", "--json")
     assert json.loads(listed.stdout)[0] | {"created_at": None} == {
         "code": survey.code,
         "title": survey.title,
@@ -59,7 +58,7 @@ def test_demo_survey_is_one_command_and_the_report_matches_the_database(tmp_path
         "created_at": None,
     }
 
-    report = run_cli("survey-report", survey.code, "--out", str(tmp_path / "report"), data_dir=tmp_path)
+    report = run_cli("survey-report", survey.code, "--out", str(tmp_path / "report"))
     assert report.returncode == 0, report.stderr
     assert "LSFT-GAN vs Grad-CAM" in report.stdout and "binomial p" in report.stdout and "wrote 10 files" in report.stdout
     exported = pd.read_csv(tmp_path / "report" / "responses.csv", keep_default_na=False)
@@ -74,11 +73,11 @@ def test_demo_survey_is_one_command_and_the_report_matches_the_database(tmp_path
     regular = stored[stored.kind == "question"]
     assert (counts["wins_a"], counts["wins_b"], counts["ties"]) == tuple(int((regular.answer == a).sum()) for a in ("a", "b", "equal"))
 
-    closed = run_cli("survey-status", survey.code, "closed", data_dir=tmp_path)
+    closed = run_cli("survey-status", survey.code, "closed")
     assert closed.stdout.strip() == f"{survey.code}: closed" and store.survey(survey.code).status == "closed"
 
 
-def test_survey_from_image_files_and_clear_errors(tmp_path, monkeypatch, capsys):
+def test_survey_from_image_files_and_clear_errors(tmp_path, monkeypatch, capsys, run_cli):
     folder = tmp_path / "images"
     folder.mkdir()
     Image.fromarray(np.full((40, 30), 200, np.uint8)).save(folder / "grey.png")
@@ -98,7 +97,6 @@ def test_survey_from_image_files_and_clear_errors(tmp_path, monkeypatch, capsys)
         "--title",
         "Uploads",
         "--quiet",
-        data_dir=tmp_path,
     )
     assert created.returncode == 0, created.stderr
     code = json.loads(created.stdout[: created.stdout.rindex("}") + 1])["code"]
