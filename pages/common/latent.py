@@ -9,7 +9,7 @@ import streamlit as st
 import torch
 
 from xai_core import CheckpointError, list_models
-from xai_core.generative.dcgan import DCGANGenerator, gan_info, list_gans
+from xai_core.generative.dcgan import LatentGenerator, gan_info, list_gans
 from xai_core.generative.latent import LatentSensitivity
 from xai_core.generative.studio import (
     MAX_SEED,
@@ -42,7 +42,7 @@ class GanChoice:
 
     gan_id: str
     info: dict
-    generator: DCGANGenerator
+    generator: LatentGenerator
     label: int | None
     card_id: str | None
     domain_cnns: list[str]
@@ -140,7 +140,7 @@ def gan_sidebar() -> GanChoice:
         gan_id = st.selectbox("GAN", gans, key=keys.GAN_ID, on_change=_on_gan_change)
         info = gan_info(gan_id)
         try:
-            generator: DCGANGenerator = cached_gan(gan_id)
+            generator: LatentGenerator = cached_gan(gan_id)
         except CheckpointError as error:
             st.error(f"GAN {gan_id} cannot be loaded: {error}")
             st.stop()

@@ -15,7 +15,7 @@ from xai_core.attribution import conv_layers_in_execution_order
 from xai_core.captioning import Captioner, caption_images, load_captioner, word_cgmas, word_explanations
 from xai_core.data import FOLDER_PREFIX, UPLOAD_PREFIX
 from xai_core.explainers import build_explainer, explain_image, method_passes, seconds_per_pass
-from xai_core.generative.dcgan import DCGANGenerator, load_gan
+from xai_core.generative.dcgan import LatentGenerator, load_gan
 from xai_core.imaging import to_uint8
 from xai_core.metrics import suite
 from xai_core.metrics.badges import image_badges
@@ -201,7 +201,7 @@ def relevance_averages() -> dict:
 
 
 @st.cache_resource(show_spinner="Loading GAN ...")
-def cached_gan(gan_id: str) -> DCGANGenerator:
+def cached_gan(gan_id: str) -> LatentGenerator:
     return load_gan(gan_id)
 
 

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from ..attribution.layers import DEFAULT_ETA
-from ..generative.training import GANConfig, train_gan
+from ..generative.training import RECIPES, GANConfig, train_gan
 from ..models.checkpoints import USER_CHECKPOINT_DIR, refuse_shadowing_shipped
 from ..sftgan.data import DEFAULT_CACHE_DIR, GENERATOR_MAX_SIDE, STRATEGIES
 from ..sftgan.networks import GENERATOR_KINDS
@@ -69,9 +69,19 @@ def _cmd_train_gan(args: argparse.Namespace) -> int:
         width=args.width,
         feature_model=args.feature_model or "",
         gan_id=args.id or "",
+        recipe=args.recipe,
+        discriminator_width=args.discriminator_width,
     )
     refuse_shadowing_shipped(config.gan_id, args.out, "gans", "--id")
-    entry = train_gan(config, out_dir=args.out, run_dir=args.run_dir, progress=not args.quiet, score=not args.no_fid, device=args.device)
+    entry = train_gan(
+        config,
+        out_dir=args.out,
+        run_dir=args.run_dir,
+        progress=not args.quiet,
+        score=not args.no_fid,
+        device=args.device,
+        resume=not args.no_resume,
+    )
     if entry:  # rank 0 under torchrun
         print(
             json.dumps(
@@ -143,7 +153,11 @@ def _register_train_gan(commands: argparse._SubParsersAction) -> None:
     gan.add_argument("--batch-size", type=int, default=64)
     gan.add_argument("--lr", type=float, default=2e-4)
     gan.add_argument("--latent-dim", type=int, default=64)
-    gan.add_argument("--width", type=int, default=64, help="generator/discriminator base width")
+    gan.add_argument("--width", type=int, default=64, help="generator (and, unless --discriminator-width, discriminator) base width")
+    gan.add_argument("--discriminator-width", type=int, default=0, help="discriminator base width (default: --width)")
+    gan.add_argument(
+        "--recipe", choices=list(RECIPES), default="dcgan", help="dcgan (Radford et al.) or sngan (hinge, EMA, DiffAugment, AC)"
+    )
     gan.add_argument("--feature-model", default=None, help="CNN whose penultimate layer is the FID feature network (default vgg-<dataset>)")
     gan.add_argument("--no-fid", action="store_true", help="skip scoring (FID needs the feature CNN)")
     gan.add_argument("--id", default=None, help="GAN id (default dcgan-<dataset> or cdcgan-<dataset>)")
@@ -151,6 +165,7 @@ def _register_train_gan(commands: argparse._SubParsersAction) -> None:
     gan.add_argument("--run-dir", default=None, help="sample grids and history.json (default runs/gan/<id>-seed<seed>)")
     add_threads_option(gan)
     gan.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="under torchrun, cuda means one GPU per rank")
+    gan.add_argument("--no-resume", action="store_true", help="start from scratch even if run-dir holds a state")
     gan.add_argument("--quiet", action="store_true")
     gan.set_defaults(handler=_cmd_train_gan)
 

@@ -11,6 +11,7 @@ The unified XAI framework paper (§3.3) explains such a generator through its la
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from functools import lru_cache
 
 import torch
@@ -34,29 +35,21 @@ def upsampling_steps(image_size: int) -> int:
     raise ValueError(f"DCGAN image size must be a multiple of 4 (>= 8), got {image_size}")
 
 
-class DCGANGenerator(nn.Module):
+class LatentGenerator(nn.Module, ABC):
     """z Tensor[N, latent_dim] (+ labels Tensor[N] when conditional) -> images Tensor[N, C, S, S] in [0, 1].
 
-    ``project`` (a Linear on [z, one_hot(label)]) is the first layer; SeFa factorises its z columns.
+    ``project`` (a Linear on [z, one_hot(label)]) is the first layer; SeFa factorises its z columns. Subclasses
+    build ``decode``: Tensor[N, start_channels, start_size, start_size] (+ labels) -> Tanh output in [-1, 1].
     """
 
-    def __init__(self, latent_dim: int = 64, channels: int = 1, image_size: int = 32, num_classes: int = 0, width: int = 32):
+    upsample = ""
+
+    def __init__(self, latent_dim: int, channels: int, image_size: int, num_classes: int, width: int):
         super().__init__()
         self.latent_dim, self.channels, self.image_size = latent_dim, channels, image_size
         self.num_classes, self.width = num_classes, width
-        steps = upsampling_steps(image_size)
-        self.start_size = image_size // 2**steps
-        self.start_channels = width * 2 ** (steps - 1)
-        self.project = nn.Linear(latent_dim + num_classes, self.start_channels * self.start_size**2)
-        layers: list[nn.Module] = [nn.BatchNorm2d(self.start_channels), nn.ReLU(inplace=True)]
-        current = self.start_channels
-        for step in range(steps):
-            last = step == steps - 1
-            out = channels if last else current // 2
-            layers.append(nn.ConvTranspose2d(current, out, 4, stride=2, padding=1, bias=last))
-            layers += [nn.Tanh()] if last else [nn.BatchNorm2d(out), nn.ReLU(inplace=True)]
-            current = out
-        self.body = nn.Sequential(*layers)
+        self.steps = upsampling_steps(image_size)
+        self.start_size = image_size // 2**self.steps
 
     @property
     def conditional(self) -> bool:
@@ -75,31 +68,130 @@ class DCGANGenerator(nn.Module):
         """The first layer's weight restricted to the latent code: Tensor[out, latent_dim] (for SeFa)."""
         return self.project.weight[:, : self.latent_dim]
 
+    def _labels(self, latents: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor | None:
+        if not self.conditional:
+            return None
+        if labels is None:
+            raise ValueError("this generator is class-conditional: pass labels")
+        return torch.as_tensor(labels, device=latents.device).reshape(-1).expand(latents.shape[0]).long()
+
     def project_latents(self, latents: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """The first layer's output: Tensor[N, start_channels, start_size, start_size] (before BatchNorm)."""
+        """The first layer's output: Tensor[N, start_channels, start_size, start_size] (before normalisation)."""
         if latents.ndim != 2 or latents.shape[1] != self.latent_dim:
             raise ValueError(f"latents must be [N, {self.latent_dim}], got {tuple(latents.shape)}")
-        inputs = latents
-        if self.conditional:
-            if labels is None:
-                raise ValueError("this generator is class-conditional: pass labels")
-            labels = torch.as_tensor(labels, device=latents.device).reshape(-1).expand(latents.shape[0])
-            inputs = torch.cat([latents, F.one_hot(labels.long(), self.num_classes).to(latents.dtype)], dim=1)
+        labels = self._labels(latents, labels)
+        inputs = latents if labels is None else torch.cat([latents, F.one_hot(labels, self.num_classes).to(latents.dtype)], dim=1)
         return self.project(inputs).view(-1, self.start_channels, self.start_size, self.start_size)
 
+    @abstractmethod
+    def first_features(self, latents: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """The first block's output (projection, normalisation, ReLU): Tensor[N, start_channels, start_size, start_size]."""
+
+    @abstractmethod
+    def decode(self, projected: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        """Tensor[N, start_channels, start_size, start_size] (+ labels Tensor[N]) -> Tanh output Tensor[N, C, S, S]."""
+
     def forward(self, latents: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        return (self.body(self.project_latents(latents, labels)) + 1) / 2
+        return (self.decode(self.project_latents(latents, labels), self._labels(latents, labels)) + 1) / 2
+
+
+class DCGANGenerator(LatentGenerator):
+    """Radford et al.'s generator: BatchNorm + ReLU, strided 4x4 transposed convolutions halving the width, Tanh."""
+
+    upsample = "transposed"
+
+    def __init__(self, latent_dim: int = 64, channels: int = 1, image_size: int = 32, num_classes: int = 0, width: int = 32):
+        super().__init__(latent_dim, channels, image_size, num_classes, width)
+        self.start_channels = width * 2 ** (self.steps - 1)
+        self.project = nn.Linear(latent_dim + num_classes, self.start_channels * self.start_size**2)
+        layers: list[nn.Module] = [nn.BatchNorm2d(self.start_channels), nn.ReLU(inplace=True)]
+        current = self.start_channels
+        for step in range(self.steps):
+            last = step == self.steps - 1
+            out = channels if last else current // 2
+            layers.append(nn.ConvTranspose2d(current, out, 4, stride=2, padding=1, bias=last))
+            layers += [nn.Tanh()] if last else [nn.BatchNorm2d(out), nn.ReLU(inplace=True)]
+            current = out
+        self.body = nn.Sequential(*layers)
+
+    def first_features(self, latents: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return self.body[1](self.body[0](self.project_latents(latents, labels)))
+
+    def decode(self, projected: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        return self.body(projected)
+
+
+class ClassBatchNorm2d(nn.Module):
+    """BatchNorm whose scale and shift are looked up per class (conditional BatchNorm, as in the generator of
+    Miyato & Koyama's projection cGAN, ICLR 2018); a plain affine BatchNorm when ``num_classes`` is 0.
+    x Tensor[N, C, H, W], labels Tensor[N] (or None) -> Tensor[N, C, H, W]."""
+
+    def __init__(self, channels: int, num_classes: int):
+        super().__init__()
+        self.norm = nn.BatchNorm2d(channels, affine=not num_classes)
+        if num_classes:
+            self.gain, self.shift = nn.Embedding(num_classes, channels), nn.Embedding(num_classes, channels)
+            nn.init.ones_(self.gain.weight)
+            nn.init.zeros_(self.shift.weight)
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        x = self.norm(x)
+        if labels is None:
+            return x
+        return x * self.gain(labels)[:, :, None, None] + self.shift(labels)[:, :, None, None]
+
+
+class UpsamplingGenerator(LatentGenerator):
+    """Nearest-neighbour 2x upsampling + 3x3 convolution at each step instead of transposed convolutions (no
+    checkerboard artefacts; Odena, Dumoulin & Olah, Distill 2016), widths width * 2^steps ... width, class-conditional
+    BatchNorm + ReLU after each, a 3x3 convolution to the image and Tanh."""
+
+    upsample = "nearest"
+
+    def __init__(self, latent_dim: int = 64, channels: int = 3, image_size: int = 48, num_classes: int = 0, width: int = 16):
+        super().__init__(latent_dim, channels, image_size, num_classes, width)
+        widths = [width * 2 ** (self.steps - step) for step in range(self.steps + 1)]
+        self.start_channels = widths[0]
+        self.project = nn.Linear(latent_dim + num_classes, self.start_channels * self.start_size**2)
+        self.norms = nn.ModuleList(ClassBatchNorm2d(c, num_classes) for c in widths)
+        self.convs = nn.ModuleList(nn.Conv2d(widths[i], widths[i + 1], 3, padding=1) for i in range(self.steps))
+        self.to_image = nn.Conv2d(widths[-1], channels, 3, padding=1)
+
+    def config(self) -> dict:
+        return {**super().config(), "upsample": self.upsample}
+
+    def first_features(self, latents: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return F.relu(self.norms[0](self.project_latents(latents, labels), self._labels(latents, labels)))
+
+    def decode(self, projected: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        features = F.relu(self.norms[0](projected, labels))
+        for conv, norm in zip(self.convs, self.norms[1:], strict=True):
+            features = F.relu(norm(conv(F.interpolate(features, scale_factor=2, mode="nearest")), labels))
+        return torch.tanh(self.to_image(features))
+
+
+GENERATOR_ARCHITECTURES = {"transposed": DCGANGenerator, "nearest": UpsamplingGenerator}
+
+
+def build_generator(upsample: str = "transposed", **architecture) -> LatentGenerator:
+    """The generator a manifest ``architecture`` describes (entries without ``upsample`` are DCGANs)."""
+    if upsample not in GENERATOR_ARCHITECTURES:
+        raise ValueError(f"unknown generator upsampling {upsample!r}; known: {', '.join(GENERATOR_ARCHITECTURES)}")
+    return GENERATOR_ARCHITECTURES[upsample](**architecture)
 
 
 class DCGANDiscriminator(nn.Module):
     """images Tensor[N, C, S, S] in [0, 1] (+ labels) -> real/fake logits Tensor[N].
 
     Three spectral-normalised stride-2 convolutions with LeakyReLU(0.2), a linear head and, when
-    conditional, a projection term <embed(label), features>.
+    conditional, a projection term <embed(label), features>. With ``classifier`` it also has an AC-GAN head
+    (Odena, Olah & Shlens, ICML 2017): ``forward(..., with_classes=True)`` returns (logits, class logits Tensor[N, K]).
     """
 
-    def __init__(self, channels: int = 1, image_size: int = 32, num_classes: int = 0, width: int = 32):
+    def __init__(self, channels: int = 1, image_size: int = 32, num_classes: int = 0, width: int = 32, classifier: bool = False):
         super().__init__()
+        if classifier and not num_classes:
+            raise ValueError("an auxiliary classifier needs a class-conditional discriminator")
         layers: list[nn.Module] = []
         current = channels
         for out in (width, width * 2, width * 4):
@@ -110,15 +202,22 @@ class DCGANDiscriminator(nn.Module):
             features = self.body(torch.zeros(1, channels, image_size, image_size)).shape[1]
         self.head = spectral_norm(nn.Linear(features, 1))
         self.embed = spectral_norm(nn.Embedding(num_classes, features)) if num_classes else None
+        self.classify = spectral_norm(nn.Linear(features, num_classes)) if classifier else None
 
-    def forward(self, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, images: torch.Tensor, labels: torch.Tensor | None = None, with_classes: bool = False
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         features = self.body(images * 2 - 1)
         logits = self.head(features).squeeze(1)
         if self.embed is not None:
             if labels is None:
                 raise ValueError("this discriminator is class-conditional: pass labels")
             logits = logits + (self.embed(labels) * features).sum(dim=1)
-        return logits
+        if not with_classes:
+            return logits
+        if self.classify is None:
+            raise ValueError("this discriminator has no auxiliary classifier")
+        return logits, self.classify(features)
 
 
 def sample_latents(count: int, latent_dim: int, seed: int) -> torch.Tensor:
@@ -159,7 +258,7 @@ def quality_warning(info: dict) -> str | None:
 
 
 @lru_cache(maxsize=8)
-def load_gan(gan_id: str) -> DCGANGenerator:
+def load_gan(gan_id: str) -> LatentGenerator:
     """The generator a manifest entry describes, with its sha256-checked weights, in eval mode
     (cached per process; generators are read-only at inference)."""
-    return GANS.load_network(gan_id, checkpoint_dirs(), DCGANGenerator, "a DCGAN generator", "DCGAN generator")
+    return GANS.load_network(gan_id, checkpoint_dirs(), build_generator, "a GAN generator", "GAN generator")

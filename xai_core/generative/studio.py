@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 
 import torch
 
-from .dcgan import DCGANGenerator, sample_latents
+from .dcgan import LatentGenerator, sample_latents
 from .latent import LatentSensitivity, latent_sensitivity, sefa_directions
 
 SENSITIVITY_SAMPLES = 256
@@ -29,7 +29,7 @@ MAX_SEED = 999_999
 INTERPOLATION_MODES = ("slerp", "linear")
 
 
-def _labels(generator: DCGANGenerator, label: int | None) -> torch.Tensor | None:
+def _labels(generator: LatentGenerator, label: int | None) -> torch.Tensor | None:
     """The label tensor Tensor[1] the generator expects (None for an unconditional one); checks the class."""
     if not generator.conditional:
         if label is not None:
@@ -40,7 +40,7 @@ def _labels(generator: DCGANGenerator, label: int | None) -> torch.Tensor | None
     return torch.tensor([label])
 
 
-def base_latent(generator: DCGANGenerator, seed: int) -> torch.Tensor:
+def base_latent(generator: LatentGenerator, seed: int) -> torch.Tensor:
     """The latent code Tensor[D] of a seed (the first of :func:`sample_latents`, the same on every machine)."""
     return sample_latents(1, generator.latent_dim, seed)[0]
 
@@ -52,7 +52,7 @@ def next_random_seed(seed: int) -> int:
 
 
 def sensitivity_sample(
-    generator: DCGANGenerator,
+    generator: LatentGenerator,
     label: int | None = None,
     count: int = SENSITIVITY_SAMPLES,
     seed: int = SENSITIVITY_SEED,
@@ -82,7 +82,7 @@ def top_dimensions(sensitivity: torch.Tensor, k: int) -> list[int]:
     return torch.argsort(sensitivity, descending=True, stable=True)[:k].tolist()
 
 
-def top_sefa_directions(generator: DCGANGenerator, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+def top_sefa_directions(generator: LatentGenerator, k: int) -> tuple[torch.Tensor, torch.Tensor]:
     """The ``k`` SeFa directions of largest eigenvalue: (eigenvalues Tensor[k] float64, unit directions
     Tensor[k, D] in the generator's dtype, one per row)."""
     eigenvalues, directions = sefa_directions(generator.latent_weight())
@@ -114,7 +114,7 @@ def edit_latent(
 
 
 @torch.inference_mode()
-def render(generator: DCGANGenerator, latent: torch.Tensor, label: int | None = None) -> torch.Tensor:
+def render(generator: LatentGenerator, latent: torch.Tensor, label: int | None = None) -> torch.Tensor:
     """The generated image Tensor[C, H, W] in [0, 1] of one latent Tensor[D] (and class, if conditional)."""
     return generator(latent[None], _labels(generator, label))[0]
 
@@ -141,7 +141,7 @@ def interpolate_latents(start: torch.Tensor, end: torch.Tensor, frames: int, mod
 
 @torch.inference_mode()
 def interpolation_strip(
-    generator: DCGANGenerator, start: torch.Tensor, end: torch.Tensor, label: int | None = None, frames: int = 8, mode: str = "slerp"
+    generator: LatentGenerator, start: torch.Tensor, end: torch.Tensor, label: int | None = None, frames: int = 8, mode: str = "slerp"
 ) -> torch.Tensor:
     """Images Tensor[frames, C, H, W] in [0, 1] along :func:`interpolate_latents` from ``start`` to ``end``."""
     latents = interpolate_latents(start, end, frames, mode)

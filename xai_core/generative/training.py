@@ -1,6 +1,9 @@
-"""Seeded DCGAN training (unconditional or class-conditional) with per-epoch sample grids and FID.
+"""Seeded GAN training (unconditional or class-conditional) with per-epoch sample grids and FID.
 
-Non-saturating GAN loss (BCE with logits), Adam(2e-4, betas 0.5/0.999) as in DCGAN. After training
+A recipe (``RECIPES``) fixes the generator and the training: ``dcgan`` is Radford et al.'s (transposed
+convolutions, non-saturating BCE loss, Adam(2e-4, betas 0.5/0.999)); ``sngan`` is the small-data recipe the shapes
+GANs need (upsampling generator with class-conditional BatchNorm, hinge loss, Adam betas 0/0.9, an EMA generator,
+DiffAugment on every discriminator input, an AC-GAN classifier head). Training resumes from ``run_dir/state.pt``. After training
 the generator is scored by FID against the real test split under the domain CNN's penultimate
 features, beside the real-vs-real baseline (training images vs the same test images, equal n), and,
 for conditional GANs, by the domain CNN's accuracy on generated images of each requested class.
@@ -11,6 +14,7 @@ batch B/W train what one process trains with batch B, up to rounding.
 
 from __future__ import annotations
 
+import copy
 import json
 import platform
 import re
@@ -35,11 +39,38 @@ from ..models.checkpoints import (
 from ..models.distributed import Distributed, distributed_context
 from ..models.registry import load_model
 from ..models.zoo import count_parameters
-from .dcgan import MANIFEST_SECTION, DCGANDiscriminator, DCGANGenerator, sample_latents
+from .dcgan import MANIFEST_SECTION, DCGANDiscriminator, LatentGenerator, build_generator, sample_latents
 from .fid import PenultimateFeatures, fid_with_baseline
 
 RUN_DIR = REPOSITORY_ROOT / "runs" / "gan"
 GRID_SEED = 12345
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How a GAN is trained; ``GANConfig.recipe`` names one of ``RECIPES``.
+
+    generator: key of ``dcgan.GENERATOR_ARCHITECTURES``; loss: "bce" (non-saturating, DCGAN) or "hinge" (SNGAN:
+    Miyato et al., ICLR 2018); betas: Adam's; ema_decay: the saved generator is an exponential moving average of the
+    trained one's weights (Yazici et al., ICLR 2019), 0 for none; augment: DiffAugment (Zhao et al., NeurIPS 2020),
+    a random brightness, saturation, contrast and translation on every discriminator input, real and generated;
+    classifier_weight: weight of the AC-GAN cross-entropy (Odena et al., ICML 2017) on real labels for the
+    discriminator and on requested labels for the generator, 0 for none.
+    """
+
+    generator: str
+    loss: str
+    betas: tuple[float, float]
+    ema_decay: float = 0.0
+    augment: bool = False
+    classifier_weight: float = 0.0
+
+
+RECIPES = {
+    "dcgan": Recipe("transposed", "bce", (0.5, 0.999)),
+    "sngan": Recipe("nearest", "hinge", (0.0, 0.9), ema_decay=0.999, augment=True, classifier_weight=1.0),
+}
+SHIFT_FRACTION = 1 / 8  # DiffAugment's translation: up to this share of the side, zero padded
 
 
 @dataclass
@@ -54,8 +85,12 @@ class GANConfig:
     width: int = 64
     feature_model: str = ""
     gan_id: str = ""
+    recipe: str = "dcgan"
+    discriminator_width: int = 0  # 0: the same as width
 
     def __post_init__(self) -> None:
+        if self.recipe not in RECIPES:
+            raise ValueError(f"unknown GAN recipe {self.recipe!r}; known: {', '.join(RECIPES)}")
         if not self.gan_id:
             self.gan_id = f"{'cdcgan' if self.conditional else 'dcgan'}-{re.sub(r'[^A-Za-z0-9_.-]+', '_', self.dataset)}"
         if not self.feature_model:
@@ -74,6 +109,8 @@ class GANConfig:
             "width": "--width",
             "feature_model": "--feature-model",
             "gan_id": "--id",
+            "recipe": "--recipe",
+            "discriminator_width": "--discriminator-width",
         }
         args += changed_option_arguments(self, defaults, options)
         return shlex.join(args + out_dir_arguments(out_dir))
@@ -85,7 +122,7 @@ def grid_labels(num_classes: int, count: int) -> torch.Tensor:
 
 
 @torch.inference_mode()
-def generate(generator: DCGANGenerator, count: int, seed: int, labels: torch.Tensor | None = None, batch_size: int = 500) -> torch.Tensor:
+def generate(generator: LatentGenerator, count: int, seed: int, labels: torch.Tensor | None = None, batch_size: int = 500) -> torch.Tensor:
     """``count`` seeded samples Tensor[count, C, S, S] in [0, 1] (eval mode) on the generator's device;
     conditional generators get ``labels`` (default: classes in turn)."""
     was_training = generator.training
@@ -110,7 +147,7 @@ def save_sample_grid(images: torch.Tensor, path: Path, columns: int) -> None:
 
 
 @torch.inference_mode()
-def score_generator(generator: DCGANGenerator, dataset: str, feature_model: str, seed: int = 0) -> dict:
+def score_generator(generator: LatentGenerator, dataset: str, feature_model: str, seed: int = 0) -> dict:
     """FID vs the test split (n = test size, at most 2,000) beside the real-vs-real baseline, and for
     conditional GANs the domain CNN's accuracy on generated samples of the conditioned class."""
     test, train = load_dataset(dataset, "test"), load_dataset(dataset, "train")
@@ -140,8 +177,9 @@ def train_gan(
     progress: bool = True,
     score: bool = True,
     device: str | torch.device = "cpu",
+    resume: bool = True,
 ) -> dict:
-    """Train one DCGAN on ``config.dataset``'s training split; write safetensors + manifest entry
+    """Train one GAN on ``config.dataset``'s training split; write safetensors + manifest entry
     (section ``gans``) to ``out_dir`` and a sample grid per epoch plus ``history.json`` to ``run_dir``.
     Deterministic for a seed on CPU. Returns the manifest entry.
 
@@ -150,37 +188,133 @@ def train_gan(
     """
     run_dir = Path(run_dir) if run_dir is not None else RUN_DIR / f"{config.gan_id}-seed{config.seed}"
     with distributed_context(device) as world:
-        entry = _train_gan(config, Path(out_dir), run_dir, progress and world.is_main, score, world)
+        entry = _train_gan(config, Path(out_dir), run_dir, progress and world.is_main, score, world, resume)
         world.barrier()
         return entry
 
 
-def _train_gan(config: GANConfig, out_dir: Path, run_dir: Path, progress: bool, score: bool, world: Distributed) -> dict:
+def diff_augment(images: torch.Tensor, parameters: torch.Tensor) -> torch.Tensor:
+    """DiffAugment's colour and translation policy (Zhao et al., NeurIPS 2020), differentiable in ``images``.
+
+    images Tensor[N, C, S, S] in [0, 1]; parameters Tensor[N, 5] uniform in [0, 1) (drawn by the caller, so that a
+    seeded generator fixes them): brightness +-0.2, saturation x[0, 2), contrast x[0.5, 1.5), then a shift of up to
+    S * SHIFT_FRACTION pixels in x and y with zero padding. Returns Tensor[N, C, S, S].
+    """
+    n, _, height, width = images.shape
+    brightness, saturation, contrast, shift_x, shift_y = (parameters[:, i].view(n, 1, 1, 1).to(images) for i in range(5))
+    images = images + (brightness - 0.5) * 0.4
+    grey = images.mean(dim=1, keepdim=True)
+    images = (images - grey) * (saturation * 2) + grey
+    mean = images.mean(dim=(1, 2, 3), keepdim=True)
+    images = (images - mean) * (contrast + 0.5) + mean
+    shift = max(1, round(height * SHIFT_FRACTION))
+    padded = F.pad(images, (shift, shift, shift, shift))
+    rows = torch.arange(height, device=images.device)[None, :] + (shift_y.view(n, 1) * (2 * shift + 1)).long()
+    columns = torch.arange(width, device=images.device)[None, :] + (shift_x.view(n, 1) * (2 * shift + 1)).long()
+    batch = torch.arange(n, device=images.device)[:, None, None]
+    return padded.permute(0, 2, 3, 1)[batch, rows[:, :, None], columns[:, None, :]].permute(0, 3, 1, 2)
+
+
+def discriminator_loss(loss: str, logits_real: torch.Tensor, logits_fake: torch.Tensor) -> torch.Tensor:
+    if loss == "hinge":
+        return F.relu(1 - logits_real).mean() + F.relu(1 + logits_fake).mean()
+    return F.binary_cross_entropy_with_logits(logits_real, torch.ones_like(logits_real)) + F.binary_cross_entropy_with_logits(
+        logits_fake, torch.zeros_like(logits_fake)
+    )
+
+
+def generator_loss(loss: str, logits: torch.Tensor) -> torch.Tensor:
+    if loss == "hinge":
+        return -logits.mean()
+    return F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
+
+
+@torch.no_grad()
+def update_average(average: torch.nn.Module, trained: torch.nn.Module, decay: float) -> None:
+    """average <- decay * average + (1 - decay) * trained, parameter by parameter; buffers (BatchNorm statistics) copied."""
+    for kept, current in zip(average.parameters(), trained.parameters(), strict=True):
+        kept.lerp_(current, 1 - decay)
+    for kept, current in zip(average.buffers(), trained.buffers(), strict=True):
+        kept.copy_(current)
+
+
+def _state_path(run_dir: Path) -> Path:
+    return run_dir / "state.pt"
+
+
+def _save_state(run_dir: Path, config: GANConfig, history: list[dict], networks: dict, shuffler: torch.Generator) -> None:
+    """Everything a resumed run needs after an epoch, written atomically to ``run_dir/state.pt``."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    state = {"config": json.dumps(asdict(config)), "history": json.dumps(history), "shuffler": shuffler.get_state()}
+    state.update({name: network.state_dict() for name, network in networks.items()})
+    temporary = run_dir / "state.pt.tmp"
+    torch.save(state, temporary)
+    temporary.replace(_state_path(run_dir))
+
+
+def _load_state(run_dir: Path, config: GANConfig, networks: dict, shuffler: torch.Generator) -> list[dict]:
+    """The history of the run saved in ``run_dir`` (weights_only), with its networks, optimisers and random state
+    restored; [] when there is none. Refuses a state written by another configuration (``epochs`` may differ)."""
+    path = _state_path(run_dir)
+    if not path.is_file():
+        return []
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    saved = json.loads(state["config"])
+    if {k: v for k, v in saved.items() if k != "epochs"} != {k: v for k, v in asdict(config).items() if k != "epochs"}:
+        raise ValueError(f"{path} was written by a different configuration; use another --run-dir or --no-resume")
+    for name, network in networks.items():
+        network.load_state_dict(state[name])
+    shuffler.set_state(state["shuffler"])
+    return json.loads(state["history"])
+
+
+def _train_gan(config: GANConfig, out_dir: Path, run_dir: Path, progress: bool, score: bool, world: Distributed, resume: bool) -> dict:
     """The body of :func:`train_gan`. Long: one seeded training loop (the order of random draws is the contract
-    DDP and reproducibility rest on) and the manifest entry it writes read best in one place."""
+    DDP, resuming and reproducibility rest on) and the manifest entry it writes read best in one place."""
     torch.manual_seed(config.seed)
+    recipe = RECIPES[config.recipe]
     data = load_dataset(config.dataset, "train")
     side = data.image_size[0]
     if data.image_size[0] != data.image_size[1]:
-        raise ValueError(f"{config.dataset}: DCGAN needs square images, got {data.image_size}")
+        raise ValueError(f"{config.dataset}: a GAN needs square images, got {data.image_size}")
     if config.batch_size < world.world_size:
         raise ValueError(f"batch size {config.batch_size} is smaller than the {world.world_size} ranks: each rank needs an image per batch")
     num_classes = len(data.classes) if config.conditional else 0
-    generator = DCGANGenerator(config.latent_dim, data.channels, side, num_classes, config.width)
-    discriminator = DCGANDiscriminator(data.channels, side, num_classes, config.width)
+    generator = build_generator(
+        recipe.generator, latent_dim=config.latent_dim, channels=data.channels, image_size=side, num_classes=num_classes, width=config.width
+    )
+    discriminator = DCGANDiscriminator(
+        data.channels,
+        side,
+        num_classes,
+        config.discriminator_width or config.width,
+        classifier=recipe.classifier_weight > 0 and num_classes > 0,
+    )
     generator.to(world.device)
     discriminator.to(world.device)
+    averaged = copy.deepcopy(generator).requires_grad_(False) if recipe.ema_decay else generator
     # the generator's loss goes through the plain discriminator: only the discriminator step averages its gradients
     train_g, train_d = world.prepare(generator), world.prepare(discriminator)
-    optimiser_g = torch.optim.Adam(generator.parameters(), lr=config.lr, betas=(0.5, 0.999))
-    optimiser_d = torch.optim.Adam(discriminator.parameters(), lr=config.lr, betas=(0.5, 0.999))
+    optimiser_g = torch.optim.Adam(generator.parameters(), lr=config.lr, betas=recipe.betas)
+    optimiser_d = torch.optim.Adam(discriminator.parameters(), lr=config.lr, betas=recipe.betas)
     images, labels = data.float_images(), data.labels
     shuffler = torch.Generator().manual_seed(config.seed)
+    networks = {"generator": generator, "discriminator": discriminator, "optimiser_g": optimiser_g, "optimiser_d": optimiser_d}
+    if recipe.ema_decay:
+        networks["averaged"] = averaged
+    history = _load_state(run_dir, config, networks, shuffler) if resume else []
+    classified = discriminator.classify is not None
+
+    def augmented(shard: torch.Tensor, batch_size: int) -> torch.Tensor:
+        """DiffAugment on this rank's shard, its parameters drawn for the whole batch (every rank draws the same)."""
+        if not recipe.augment:
+            return shard
+        return diff_augment(shard, world.shard(torch.rand(batch_size, 5, generator=shuffler)).to(world.device))
+
     grid_count = min(num_classes, 10) * 8 if num_classes else 64
     grid_columns = min(num_classes, 10) if num_classes else 8
-    history = []
     steps = len(images) // config.batch_size
-    for epoch in range(1, config.epochs + 1):
+    for epoch in range(len(history) + 1, config.epochs + 1):
         started = time.perf_counter()
         order = torch.randperm(len(images), generator=shuffler)
         totals = {"loss_g": 0.0, "loss_d": 0.0, "d_real": 0.0, "d_fake": 0.0}
@@ -194,21 +328,30 @@ def _train_gan(config: GANConfig, out_dir: Path, run_dir: Path, progress: bool, 
             real_labels = labels[shard].to(world.device) if num_classes else None
             fake_labels = world.shard(fake_labels).to(world.device) if num_classes else None
             fake = train_g(world.shard(latents).to(world.device), fake_labels)
-            logits_real = train_d(real, real_labels)
-            logits_fake = train_d(fake.detach(), fake_labels)
             weight = world.shard_weight(len(shard), len(batch))
-            loss_d = weight * (
-                F.binary_cross_entropy_with_logits(logits_real, torch.ones_like(logits_real))
-                + F.binary_cross_entropy_with_logits(logits_fake, torch.zeros_like(logits_fake))
-            )
+            if classified:
+                logits_real, classes_real = train_d(augmented(real, len(batch)), real_labels, with_classes=True)
+                logits_fake = train_d(augmented(fake.detach(), len(batch)), fake_labels, with_classes=True)[0]
+                classifier_loss = recipe.classifier_weight * F.cross_entropy(classes_real, real_labels)
+            else:
+                logits_real = train_d(augmented(real, len(batch)), real_labels)
+                logits_fake = train_d(augmented(fake.detach(), len(batch)), fake_labels)
+                classifier_loss = 0.0
+            loss_d = weight * (discriminator_loss(recipe.loss, logits_real, logits_fake) + classifier_loss)
             optimiser_d.zero_grad(set_to_none=True)
             loss_d.backward()
             optimiser_d.step()
-            logits_generated = discriminator(fake, fake_labels)
-            loss_g = weight * F.binary_cross_entropy_with_logits(logits_generated, torch.ones_like(logits_generated))
+            if classified:
+                logits_generated, classes_generated = discriminator(augmented(fake, len(batch)), fake_labels, with_classes=True)
+                classifier_loss = recipe.classifier_weight * F.cross_entropy(classes_generated, fake_labels)
+            else:
+                logits_generated, classifier_loss = discriminator(augmented(fake, len(batch)), fake_labels), 0.0
+            loss_g = weight * (generator_loss(recipe.loss, logits_generated) + classifier_loss)
             optimiser_g.zero_grad(set_to_none=True)
             loss_g.backward()
             optimiser_g.step()
+            if recipe.ema_decay:
+                update_average(averaged, generator, recipe.ema_decay)
             values = {
                 "loss_g": loss_g.item(),
                 "loss_d": loss_d.item(),
@@ -226,8 +369,9 @@ def _train_gan(config: GANConfig, out_dir: Path, run_dir: Path, progress: bool, 
         history.append(record)
         if not world.is_main:
             continue
-        save_sample_grid(generate(generator, grid_count, GRID_SEED), run_dir / "samples" / f"epoch_{epoch:03d}.png", grid_columns)
+        save_sample_grid(generate(averaged, grid_count, GRID_SEED), run_dir / "samples" / f"epoch_{epoch:03d}.png", grid_columns)
         (run_dir / "history.json").write_text(json.dumps(history, indent=2) + "\n")
+        _save_state(run_dir, config, history, networks, shuffler)
         if progress:
             tqdm.write(
                 f"{config.gan_id} epoch {epoch}: loss G {record['loss_g']:.3f}, loss D {record['loss_d']:.3f}, "
@@ -235,19 +379,19 @@ def _train_gan(config: GANConfig, out_dir: Path, run_dir: Path, progress: bool, 
             )
     if not world.is_main:
         return {}
-    generator.cpu().eval()
-    metrics = score_generator(generator, config.dataset, config.feature_model, config.seed) if score else {}
+    averaged.cpu().eval()
+    metrics = score_generator(averaged, config.dataset, config.feature_model, config.seed) if score else {}
     out_dir.mkdir(parents=True, exist_ok=True)
     file_name = f"{config.gan_id}.safetensors"
-    sha256 = save_state_dict(generator.state_dict(), out_dir / file_name)
+    sha256 = save_state_dict(averaged.state_dict(), out_dir / file_name)
     entry = {
         "id": config.gan_id,
         "kind": "cdcgan" if config.conditional else "dcgan",
         "dataset": config.dataset,
         "classes": list(data.classes),
-        "architecture": generator.config(),
+        "architecture": averaged.config(),
         "seed": config.seed,
-        "parameters": count_parameters(generator),
+        "parameters": count_parameters(averaged),
         "file": file_name,
         "sha256": sha256,
         "metrics": {**metrics, "epochs_run": len(history), "n_train": len(images)},

@@ -20,7 +20,7 @@ from scipy.stats import ks_2samp
 
 from ..data import load_dataset
 from ..explainers import explain
-from ..generative.dcgan import DCGANGenerator
+from ..generative.dcgan import LatentGenerator
 from ..generative.training import generate, grid_labels
 from ..models.card import ModelCard
 from ..models.training import TrainConfig, train_cnn
@@ -41,7 +41,7 @@ class AugmentationSettings:
     epochs: int = 10
 
 
-def synthetic_training_set(generator: DCGANGenerator, count: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+def synthetic_training_set(generator: LatentGenerator, count: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """``count`` conditional-GAN samples with balanced labels: (images [count, C, S, S] in [0, 1], labels [count])."""
     if not generator.conditional:
         raise ValueError("augmentation needs a class-conditional GAN (labels for the samples)")
@@ -49,7 +49,7 @@ def synthetic_training_set(generator: DCGANGenerator, count: int, seed: int) -> 
     return generate(generator, count, seed, labels), labels
 
 
-def run_augmentation(settings: AugmentationSettings, generator: DCGANGenerator, progress: Progress | None = None) -> list[dict]:
+def run_augmentation(settings: AugmentationSettings, generator: LatentGenerator, progress: Progress | None = None) -> list[dict]:
     """Rows ``{condition: "real" | "real + GAN", seed, test_accuracy, n_real, n_synthetic}``, one per (condition, seed).
 
     Both conditions share the seed's real subset, validation split and schedule; only the added
@@ -127,7 +127,7 @@ def explanation_statistics(
 
 def bias_audit(
     card: ModelCard,
-    generator: DCGANGenerator,
+    generator: LatentGenerator,
     dataset: str,
     per_class: int = 50,
     seed: int = 0,

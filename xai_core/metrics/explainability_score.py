@@ -36,7 +36,7 @@ from torch.func import jvp
 from ..attribution.agreement import rank_correlation
 from ..data import load_dataset
 from ..explainers import explain
-from ..generative.dcgan import DCGANGenerator, sample_latents
+from ..generative.dcgan import LatentGenerator, sample_latents
 from ..generative.latent import latent_stability
 from ..generative.training import grid_labels
 from ..models.card import ModelCard
@@ -97,7 +97,7 @@ def generated_foreground(images: torch.Tensor) -> torch.Tensor:
     return (images.mean(dim=1, keepdim=True) > FOREGROUND_THRESHOLD).float()
 
 
-def sensitivity_parts(generator: DCGANGenerator, samples: int = 128, top_k: int = 8, seed: int = 0) -> dict[str, float]:
+def sensitivity_parts(generator: LatentGenerator, samples: int = 128, top_k: int = 8, seed: int = 0) -> dict[str, float]:
     """Fidelity, localisation and robustness of the generator's latent sensitivities (see module docstring)."""
     latents = sample_latents(samples, generator.latent_dim, seed)
     labels = grid_labels(generator.num_classes, samples) if generator.conditional else None
@@ -144,7 +144,7 @@ def mean_parts(*part_sets: dict[str, float]) -> dict[str, float]:
 
 def score_systems(
     card: ModelCard,
-    generator: DCGANGenerator,
+    generator: LatentGenerator,
     dataset: str,
     images_per_seed: int = 100,
     seeds: tuple[int, ...] = (0, 1, 2),

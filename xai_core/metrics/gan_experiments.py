@@ -73,10 +73,9 @@ def latent_summary(gan_id: str, samples: int = 256, k: int = 8) -> dict:
     label = torch.zeros(samples, dtype=torch.long) if generator.conditional else None
     stability = latent_stability(lambda z: generator(z, label), generator.latent_dim, samples=samples, k=k)
     eigenvalues, _ = sefa_directions(generator.latent_weight())
-    first_block = torch.nn.Sequential(*list(generator.body)[:2])
     latents = torch.randn(2048, generator.latent_dim, generator=torch.Generator().manual_seed(7))
     conditioning = torch.zeros(2048, dtype=torch.long) if generator.conditional else None
-    ratios, _ = pca_directions(lambda z: first_block(generator.project_latents(z, conditioning)), latents, components=5)
+    ratios, _ = pca_directions(lambda z: generator.first_features(z, conditioning), latents, components=5)
     return {
         "rank_correlation": stability.rank_correlation,
         "top_k_overlap": stability.top_k_overlap,

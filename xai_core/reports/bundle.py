@@ -37,7 +37,7 @@ import torch.nn.functional as F
 from ..attribution.base import normalise_maps
 from ..data import load_dataset
 from ..explainers import explain_image
-from ..generative.dcgan import DCGANGenerator, gan_info, load_gan, sample_latents
+from ..generative.dcgan import LatentGenerator, gan_info, load_gan, sample_latents
 from ..generative.latent import latent_sensitivity
 from ..metrics.badges import image_badges
 from ..metrics.suite import METRICS
@@ -591,7 +591,7 @@ def bundle_for_image(
 
 
 def _generator_inputs(
-    generator: DCGANGenerator, gan_id: str, latent: torch.Tensor | None, label: int | None, gan_seed: int
+    generator: LatentGenerator, gan_id: str, latent: torch.Tensor | None, label: int | None, gan_seed: int
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """The checked latent Tensor[D] (seeded when None) and class labels Tensor[1] (None for an unconditional GAN);
     ValueError for a latent of the wrong size, a missing or out-of-range class, or a class for an unconditional GAN."""
@@ -628,7 +628,7 @@ def bundle_for_generated(
     gan_seed: int = 0,
     target: int | None = None,
     seed: int = 0,
-    generator: DCGANGenerator | None = None,
+    generator: LatentGenerator | None = None,
     bundle: ExplanationBundle | None = None,
     title: str = "",
     command: str = "",
