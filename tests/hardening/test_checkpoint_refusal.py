@@ -74,7 +74,7 @@ LOADERS = {
         dcgan.load_gan.cache_clear,
         {"architecture": {"latent_dim": 16, "channels": 1, "image_size": 32, "num_classes": 0, "width": 8}},
         {"architecture": {"latent_dim": -1, "channels": 1, "image_size": 32, "num_classes": 0, "width": 8}},
-        "is not a DCGAN generator",
+        "is not a GAN generator",
     ),
     "captioner": Loader(
         "captioners",

@@ -129,7 +129,7 @@ def main(out: Path) -> None:
     built: dict = {}
     gradients: list = []  # the CNN's AdamW, then the DCGAN generator's and discriminator's Adam, in creation order
     cnn_training.build_model = recording(built, "cnn", lambda arch, in_channels, num_classes: one_conv_cnn(in_channels, num_classes), halve)
-    gan_training.DCGANGenerator = recording(built, "generator", gan_training.DCGANGenerator, halve)
+    gan_training.build_generator = recording(built, "generator", gan_training.build_generator, halve)
     gan_training.DCGANDiscriminator = recording(built, "discriminator", gan_training.DCGANDiscriminator, halve)
     torch.optim.AdamW = first_step_recording(torch.optim.AdamW, gradients)
     torch.optim.Adam = first_step_recording(torch.optim.Adam, gradients)

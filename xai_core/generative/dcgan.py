@@ -1,4 +1,4 @@
-"""DCGAN generator and discriminator, unconditional or class-conditional, and loading shipped GANs.
+"""GAN generators (DCGAN and an upsampling variant) and the DCGAN discriminator, unconditional or class-conditional; loading shipped GANs.
 
 Source: Radford, Metz & Chintala, "Unsupervised Representation Learning with Deep Convolutional
 GANs" (ICLR 2016): a linear projection of the latent code to a small feature map, strided transposed

@@ -235,7 +235,7 @@ class ManifestSection:
         label: str | Callable[[torch.nn.Module], str],
     ) -> torch.nn.Module:
         """``network(**entry["architecture"])`` holding the entry's sha256-checked weights (strictly), in eval mode
-        without parameter gradients. ``what`` ("a DCGAN generator") names the network when the architecture builds
+        without parameter gradients. ``what`` ("a GAN generator") names the network when the architecture builds
         none; ``label`` (or ``label(network)``) follows the file name when the weights do not fit."""
         entry, state = self.load_state(identifier, directories, required=("architecture",))
         try:
