@@ -22,7 +22,7 @@ def test_upsampling_generator_shapes_and_its_manifest_architecture(size):
     assert generator.latent_weight().shape == (generator.start_channels * start**2, 8)
     rebuilt = build_generator(**generator.config())
     assert isinstance(rebuilt, UpsamplingGenerator) and rebuilt.state_dict().keys() == generator.state_dict().keys()
-    legacy = {k: v for k, v in DCGANGenerator(latent_dim=8, channels=3, image_size=size, width=4).config().items()}
+    legacy = DCGANGenerator(latent_dim=8, channels=3, image_size=size, width=4).config()
     assert "upsample" not in legacy and isinstance(build_generator(**legacy), DCGANGenerator)
     with pytest.raises(ValueError, match="unknown generator upsampling 'bicubic'"):
         build_generator(upsample="bicubic", **legacy)

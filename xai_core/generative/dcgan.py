@@ -42,7 +42,7 @@ class LatentGenerator(nn.Module, ABC):
     build ``decode``: Tensor[N, start_channels, start_size, start_size] (+ labels) -> Tanh output in [-1, 1].
     """
 
-    upsample = ""
+    upsample: str  # the key of GENERATOR_ARCHITECTURES (and of a manifest architecture) naming the subclass
 
     def __init__(self, latent_dim: int, channels: int, image_size: int, num_classes: int, width: int):
         super().__init__()
@@ -170,7 +170,7 @@ class UpsamplingGenerator(LatentGenerator):
         return torch.tanh(self.to_image(features))
 
 
-GENERATOR_ARCHITECTURES = {"transposed": DCGANGenerator, "nearest": UpsamplingGenerator}
+GENERATOR_ARCHITECTURES = {generator.upsample: generator for generator in (DCGANGenerator, UpsamplingGenerator)}
 
 
 def build_generator(upsample: str = "transposed", **architecture) -> LatentGenerator:

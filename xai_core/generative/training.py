@@ -1,8 +1,8 @@
 """Seeded GAN training (unconditional or class-conditional) with per-epoch sample grids and FID.
 
 A recipe (``RECIPES``) fixes the generator and the training: ``dcgan`` is Radford et al.'s (transposed
-convolutions, non-saturating BCE loss, Adam(2e-4, betas 0.5/0.999)); ``sngan`` is the small-data recipe the shapes
-GANs need (upsampling generator with class-conditional BatchNorm, hinge loss, Adam betas 0/0.9, an EMA generator,
+convolutions, non-saturating BCE loss, Adam(2e-4, betas 0.5/0.999)); ``sngan`` is a small-data recipe, made for the shapes
+GANs (upsampling generator with class-conditional BatchNorm, hinge loss, Adam betas 0/0.9, an EMA generator,
 DiffAugment on every discriminator input, an AC-GAN classifier head). Training resumes from ``run_dir/state.pt``. After training
 the generator is scored by FID against the real test split under the domain CNN's penultimate
 features, beside the real-vs-real baseline (training images vs the same test images, equal n), and,
