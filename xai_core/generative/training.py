@@ -32,7 +32,9 @@ from ..models.checkpoints import (
     REPOSITORY_ROOT,
     USER_CHECKPOINT_DIR,
     changed_option_arguments,
+    load_run_state,
     out_dir_arguments,
+    save_run_state,
     save_state_dict,
     write_manifest_entry,
 )
@@ -238,36 +240,6 @@ def update_average(average: torch.nn.Module, trained: torch.nn.Module, decay: fl
         kept.copy_(current)
 
 
-def _state_path(run_dir: Path) -> Path:
-    return run_dir / "state.pt"
-
-
-def _save_state(run_dir: Path, config: GANConfig, history: list[dict], networks: dict, shuffler: torch.Generator) -> None:
-    """Everything a resumed run needs after an epoch, written atomically to ``run_dir/state.pt``."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    state = {"config": json.dumps(asdict(config)), "history": json.dumps(history), "shuffler": shuffler.get_state()}
-    state.update({name: network.state_dict() for name, network in networks.items()})
-    temporary = run_dir / "state.pt.tmp"
-    torch.save(state, temporary)
-    temporary.replace(_state_path(run_dir))
-
-
-def _load_state(run_dir: Path, config: GANConfig, networks: dict, shuffler: torch.Generator) -> list[dict]:
-    """The history of the run saved in ``run_dir`` (weights_only), with its networks, optimisers and random state
-    restored; [] when there is none. Refuses a state written by another configuration (``epochs`` may differ)."""
-    path = _state_path(run_dir)
-    if not path.is_file():
-        return []
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    saved = json.loads(state["config"])
-    if {k: v for k, v in saved.items() if k != "epochs"} != {k: v for k, v in asdict(config).items() if k != "epochs"}:
-        raise ValueError(f"{path} was written by a different configuration; use another --run-dir or --no-resume")
-    for name, network in networks.items():
-        network.load_state_dict(state[name])
-    shuffler.set_state(state["shuffler"])
-    return json.loads(state["history"])
-
-
 def _train_gan(config: GANConfig, out_dir: Path, run_dir: Path, progress: bool, score: bool, world: Distributed, resume: bool) -> dict:
     """The body of :func:`train_gan`. Long: one seeded training loop (the order of random draws is the contract
     DDP, resuming and reproducibility rest on) and the manifest entry it writes read best in one place."""
@@ -302,8 +274,18 @@ def _train_gan(config: GANConfig, out_dir: Path, run_dir: Path, progress: bool, 
     networks = {"generator": generator, "discriminator": discriminator, "optimiser_g": optimiser_g, "optimiser_d": optimiser_d}
     if recipe.ema_decay:
         networks["averaged"] = averaged
-    history = _load_state(run_dir, config, networks, shuffler) if resume else []
+    saved = load_run_state(run_dir, asdict(config), networks) if resume else None
+    if saved:
+        shuffler.set_state(saved["shuffler"])
+    history = saved["history"] if saved else []
     classified = discriminator.classify is not None
+
+    def judge(network: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | float]:
+        """Real/fake logits, and the weighted AC-GAN cross-entropy against ``labels`` (0 without the classifier head)."""
+        if not classified:
+            return network(images, labels), 0.0
+        logits, classes = network(images, labels, with_classes=True)
+        return logits, recipe.classifier_weight * F.cross_entropy(classes, labels)
 
     def augmented(shard: torch.Tensor, batch_size: int) -> torch.Tensor:
         """DiffAugment on this rank's shard, its parameters drawn for the whole batch (every rank draws the same)."""
@@ -329,23 +311,13 @@ def _train_gan(config: GANConfig, out_dir: Path, run_dir: Path, progress: bool, 
             fake_labels = world.shard(fake_labels).to(world.device) if num_classes else None
             fake = train_g(world.shard(latents).to(world.device), fake_labels)
             weight = world.shard_weight(len(shard), len(batch))
-            if classified:
-                logits_real, classes_real = train_d(augmented(real, len(batch)), real_labels, with_classes=True)
-                logits_fake = train_d(augmented(fake.detach(), len(batch)), fake_labels, with_classes=True)[0]
-                classifier_loss = recipe.classifier_weight * F.cross_entropy(classes_real, real_labels)
-            else:
-                logits_real = train_d(augmented(real, len(batch)), real_labels)
-                logits_fake = train_d(augmented(fake.detach(), len(batch)), fake_labels)
-                classifier_loss = 0.0
+            logits_real, classifier_loss = judge(train_d, augmented(real, len(batch)), real_labels)
+            logits_fake, _ = judge(train_d, augmented(fake.detach(), len(batch)), fake_labels)
             loss_d = weight * (discriminator_loss(recipe.loss, logits_real, logits_fake) + classifier_loss)
             optimiser_d.zero_grad(set_to_none=True)
             loss_d.backward()
             optimiser_d.step()
-            if classified:
-                logits_generated, classes_generated = discriminator(augmented(fake, len(batch)), fake_labels, with_classes=True)
-                classifier_loss = recipe.classifier_weight * F.cross_entropy(classes_generated, fake_labels)
-            else:
-                logits_generated, classifier_loss = discriminator(augmented(fake, len(batch)), fake_labels), 0.0
+            logits_generated, classifier_loss = judge(discriminator, augmented(fake, len(batch)), fake_labels)
             loss_g = weight * (generator_loss(recipe.loss, logits_generated) + classifier_loss)
             optimiser_g.zero_grad(set_to_none=True)
             loss_g.backward()
@@ -371,7 +343,7 @@ def _train_gan(config: GANConfig, out_dir: Path, run_dir: Path, progress: bool, 
             continue
         save_sample_grid(generate(averaged, grid_count, GRID_SEED), run_dir / "samples" / f"epoch_{epoch:03d}.png", grid_columns)
         (run_dir / "history.json").write_text(json.dumps(history, indent=2) + "\n")
-        _save_state(run_dir, config, history, networks, shuffler)
+        save_run_state(run_dir, asdict(config), history, networks, shuffler=shuffler.get_state())
         if progress:
             tqdm.write(
                 f"{config.gan_id} epoch {epoch}: loss G {record['loss_g']:.3f}, loss D {record['loss_d']:.3f}, "

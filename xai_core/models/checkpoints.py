@@ -75,6 +75,35 @@ def refuse_shadowing_shipped(identifier: str, out: str | Path, section: str, opt
         )
 
 
+RUN_STATE_NAME = "state.pt"
+
+
+def save_run_state(run_dir: Path, config: dict, history: list[dict], modules: dict, **extra) -> None:
+    """A resumable training run after an epoch, written atomically to ``run_dir/state.pt``: its configuration,
+    history (one record per epoch), the state dict of every module (networks, optimisers) and ``extra`` tensors."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    state = {"config": json.dumps(config), "epoch": len(history), "history": json.dumps(history), **extra}
+    state.update({name: module.state_dict() for name, module in modules.items()})
+    temporary = run_dir / f"{RUN_STATE_NAME}.tmp"
+    torch.save(state, temporary)
+    temporary.replace(run_dir / RUN_STATE_NAME)
+
+
+def load_run_state(run_dir: Path, config: dict, modules: dict) -> dict | None:
+    """The state :func:`save_run_state` left in ``run_dir`` (weights_only; ``history`` decoded), with every module
+    restored; None when there is none. Refuses a state written by another configuration (only ``epochs`` may differ)."""
+    path = run_dir / RUN_STATE_NAME
+    if not path.is_file():
+        return None
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    saved = json.loads(state["config"])
+    if {k: v for k, v in saved.items() if k != "epochs"} != {k: v for k, v in config.items() if k != "epochs"}:
+        raise ValueError(f"{path} was written by a different configuration; use another --run-dir or --no-resume")
+    for name, module in modules.items():
+        module.load_state_dict(state[name])
+    return {**state, "history": json.loads(state["history"])}
+
+
 def changed_option_arguments(config: object, defaults: object, options: dict[str, str]) -> list[str]:
     """``[flag, value, ...]`` for each ``options`` field (field name -> command-line flag) where ``config`` differs from ``defaults``."""
     arguments: list[str] = []

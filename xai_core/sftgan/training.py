@@ -27,7 +27,9 @@ from ..models.checkpoints import (
     REPOSITORY_ROOT,
     USER_CHECKPOINT_DIR,
     changed_option_arguments,
+    load_run_state,
     out_dir_arguments,
+    save_run_state,
     save_state_dict,
     write_manifest_entry,
 )
@@ -193,43 +195,6 @@ class TrainingState:
     history: list[dict] = field(default_factory=list)
 
 
-def _state_path(run_dir: Path) -> Path:
-    return run_dir / "state.pt"
-
-
-def _save_state(
-    run_dir: Path, config: SFTGANConfig, epoch: int, history: list[dict], generator, discriminator, optimiser_g, optimiser_d
-) -> None:
-    state = {
-        "config": json.dumps(asdict(config)),
-        "epoch": epoch,
-        "history": json.dumps(history),
-        "generator": generator.state_dict(),
-        "discriminator": discriminator.state_dict(),
-        "optimiser_g": optimiser_g.state_dict(),
-        "optimiser_d": optimiser_d.state_dict(),
-    }
-    temporary = run_dir / "state.pt.tmp"
-    torch.save(state, temporary)
-    temporary.replace(_state_path(run_dir))
-
-
-def _load_state(run_dir: Path, config: SFTGANConfig, generator, discriminator, optimiser_g, optimiser_d) -> TrainingState:
-    """Resume from ``run_dir/state.pt`` when it was written by the same configuration (weights_only)."""
-    path = _state_path(run_dir)
-    if not path.is_file():
-        return TrainingState()
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    saved = json.loads(state["config"])
-    if {k: v for k, v in saved.items() if k != "epochs"} != {k: v for k, v in asdict(config).items() if k != "epochs"}:
-        raise ValueError(f"{path} was written by a different configuration; use another --run-dir or --no-resume")
-    generator.load_state_dict(state["generator"])
-    discriminator.load_state_dict(state["discriminator"])
-    optimiser_g.load_state_dict(state["optimiser_g"])
-    optimiser_d.load_state_dict(state["optimiser_d"])
-    return TrainingState(int(state["epoch"]), json.loads(state["history"]))
-
-
 def save_loss_curves(history: list[dict], path: Path) -> None:
     """Per-epoch losses and validation MSE/Dice as a PNG (matplotlib, no display needed)."""
     import matplotlib
@@ -293,7 +258,9 @@ def train_sftgan(
         optimiser_g = torch.optim.Adam(generator.parameters(), lr=config.lr, betas=(0.5, 0.999))
         optimiser_d = torch.optim.Adam(discriminator.parameters(), lr=config.lr, betas=(0.5, 0.999))
         run_dir.mkdir(parents=True, exist_ok=True)
-        state = _load_state(run_dir, config, generator, discriminator, optimiser_g, optimiser_d) if resume else TrainingState()
+        modules = {"generator": generator, "discriminator": discriminator, "optimiser_g": optimiser_g, "optimiser_d": optimiser_d}
+        saved = load_run_state(run_dir, asdict(config), modules) if resume else None
+        state = TrainingState(int(saved["epoch"]), saved["history"]) if saved else TrainingState()
         train_g, train_d = world.prepare(generator), world.prepare(discriminator)
         reconstruction_loss = RECONSTRUCTION_LOSSES[config.reconstruction]
         history = state.history
@@ -351,7 +318,7 @@ def train_sftgan(
                         f"{config.generator_id} epoch {epoch}: mse {record['reconstruction']:.4f}, "
                         f"val mse {record['val_mse']:.4f}, val dice {record['val_dice']:.3f} ({record['seconds']} s)"
                     )
-                _save_state(run_dir, config, epoch, history, generator, discriminator, optimiser_g, optimiser_d)
+                save_run_state(run_dir, asdict(config), history, modules)
                 (run_dir / "history.json").write_text(json.dumps(history, indent=2) + "\n")
                 save_loss_curves(history, run_dir / "loss_curves.png")
             world.barrier()
