@@ -60,7 +60,12 @@ def test_one_upload_serves_every_page_and_studio_sliders_redraw_the_maps(page, s
         page.keyboard.press("ArrowRight")
     expect(thumb).to_have_value("1")
     expect(generated).to_contain_text("1 slider(s) moved", timeout=60_000)
-    page.wait_for_function("() => document.querySelectorAll('[data-stale=\"true\"]').length === 0")
+    # the rerun draws the new image first and its four maps after it: wait until all five are back and none is stale
+    page.wait_for_function(
+        "selector => document.querySelectorAll('[data-stale=\"true\"]').length === 0 && document.querySelectorAll(selector).length === 5",
+        arg=STUDIO_MAPS,
+        timeout=180_000,
+    )
     after = page.locator(STUDIO_MAPS).evaluate_all("images => images.map(i => i.getAttribute('src'))")
     assert len(after) == len(before) == 5  # the generated image and its four maps
     assert all(old != new for old, new in zip(before, after)), "every map was redrawn for the new image"
