@@ -107,7 +107,7 @@ def test_a_model_added_in_the_browser_explains_an_uploaded_photo(page, server, f
     prediction = page.get_by_test_id("stMarkdownContainer").filter(has_text="Prediction:").first.inner_text()
     assert any(name in prediction for name in CLASSES), prediction
     images = page.locator("[data-testid='stMain'] [data-testid='stImage'] img")
-    assert images.count() == 3  # the original and two maps
+    expect(images).to_have_count(3, timeout=60_000)  # the original and two maps
     for index in range(3):
         images.nth(index).wait_for(state="visible")
         assert images.nth(index).evaluate("img => img.complete && img.naturalWidth > 0")

@@ -37,7 +37,7 @@ def test_evaluate_runs_a_tiny_suite(page, server_url):
     chart.wait_for(state="visible")
     bars = chart.locator("g.trace.bars g.point path")  # not the error bar's path
     bars.first.wait_for(state="attached")
-    assert bars.count() == 1  # one method, one pair
+    expect(bars).to_have_count(1, timeout=60_000)  # one method, one pair
     assert "Average drop" in chart.inner_text()
     expect(page.get_by_role("button", name="Summary CSV")).to_be_visible()
     page.screenshot(path="test-artifacts/evaluate.png", full_page=True)

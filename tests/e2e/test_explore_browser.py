@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from xai_core import load_dataset, load_model
 
@@ -43,7 +44,7 @@ def test_explain_renders_every_method(page, server_url):
     for method in EXPLAINERS:
         page.get_by_text(METHOD_LABELS[method], exact=True).first.wait_for()
     images = page.locator("[data-testid='stMainBlockContainer'] [data-testid='stImage'] img")
-    assert images.count() == 1 + len(EXPLAINERS)
+    expect(images).to_have_count(1 + len(EXPLAINERS), timeout=180_000)  # captions can arrive before their images
     for index in range(images.count()):
         images.nth(index).wait_for(state="visible")
         assert images.nth(index).evaluate("img => img.complete && img.naturalWidth > 0")

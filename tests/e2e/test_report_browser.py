@@ -3,6 +3,7 @@ decodes and every plotly chart draws from the inlined plotly.js."""
 
 import pytest
 import torch
+from playwright.sync_api import expect
 
 from xai_core import load_dataset, load_model
 from xai_core.reports.audit_report import write_audit_report
@@ -27,15 +28,17 @@ def test_the_report_opens_offline_with_images_and_charts(page, tmp_path):
     assert page.get_by_role("heading", name="Provenance").is_visible()
 
     images = page.locator("img")
-    assert images.count() == 3  # the digit and two overlays
+    expect(images).to_have_count(3, timeout=60_000)  # the digit and two overlays
     assert images.evaluate_all("all => all.every(i => i.complete && i.naturalWidth > 0)")
 
     charts = page.locator(".js-plotly-plot")
     charts.first.wait_for(state="visible")
-    assert charts.count() == 3  # top predictions, concepts, latent sensitivity
+    expect(charts).to_have_count(3, timeout=60_000)  # top predictions, concepts, latent sensitivity
     assert page.locator(".plotly .main-svg").count() >= 3
     prediction_bars, concept_bars, latent_bars = (charts.nth(i).locator("g.trace.bars g.point path") for i in range(3))
-    assert prediction_bars.count() == 5 and concept_bars.count() == 2 and latent_bars.count() == 4
+    expect(prediction_bars).to_have_count(5, timeout=60_000)
+    expect(concept_bars).to_have_count(2, timeout=60_000)
+    expect(latent_bars).to_have_count(4, timeout=60_000)
     assert "top predictions" in charts.nth(0).inner_text()
     assert "Concept sensitivity (TCAV)" in charts.nth(1).inner_text()
     assert "z1" in charts.nth(2).inner_text()

@@ -15,9 +15,9 @@ def test_sftgan_page_renders_maps_and_relevance_bars(page, server_url):
     chart.wait_for(state="visible")
     bars = chart.locator("g.trace.bars path")
     bars.first.wait_for(state="attached")
-    assert bars.count() == 8
+    expect(bars).to_have_count(8, timeout=60_000)
     images = page.locator("[data-testid='stMainBlockContainer'] [data-testid='stImage'] img")
-    assert images.count() == 4 + 8
+    expect(images).to_have_count(4 + 8, timeout=60_000)
     for index in range(images.count()):
         images.nth(index).wait_for(state="visible")
         assert images.nth(index).evaluate("img => img.complete && img.naturalWidth > 0")
