@@ -60,10 +60,15 @@ def test_one_upload_serves_every_page_and_studio_sliders_redraw_the_maps(page, s
         page.keyboard.press("ArrowRight")
     expect(thumb).to_have_value("1")
     expect(generated).to_contain_text("1 slider(s) moved", timeout=60_000)
-    # the rerun draws the new image first and its four maps after it: wait until all five are back and none is stale
+    # the fragment's rerun empties each tile and fills it when its map is done, and old tiles are not marked stale at
+    # once: poll until all five images are back, none stale, and each differs from before (the assertions below)
     page.wait_for_function(
-        "selector => document.querySelectorAll('[data-stale=\"true\"]').length === 0 && document.querySelectorAll(selector).length === 5",
-        arg=STUDIO_MAPS,
+        """([selector, before]) => {
+            const sources = [...document.querySelectorAll(selector)].map(image => image.getAttribute("src"));
+            return document.querySelectorAll('[data-stale="true"]').length === 0 && sources.length === before.length
+                && sources.every((source, index) => source !== before[index]);
+        }""",
+        arg=[STUDIO_MAPS, before],
         timeout=180_000,
     )
     after = page.locator(STUDIO_MAPS).evaluate_all("images => images.map(i => i.getAttribute('src'))")
