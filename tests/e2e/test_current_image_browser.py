@@ -16,6 +16,11 @@ pytestmark = pytest.mark.e2e
 
 THUMBNAIL = "Current image: upload: seven.png (28x28, L)"
 STUDIO_MAPS = "[data-testid='stMainBlockContainer'] [data-testid='stImage'] img"
+SETTLE_WATCH = """() => {
+    window.lastChange = Date.now();
+    new MutationObserver(() => { window.lastChange = Date.now(); })
+        .observe(document.body, {subtree: true, childList: true, attributes: true, characterData: true});
+}"""  # window.lastChange: when the page last changed
 
 
 def _digit_file(tmp_path) -> str:
@@ -55,18 +60,19 @@ def test_one_upload_serves_every_page_and_studio_sliders_redraw_the_maps(page, s
     expect(page.get_by_text("deletion AUC")).to_have_count(4, timeout=180_000)
     before = page.locator(STUDIO_MAPS).evaluate_all("images => images.map(i => i.getAttribute('src'))")
     thumb = page.locator("[data-testid='stSlider']").filter(has_text="z[").first.get_by_role("slider")
+    page.evaluate(SETTLE_WATCH)
     thumb.focus()
     for _ in range(10):
         page.keyboard.press("ArrowRight")
     expect(thumb).to_have_value("1")
     expect(generated).to_contain_text("1 slider(s) moved", timeout=60_000)
-    # the fragment's rerun empties each tile and fills it when its map is done, and old tiles are not marked stale at
-    # once: poll until all five images are back, none stale, and each differs from before (the assertions below)
+    # each key press may rerun the fragment, which empties every tile and refills it: poll until all five images are
+    # back, none stale, each differs from before (the assertions below), and the page has not changed for 3 s
     page.wait_for_function(
         """([selector, before]) => {
             const sources = [...document.querySelectorAll(selector)].map(image => image.getAttribute("src"));
             return document.querySelectorAll('[data-stale="true"]').length === 0 && sources.length === before.length
-                && sources.every((source, index) => source !== before[index]);
+                && sources.every((source, index) => source !== before[index]) && Date.now() - window.lastChange > 3000;
         }""",
         arg=[STUDIO_MAPS, before],
         timeout=180_000,
