@@ -156,7 +156,11 @@ def _register_train_gan(commands: argparse._SubParsersAction) -> None:
     gan.add_argument("--width", type=int, default=64, help="generator (and, unless --discriminator-width, discriminator) base width")
     gan.add_argument("--discriminator-width", type=int, default=0, help="discriminator base width (default: --width)")
     gan.add_argument(
-        "--recipe", choices=list(RECIPES), default="dcgan", help="dcgan (Radford et al.) or sngan (hinge, EMA, DiffAugment, AC)"
+        "--recipe",
+        choices=list(RECIPES),
+        default="dcgan",
+        help="dcgan (Radford et al.), sngan (hinge, EMA, DiffAugment, AC) or projected (sngan with a discriminator on the "
+        "frozen resnet-<dataset>)",
     )
     gan.add_argument("--feature-model", default=None, help="CNN whose penultimate layer is the FID feature network (default vgg-<dataset>)")
     gan.add_argument("--no-fid", action="store_true", help="skip scoring (FID needs the feature CNN)")

@@ -1,4 +1,4 @@
-"""GAN generators (DCGAN and an upsampling variant) and the DCGAN discriminator, unconditional or class-conditional; loading shipped GANs.
+"""GAN generators (DCGAN, upsampling) and discriminators (DCGAN, projected), unconditional or class-conditional; loading shipped GANs.
 
 Source: Radford, Metz & Chintala, "Unsupervised Representation Learning with Deep Convolutional
 GANs" (ICLR 2016): a linear projection of the latent code to a small feature map, strided transposed
@@ -11,6 +11,8 @@ The unified XAI framework paper (§3.3) explains such a generator through its la
 
 from __future__ import annotations
 
+import copy
+import warnings
 from abc import ABC, abstractmethod
 from functools import lru_cache
 
@@ -18,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
+from torchvision.models.feature_extraction import create_feature_extractor
 
 from ..models.checkpoints import ManifestSection, checkpoint_dirs
 
@@ -180,34 +183,29 @@ def build_generator(upsample: str = "transposed", **architecture) -> LatentGener
     return GENERATOR_ARCHITECTURES[upsample](**architecture)
 
 
-class DCGANDiscriminator(nn.Module):
+class Discriminator(nn.Module, ABC):
     """images Tensor[N, C, S, S] in [0, 1] (+ labels) -> real/fake logits Tensor[N].
 
-    Three spectral-normalised stride-2 convolutions with LeakyReLU(0.2), a linear head and, when
-    conditional, a projection term <embed(label), features>. With ``classifier`` it also has an AC-GAN head
-    (Odena, Olah & Shlens, ICML 2017): ``forward(..., with_classes=True)`` returns (logits, class logits Tensor[N, K]).
+    A subclass turns images into features Tensor[N, F]; this class adds a linear head and, when conditional, a
+    projection term <embed(label), features> (Miyato & Koyama, ICLR 2018). With ``classifier`` it also has an AC-GAN
+    head (Odena, Olah & Shlens, ICML 2017): ``forward(..., with_classes=True)`` returns (logits, class logits Tensor[N, K]).
     """
 
-    def __init__(self, channels: int = 1, image_size: int = 32, num_classes: int = 0, width: int = 32, classifier: bool = False):
-        super().__init__()
+    def _add_heads(self, features: int, num_classes: int, classifier: bool) -> None:
         if classifier and not num_classes:
             raise ValueError("an auxiliary classifier needs a class-conditional discriminator")
-        layers: list[nn.Module] = []
-        current = channels
-        for out in (width, width * 2, width * 4):
-            layers += [spectral_norm(nn.Conv2d(current, out, 4, stride=2, padding=1)), nn.LeakyReLU(0.2, inplace=True)]
-            current = out
-        self.body = nn.Sequential(*layers, nn.Flatten())
-        with torch.no_grad():
-            features = self.body(torch.zeros(1, channels, image_size, image_size)).shape[1]
         self.head = spectral_norm(nn.Linear(features, 1))
         self.embed = spectral_norm(nn.Embedding(num_classes, features)) if num_classes else None
         self.classify = spectral_norm(nn.Linear(features, num_classes)) if classifier else None
 
+    @abstractmethod
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        """images Tensor[N, C, S, S] in [0, 1] -> features Tensor[N, F]."""
+
     def forward(
         self, images: torch.Tensor, labels: torch.Tensor | None = None, with_classes: bool = False
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        features = self.body(images * 2 - 1)
+        features = self.features(images)
         logits = self.head(features).squeeze(1)
         if self.embed is not None:
             if labels is None:
@@ -218,6 +216,77 @@ class DCGANDiscriminator(nn.Module):
         if self.classify is None:
             raise ValueError("this discriminator has no auxiliary classifier")
         return logits, self.classify(features)
+
+
+class DCGANDiscriminator(Discriminator):
+    """Three spectral-normalised stride-2 convolutions with LeakyReLU(0.2), flattened (Radford et al.)."""
+
+    def __init__(self, channels: int = 1, image_size: int = 32, num_classes: int = 0, width: int = 32, classifier: bool = False):
+        super().__init__()
+        layers: list[nn.Module] = []
+        current = channels
+        for out in (width, width * 2, width * 4):
+            layers += [spectral_norm(nn.Conv2d(current, out, 4, stride=2, padding=1)), nn.LeakyReLU(0.2, inplace=True)]
+            current = out
+        self.body = nn.Sequential(*layers, nn.Flatten())
+        with torch.no_grad():
+            features = self.body(torch.zeros(1, channels, image_size, image_size)).shape[1]
+        self._add_heads(features, num_classes, classifier)
+
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        return self.body(images * 2 - 1)
+
+
+PROJECTION_TAPS = {"resnet": ("layers.0", "layers.1", "layers.2")}  # zoo architecture -> the blocks a projected D reads
+
+
+class ProjectedDiscriminator(Discriminator):
+    """A discriminator on the multi-scale features of a frozen, pretrained CNN (Projected GANs: Sauer, Chitta, Müller &
+    Geiger, NeurIPS 2021), which converge in a fraction of the steps on small datasets.
+
+    ``network``'s blocks named by ``taps`` (BatchNorm in eval mode, no gradients to its weights; gradients still flow
+    to the images) each feed a trainable head of two spectral-normalised 3x3 convolutions with LeakyReLU(0.2),
+    averaged over space: features Tensor[N, 2 * width * len(taps)].
+    """
+
+    def __init__(
+        self,
+        network: nn.Module,
+        taps: tuple[str, ...],
+        mean: tuple[float, ...],
+        std: tuple[float, ...],
+        image_size: int,
+        num_classes: int = 0,
+        width: int = 32,
+        classifier: bool = False,
+    ):
+        super().__init__()
+        self.register_buffer("mean", torch.tensor(mean).view(1, -1, 1, 1))
+        self.register_buffer("std", torch.tensor(std).view(1, -1, 1, 1))
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*subsequence of those obtained in train mode")
+            self.network = create_feature_extractor(copy.deepcopy(network).eval(), list(taps)).requires_grad_(False)
+        with torch.no_grad():
+            tapped = self.network(torch.zeros(1, len(mean), image_size, image_size)).values()
+        self.heads = nn.ModuleList(
+            nn.Sequential(
+                spectral_norm(nn.Conv2d(tap.shape[1], width, 3, padding=1)),
+                nn.LeakyReLU(0.2),
+                spectral_norm(nn.Conv2d(width, 2 * width, 3, padding=1)),
+                nn.LeakyReLU(0.2),
+            )
+            for tap in tapped
+        )
+        self._add_heads(2 * width * len(self.heads), num_classes, classifier)
+
+    def train(self, mode: bool = True) -> ProjectedDiscriminator:
+        super().train(mode)
+        self.network.eval()
+        return self
+
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        tapped = self.network((images - self.mean) / self.std).values()
+        return torch.cat([head(tap).mean(dim=(2, 3)) for head, tap in zip(self.heads, tapped, strict=True)], dim=1)
 
 
 def sample_latents(count: int, latent_dim: int, seed: int) -> torch.Tensor:

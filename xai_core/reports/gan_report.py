@@ -60,30 +60,6 @@ def latent_table(latent: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
-def dynamics_table(gan_ids: list[str]) -> str:
-    """Each shipped GAN's training (its manifest history, seed 0): D(real) / D(fake) and the losses at the first, middle
-    and last epoch, and the epoch D(fake) peaked."""
-    lines = [
-        "| GAN | epochs | D(real) / D(fake): first epoch | middle epoch | last epoch | loss G / loss D: first | last "
-        "| highest D(fake) (epoch) |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-    ]
-    for gan_id in gan_ids:
-        history = gan_info(gan_id).get("history", [])
-        if not history:
-            lines.append(f"| `{gan_id}` | - | no history recorded | | | | | |")
-            continue
-        first, middle, last = history[0], history[(len(history) - 1) // 2], history[-1]
-        peak = max(history, key=lambda record: record["d_fake"])
-        lines.append(
-            f"| `{gan_id}` | {len(history)} | "
-            + " | ".join(f"{r['d_real']:.2f} / {r['d_fake']:.2f} (epoch {r['epoch']})" for r in (first, middle, last))
-            + f" | {first['loss_g']:.2f} / {first['loss_d']:.2f} | {last['loss_g']:.2f} / {last['loss_d']:.2f} "
-            f"| {peak['d_fake']:.2f} ({peak['epoch']}) |"
-        )
-    return "\n".join(lines)
-
-
 DELETION_EFFECTS = {
     "image_change": "mean |pixel change|",
     "probability_drop": "drop in the class's probability",
@@ -224,8 +200,9 @@ def tcav_table(tcav: dict[str, list[dict]]) -> str:
     return "\n".join(lines)
 
 
-def render_gan_markdown(results: dict) -> str:
-    """Markdown for the FID, latent, augmentation, bias-audit, TCAV and explainability-score results.
+def render_gan_markdown(results: dict, dynamics: str = "") -> str:
+    """Markdown for the FID, latent, augmentation, bias-audit, TCAV and explainability-score results; ``dynamics`` is
+    the training-dynamics subsection (:mod:`xai_core.reports.gan_dynamics`), placed after FID.
     Long: a document template, read top to bottom like the section it writes."""
     changed = [f"`{g}`" for g, sha in results["gans"].items() if gan_info(g)["sha256"] != sha]
     stale = (
@@ -268,13 +245,7 @@ conditioned class (chance is 1 / classes).
 
 {"Conditional GANs that have not learnt their classes (class accuracy at most twice chance): " + ", ".join(unlearnt_conditionals(results["fid"])) + "; their rows below describe a failed generator." if unlearnt_conditionals(results["fid"]) else "Every conditional GAN produces its requested class well above chance."}
 
-### Training dynamics (the framework's "generator-discriminator dynamics")
-
-Per-epoch means over the training batches of the shipped GANs (seed 0), from their manifest entries; GAN Studio
-plots every epoch and exports it as CSV. D(real) and D(fake) are the discriminator's mean probabilities that real
-and generated batches are real: 0.5 for both means it cannot tell them apart.
-
-{dynamics_table(list(results["fid"]))}
+{dynamics}
 
 ### Latent explanations
 

@@ -1,0 +1,84 @@
+"""The ``projected`` GAN recipe: a discriminator on the frozen features of a zoo CNN (Sauer et al., NeurIPS 2021),
+which must read exactly the blocks it names, never train or re-normalise that CNN, and never be the GAN's judge."""
+
+import pytest
+import torch
+
+from xai_core.generative.dcgan import PROJECTION_TAPS, DCGANDiscriminator, ProjectedDiscriminator
+from xai_core.generative.training import RECIPES, GANConfig, build_discriminator, projection_model, train_gan
+from xai_core.models.zoo import build_model
+
+
+def random_resnet(seed: int = 0) -> torch.nn.Module:
+    torch.manual_seed(seed)
+    network = build_model("resnet", 3, 4)
+    for module in network.modules():  # non-trivial running statistics, so eval and train mode differ
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.uniform_(-0.5, 0.5)
+            module.running_var.uniform_(0.5, 2.0)
+    return network.eval()
+
+
+def projected(network: torch.nn.Module, num_classes: int = 4, classifier: bool = True) -> ProjectedDiscriminator:
+    torch.manual_seed(1)
+    return ProjectedDiscriminator(network, PROJECTION_TAPS["resnet"], (0.5,) * 3, (0.25,) * 3, 16, num_classes, 4, classifier)
+
+
+def test_features_are_the_heads_on_the_named_blocks_of_the_normalised_images():
+    network = random_resnet()
+    discriminator = projected(network).eval()  # eval: spectral norm's power iteration would move between the two passes
+    images = torch.rand(3, 3, 16, 16, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        x = network.stem((images - 0.5) / 0.25)
+        taps = []
+        for block in network.layers[:3]:
+            x = block(x)
+            taps.append(x)
+        expected = torch.cat([head(tap).mean(dim=(2, 3)) for head, tap in zip(discriminator.heads, taps, strict=True)], dim=1)
+        features = discriminator.features(images)
+    assert features.shape == (3, 2 * 4 * 3)
+    torch.testing.assert_close(features, expected, rtol=1e-5, atol=1e-6)
+    logits, classes = discriminator(images, torch.tensor([0, 1, 3]), with_classes=True)
+    assert logits.shape == (3,) and classes.shape == (3, 4)
+
+
+def test_the_network_stays_frozen_in_eval_mode_and_gradients_reach_the_images():
+    network = random_resnet()
+    before = {name: value.clone() for name, value in network.state_dict().items()}
+    discriminator = projected(network).train()
+    assert not any(module.training for module in discriminator.network.modules())
+    assert all(not p.requires_grad for p in discriminator.network.parameters())
+    images = torch.rand(4, 3, 16, 16, generator=torch.Generator().manual_seed(3), requires_grad=True)
+    discriminator(images, torch.tensor([0, 1, 2, 3])).sum().backward()
+    assert images.grad is not None and images.grad.abs().sum() > 0
+    assert all(p.grad is not None for p in discriminator.heads.parameters())
+    frozen = dict(discriminator.network.named_buffers())
+    assert all(torch.equal(frozen[name], before[name]) for name in frozen if "running" in name)  # no statistics updated
+    assert all(torch.equal(value, before[name]) for name, value in network.state_dict().items())  # the caller's copy untouched
+
+
+def test_the_recipe_builds_a_projected_discriminator_on_resnet_of_the_dataset_and_refuses_the_judge():
+    config = GANConfig("mnist", conditional=True, recipe="projected", width=4)
+    assert projection_model(config) == "resnet-mnist" and config.feature_model == "vgg-mnist"
+    assert projection_model(GANConfig("mnist", recipe="sngan")) == ""
+    discriminator = build_discriminator(config, 1, 28, 10)
+    assert isinstance(discriminator, ProjectedDiscriminator) and discriminator.classify is not None
+    assert isinstance(build_discriminator(GANConfig("mnist", width=4), 1, 28, 0), DCGANDiscriminator)
+    with pytest.raises(ValueError, match="resnet-mnist judges the GAN"):
+        build_discriminator(GANConfig("mnist", recipe="projected", feature_model="resnet-mnist"), 1, 28, 0)
+    with pytest.raises(ValueError, match="resnet-glyphs_cjk, which is not in the zoo: train it first"):
+        build_discriminator(GANConfig("glyphs_cjk", recipe="projected"), 1, 32, 0)
+    with pytest.raises(ValueError, match="cannot read this dataset's 3-channel images"):
+        build_discriminator(config, 3, 28, 10)
+
+
+def test_a_projected_run_trains_resumes_and_records_its_recipe(tmp_path):
+    assert RECIPES["projected"].projection == "resnet" and RECIPES["projected"].classifier_weight
+    config = GANConfig("digits", conditional=True, epochs=1, batch_size=500, width=4, latent_dim=8, recipe="projected", gan_id="tiny-projected")
+    entry = train_gan(config, out_dir=tmp_path / "out", run_dir=tmp_path / "run", progress=False, score=False)
+    assert entry["architecture"]["upsample"] == "nearest" and entry["training"]["recipe"] == "projected"
+    assert "--recipe projected" in entry["command"]
+    history = entry["history"][0]
+    assert 0 < history["d_real"] < 1 and 0 < history["d_fake"] < 1
+    again = train_gan(config, out_dir=tmp_path / "out", run_dir=tmp_path / "run", progress=False, score=False)
+    assert again["sha256"] == entry["sha256"] and again["history"] == entry["history"]  # resumed: nothing left to train

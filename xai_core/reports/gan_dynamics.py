@@ -1,0 +1,140 @@
+"""The unified framework's "generator-discriminator dynamics" over training seeds: each shipped GAN's per-epoch D(real),
+D(fake), loss G and loss D (means over an epoch's batches) for training seeds 0, 1 and 2.
+
+Seed 0 is the shipped GAN (its manifest history); seeds 1 and 2 retrain its shipped configuration with that seed into
+``runs/gan-dynamics`` (resumable, not scored). The summary is committed as ``docs/data/gan_dynamics.json``
+(``report-results --gan-dynamics [GAN ...]``, which adds or replaces the named GANs' entries).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from ..generative.dcgan import gan_info
+from ..generative.training import shipped_gan_configs, train_gan
+from ..metrics.gan_experiments import mean_std
+from ..models.checkpoints import REPOSITORY_ROOT
+from .summaries import DATA_DIR, read_json_summary, write_json_summary
+
+RUN_ROOT = REPOSITORY_ROOT / "runs" / "gan-dynamics"
+SUMMARY_NAME = "gan_dynamics"
+SEEDS = (0, 1, 2)
+VALUES = ("d_real", "d_fake", "loss_g", "loss_d")
+HEADING = '### Training dynamics (the framework\'s "generator-discriminator dynamics")'
+
+
+def seed_histories(
+    gan_id: str, seeds: Sequence[int] = SEEDS, root: Path = RUN_ROOT, on_progress: Callable[[float, str], None] | None = None
+) -> dict[int, list[dict]]:
+    """{training seed: per-epoch history} of a shipped GAN; seeds other than the shipped one are trained (or resumed)."""
+    shipped = {config.gan_id: config for config in shipped_gan_configs()}
+    if gan_id not in shipped:
+        raise ValueError(f"{gan_id!r} is not a shipped GAN; shipped: {', '.join(shipped)}")
+    config = shipped[gan_id]
+    histories = {}
+    for i, seed in enumerate(seeds):
+        if seed == config.seed:
+            histories[seed] = gan_info(gan_id)["history"]
+        else:
+            run = f"{gan_id}-seed{seed}"
+            entry = train_gan(
+                dataclasses.replace(config, seed=seed), out_dir=root / run, run_dir=root / run, progress=on_progress is None, score=False
+            )
+            histories[seed] = entry["history"]
+        if on_progress is not None:
+            on_progress((i + 1) / len(seeds), f"{gan_id}, seed {seed}")
+    return histories
+
+
+def dynamics_over_seeds(histories: dict[int, list[dict]]) -> dict:
+    """Per epoch, the mean and sample std over seeds of each of ``VALUES``:
+    {"seeds": [...], "epochs": [{"epoch": 1, "d_real": {"mean", "std"}, ...}, ...]}."""
+    lengths = {len(history) for history in histories.values()}
+    if len(lengths) != 1:
+        raise ValueError(f"the seeds trained different numbers of epochs: {sorted(lengths)}")
+    epochs = [
+        {"epoch": records[0]["epoch"], **{value: mean_std([record[value] for record in records]) for value in VALUES}}
+        for records in zip(*histories.values(), strict=True)
+    ]
+    return {"seeds": sorted(histories), "epochs": epochs}
+
+
+def record_gan_dynamics(
+    gan_ids: Sequence[str] = (), on_progress: Callable[[float, str], None] | None = None, data_dir: Path = DATA_DIR, root: Path = RUN_ROOT
+) -> Path:
+    """Train what is missing and write the summary for ``gan_ids`` (default: every shipped GAN), keeping the entries
+    of other GANs already recorded. Each entry carries the sha256 of the seed-0 weights it describes."""
+    gan_ids = list(gan_ids) or [config.gan_id for config in shipped_gan_configs()]
+    summary = read_json_summary(SUMMARY_NAME, data_dir) or {}
+    for i, gan_id in enumerate(gan_ids):
+        report = on_progress and (lambda f, m, i=i: on_progress((i + f) / len(gan_ids), m))
+        summary[gan_id] = {
+            "sha256": gan_info(gan_id)["sha256"],
+            **dynamics_over_seeds(seed_histories(gan_id, root=root, on_progress=report)),
+        }
+    ordered = {config.gan_id: summary[config.gan_id] for config in shipped_gan_configs() if config.gan_id in summary}
+    return write_json_summary(SUMMARY_NAME, ordered, data_dir)
+
+
+def _listed(gan_ids: list[str]) -> str:
+    return ", ".join(f"`{gan_id}`" for gan_id in gan_ids)
+
+
+def _at(record: dict, value: str) -> str:
+    return f"{record[value]['mean']:.2f} ± {record[value]['std']:.2f}"
+
+
+def gan_dynamics_section(gan_ids: Sequence[str], data_dir: Path = DATA_DIR) -> str:
+    """The training-dynamics subsection of docs/results.md from its committed summary, one row per GAN of ``gan_ids``."""
+    summary = read_json_summary(SUMMARY_NAME, data_dir) or {}
+    lines = [
+        "| GAN | seeds | epochs | D(real) / D(fake): first epoch | middle epoch | last epoch | loss G / loss D: last epoch "
+        "| D(real) - D(fake): last epoch |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    missing, stale, closing = [], [], []
+    for gan_id in gan_ids:
+        if gan_id not in summary:
+            missing.append(gan_id)
+            continue
+        entry = summary[gan_id]
+        if gan_info(gan_id)["sha256"] != entry["sha256"]:
+            stale.append(gan_id)
+        epochs = entry["epochs"]
+        first, middle, last = epochs[0], epochs[(len(epochs) - 1) // 2], epochs[-1]
+        gap = [last["d_real"]["mean"] - last["d_fake"]["mean"], first["d_real"]["mean"] - first["d_fake"]["mean"]]
+        if gap[0] < gap[1]:
+            closing.append(f"`{gan_id}`")
+        lines.append(
+            f"| `{gan_id}` | {', '.join(map(str, entry['seeds']))} | {len(epochs)} | "
+            + " | ".join(f"{_at(r, 'd_real')} / {_at(r, 'd_fake')} (epoch {r['epoch']})" for r in (first, middle, last))
+            + f" | {_at(last, 'loss_g')} / {_at(last, 'loss_d')} | {gap[0]:.2f} |"
+        )
+    notes = []
+    if closing:
+        notes.append(
+            f"The gap between D(real) and D(fake) is smaller at the last epoch than at the first for {len(closing)} of "
+            f"{len(lines) - 2} GANs ({', '.join(closing)}): the generator catches up with the discriminator, as an "
+            "adversarial game should; the paper names these dynamics as a source of explanation but reports no numbers."
+        )
+    if stale:
+        notes.append(f"{_listed(stale)} were retrained after these runs: `report-results --gan-dynamics {' '.join(stale)}`.")
+    if missing:
+        notes.append(
+            f"Not recorded yet: {_listed(missing)} (`python -m xai_core report-results --gan-dynamics {' '.join(missing)}` "
+            "trains their seeds 1 and 2)."
+        )
+    return f"""{HEADING}
+
+Per-epoch means over the training batches, mean ± sample std over training seeds, from
+`docs/data/gan_dynamics.json`: seed 0 is the shipped GAN, seeds 1 and 2 retrain its configuration
+(`report-results --gan-dynamics`). GAN Studio plots every epoch of the shipped GAN and exports it as CSV.
+D(real) and D(fake) are the discriminator's mean probabilities that real and generated batches are real
+(for the hinge-loss recipes, the sigmoid of its logits): 0.5 for both means it cannot tell them apart.
+
+{chr(10).join(lines)}
+
+{" ".join(notes)}
+"""
