@@ -74,7 +74,9 @@ def test_the_recipe_builds_a_projected_discriminator_on_resnet_of_the_dataset_an
 
 def test_a_projected_run_trains_resumes_and_records_its_recipe(tmp_path):
     assert RECIPES["projected"].projection == "resnet" and RECIPES["projected"].classifier_weight
-    config = GANConfig("digits", conditional=True, epochs=1, batch_size=500, width=4, latent_dim=8, recipe="projected", gan_id="tiny-projected")
+    config = GANConfig(
+        "digits", conditional=True, epochs=1, batch_size=500, width=4, latent_dim=8, recipe="projected", gan_id="tiny-projected"
+    )
     entry = train_gan(config, out_dir=tmp_path / "out", run_dir=tmp_path / "run", progress=False, score=False)
     assert entry["architecture"]["upsample"] == "nearest" and entry["training"]["recipe"] == "projected"
     assert "--recipe projected" in entry["command"]

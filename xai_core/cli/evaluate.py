@@ -19,6 +19,7 @@ from ..reports.bundle import bundle_for_generated, bundle_for_image
 from ..reports.dataset_count import record_dataset_count
 from ..reports.evaluation_report import write_evaluation
 from ..reports.gan_dynamics import record_gan_dynamics
+from ..reports.gan_trials import record_gan_trials
 from ..reports.reproduce import compare, comparison_lines, quick_rerun
 from ..reports.results import RESULTS_PATH, check_document, record_evaluation, record_gan
 from ..reports.sftgan_photos import write_summary as write_photo_summary
@@ -83,6 +84,8 @@ def _cmd_report_results(args: argparse.Namespace) -> int:
             record_gan(rerun=args.rerun, on_progress=show)
         if args.dataset_count:
             print(f"wrote {record_dataset_count(on_progress=show)}")
+        if args.gan_trials:
+            print(f"wrote {record_gan_trials(args.gan_trials)}")
         if args.gan_dynamics is not None:
             print(f"wrote {record_gan_dynamics(args.gan_dynamics, on_progress=show)}")
     RESULTS_PATH.write_text(results_document())
@@ -259,6 +262,14 @@ def _register_report_results(commands: argparse._SubParsersAction) -> None:
         action="store_true",
         help="train (or reuse from runs/dataset-count) LSFT on one dataset vs three over 3 seeds (Fig. 7; about an hour "
         "on 2 cores) and record docs/data/dataset_count.json, then render",
+    )
+    report.add_argument(
+        "--gan-trials",
+        nargs="+",
+        type=Path,
+        metavar="DIR",
+        help="record the shapes GANs in these train-gan --out directories (and checkpoints) as the runs tried to make the "
+        "shapes GANs work (docs/data/gan_trials.json), then render",
     )
     report.add_argument(
         "--gan-dynamics",

@@ -200,9 +200,9 @@ def tcav_table(tcav: dict[str, list[dict]]) -> str:
     return "\n".join(lines)
 
 
-def render_gan_markdown(results: dict, dynamics: str = "") -> str:
-    """Markdown for the FID, latent, augmentation, bias-audit, TCAV and explainability-score results; ``dynamics`` is
-    the training-dynamics subsection (:mod:`xai_core.reports.gan_dynamics`), placed after FID.
+def render_gan_markdown(results: dict, after_fid: str = "") -> str:
+    """Markdown for the FID, latent, augmentation, bias-audit, TCAV and explainability-score results; ``after_fid`` holds
+    the subsections rendered from other summaries (:mod:`~xai_core.reports.gan_trials`, :mod:`~xai_core.reports.gan_dynamics`).
     Long: a document template, read top to bottom like the section it writes."""
     changed = [f"`{g}`" for g, sha in results["gans"].items() if gan_info(g)["sha256"] != sha]
     stale = (
@@ -245,7 +245,7 @@ conditioned class (chance is 1 / classes).
 
 {"Conditional GANs that have not learnt their classes (class accuracy at most twice chance): " + ", ".join(unlearnt_conditionals(results["fid"])) + "; their rows below describe a failed generator." if unlearnt_conditionals(results["fid"]) else "Every conditional GAN produces its requested class well above chance."}
 
-{dynamics}
+{after_fid}
 
 ### Latent explanations
 

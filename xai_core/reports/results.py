@@ -29,6 +29,7 @@ from .evaluation_report import (
 from .experiments import EXPERIMENTS, run_experiment, run_relevance
 from .gan_dynamics import gan_dynamics_section
 from .gan_report import render_gan_markdown
+from .gan_trials import gan_trials_section
 from .sftgan_photos import SECTION_HEADING as PHOTOS_SECTION_HEADING
 from .sftgan_photos import photos_section
 from .summaries import DATA_DIR, read_evaluation_summary, read_json_summary, write_evaluation_summary, write_json_summary
@@ -387,7 +388,7 @@ def gan_section(data_dir: Path = DATA_DIR) -> str:
     recorded = read_json_summary("gan_experiments", data_dir)
     if recorded is None:
         return GAN_SECTION_HEADING.strip() + "\n\nNot recorded yet: `python -m xai_core report-results --gan-only`.\n"
-    return render_gan_markdown(recorded, gan_dynamics_section(list(recorded["fid"]), data_dir))
+    return render_gan_markdown(recorded, gan_trials_section(data_dir) + "\n" + gan_dynamics_section(list(recorded["fid"]), data_dir))
 
 
 def render_document(captioning_section: str, checkpoint_dir: Path = DEFAULT_CHECKPOINT_DIR, data_dir: Path = DATA_DIR) -> str:

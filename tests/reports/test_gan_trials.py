@@ -1,0 +1,52 @@
+"""The shapes-GAN trials table: rows read from train-gan manifests, the goal (class accuracy >= 80 %, FID within 10x of
+the real-vs-real baseline) decided exactly at its boundaries, and the section rendered from the committed summary."""
+
+import pytest
+
+from xai_core.models.checkpoints import write_manifest_entry
+from xai_core.reports import gan_trials
+
+
+def entry(gan_id: str, recipe: str, fid: float, accuracy: float | None, dataset: str = "shapes") -> dict:
+    metrics = {"fid": fid, "fid_real_vs_real": 3.55, "epochs_run": 30, "n_train": 3200}
+    if accuracy is not None:
+        metrics["class_accuracy"] = accuracy
+    return {
+        "id": gan_id,
+        "dataset": dataset,
+        "parameters": 437539,
+        "sha256": "0" * 64,
+        "metrics": metrics,
+        "training": {"recipe": recipe, "conditional": accuracy is not None, "batch_size": 32},
+        "command": f"python -m xai_core train-gan --dataset {dataset} --recipe {recipe}",
+    }
+
+
+def test_rows_come_from_the_manifests_in_order_and_only_for_the_dataset(tmp_path):
+    first, second = tmp_path / "a", tmp_path / "b"
+    write_manifest_entry(first, entry("cdcgan-shapes", "dcgan", 834.1, 0.115), section="gans")
+    write_manifest_entry(first, entry("cdcgan-mnist", "dcgan", 97.9, 0.776, dataset="mnist"), section="gans")
+    write_manifest_entry(second, entry("cdcgan-shapes", "projected", 35.5, 0.80), section="gans")
+    write_manifest_entry(second, entry("dcgan-shapes", "projected", 35.6, None), section="gans")
+    gan_trials.record_gan_trials([first, second], data_dir=tmp_path / "data")
+    summary = gan_trials.read_json_summary("gan_trials", tmp_path / "data")
+    assert [(r["id"], r["recipe"]) for r in summary["runs"]] == [
+        ("cdcgan-shapes", "dcgan"),
+        ("cdcgan-shapes", "projected"),
+        ("dcgan-shapes", "projected"),
+    ]
+    assert summary["runs"][0]["steps"] == 30 * 100 and summary["runs"][0]["source"] == str(first)
+    assert [gan_trials.meets_goal(r) for r in summary["runs"]] == [False, True, False]  # 35.5 = 10 x 3.55; 35.6 is over
+    section = gan_trials.gan_trials_section(tmp_path / "data")
+    assert f"| `cdcgan-shapes` | dcgan | `{first}` | 30 | 3,000 | 437,539 | 834.1 | 235.0x | 11.5 % | missed |" in section
+    assert f"| `dcgan-shapes` | projected | `{second}` | 30 | 3,000 | 437,539 | 35.6 | 10.0x | - | missed |" in section
+    assert "- `cdcgan-shapes` (projected): `python -m xai_core train-gan --dataset shapes --recipe projected`" in section
+
+
+def test_an_accuracy_just_under_the_goal_misses_it_and_no_runs_is_an_error(tmp_path):
+    assert not gan_trials.meets_goal({"fid": 10.0, "fid_real_vs_real": 3.55, "class_accuracy": 0.7999})
+    assert gan_trials.meets_goal({"fid": 10.0, "fid_real_vs_real": 3.55, "class_accuracy": None})
+    write_manifest_entry(tmp_path / "m", entry("cdcgan-mnist", "dcgan", 97.9, 0.776, dataset="mnist"), section="gans")
+    with pytest.raises(ValueError, match="no shapes GAN in the manifests"):
+        gan_trials.record_gan_trials([tmp_path / "m"], data_dir=tmp_path / "data")
+    assert "Not recorded yet" in gan_trials.gan_trials_section(tmp_path / "data")

@@ -1,0 +1,93 @@
+"""What it took to make the shapes GANs work: the ``train-gan`` runs tried on shapes, one row per run, against the goal
+a GAN must meet to serve the latent-slider view (class accuracy by the domain CNN >= 80 %, FID within 10x of the
+real-vs-real baseline).
+
+``report-results --gan-trials DIR ...`` reads the ``gans`` entries of each directory's manifest (a ``train-gan --out``
+directory, or ``checkpoints`` for the shipped GANs) and commits them as ``docs/data/gan_trials.json``; the report
+renders only from that file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..generative.dcgan import MANIFEST_SECTION
+from ..models.checkpoints import REPOSITORY_ROOT, read_manifest
+from .summaries import DATA_DIR, read_json_summary, write_json_summary
+
+SUMMARY_NAME = "gan_trials"
+DATASET = "shapes"
+GOAL_CLASS_ACCURACY = 0.80
+GOAL_FID_RATIO = 10.0
+HEADING = "### The shapes GANs: what was tried"
+
+
+def trial_row(entry: dict, source: str) -> dict:
+    """One run of a manifest entry: its recipe, length, single-sample FID (seed 0) and class accuracy, and command."""
+    training, metrics = entry["training"], entry["metrics"]
+    return {
+        "id": entry["id"],
+        "source": source,
+        "recipe": training.get("recipe", "dcgan"),
+        "conditional": training["conditional"],
+        "epochs": metrics["epochs_run"],
+        "steps": metrics["epochs_run"] * (metrics["n_train"] // training["batch_size"]),
+        "parameters": entry["parameters"],
+        "fid": metrics["fid"],
+        "fid_real_vs_real": metrics["fid_real_vs_real"],
+        "class_accuracy": metrics.get("class_accuracy"),
+        "command": entry["command"],
+        "sha256": entry["sha256"],
+    }
+
+
+def record_gan_trials(directories: Sequence[Path], data_dir: Path = DATA_DIR, dataset: str = DATASET) -> Path:
+    """Write the summary of every ``dataset`` GAN in the manifests of ``directories``, in the order given."""
+    rows = []
+    for directory in directories:
+        directory = Path(directory).resolve()
+        source = str(directory.relative_to(REPOSITORY_ROOT)) if directory.is_relative_to(REPOSITORY_ROOT) else str(directory)
+        rows += [trial_row(entry, source) for entry in read_manifest(directory, MANIFEST_SECTION) if entry["dataset"] == dataset]
+    if not rows:
+        raise ValueError(f"no {dataset} GAN in the manifests of {', '.join(map(str, directories))}")
+    return write_json_summary(SUMMARY_NAME, {"dataset": dataset, "runs": rows}, data_dir)
+
+
+def meets_goal(row: dict) -> bool:
+    """Whether a run meets the goal: FID <= 10x its baseline and, when conditional, class accuracy >= 80 %."""
+    fid_ok = row["fid"] <= GOAL_FID_RATIO * row["fid_real_vs_real"]
+    return fid_ok and (row["class_accuracy"] is None or row["class_accuracy"] >= GOAL_CLASS_ACCURACY)
+
+
+def gan_trials_section(data_dir: Path = DATA_DIR) -> str:
+    """The trials subsection of docs/results.md from its committed summary."""
+    summary = read_json_summary(SUMMARY_NAME, data_dir)
+    if summary is None:
+        return f"{HEADING}\n\nNot recorded yet: `python -m xai_core report-results --gan-trials DIR ...`.\n"
+    lines = [
+        "| GAN | recipe | from | epochs | steps | parameters | FID | FID / baseline | class accuracy | goal |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for row in summary["runs"]:
+        accuracy = "-" if row["class_accuracy"] is None else f"{100 * row['class_accuracy']:.1f} %"
+        lines.append(
+            f"| `{row['id']}` | {row['recipe']} | `{row['source']}` | {row['epochs']} | {row['steps']:,} | {row['parameters']:,} "
+            f"| {row['fid']:.1f} | {row['fid'] / row['fid_real_vs_real']:.1f}x | {accuracy} | {'met' if meets_goal(row) else 'missed'} |"
+        )
+    commands = "\n".join(f"- `{row['id']}` ({row['recipe']}): `{row['command']}`" for row in summary["runs"])
+    return f"""{HEADING}
+
+The goal: a conditional GAN whose samples the domain CNN (`vgg-{summary["dataset"]}`) recognises as the requested class
+at least {GOAL_CLASS_ACCURACY:.0%} of the time, with an FID within {GOAL_FID_RATIO:.0f}x of the real-vs-real baseline.
+Single runs (training seed 0), scored once by `train-gan` (sampling seed 0; the FID table above averages sampling seeds
+of the shipped GANs), from `docs/data/gan_trials.json`. Recipes: `dcgan` is Radford et al.'s; `sngan` adds the
+upsampling generator with class-conditional BatchNorm, the hinge loss, an EMA generator, DiffAugment and an AC-GAN
+head; `projected` is `sngan` whose discriminator reads the frozen `resnet-{summary["dataset"]}` (Projected GANs,
+Sauer et al., NeurIPS 2021). The judge, `vgg-{summary["dataset"]}`, never trains a generator.
+
+{chr(10).join(lines)}
+
+Commands:
+{commands}
+"""
