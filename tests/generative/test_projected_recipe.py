@@ -68,7 +68,7 @@ def test_the_recipe_builds_a_projected_discriminator_on_resnet_of_the_dataset_an
         build_discriminator(GANConfig("mnist", recipe="projected", feature_model="resnet-mnist"), 1, 28, 0)
     with pytest.raises(ValueError, match="resnet-glyphs_cjk, which is not in the zoo: train it first"):
         build_discriminator(GANConfig("glyphs_cjk", recipe="projected"), 1, 32, 0)
-    with pytest.raises(ValueError, match="cannot read this dataset's 3-channel images"):
+    with pytest.raises(ValueError, match="takes 1-channel images and cannot read this dataset's 3-channel ones"):
         build_discriminator(config, 3, 28, 10)
 
 

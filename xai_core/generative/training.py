@@ -234,8 +234,10 @@ def build_discriminator(config: GANConfig, channels: int, image_size: int, num_c
             f"the {config.recipe!r} recipe reads the frozen CNN {model_id}, which is not in the zoo: train it first "
             f"(python -m xai_core train-cnn --arch {recipe.projection} --dataset {config.dataset})"
         ) from error
-    if card.in_channels != channels or card.arch not in PROJECTION_TAPS:
-        raise ValueError(f"{model_id} ({card.arch}, {card.in_channels} channel(s)) cannot read this dataset's {channels}-channel images")
+    if card.arch not in PROJECTION_TAPS:
+        raise ValueError(f"{model_id} is a {card.arch!r} network; a projected discriminator reads {', '.join(PROJECTION_TAPS)}")
+    if card.in_channels != channels:
+        raise ValueError(f"{model_id} takes {card.in_channels}-channel images and cannot read this dataset's {channels}-channel ones")
     return ProjectedDiscriminator(card.model, PROJECTION_TAPS[card.arch], card.mean, card.std, image_size, num_classes, width, classifier)
 
 
