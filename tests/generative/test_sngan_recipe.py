@@ -6,7 +6,7 @@ import torch
 
 from xai_core.generative import dcgan
 from xai_core.generative.dcgan import ClassBatchNorm2d, DCGANDiscriminator, DCGANGenerator, UpsamplingGenerator, build_generator
-from xai_core.generative.training import RECIPES, GANConfig, diff_augment, generate, train_gan, update_average
+from xai_core.generative.training import RECIPES, GANConfig, diff_augment, generate, recalibrate_batchnorm, train_gan, update_average
 from xai_core.models.checkpoints import load_state_dict_file
 
 
@@ -116,3 +116,28 @@ def test_an_interrupted_run_resumes_to_the_same_weights_and_loads_as_its_archite
         assert generate(generator, 4, seed=3).shape == (4, 1, 28, 28)
     finally:
         dcgan.load_gan.cache_clear()
+
+
+def test_batchnorm_recalibration_is_the_mean_of_seeded_batch_statistics_and_keeps_the_weights():
+    torch.manual_seed(0)
+    generator = UpsamplingGenerator(latent_dim=8, channels=1, image_size=28, num_classes=3, width=4).eval()
+    norms = [m for m in generator.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    weights = {name: value.clone() for name, value in generator.named_parameters()}
+    inputs = {id(norm): [] for norm in norms}
+    handles = [norm.register_forward_hook(lambda module, args, _out: inputs[id(module)].append(args[0])) for norm in norms]
+    draws = torch.Generator().manual_seed(5)  # the draws recalibrate_batchnorm makes for seed 5
+    with torch.no_grad():
+        generator.train()
+        for _ in range(3):
+            generator(torch.randn(16, 8, generator=draws), torch.randint(0, 3, (16,), generator=draws))
+    for handle in handles:
+        handle.remove()
+    generator.eval()
+    recalibrate_batchnorm(generator, seed=5, batches=3, batch_size=16)
+    assert not generator.training and all(norm.momentum == 0.1 for norm in norms)
+    assert all(torch.equal(value, weights[name]) for name, value in generator.named_parameters())
+    for norm in norms:
+        batches = inputs[id(norm)]
+        torch.testing.assert_close(norm.running_mean, torch.stack([b.mean(dim=(0, 2, 3)) for b in batches]).mean(0))
+        torch.testing.assert_close(norm.running_var, torch.stack([b.var(dim=(0, 2, 3), unbiased=True) for b in batches]).mean(0))
+        assert norm.num_batches_tracked == 3
