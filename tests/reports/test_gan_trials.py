@@ -50,3 +50,13 @@ def test_an_accuracy_just_under_the_goal_misses_it_and_no_runs_is_an_error(tmp_p
     with pytest.raises(ValueError, match="no shapes GAN in the manifests"):
         gan_trials.record_gan_trials([tmp_path / "m"], data_dir=tmp_path / "data")
     assert "Not recorded yet" in gan_trials.gan_trials_section(tmp_path / "data")
+
+
+def test_the_goal_sentence_names_each_part():
+    row = {"id": "cdcgan-shapes", "fid": 115.0, "fid_real_vs_real": 3.55, "class_accuracy": 0.8087}
+    assert gan_trials.goal_sentence(row) == (
+        "`cdcgan-shapes`: class accuracy 80.9% (meets the 80% goal), FID 32.4x the baseline (misses the 10x goal)."
+    )
+    assert gan_trials.goal_sentence({**row, "id": "u", "fid": 30.0, "class_accuracy": None}) == (
+        "`u` (unconditional): FID 8.5x the baseline (meets the 10x goal)."
+    )

@@ -60,6 +60,16 @@ def meets_goal(row: dict) -> bool:
     return fid_ok and (row["class_accuracy"] is None or row["class_accuracy"] >= GOAL_CLASS_ACCURACY)
 
 
+def goal_sentence(row: dict) -> str:
+    """Which parts of the goal a run meets, in words."""
+    ratio = row["fid"] / row["fid_real_vs_real"]
+    fid = f"FID {ratio:.1f}x the baseline ({'meets' if ratio <= GOAL_FID_RATIO else 'misses'} the {GOAL_FID_RATIO:.0f}x goal)"
+    if row["class_accuracy"] is None:
+        return f"`{row['id']}` (unconditional): {fid}."
+    met = "meets" if row["class_accuracy"] >= GOAL_CLASS_ACCURACY else "misses"
+    return f"`{row['id']}`: class accuracy {row['class_accuracy']:.1%} ({met} the {GOAL_CLASS_ACCURACY:.0%} goal), {fid}."
+
+
 def gan_trials_section(data_dir: Path = DATA_DIR) -> str:
     """The trials subsection of docs/results.md from its committed summary."""
     summary = read_json_summary(SUMMARY_NAME, data_dir)
@@ -76,6 +86,7 @@ def gan_trials_section(data_dir: Path = DATA_DIR) -> str:
             f"| {row['fid']:.1f} | {row['fid'] / row['fid_real_vs_real']:.1f}x | {accuracy} | {'met' if meets_goal(row) else 'missed'} |"
         )
     commands = "\n".join(f"- `{row['id']}` ({row['recipe']}): `{row['command']}`" for row in summary["runs"])
+    verdicts = " ".join(goal_sentence(row) for row in summary["runs"] if row["source"] == "checkpoints")
     return f"""{HEADING}
 
 The goal: a conditional GAN whose samples the domain CNN (`vgg-{summary["dataset"]}`) recognises as the requested class
@@ -87,6 +98,9 @@ head; `projected` is `sngan` whose discriminator reads the frozen `resnet-{summa
 Sauer et al., NeurIPS 2021). The judge, `vgg-{summary["dataset"]}`, never trains a generator.
 
 {chr(10).join(lines)}
+
+`from` is the directory whose manifest the row was read from: `checkpoints` rows are the shipped GANs; the others
+stay in the `runs/` folder of whoever recorded them, and their commands below retrain them. {verdicts}
 
 Commands:
 {commands}
