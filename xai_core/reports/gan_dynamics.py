@@ -106,20 +106,21 @@ def gan_dynamics_section(gan_ids: Sequence[str], data_dir: Path = DATA_DIR) -> s
             stale.append(gan_id)
         epochs = entry["epochs"]
         first, middle, last = epochs[0], epochs[(len(epochs) - 1) // 2], epochs[-1]
-        gap = [last["d_real"]["mean"] - last["d_fake"]["mean"], first["d_real"]["mean"] - first["d_fake"]["mean"]]
-        if gap[0] < gap[1]:
-            closing.append(f"`{gan_id}`")
+        last_gap = last["d_real"]["mean"] - last["d_fake"]["mean"]
+        if last_gap < first["d_real"]["mean"] - first["d_fake"]["mean"]:
+            closing.append(gan_id)
         lines.append(
             f"| `{gan_id}` | {', '.join(map(str, entry['seeds']))} | {len(epochs)} | "
             + " | ".join(f"{_at(r, 'd_real')} / {_at(r, 'd_fake')} (epoch {r['epoch']})" for r in (first, middle, last))
-            + f" | {_at(last, 'loss_g')} / {_at(last, 'loss_d')} | {gap[0]:.2f} |"
+            + f" | {_at(last, 'loss_g')} / {_at(last, 'loss_d')} | {last_gap:.2f} |"
         )
     notes = []
     if closing:
         notes.append(
             f"The gap between D(real) and D(fake) is smaller at the last epoch than at the first for {len(closing)} of "
-            f"{len(lines) - 2} GANs ({', '.join(closing)}): the generator catches up with the discriminator, as an "
-            "adversarial game should; the paper names these dynamics as a source of explanation but reports no numbers."
+            f"{len(lines) - 2} GANs ({_listed(closing)}): over training their discriminator tells real from generated batches "
+            'less well. The paper lists "generator-discriminator dynamics" among the GAN\'s explanations but reports no '
+            "figures for them."
         )
     if stale:
         notes.append(f"{_listed(stale)} were retrained after these runs: `report-results --gan-dynamics {' '.join(stale)}`.")
