@@ -229,6 +229,7 @@ def _register_evaluate(commands: argparse._SubParsersAction) -> None:
 
 
 def _register_report_results(commands: argparse._SubParsersAction) -> None:
+    """report-results. Long: one option per summary docs/results.md renders from, each with its help text."""
     report = commands.add_parser(
         "report-results",
         help="render docs/results.md from committed files only (checkpoints/manifest.json and the summaries in docs/data); "
