@@ -8,7 +8,7 @@ import torch
 from xai_core.cli import main
 from xai_core.generative import dcgan
 from xai_core.generative.dcgan import DCGANDiscriminator, DCGANGenerator, upsampling_steps
-from xai_core.generative.training import GANConfig, generate, train_gan
+from xai_core.generative.training import GANConfig, generate, shipped_gan_configs, train_gan
 from xai_core.models.checkpoints import CheckpointError, read_manifest
 
 
@@ -122,12 +122,14 @@ def test_quality_warning_flags_failed_generators_only():
     assert dcgan.quality_warning({"id": "unscored", "classes": [], "metrics": {}}) is None
 
 
-def test_no_shipped_gan_is_flagged_since_the_shapes_gans_use_the_projected_recipe():
+def test_no_shipped_gan_is_flagged_since_the_shapes_gans_use_the_projected_recipes():
     shipped = {e["id"]: e for e in read_manifest(dcgan.checkpoint_dirs()[0], "gans")}
     if len(shipped) < 6:
         pytest.skip("the shipped GANs are not all in the manifest")
     assert {gan_id for gan_id, entry in shipped.items() if dcgan.quality_warning(entry)} == set()
-    assert {gan_id for gan_id, entry in shipped.items() if entry["training"].get("recipe") == "projected"} == {
-        "dcgan-shapes",
-        "cdcgan-shapes",
+    recipes = {gan_id: entry["training"].get("recipe", "dcgan") for gan_id, entry in shipped.items()}
+    assert {gan_id: recipe for gan_id, recipe in recipes.items() if recipe.startswith("projected")} == {
+        "dcgan-shapes": "projected",
+        "cdcgan-shapes": "projected-diverse",
     }
+    assert recipes == {config.gan_id: config.recipe for config in shipped_gan_configs()}  # the manifest matches the code

@@ -5,7 +5,15 @@ import pytest
 import torch
 
 from xai_core.generative.dcgan import PROJECTION_TAPS, DCGANDiscriminator, ProjectedDiscriminator
-from xai_core.generative.training import RECIPES, GANConfig, build_discriminator, projection_model, train_gan
+from xai_core.generative.training import (
+    RECIPES,
+    GANConfig,
+    build_discriminator,
+    draw_labels,
+    mode_seeking_loss,
+    projection_model,
+    train_gan,
+)
 from xai_core.models.zoo import build_model
 
 
@@ -19,9 +27,9 @@ def random_resnet(seed: int = 0) -> torch.nn.Module:
     return network.eval()
 
 
-def projected(network: torch.nn.Module, num_classes: int = 4, classifier: bool = True) -> ProjectedDiscriminator:
+def projected(network: torch.nn.Module, num_classes: int = 4, classifier: bool = True, pixels: bool = False) -> ProjectedDiscriminator:
     torch.manual_seed(1)
-    return ProjectedDiscriminator(network, PROJECTION_TAPS["resnet"], (0.5,) * 3, (0.25,) * 3, 16, num_classes, 4, classifier)
+    return ProjectedDiscriminator(network, PROJECTION_TAPS["resnet"], (0.5,) * 3, (0.25,) * 3, 16, num_classes, 4, classifier, pixels)
 
 
 def test_features_are_the_heads_on_the_named_blocks_of_the_normalised_images():
@@ -40,6 +48,36 @@ def test_features_are_the_heads_on_the_named_blocks_of_the_normalised_images():
     torch.testing.assert_close(features, expected, rtol=1e-5, atol=1e-6)
     logits, classes = discriminator(images, torch.tensor([0, 1, 3]), with_classes=True)
     assert logits.shape == (3,) and classes.shape == (3, 4)
+
+
+def test_the_pixel_head_reads_the_normalised_images_after_the_tapped_blocks():
+    network = random_resnet()
+    discriminator = projected(network, pixels=True).eval()
+    images = torch.rand(3, 3, 16, 16, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        features = discriminator.features(images)
+        pixel_features = discriminator.pixel_head((images - 0.5) / 0.25).mean(dim=(2, 3))
+        without = projected(network).eval().features(images)
+    assert features.shape == (3, 2 * 4 * 4) and pixel_features.shape == (3, 8)
+    torch.testing.assert_close(features[:, -8:], pixel_features, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(features[:, :-8], without, rtol=1e-5, atol=1e-6)  # the same seed builds the same tap heads
+    recoloured = images.flip(1)  # swapping red and blue changes what the pixel head sees
+    assert not torch.allclose(discriminator.features(recoloured)[:, -8:], pixel_features)
+
+
+def test_mode_seeking_loss_is_one_over_image_distance_per_latent_distance_of_the_pairs():
+    images = torch.zeros(5, 1, 2, 2)
+    images[1] = 0.5  # pair (0, 1): mean |difference| 0.5; pair (2, 3): 0; image 4 has no partner
+    images[4] = 9.0
+    latents = torch.zeros(5, 2)
+    latents[1] = torch.tensor([1.0, 3.0])  # mean |difference| 2
+    latents[3] = torch.tensor([2.0, 2.0])  # 2
+    # image distance (0.5 + 0) / 2 = 0.25, latent distance 2: 1 / (0.125 + eps)
+    assert mode_seeking_loss(images, latents).item() == pytest.approx(1 / (0.125 + 1e-5), rel=1e-6)
+    collapsed = mode_seeking_loss(torch.ones(4, 1, 2, 2), torch.randn(4, 2, generator=torch.Generator().manual_seed(0)))
+    assert collapsed.item() == pytest.approx(1e5, rel=1e-6)  # identical images for different latents: the largest penalty
+    with pytest.raises(ValueError, match="at least two images"):
+        mode_seeking_loss(torch.ones(1, 1, 2, 2), torch.ones(1, 2))
 
 
 def test_the_network_stays_frozen_in_eval_mode_and_gradients_reach_the_images():
@@ -84,3 +122,26 @@ def test_a_projected_run_trains_resumes_and_records_its_recipe(tmp_path):
     assert 0 < history["d_real"] < 1 and 0 < history["d_fake"] < 1
     again = train_gan(config, out_dir=tmp_path / "out", run_dir=tmp_path / "run", progress=False, score=False)
     assert again["sha256"] == entry["sha256"] and again["history"] == entry["history"]  # resumed: nothing left to train
+
+
+def test_paired_labels_share_a_class_per_pair_and_unpaired_draws_are_unchanged():
+    paired = draw_labels(8, 7, torch.Generator().manual_seed(0), paired=True)
+    assert paired.shape == (7,) and torch.equal(paired[0:6:2], paired[1:6:2]) and int(paired.max()) < 8
+    assert torch.equal(
+        draw_labels(8, 7, torch.Generator().manual_seed(0)), torch.randint(0, 8, (7,), generator=torch.Generator().manual_seed(0))
+    )
+
+
+def test_the_diverse_recipe_reads_pixels_and_adds_the_mode_seeking_term(tmp_path, monkeypatch):
+    recipe = RECIPES["projected-diverse"]
+    assert recipe.pixel_head and recipe.mode_seeking == 1.0 and recipe.projection == "resnet"
+    assert build_discriminator(GANConfig("mnist", True, recipe="projected-diverse", width=4), 1, 28, 10).pixel_head is not None
+    seen = []
+    monkeypatch.setattr(
+        "xai_core.generative.training.mode_seeking_loss",
+        lambda images, latents: seen.append((len(images), len(latents))) or mode_seeking_loss(images, latents),
+    )
+    config = GANConfig("digits", True, epochs=1, batch_size=250, width=4, latent_dim=8, recipe="projected-diverse", gan_id="tiny-diverse")
+    entry = train_gan(config, out_dir=tmp_path / "out", run_dir=tmp_path / "run", progress=False, score=False)
+    assert "--recipe projected-diverse" in entry["command"]
+    assert seen and set(seen) == {(250, 250)}  # once per generator step, on the whole batch

@@ -49,6 +49,7 @@ def results(monkeypatch):
     ]
     return {
         "fid": {"cdcgan-mnist": {"fid": pm(100.0, 7.0), "fid_real_vs_real": pm(4.0, 0.5), "class_accuracy": pm(0.776, 0.015)}},
+        "diversity": {"cdcgan-mnist": {"generated": pm(0.0634, 0.0012), "real": 0.19123, "per_class": 100}},
         "latent": {
             "cdcgan-mnist": {
                 "rank_correlation": 0.99,
@@ -111,7 +112,8 @@ def results(monkeypatch):
 
 def test_tables_put_the_paper_beside_our_numbers(results):
     text = gan_report.render_gan_markdown(results)
-    assert "| `cdcgan-mnist` | mnist | 1,000 | 30 | 100.00 ± 7.00 | 4.00 ± 0.50 | 25.0x | 77.6 ± 1.5 % |" in text
+    assert "| `cdcgan-mnist` | mnist | 1,000 | 30 | 100.00 ± 7.00 | 4.00 ± 0.50 | 25.0x | 77.6 ± 1.5 % | 0.063 ± 0.001 / 0.191 |" in text
+    assert "over the images of one class, averaged over pixels and classes: 100 samples per class" in text
     # Welch: means 0.92 vs 0.90, sample variances 4e-4 and 1e-4 over 3 seeds -> t = 0.02 / sqrt(5e-4 / 3) = 1.549 with
     # Welch-Satterthwaite df = 2.94, two-sided p = 0.221
     assert "| mnist | 90.00 ± 1.00 % | 92.00 ± 2.00 % | +2.00 | +1.55 | 0.221 | no significant change | 3 |" in text

@@ -2,8 +2,12 @@
 the real-vs-real baseline) decided exactly at its boundaries, and the section rendered from the committed summary."""
 
 import pytest
+import torch
 
-from xai_core.models.checkpoints import write_manifest_entry
+from xai_core.data import load_dataset
+from xai_core.generative.dcgan import UpsamplingGenerator
+from xai_core.metrics.gan_experiments import class_diversity, generated_class_diversity
+from xai_core.models.checkpoints import save_state_dict, write_manifest_entry
 from xai_core.reports import gan_trials
 
 
@@ -38,8 +42,12 @@ def test_rows_come_from_the_manifests_in_order_and_only_for_the_dataset(tmp_path
     assert summary["runs"][0]["steps"] == 30 * 100 and summary["runs"][0]["source"] == str(first)
     assert [gan_trials.meets_goal(r) for r in summary["runs"]] == [False, True, False]  # 35.5 = 10 x 3.55; 35.6 is over
     section = gan_trials.gan_trials_section(tmp_path / "data")
-    assert f"| `cdcgan-shapes` | dcgan | `{first}` | 30 | 3,000 | 437,539 | 834.1 | 235.0x | 11.5 % | missed |" in section
-    assert f"| `dcgan-shapes` | projected | `{second}` | 30 | 3,000 | 437,539 | 35.6 | 10.0x | - | missed |" in section
+    assert f"| `cdcgan-shapes` | dcgan | `{first}` | 30 | 3,000 | 437,539 | 834.1 | 235.0x | 11.5 % | - | missed |" in section
+    assert f"| `dcgan-shapes` | projected | `{second}` | 30 | 3,000 | 437,539 | 35.6 | 10.0x | - | - | missed |" in section
+    test = load_dataset("shapes", "test")
+    real = class_diversity(test.float_images(), test.labels)
+    assert summary["class_diversity_real"] == pytest.approx(real) and 0.1 < real < 0.5
+    assert f"the real test images score {real:.3f}" in section
     assert "- `cdcgan-shapes` (projected): `python -m xai_core train-gan --dataset shapes --recipe projected`" in section
 
 
@@ -60,3 +68,18 @@ def test_the_goal_sentence_names_each_part():
     assert gan_trials.goal_sentence({**row, "id": "u", "fid": 30.0, "class_accuracy": None}) == (
         "`u` (unconditional): FID 8.5x the baseline (meets the 10x goal)."
     )
+
+
+def test_the_diversity_of_a_conditional_run_is_measured_when_its_folder_holds_the_weights(tmp_path):
+    torch.manual_seed(0)
+    generator = UpsamplingGenerator(latent_dim=4, channels=3, image_size=8, num_classes=8, width=4).eval()
+    with_weights, without = tmp_path / "with", tmp_path / "without"
+    stored = {**entry("cdcgan-shapes", "projected", 100.0, 0.5), "file": "g.safetensors", "architecture": generator.config()}
+    with_weights.mkdir()
+    stored["sha256"] = save_state_dict(generator.state_dict(), with_weights / "g.safetensors")
+    write_manifest_entry(with_weights, stored, section="gans")
+    write_manifest_entry(without, {**stored, "file": "missing.safetensors"}, section="gans")
+    gan_trials.record_gan_trials([with_weights, without], data_dir=tmp_path / "data")
+    rows = gan_trials.read_json_summary("gan_trials", tmp_path / "data")["runs"]
+    assert rows[0]["class_diversity"] == pytest.approx(generated_class_diversity(generator, seed=0)) and rows[1]["class_diversity"] is None
+    assert f"| 50.0 % | {rows[0]['class_diversity']:.3f} | missed |" in gan_trials.gan_trials_section(tmp_path / "data")

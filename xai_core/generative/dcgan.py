@@ -15,6 +15,7 @@ import copy
 import warnings
 from abc import ABC, abstractmethod
 from functools import lru_cache
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -246,7 +247,9 @@ class ProjectedDiscriminator(Discriminator):
 
     ``network``'s blocks named by ``taps`` (BatchNorm in eval mode, no gradients to its weights; gradients still flow
     to the images) each feed a trainable head of two spectral-normalised 3x3 convolutions with LeakyReLU(0.2),
-    averaged over space: features Tensor[N, 2 * width * len(taps)].
+    averaged over space. With ``pixels`` the images themselves feed one more head, two spectral-normalised stride-2
+    4x4 convolutions: it sees what the frozen CNN was trained to ignore, such as colour.
+    Features Tensor[N, 2 * width * (len(taps) + pixels)].
     """
 
     def __init__(
@@ -259,6 +262,7 @@ class ProjectedDiscriminator(Discriminator):
         num_classes: int = 0,
         width: int = 32,
         classifier: bool = False,
+        pixels: bool = False,
     ):
         super().__init__()
         self.register_buffer("mean", torch.tensor(mean).view(1, -1, 1, 1))
@@ -277,7 +281,17 @@ class ProjectedDiscriminator(Discriminator):
             )
             for tap in tapped
         )
-        self._add_heads(2 * width * len(self.heads), num_classes, classifier)
+        self.pixel_head = (
+            nn.Sequential(
+                spectral_norm(nn.Conv2d(len(mean), width, 4, stride=2, padding=1)),
+                nn.LeakyReLU(0.2),
+                spectral_norm(nn.Conv2d(width, 2 * width, 4, stride=2, padding=1)),
+                nn.LeakyReLU(0.2),
+            )
+            if pixels
+            else None
+        )
+        self._add_heads(2 * width * (len(self.heads) + pixels), num_classes, classifier)
 
     def train(self, mode: bool = True) -> ProjectedDiscriminator:
         super().train(mode)
@@ -285,8 +299,12 @@ class ProjectedDiscriminator(Discriminator):
         return self
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
-        tapped = self.network((images - self.mean) / self.std).values()
-        return torch.cat([head(tap).mean(dim=(2, 3)) for head, tap in zip(self.heads, tapped, strict=True)], dim=1)
+        normalised = (images - self.mean) / self.std
+        heads, inputs = list(self.heads), list(self.network(normalised).values())
+        if self.pixel_head is not None:
+            heads.append(self.pixel_head)
+            inputs.append(normalised)
+        return torch.cat([head(tap).mean(dim=(2, 3)) for head, tap in zip(heads, inputs, strict=True)], dim=1)
 
 
 def sample_latents(count: int, latent_dim: int, seed: int) -> torch.Tensor:
@@ -330,4 +348,9 @@ def quality_warning(info: dict) -> str | None:
 def load_gan(gan_id: str) -> LatentGenerator:
     """The generator a manifest entry describes, with its sha256-checked weights, in eval mode
     (cached per process; generators are read-only at inference)."""
-    return GANS.load_network(gan_id, checkpoint_dirs(), build_generator, "a GAN generator", "GAN generator")
+    return load_gan_in(checkpoint_dirs(), gan_id)
+
+
+def load_gan_in(directories: list[Path], gan_id: str) -> LatentGenerator:
+    """:func:`load_gan` from the manifests of ``directories`` (a ``train-gan --out`` folder), not cached."""
+    return GANS.load_network(gan_id, list(directories), build_generator, "a GAN generator", "GAN generator")

@@ -1,5 +1,5 @@
 """The pinned GAN experiments behind docs/results.md (unified XAI framework paper, Table 2 and §4):
-FID beside the real-vs-real baseline, latent-explanation stability, synthetic augmentation, the bias
+FID beside the real-vs-real baseline, within-class diversity, latent-explanation stability, synthetic augmentation, the bias
 audit, TCAV and the explainability score. Each runs once per configuration (which includes the sha256
 of the checkpoints it uses) and is cached as JSON under ``runs/gan-results``.
 """
@@ -16,9 +16,10 @@ import numpy as np
 import torch
 
 from ..attribution.tcav import run_tcav
-from ..generative.dcgan import gan_info, load_gan
+from ..data import load_dataset
+from ..generative.dcgan import LatentGenerator, gan_info, load_gan
 from ..generative.latent import latent_deletion, latent_sensitivity, latent_stability, pca_directions, sefa_directions
-from ..generative.training import SHIPPED_GAN_DATASETS, score_generator
+from ..generative.training import SHIPPED_GAN_DATASETS, generate, score_generator
 from ..models.checkpoints import REPOSITORY_ROOT
 from ..models.registry import load_model, model_info
 from .augmentation import AugmentationSettings, bias_audit, run_augmentation, summarise_augmentation
@@ -64,6 +65,33 @@ def fid_over_seeds(gan_id: str, seeds: tuple[int, ...] = REPORT_SEEDS) -> dict:
     if "class_accuracy" in runs[0]:
         summary["class_accuracy"] = mean_std([r["class_accuracy"] for r in runs])
     return summary
+
+
+DIVERSITY_PER_CLASS = 100
+
+
+def class_diversity(images: torch.Tensor, labels: torch.Tensor) -> float:
+    """Within-class diversity of images Tensor[N, C, H, W] with labels Tensor[N]: per class, the standard deviation
+    (n - 1) of each pixel over that class's images, averaged over pixels; then the mean over classes. 0 when every
+    image of a class is the same (mode collapse)."""
+    return float(torch.stack([images[labels == label].std(dim=0).mean() for label in labels.unique()]).mean())
+
+
+def generated_class_diversity(generator: LatentGenerator, seed: int, per_class: int = DIVERSITY_PER_CLASS) -> float:
+    """:func:`class_diversity` of ``per_class`` samples of every class of a conditional generator (latent seed ``seed``)."""
+    labels = torch.arange(generator.num_classes).repeat_interleave(per_class)
+    return class_diversity(generate(generator, len(labels), seed, labels), labels)
+
+
+def diversity_over_seeds(gan_id: str, seeds: tuple[int, ...] = REPORT_SEEDS) -> dict:
+    """A conditional GAN's within-class diversity (mean and std over sampling seeds) beside the real test images'."""
+    generator = load_gan(gan_id)
+    test = load_dataset(gan_info(gan_id)["dataset"], "test")
+    return {
+        "generated": mean_std([generated_class_diversity(generator, seed) for seed in seeds]),
+        "real": class_diversity(test.float_images(), test.labels),
+        "per_class": DIVERSITY_PER_CLASS,
+    }
 
 
 def latent_summary(gan_id: str, samples: int = 256, k: int = 8) -> dict:
@@ -250,11 +278,12 @@ def tcav_result(
 
 
 def run_gan_experiments(rerun: bool = False, on_progress: Progress | None = None, root: Path | None = None) -> dict:
-    """Every GAN experiment of docs/results.md, cached: {"fid", "latent", "deletion", "augmentation", "audit", "score",
-    "tcav"}, and "gans": {GAN id: the sha256 of the weights they used}."""
+    """Every GAN experiment of docs/results.md, cached: {"fid", "diversity" (conditional GANs), "latent", "deletion",
+    "augmentation", "audit", "score", "tcav"}, and "gans": {GAN id: the sha256 of the weights they used}."""
     results: dict[str, Any] = {
         "gans": {},
         "fid": {},
+        "diversity": {},
         "latent": {},
         "deletion": {},
         "augmentation": {},
@@ -280,6 +309,8 @@ def run_gan_experiments(rerun: bool = False, on_progress: Progress | None = None
         stage(f"FID and latent stability of {gan_id}")
         config = {"gan": gan_id, "sha256": gan_info(gan_id)["sha256"], "seeds": list(REPORT_SEEDS)}
         results["fid"][gan_id] = cached("fid", config, lambda: fid_over_seeds(gan_id), rerun, root)
+        if gan_info(gan_id)["kind"] == "cdcgan":
+            results["diversity"][gan_id] = cached("diversity", config, lambda: diversity_over_seeds(gan_id), rerun, root)
         results["latent"][gan_id] = cached("latent", config, lambda: latent_summary(gan_id), rerun, root)
         results["deletion"][gan_id] = cached("latent-deletion", config, lambda: latent_deletion_over_seeds(gan_id), rerun, root)
         results["gans"][gan_id] = config["sha256"]

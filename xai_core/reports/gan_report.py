@@ -16,18 +16,20 @@ def _pm(summary: dict, digits: int = 2, scale: float = 1.0) -> str:
     return f"{summary['mean'] * scale:.{digits}f} ± {summary['std'] * scale:.{digits}f}"
 
 
-def fid_table(fid: dict[str, dict]) -> str:
+def fid_table(fid: dict[str, dict], diversity: dict[str, dict]) -> str:
     lines = [
-        "| GAN | dataset | parameters | epochs | FID (ours) | real vs real | FID / baseline | class accuracy |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| GAN | dataset | parameters | epochs | FID (ours) | real vs real | FID / baseline | class accuracy "
+        "| within-class diversity: generated / real |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for gan_id, result in fid.items():
         info = gan_info(gan_id)
         accuracy = _pm(result["class_accuracy"], 1, 100) + " %" if "class_accuracy" in result else "-"
         ratio = result["fid"]["mean"] / max(result["fid_real_vs_real"]["mean"], 1e-12)
+        spread = f"{_pm(diversity[gan_id]['generated'], 3)} / {diversity[gan_id]['real']:.3f}" if gan_id in diversity else "-"
         lines.append(
             f"| `{gan_id}` | {info['dataset']} | {info['parameters']:,} | {info['metrics']['epochs_run']} | {_pm(result['fid'])} "
-            f"| {_pm(result['fid_real_vs_real'])} | {ratio:.1f}x | {accuracy} |"
+            f"| {_pm(result['fid_real_vs_real'])} | {ratio:.1f}x | {accuracy} | {spread} |"
         )
     return "\n".join(lines)
 
@@ -223,6 +225,7 @@ def render_gan_markdown(results: dict, after_fid: str = "") -> str:
         + (f"; not for {', '.join(others)}." if others else ": the sensitivity ranking identifies latent variables that matter.")
     )
     scores, means = score_table(results["score"])
+    diversity_count = next(iter(results.get("diversity", {}).values()), {}).get("per_class", "-")
     order = sorted(means, key=lambda system: -sum(means[system]) / len(means[system]))
     paper_order = sorted(PAPER_TABLE_2, key=lambda system: -PAPER_TABLE_2[system]["score"])
     return f"""
@@ -239,9 +242,11 @@ Inception weights cannot be downloaded here: the numbers are on a different scal
 Inception FID (GAN 28.7, framework 29.3) and only comparable within a row. The yardstick beside every
 figure is the **real-vs-real baseline**: training images against the same test images, with the same
 number of samples (FID is biased by n). Class accuracy is the domain CNN's accuracy on samples of the
-conditioned class (chance is 1 / classes).
+conditioned class (chance is 1 / classes). Within-class diversity (conditional GANs) is the per-pixel standard
+deviation over the images of one class, averaged over pixels and classes: {diversity_count} samples per class,
+beside the real test images of each class; a generator that gives one image per class whatever the latent scores 0.
 
-{fid_table(results["fid"])}
+{fid_table(results["fid"], results.get("diversity", {}))}
 
 {"Conditional GANs that have not learnt their classes (class accuracy at most twice chance): " + ", ".join(unlearnt_conditionals(results["fid"])) + "; their rows below describe a failed generator." if unlearnt_conditionals(results["fid"]) else "Every conditional GAN produces its requested class well above chance."}
 

@@ -3,8 +3,8 @@ a GAN must meet to serve the latent-slider view (class accuracy by the domain CN
 real-vs-real baseline).
 
 ``report-results --gan-trials DIR ...`` reads the ``gans`` entries of each directory's manifest (a ``train-gan --out``
-directory, or ``checkpoints`` for the shipped GANs) and commits them as ``docs/data/gan_trials.json``; the report
-renders only from that file.
+directory, or ``checkpoints`` for the shipped GANs), measures the within-class diversity of the conditional runs whose
+weights the directory holds, and commits them as ``docs/data/gan_trials.json``; the report renders only from that file.
 """
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..generative.dcgan import MANIFEST_SECTION
+from ..data import load_dataset
+from ..generative.dcgan import MANIFEST_SECTION, load_gan_in
+from ..metrics.gan_experiments import DIVERSITY_PER_CLASS, class_diversity, generated_class_diversity
 from ..models.checkpoints import REPOSITORY_ROOT, read_manifest
 from .summaries import DATA_DIR, read_json_summary, write_json_summary
 
@@ -23,8 +25,16 @@ GOAL_FID_RATIO = 10.0
 HEADING = "### The shapes GANs: what was tried"
 
 
-def trial_row(entry: dict, source: str) -> dict:
-    """One run of a manifest entry: its recipe, length, single-sample FID (seed 0) and class accuracy, and command."""
+def trial_diversity(directory: Path, entry: dict) -> float | None:
+    """Within-class diversity (sampling seed 0) of a conditional run whose weights ``directory`` holds, else None."""
+    if not entry["training"]["conditional"] or not (directory / entry.get("file", "")).is_file():
+        return None
+    return generated_class_diversity(load_gan_in([directory], entry["id"]), seed=0)
+
+
+def trial_row(entry: dict, source: str, diversity: float | None = None) -> dict:
+    """One run of a manifest entry: its recipe, length, single-sample FID (seed 0), class accuracy and within-class
+    diversity (None when not measured), and command."""
     training, metrics = entry["training"], entry["metrics"]
     return {
         "id": entry["id"],
@@ -37,6 +47,7 @@ def trial_row(entry: dict, source: str) -> dict:
         "fid": metrics["fid"],
         "fid_real_vs_real": metrics["fid_real_vs_real"],
         "class_accuracy": metrics.get("class_accuracy"),
+        "class_diversity": diversity,
         "command": entry["command"],
         "sha256": entry["sha256"],
     }
@@ -48,10 +59,16 @@ def record_gan_trials(directories: Sequence[Path], data_dir: Path = DATA_DIR, da
     for directory in directories:
         directory = Path(directory).resolve()
         source = str(directory.relative_to(REPOSITORY_ROOT)) if directory.is_relative_to(REPOSITORY_ROOT) else str(directory)
-        rows += [trial_row(entry, source) for entry in read_manifest(directory, MANIFEST_SECTION) if entry["dataset"] == dataset]
+        rows += [
+            trial_row(entry, source, trial_diversity(directory, entry))
+            for entry in read_manifest(directory, MANIFEST_SECTION)
+            if entry["dataset"] == dataset
+        ]
     if not rows:
         raise ValueError(f"no {dataset} GAN in the manifests of {', '.join(map(str, directories))}")
-    return write_json_summary(SUMMARY_NAME, {"dataset": dataset, "runs": rows}, data_dir)
+    test = load_dataset(dataset, "test")
+    summary = {"dataset": dataset, "class_diversity_real": class_diversity(test.float_images(), test.labels), "runs": rows}
+    return write_json_summary(SUMMARY_NAME, summary, data_dir)
 
 
 def meets_goal(row: dict) -> bool:
@@ -76,14 +93,16 @@ def gan_trials_section(data_dir: Path = DATA_DIR) -> str:
     if summary is None:
         return f"{HEADING}\n\nNot recorded yet: `python -m xai_core report-results --gan-trials DIR ...`.\n"
     lines = [
-        "| GAN | recipe | from | epochs | steps | parameters | FID | FID / baseline | class accuracy | goal |",
-        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| GAN | recipe | from | epochs | steps | parameters | FID | FID / baseline | class accuracy | within-class diversity | goal |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for row in summary["runs"]:
         accuracy = "-" if row["class_accuracy"] is None else f"{100 * row['class_accuracy']:.1f} %"
+        diversity = "-" if row.get("class_diversity") is None else f"{row['class_diversity']:.3f}"
         lines.append(
             f"| `{row['id']}` | {row['recipe']} | `{row['source']}` | {row['epochs']} | {row['steps']:,} | {row['parameters']:,} "
-            f"| {row['fid']:.1f} | {row['fid'] / row['fid_real_vs_real']:.1f}x | {accuracy} | {'met' if meets_goal(row) else 'missed'} |"
+            f"| {row['fid']:.1f} | {row['fid'] / row['fid_real_vs_real']:.1f}x | {accuracy} | {diversity} "
+            f"| {'met' if meets_goal(row) else 'missed'} |"
         )
     commands = "\n".join(f"- `{row['id']}` ({row['recipe']}): `{row['command']}`" for row in summary["runs"])
     verdicts = " ".join(goal_sentence(row) for row in summary["runs"] if row["source"] == "checkpoints")
@@ -95,12 +114,16 @@ Single runs (training seed 0), scored once by `train-gan` (sampling seed 0; the 
 of the shipped GANs), from `docs/data/gan_trials.json`. Recipes: `dcgan` is Radford et al.'s; `sngan` adds the
 upsampling generator with class-conditional BatchNorm, the hinge loss, an EMA generator, DiffAugment and an AC-GAN
 head; `projected` is `sngan` whose discriminator reads the frozen `resnet-{summary["dataset"]}` (Projected GANs,
-Sauer et al., NeurIPS 2021). The judge, `vgg-{summary["dataset"]}`, never trains a generator.
+Sauer et al., NeurIPS 2021); `projected-diverse` adds a head on the pixels to that discriminator and the mode-seeking
+term of MSGAN (Mao et al., CVPR 2019) to the generator's loss. The judge, `vgg-{summary["dataset"]}`, never trains a generator.
 
 {chr(10).join(lines)}
 
 `from` is the directory whose manifest the row was read from: `checkpoints` rows are the shipped GANs; the others
-stay in the `runs/` folder of whoever recorded them, and their commands below retrain them. {verdicts}
+stay in the `runs/` folder of whoever recorded them, and their commands below retrain them. Within-class diversity
+(as in the FID table above; {DIVERSITY_PER_CLASS} samples per class, sampling seed 0) is measured for the conditional runs
+whose weights their folder still held ("-" otherwise); the real test images score {summary["class_diversity_real"]:.3f}.
+{verdicts}
 
 Commands:
 {commands}
