@@ -297,7 +297,6 @@ def generator_loss(loss: str, logits: torch.Tensor) -> torch.Tensor:
     return F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
 
 
-@torch.no_grad()
 def draw_labels(num_classes: int, count: int, generator: torch.Generator, paired: bool = False) -> torch.Tensor:
     """Uniform class labels Tensor[count] for generated images; ``paired``: images (0, 1), (2, 3), ... share a label,
     so that :func:`mode_seeking_loss` compares two latents of one class."""
@@ -319,6 +318,7 @@ def mode_seeking_loss(images: torch.Tensor, latents: torch.Tensor, eps: float = 
     return 1 / (image_distance / latent_distance + eps)
 
 
+@torch.no_grad()
 def recalibrate_batchnorm(generator: LatentGenerator, seed: int, batches: int = 40, batch_size: int = 64) -> None:
     """Re-estimate every BatchNorm's running statistics in ``generator`` as the plain mean over ``batches`` seeded batches
     of latents (and uniformly drawn labels), leaving its weights and mode as they were.
