@@ -122,7 +122,7 @@ def test_quality_warning_flags_failed_generators_only():
     assert dcgan.quality_warning({"id": "unscored", "classes": [], "metrics": {}}) is None
 
 
-def test_no_shipped_gan_is_flagged_since_the_shapes_gans_use_the_projected_recipes():
+def test_no_shipped_gan_is_flagged_since_the_shapes_gans_use_the_projected_recipe():
     shipped = {e["id"]: e for e in read_manifest(dcgan.checkpoint_dirs()[0], "gans")}
     if len(shipped) < 6:
         pytest.skip("the shipped GANs are not all in the manifest")
@@ -130,6 +130,6 @@ def test_no_shipped_gan_is_flagged_since_the_shapes_gans_use_the_projected_recip
     recipes = {gan_id: entry["training"].get("recipe", "dcgan") for gan_id, entry in shipped.items()}
     assert {gan_id: recipe for gan_id, recipe in recipes.items() if recipe.startswith("projected")} == {
         "dcgan-shapes": "projected",
-        "cdcgan-shapes": "projected-diverse",
+        "cdcgan-shapes": "projected",
     }
     assert recipes == {config.gan_id: config.recipe for config in shipped_gan_configs()}  # the manifest matches the code

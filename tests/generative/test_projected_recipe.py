@@ -134,7 +134,7 @@ def test_paired_labels_share_a_class_per_pair_and_unpaired_draws_are_unchanged()
 
 def test_the_diverse_recipe_reads_pixels_and_adds_the_mode_seeking_term(tmp_path, monkeypatch):
     recipe = RECIPES["projected-diverse"]
-    assert recipe.pixel_head and recipe.mode_seeking == 1.0 and recipe.projection == "resnet"
+    assert recipe.pixel_head and recipe.mode_seeking == 0.2 and recipe.projection == "resnet"
     assert build_discriminator(GANConfig("mnist", True, recipe="projected-diverse", width=4), 1, 28, 10).pixel_head is not None
     seen = []
     monkeypatch.setattr(

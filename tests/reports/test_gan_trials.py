@@ -83,3 +83,22 @@ def test_the_diversity_of_a_conditional_run_is_measured_when_its_folder_holds_th
     rows = gan_trials.read_json_summary("gan_trials", tmp_path / "data")["runs"]
     assert rows[0]["class_diversity"] == pytest.approx(generated_class_diversity(generator, seed=0)) and rows[1]["class_diversity"] is None
     assert f"| 50.0 % | {rows[0]['class_diversity']:.3f} | missed |" in gan_trials.gan_trials_section(tmp_path / "data")
+
+
+def test_the_diversity_sentence_sets_the_shipped_run_beside_the_trial_closest_to_the_real_images():
+    def row(source, recipe, diversity, fid=115.0, accuracy=0.639):
+        return {
+            "id": "cdcgan-shapes",
+            "source": source,
+            "recipe": recipe,
+            "class_diversity": diversity,
+            "fid": fid,
+            "class_accuracy": accuracy,
+        }
+
+    runs = [row("checkpoints", "projected", 0.05), row("a", "sngan", 0.12), row("b", "projected-diverse", 0.21), row("c", "dcgan", None)]
+    assert gan_trials.diversity_sentence(runs, real=0.2) == (
+        "The shipped `cdcgan-shapes` varies within a class 25% as much as the real images; the trial closest to the real "
+        "images, `projected-diverse` (`b`), 105%, at FID 115.0 and class accuracy 63.9%."
+    )
+    assert gan_trials.diversity_sentence(runs[1:], real=0.2) == ""

@@ -87,6 +87,22 @@ def goal_sentence(row: dict) -> str:
     return f"`{row['id']}`: class accuracy {row['class_accuracy']:.1%} ({met} the {GOAL_CLASS_ACCURACY:.0%} goal), {fid}."
 
 
+def diversity_sentence(runs: list[dict], real: float) -> str:
+    """The shipped conditional run's within-class diversity as a share of the real images', beside the measured trial
+    closest to the real images' ("" when neither is measured)."""
+    measured = [row for row in runs if row.get("class_diversity") is not None]
+    shipped = [row for row in measured if row["source"] == "checkpoints"]
+    trials = [row for row in measured if row["source"] != "checkpoints"]
+    if not shipped or not trials:
+        return ""
+    closest = min(trials, key=lambda row: abs(row["class_diversity"] - real))
+    return (
+        f"The shipped `{shipped[0]['id']}` varies within a class {shipped[0]['class_diversity'] / real:.0%} as much as the real "
+        f"images; the trial closest to the real images, `{closest['recipe']}` (`{closest['source']}`), "
+        f"{closest['class_diversity'] / real:.0%}, at FID {closest['fid']:.1f} and class accuracy {closest['class_accuracy']:.1%}."
+    )
+
+
 def gan_trials_section(data_dir: Path = DATA_DIR) -> str:
     """The trials subsection of docs/results.md from its committed summary."""
     summary = read_json_summary(SUMMARY_NAME, data_dir)
@@ -123,6 +139,7 @@ term of MSGAN (Mao et al., CVPR 2019) to the generator's loss. The judge, `vgg-{
 stay in the `runs/` folder of whoever recorded them, and their commands below retrain them. Within-class diversity
 (as in the FID table above; {DIVERSITY_PER_CLASS} samples per class, sampling seed 0) is measured for the conditional runs
 whose weights their folder still held ("-" otherwise); the real test images score {summary["class_diversity_real"]:.3f}.
+{diversity_sentence(summary["runs"], summary["class_diversity_real"])}
 {verdicts}
 
 Commands:
