@@ -83,13 +83,18 @@ def generated_class_diversity(generator: LatentGenerator, seed: int, per_class: 
     return class_diversity(generate(generator, len(labels), seed, labels), labels)
 
 
+def real_class_diversity(dataset: str) -> float:
+    """:func:`class_diversity` of a dataset's real test images, the yardstick beside a GAN's."""
+    test = load_dataset(dataset, "test")
+    return class_diversity(test.float_images(), test.labels)
+
+
 def diversity_over_seeds(gan_id: str, seeds: tuple[int, ...] = REPORT_SEEDS) -> dict:
     """A conditional GAN's within-class diversity (mean and std over sampling seeds) beside the real test images'."""
     generator = load_gan(gan_id)
-    test = load_dataset(gan_info(gan_id)["dataset"], "test")
     return {
         "generated": mean_std([generated_class_diversity(generator, seed) for seed in seeds]),
-        "real": class_diversity(test.float_images(), test.labels),
+        "real": real_class_diversity(gan_info(gan_id)["dataset"]),
         "per_class": DIVERSITY_PER_CLASS,
     }
 

@@ -12,9 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..data import load_dataset
 from ..generative.dcgan import MANIFEST_SECTION, load_gan_in
-from ..metrics.gan_experiments import DIVERSITY_PER_CLASS, class_diversity, generated_class_diversity
+from ..metrics.gan_experiments import DIVERSITY_PER_CLASS, generated_class_diversity, real_class_diversity
 from ..models.checkpoints import REPOSITORY_ROOT, read_manifest
 from .summaries import DATA_DIR, read_json_summary, write_json_summary
 
@@ -66,8 +65,7 @@ def record_gan_trials(directories: Sequence[Path], data_dir: Path = DATA_DIR, da
         ]
     if not rows:
         raise ValueError(f"no {dataset} GAN in the manifests of {', '.join(map(str, directories))}")
-    test = load_dataset(dataset, "test")
-    summary = {"dataset": dataset, "class_diversity_real": class_diversity(test.float_images(), test.labels), "runs": rows}
+    summary = {"dataset": dataset, "class_diversity_real": real_class_diversity(dataset), "runs": rows}
     return write_json_summary(SUMMARY_NAME, summary, data_dir)
 
 
