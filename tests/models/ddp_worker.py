@@ -1,7 +1,8 @@
-"""Run by tests/models/test_distributed.py, under ``torchrun`` and alone: ``train-cnn`` then ``train-gan``
-through the CLI on tiny settings, one intra-op thread. Writes ``<out>/rank<rank>.pt``: the world size,
-whether a process group was left open, this rank's trained weights (CNN, DCGAN generator and
-discriminator) and the gradients each optimiser took its first step with (after DDP's averaging).
+"""Run by tests/models/test_distributed.py, under ``torchrun`` and alone: ``train-cnn`` then ``train-gan`` once per
+recipe of ``GAN_RECIPES`` through the CLI on tiny settings, one intra-op thread. Writes ``<out>/rank<rank>.pt``: the
+world size, whether a process group was left open, this rank's trained weights (CNN; each recipe's generator and
+discriminator, keyed ``generator-<recipe>``) and the gradients each optimiser took its first step with (after DDP's
+averaging).
 Each rank gets its own ``--out`` and ``--run-dir`` under ``<out>/rank<rank>``, so what a rank wrote shows.
 
 Training runs in float64 (default dtype, and every network casts its floating inputs to float64): two ranks
@@ -10,12 +11,15 @@ grows over Adam steps past any tolerance one could defend on every CPU; in float
 so a wrong average (a factor, not a rounding) stands out by many orders of magnitude.
 
 The CNN is a one-conv network with BatchNorm, put in place of the architecture ``train_cnn`` builds:
-the training code path is the real one.
+the training code path is the real one. The GANs train on the first ``GAN_IMAGES`` images of the split, and the EMA
+generator's BatchNorm re-estimate (rank 0 alone, after training) uses 2 batches, to keep the run short.
 
 Negative control: with ``XAI_TEST_HALVE_RANK=<r>`` rank ``r`` halves its own gradients before DDP averages
 them, so DDP trains on a wrong average; the test shows its comparison then fails.
 """
 
+import dataclasses
+import functools
 import os
 import sys
 from pathlib import Path
@@ -49,6 +53,10 @@ CNN_ARGUMENTS = [
     "1",
     "--quiet",
 ]
+GAN_IMAGES = 126  # the first 126 training images in batches of 63: two batches, each split unevenly over two ranks
+# every recipe whose training is the same under DDP as alone; ``projected-diverse`` is not: its mode-seeking term is
+# computed on each rank's shard (``mode_seeking_loss``)
+GAN_RECIPES = ("dcgan", "sngan", "projected")
 GAN_ARGUMENTS = [
     "train-gan",
     "--dataset",
@@ -64,8 +72,6 @@ GAN_ARGUMENTS = [
     "8",
     "--latent-dim",
     "8",
-    "--id",
-    "ddp-cdcgan",
     "--no-fid",
     "--threads",
     "1",
@@ -85,14 +91,25 @@ def one_conv_cnn(in_channels: int, num_classes: int) -> nn.Module:
     )
 
 
+def first_images(load_dataset):
+    """``load_dataset`` keeping only the first ``GAN_IMAGES`` images of a split (with their labels and masks)."""
+
+    def load(*args, **kwargs):
+        data = load_dataset(*args, **kwargs)
+        masks = None if data.masks is None else data.masks[:GAN_IMAGES]
+        return dataclasses.replace(data, images=data.images[:GAN_IMAGES], labels=data.labels[:GAN_IMAGES], masks=masks)
+
+    return load
+
+
 def float64_inputs(module: nn.Module, inputs: tuple) -> tuple:
     """Forward pre-hook: floating-point inputs (float32 images) cast to float64, the rest (labels) untouched."""
     return tuple(x.double() if torch.is_tensor(x) and x.is_floating_point() else x for x in inputs)
 
 
 def halve_gradients(module: nn.Module) -> None:
-    """Every parameter's gradient halved as it arrives, before DDP's all-reduce sees it."""
-    for parameter in module.parameters():
+    """Every trained parameter's gradient halved as it arrives, before DDP's all-reduce sees it."""
+    for parameter in filter(lambda p: p.requires_grad, module.parameters()):
         parameter.register_hook(lambda gradient: gradient * 0.5)
 
 
@@ -109,17 +126,25 @@ def recording(built: dict, name: str, build, halve: bool):
     return record
 
 
-def first_step_recording(optimiser_class: type, gradients: list) -> type:
-    """``optimiser_class`` that appends the gradients of its first step to ``gradients``."""
+def first_step_recording(optimiser_class: type, gradients: dict) -> type:
+    """``optimiser_class`` that keeps the gradients of its first step in ``gradients[id(its first parameter)]``, as
+    {id(parameter): gradient} for the parameters that have one."""
 
     class FirstStepRecording(optimiser_class):
         def step(self, *args, **kwargs):
             if not getattr(self, "recorded", False):
                 self.recorded = True
-                gradients.append([p.grad.detach().clone() for group in self.param_groups for p in group["params"]])
+                parameters = [p for group in self.param_groups for p in group["params"]]
+                gradients[id(parameters[0])] = {id(p): p.grad.detach().clone() for p in parameters if p.grad is not None}
             return super().step(*args, **kwargs)
 
     return FirstStepRecording
+
+
+def named_first_gradients(module: nn.Module, gradients: dict) -> dict:
+    """{parameter name: first-step gradient} of ``module``, whose optimiser took all its parameters."""
+    by_id = gradients[id(next(module.parameters()))]
+    return {name: by_id[id(parameter)] for name, parameter in module.named_parameters() if id(parameter) in by_id}
 
 
 def main(out: Path) -> None:
@@ -127,21 +152,27 @@ def main(out: Path) -> None:
     halve = os.environ.get("XAI_TEST_HALVE_RANK") == str(rank)
     torch.set_default_dtype(torch.float64)
     built: dict = {}
-    gradients: list = []  # the CNN's AdamW, then the DCGAN generator's and discriminator's Adam, in creation order
+    gradients: dict = {}  # per optimiser (the CNN's AdamW, each recipe's generator's and discriminator's Adam)
     cnn_training.build_model = recording(built, "cnn", lambda arch, in_channels, num_classes: one_conv_cnn(in_channels, num_classes), halve)
-    gan_training.build_generator = recording(built, "generator", gan_training.build_generator, halve)
-    gan_training.DCGANDiscriminator = recording(built, "discriminator", gan_training.DCGANDiscriminator, halve)
+    build_generator, build_discriminator = gan_training.build_generator, gan_training.build_discriminator
+    gan_training.load_dataset = first_images(gan_training.load_dataset)
+    # the EMA generator's BatchNorm re-estimate runs on rank 0 alone and trains nothing: 2 batches, not 40 (float64 convs are slow)
+    gan_training.recalibrate_batchnorm = functools.partial(gan_training.recalibrate_batchnorm, batches=2)
     torch.optim.AdamW = first_step_recording(torch.optim.AdamW, gradients)
     torch.optim.Adam = first_step_recording(torch.optim.Adam, gradients)
     mine = out / f"rank{rank}"
     assert cli(CNN_ARGUMENTS + ["--out", str(mine / "checkpoints")]) == 0
-    assert cli(GAN_ARGUMENTS + ["--out", str(mine / "checkpoints"), "--run-dir", str(mine / "gan-run")]) == 0
+    for recipe in GAN_RECIPES:
+        gan_training.build_generator = recording(built, f"generator-{recipe}", build_generator, halve)
+        gan_training.build_discriminator = recording(built, f"discriminator-{recipe}", build_discriminator, halve)
+        arguments = ["--recipe", recipe, "--id", f"ddp-{recipe}", "--out", str(mine / "checkpoints"), "--run-dir", str(mine / recipe)]
+        assert cli(GAN_ARGUMENTS + arguments) == 0
     torch.save(
         {
             "world_size": int(os.environ.get("WORLD_SIZE", "1")),
             "group_left_open": dist.is_initialized(),
             "weights": {name: module.state_dict() for name, module in built.items()},
-            "first_gradients": dict(zip(("cnn", "generator", "discriminator"), gradients)),
+            "first_gradients": {name: named_first_gradients(module, gradients) for name, module in built.items()},
         },
         out / f"rank{rank}.pt",
     )
