@@ -14,6 +14,7 @@ ENGINE = Path(__file__).resolve().parents[1] / "xai_core"
 LAYERS = {
     "versions": 0,
     "imaging": 0,
+    "spread": 0,
     "data": 0,
     "models": 1,
     "attribution": 2,

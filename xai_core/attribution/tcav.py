@@ -41,6 +41,7 @@ from torch.utils.data import DataLoader
 
 from ..data.concepts import build_concept, class_images, random_concept_sets
 from ..models.card import ModelCard
+from ..spread import sample_std
 from ..versions import library_versions
 from .hooks import conv_layers_in_execution_order, inplace_activations_disabled
 
@@ -151,7 +152,7 @@ class ConceptScore:
 
     @property
     def score_std(self) -> float:
-        return float(np.std(self.run_scores))
+        return sample_std(self.run_scores)
 
     @property
     def magnitude(self) -> float:
@@ -197,7 +198,7 @@ class TCAVResult:
 
     @property
     def random_std(self) -> float:
-        return float(np.std(self.random_run_scores))
+        return sample_std(self.random_run_scores)
 
     def concept(self, name: str) -> ConceptScore:
         for score in self.concepts:

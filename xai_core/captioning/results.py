@@ -20,10 +20,11 @@ import torch
 
 from ..data.captioning import load_captioning, make_scene
 from ..explainers import METHOD_LABELS
-from ..metrics.gan_experiments import cached, mean_std
+from ..metrics.gan_experiments import cached
 from ..models.checkpoints import USER_CHECKPOINT_DIR, CheckpointError
 from ..reports.results import CAPTIONING_SECTION_HEADING, RESULTS_PATH, render_document
 from ..reports.summaries import DATA_DIR, read_json_summary, write_json_summary
+from ..spread import mean_std
 from .model import captioner_info, load_captioner
 from .training import SHIPPED_CAPTIONER, caption_images, train_captioner
 from .words import CAPTION_METHODS, word_explanations, word_objects, word_table

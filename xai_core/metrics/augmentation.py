@@ -24,6 +24,7 @@ from ..generative.dcgan import LatentGenerator
 from ..generative.training import generate, grid_labels
 from ..models.card import ModelCard
 from ..models.training import TrainConfig, train_cnn
+from ..spread import sample_std
 from .faithfulness import drop_percentages, energy_confidences, maps_like, target_probabilities
 
 Progress = Callable[[float, str], None]
@@ -87,12 +88,12 @@ def run_augmentation(settings: AugmentationSettings, generator: LatentGenerator,
 
 
 def summarise_augmentation(rows: list[dict]) -> list[dict]:
-    """Per condition: accuracy mean and std (population over seeds) and the number of seeds."""
+    """Per condition: accuracy mean and sample std over seeds, and the number of seeds."""
     summary = []
     for condition in dict.fromkeys(row["condition"] for row in rows):
         values = np.array([row["test_accuracy"] for row in rows if row["condition"] == condition])
         summary.append(
-            {"condition": condition, "accuracy_mean": float(values.mean()), "accuracy_std": float(values.std()), "seeds": len(values)}
+            {"condition": condition, "accuracy_mean": float(values.mean()), "accuracy_std": sample_std(values), "seeds": len(values)}
         )
     return summary
 
@@ -154,9 +155,9 @@ def bias_audit(
                     "class": name,
                     "metric": metric,
                     "real_mean": float(a.mean()),
-                    "real_std": float(a.std()),
+                    "real_std": sample_std(a),
                     "synthetic_mean": float(b.mean()),
-                    "synthetic_std": float(b.std()),
+                    "synthetic_std": sample_std(b),
                     "ks_statistic": float(test_result.statistic),
                     "p_value": float(test_result.pvalue),
                 }

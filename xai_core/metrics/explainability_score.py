@@ -40,6 +40,7 @@ from ..generative.dcgan import LatentGenerator, sample_latents
 from ..generative.latent import latent_stability
 from ..generative.training import grid_labels
 from ..models.card import ModelCard
+from ..spread import sample_std
 from .faithfulness import average_drop, maps_like
 from .localisation import energy_pointing_game
 from .robustness import salt_and_pepper
@@ -181,7 +182,7 @@ def score_systems(
 
 
 def summarise_scores(rows: list[ScoreRow]) -> list[dict]:
-    """Per system: score and each part as mean and std (population) over seeds."""
+    """Per system: score and each part as mean and sample std over seeds."""
     summary = []
     for system in SYSTEMS:
         chosen = [row for row in rows if row.system == system]
@@ -190,11 +191,11 @@ def summarise_scores(rows: list[ScoreRow]) -> list[dict]:
         entry = {
             "system": system,
             "score_mean": float(np.mean([r.score for r in chosen])),
-            "score_std": float(np.std([r.score for r in chosen])),
+            "score_std": sample_std([r.score for r in chosen]),
             "seeds": len(chosen),
         }
         for part in PART_WEIGHTS:
             values = [r.parts[part] for r in chosen]
-            entry[f"{part}_mean"], entry[f"{part}_std"] = float(np.mean(values)), float(np.std(values))
+            entry[f"{part}_mean"], entry[f"{part}_std"] = float(np.mean(values)), sample_std(values)
         summary.append(entry)
     return summary

@@ -22,8 +22,9 @@ from ..generative.latent import latent_deletion, latent_sensitivity, latent_stab
 from ..generative.training import SHIPPED_GAN_DATASETS, generate, score_generator
 from ..models.checkpoints import REPOSITORY_ROOT
 from ..models.registry import load_model, model_info
+from ..spread import mean_std
 from .augmentation import AugmentationSettings, bias_audit, run_augmentation, summarise_augmentation
-from .explainability_score import score_systems, summarise_scores
+from .explainability_score import ScoreRow, score_systems, summarise_scores
 
 GAN_RESULTS_DIR = REPOSITORY_ROOT / "runs" / "gan-results"
 REPORT_SEEDS = (0, 1, 2)
@@ -44,11 +45,6 @@ def cached(name: str, config: dict, compute: Callable[[], Any], rerun: bool = Fa
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"name": name, "config": config, "result": result}, indent=1) + "\n")
     return result
-
-
-def mean_std(values: list[float]) -> dict[str, float]:
-    """Mean and sample standard deviation (n - 1; 0 for a single value), as the evaluation tables report them."""
-    return {"mean": float(np.mean(values)), "std": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0}
 
 
 def fid_over_seeds(gan_id: str, seeds: tuple[int, ...] = REPORT_SEEDS) -> dict:
@@ -224,12 +220,10 @@ def score_result(
 
     def compute() -> dict:
         rows = score_systems(load_model(config["model"]), load_gan(config["gan"]), dataset, images, seeds, on_progress)
-        return {
-            "rows": [{"system": r.system, "seed": r.seed, "parts": r.parts, "score": r.score} for r in rows],
-            "summary": summarise_scores(rows),
-        }
+        return {"rows": [{"system": r.system, "seed": r.seed, "parts": r.parts, "score": r.score} for r in rows]}
 
-    return cached("score", config, compute, rerun, root)
+    rows = cached("score", config, compute, rerun, root)["rows"]
+    return {"rows": rows, "summary": summarise_scores([ScoreRow(row["system"], row["seed"], row["parts"]) for row in rows])}
 
 
 # (model, class index, concepts): the concepts of each dataset on one class; the biased CNN should lean on colour

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from ..generative.dcgan import gan_info
 from ..generative.training import shipped_gan_configs, train_gan
-from ..metrics.gan_experiments import mean_std
 from ..models.checkpoints import REPOSITORY_ROOT
+from ..spread import mean_std
 from .summaries import DATA_DIR, read_json_summary, write_json_summary
 
 RUN_ROOT = REPOSITORY_ROOT / "runs" / "gan-dynamics"

@@ -8,7 +8,7 @@ from scipy.stats import ttest_ind
 from ..generative.dcgan import gan_info
 from ..metrics.augmentation import AUDIT_METRICS
 from ..metrics.explainability_score import PART_WEIGHTS
-from ..metrics.gan_experiments import mean_std
+from ..spread import mean_std
 from .charts import PAPER_TABLE_2
 
 
@@ -189,13 +189,12 @@ def tcav_table(tcav: dict[str, list[dict]]) -> str:
     for model_id, rows in tcav.items():
         for concept in dict.fromkeys(row["concept"] for row in rows):
             chosen = [row for row in rows if row["concept"] == concept]
-            scores = [row["tcav_score"] for row in chosen]
-            mean, std = sum(scores) / len(scores), (sum((s - sum(scores) / len(scores)) ** 2 for s in scores) / len(scores)) ** 0.5
+            score = mean_std([row["tcav_score"] for row in chosen])
             random_mean = sum(row["random_mean"] for row in chosen) / len(chosen)
             accuracy = sum(row["cav_accuracy"] for row in chosen) / len(chosen)
             p_values = ", ".join(f"{row['p_value']:.2g}" for row in chosen)
             lines.append(
-                f"| `{model_id}` | {chosen[0]['class']} | {chosen[0]['layer']} | {concept} | {mean:.3f} ± {std:.3f} "
+                f"| `{model_id}` | {chosen[0]['class']} | {chosen[0]['layer']} | {concept} | {score['mean']:.3f} ± {score['std']:.3f} "
                 f"| {random_mean:.3f} | {p_values} "
                 f"| {sum(row['significant'] for row in chosen)} / {len(chosen)} | {accuracy:.2f} |"
             )
