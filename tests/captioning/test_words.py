@@ -137,7 +137,8 @@ def test_captioning_results_section_from_the_shipped_captioner(tmp_path):
     markdown = render_captioning_markdown(results)
     assert markdown.startswith("## Captioning: explaining a captioner word by word")
     assert "| LSFT-GAN |" in markdown and "| uniform map (chance) |" in markdown
-    assert "LSFT localises subjects better than Grad-CAM" in markdown
+    assert "LSFT localises subjects better than Grad-CAM" in markdown and "| claim (paper §4.3.7) |" in markdown
+    assert "25 volunteers\nfound LSFT-GAN's interpretations better than Grad-CAM's on 7 of 10 questions" in markdown  # §6.2
     # docs/results.md renders the section from its committed JSON summary: the round trip changes nothing
     write_json_summary(SUMMARY_NAME, results, tmp_path / "data")
     assert captioning_section(tmp_path / "data") == markdown

@@ -102,3 +102,17 @@ def test_the_diversity_sentence_sets_the_shipped_run_beside_the_trial_closest_to
         "images, `projected-diverse` (`b`), 105%, at FID 115.0 and class accuracy 63.9%."
     )
     assert gan_trials.diversity_sentence(runs[1:], real=0.2) == ""
+
+
+def test_a_run_recorded_into_checkpoints_but_kept_elsewhere_retrains_into_its_own_folder():
+    command = "python -m xai_core train-gan --dataset shapes --seed 0 --epochs 30 --conditional --recipe projected"
+    moved = {"id": "cdcgan-shapes", "source": "runs/shapes-trials/projected-30", "command": f"{command} --out checkpoints"}
+    assert gan_trials.retrain_command(moved) == (
+        f"{command} --id cdcgan-shapes-projected-30 --out runs/shapes-trials/projected-30 --run-dir runs/shapes-trials/projected-30/run"
+    )
+    shipped = {**moved, "source": "checkpoints"}
+    assert gan_trials.retrain_command(shipped) == f"{command} --out checkpoints"
+    own_id = {"id": "x", "source": "runs/t", "command": f"{command} --id x --out checkpoints"}
+    assert gan_trials.retrain_command(own_id) == f"{command} --id x --out runs/t --run-dir runs/t/run"
+    elsewhere = {"id": "x", "source": "runs/t", "command": f"{command} --id x --out runs/t"}
+    assert gan_trials.retrain_command(elsewhere) == elsewhere["command"]

@@ -82,8 +82,10 @@ def _listed(gan_ids: list[str]) -> str:
     return ", ".join(f"`{gan_id}`" for gan_id in gan_ids)
 
 
-def _at(record: dict, value: str) -> str:
-    return f"{record[value]['mean']:.2f} ± {record[value]['std']:.2f}"
+def _at(record: dict, value: str, seeds: int) -> str:
+    """The mean of ``value`` at ``record``'s epoch, ± its sample std when more than one seed gives one."""
+    mean = f"{record[value]['mean']:.2f}"
+    return f"{mean} ± {record[value]['std']:.2f}" if seeds > 1 else mean
 
 
 def gan_dynamics_section(gan_ids: Sequence[str], data_dir: Path = DATA_DIR) -> str:
@@ -104,15 +106,15 @@ def gan_dynamics_section(gan_ids: Sequence[str], data_dir: Path = DATA_DIR) -> s
             entry = {"sha256": gan_info(gan_id)["sha256"], **dynamics_over_seeds({0: gan_info(gan_id)["history"]})}
         if gan_info(gan_id)["sha256"] != entry["sha256"]:
             stale.append(gan_id)
-        epochs = entry["epochs"]
+        epochs, seeds = entry["epochs"], len(entry["seeds"])
         first, middle, last = epochs[0], epochs[(len(epochs) - 1) // 2], epochs[-1]
         last_gap = last["d_real"]["mean"] - last["d_fake"]["mean"]
         if last_gap < first["d_real"]["mean"] - first["d_fake"]["mean"]:
             closing.append(gan_id)
         lines.append(
             f"| `{gan_id}` | {', '.join(map(str, entry['seeds']))} | {len(epochs)} | "
-            + " | ".join(f"{_at(r, 'd_real')} / {_at(r, 'd_fake')} (epoch {r['epoch']})" for r in (first, middle, last))
-            + f" | {_at(last, 'loss_g')} / {_at(last, 'loss_d')} | {last_gap:.2f} |"
+            + " | ".join(f"{_at(r, 'd_real', seeds)} / {_at(r, 'd_fake', seeds)} (epoch {r['epoch']})" for r in (first, middle, last))
+            + f" | {_at(last, 'loss_g', seeds)} / {_at(last, 'loss_d', seeds)} | {last_gap:.2f} |"
         )
     notes = []
     if closing:
@@ -131,7 +133,7 @@ def gan_dynamics_section(gan_ids: Sequence[str], data_dir: Path = DATA_DIR) -> s
         )
     return f"""{HEADING}
 
-Per-epoch means over the training batches, mean ± sample std over training seeds, from
+Per-epoch means over the training batches, mean ± sample std over training seeds (a row of one seed has no ±), from
 `docs/data/gan_dynamics.json`: seed 0 is the shipped GAN, seeds 1 and 2 retrain its configuration
 (`report-results --gan-dynamics`). GAN Studio plots every epoch of the shipped GAN and exports it as CSV.
 D(real) and D(fake) are the discriminator's mean probabilities that real and generated batches are real

@@ -52,6 +52,17 @@ def trial_row(entry: dict, source: str, diversity: float | None = None) -> dict:
     }
 
 
+def retrain_command(row: dict) -> str:
+    """The command that retrains ``row``'s run into its own folder. A run recorded through ``reproduce-checkpoints``
+    (``--out checkpoints``) but read from another folder gets that folder as ``--out`` and ``--run-dir`` and an id of
+    its own (a shipped id cannot be written outside ``checkpoints``), so that retraining it leaves the shipped GANs be."""
+    command = row["command"]
+    if row["source"] == "checkpoints" or not command.endswith(" --out checkpoints"):
+        return command
+    own_id = "" if " --id " in command else f" --id {row['id']}-{Path(row['source']).name}"
+    return command.removesuffix(" --out checkpoints") + f"{own_id} --out {row['source']} --run-dir {row['source']}/run"
+
+
 def record_gan_trials(directories: Sequence[Path], data_dir: Path = DATA_DIR, dataset: str = DATASET) -> Path:
     """Write the summary of every ``dataset`` GAN in the manifests of ``directories``, in the order given."""
     rows = []
@@ -118,7 +129,7 @@ def gan_trials_section(data_dir: Path = DATA_DIR) -> str:
             f"| {row['fid']:.1f} | {row['fid'] / row['fid_real_vs_real']:.1f}x | {accuracy} | {diversity} "
             f"| {'met' if meets_goal(row) else 'missed'} |"
         )
-    commands = "\n".join(f"- `{row['id']}` ({row['recipe']}): `{row['command']}`" for row in summary["runs"])
+    commands = "\n".join(f"- `{row['id']}` ({row['recipe']}): `{retrain_command(row)}`" for row in summary["runs"])
     verdicts = " ".join(goal_sentence(row) for row in summary["runs"] if row["source"] == "checkpoints")
     return f"""{HEADING}
 
@@ -134,7 +145,9 @@ term of MSGAN (Mao et al., CVPR 2019) to the generator's loss. The judge, `vgg-{
 {chr(10).join(lines)}
 
 `from` is the directory whose manifest the row was read from: `checkpoints` rows are the shipped GANs; the others
-stay in the `runs/` folder of whoever recorded them, and their commands below retrain them. Within-class diversity
+stay in the `runs/` folder of whoever recorded them, and their commands below retrain them into that folder (a run
+recorded through `reproduce-checkpoints` gets an id of its own there, as a shipped id is only written to `checkpoints`).
+Within-class diversity
 (as in the FID table above; {DIVERSITY_PER_CLASS} samples per class, sampling seed 0) is measured for the conditional runs
 whose weights their folder still held ("-" otherwise); the real test images score {summary["class_diversity_real"]:.3f}.
 {diversity_sentence(summary["runs"], summary["class_diversity_real"])}
