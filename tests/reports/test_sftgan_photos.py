@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from xai_core.models.checkpoints import save_state_dict, write_manifest_entry
-from xai_core.reports import results
+from xai_core.reports import results, sftgan_photos
 from xai_core.reports.sftgan_photos import (
     LAST_BLOCK,
     LINEAR_READOUT,
@@ -18,6 +18,7 @@ from xai_core.reports.sftgan_photos import (
     CGMABatch,
     fit_linear_readout,
     linear_readout,
+    model_conv_layers,
     photo_generators,
     photos_section,
 )
@@ -63,7 +64,15 @@ def _summary(dices: dict[str, float], readout: float = 0.72) -> dict:
             MODEL: {g: scores(dices[g]) for g in runs} | baselines,
             STRESS_MODEL: {g: scores(0.7) for g in runs} | baselines,
         },
+        "conv_layers": {MODEL: 30, STRESS_MODEL: 53},
     }
+
+
+@pytest.fixture
+def five_train_photos(monkeypatch):
+    """photo_views with 5 train photos and 2 test photos: the section counts them from the code, not from its text."""
+    names = {"train": ["a", "b", "c", "d", "e"], "test": ["x", "y"]}
+    monkeypatch.setattr(sftgan_photos, "photo_names", lambda split: names[split])
 
 
 def test_the_section_reads_the_summary_and_the_verdict_follows_the_mean_over_seeds(tmp_path):
@@ -78,16 +87,73 @@ def test_the_section_reads_the_summary_and_the_verdict_follows_the_mean_over_see
     assert "| **LSFT, mean ± std over 3 seeds** | | | 0.6000 ± 0.1000 | 0.0300 ± 0.0000 | **0.6600 ± 0.0500** |" in section
     assert "| **GSFT, mean ± std over 1 seed** | | | 0.7000 | 0.0300 | **0.5000** |" in section
     assert f"| {LINEAR_READOUT} (no generator) | | | | | 0.7200 ± 0.1000 |" in section
-    assert "the better generator (LSFT) reaches a mean Dice of 0.6600" in flowing
+    assert "the generator with the higher mean Dice (LSFT) reaches 0.6600 over seeds for EfficientNet-Lite0" in flowing
+    # LSFT 0.66 ± 0.05 against GSFT's one seed, 0.5: a lead of 0.16, more than the larger std (0.05)
+    assert "Its lead over GSFT (0.5000) is 0.1600, more than the seeds' spread (the larger of the two stds over seeds, 0.0500)." in flowing
     assert "**misses** the goal of 0.80" in flowing
     # LSFT 0.66 ± 0.05 is 0.06 below the readout's 0.72: more than its spread; GSFT's one seed has no spread
     assert "LSFT's mean is 0.0600 below it (more than its spread over seeds, 0.0500); GSFT's mean is 0.2200 below it" in flowing
     assert "the held-out-photo Dice is 0.6250 there but 0.4000 at the last epoch" in flowing  # (0.7+0.6+0.5+0.7)/4
     path.write_text(json.dumps(_summary({"lsft-photos": 0.75, "lsft-photos-seed1": 0.72, "lsft-photos-seed2": 0.73, "gsft-photos": 0.9})))
     flowing = " ".join(photos_section(path).split())
-    assert "which meets the goal of 0.80" in flowing and "(GSFT) reaches a mean Dice of 0.9000" in flowing
+    assert "which meets the goal of 0.80" in flowing and "(GSFT) reaches 0.9000 over seeds" in flowing
     assert "LSFT's mean is 0.0133 above it, within its spread over seeds (0.0153)" in flowing
     assert "Not measured yet" in photos_section(tmp_path / "missing.json")
+
+
+def test_a_lead_within_the_seeds_spread_calls_neither_generator_better(tmp_path):
+    path = tmp_path / "summary.json"
+    # LSFT 0.70, 0.66, 0.62: mean 0.66, std 0.04; GSFT's one seed 0.69 leads by 0.03, less than 0.04
+    path.write_text(json.dumps(_summary({"lsft-photos": 0.70, "lsft-photos-seed1": 0.66, "lsft-photos-seed2": 0.62, "gsft-photos": 0.69})))
+    flowing = " ".join(photos_section(path).split())
+    assert "the better generator" not in flowing
+    assert (
+        "On the never-seen test photos the generator with the higher mean Dice (GSFT) reaches 0.6900 over seeds for "
+        "EfficientNet-Lite0, which **misses** the goal of 0.80 (issue 20). Its lead over LSFT (0.6600) is 0.0300, within the "
+        "seeds' spread (the larger of the two stds over seeds, 0.0400): neither generator is shown to be better."
+    ) in flowing
+
+
+def test_one_kind_of_generator_has_no_lead_to_report(tmp_path):
+    summary = _summary({"lsft-photos": 0.7, "lsft-photos-seed1": 0.7, "lsft-photos-seed2": 0.7, "gsft-photos": 0.5})
+    for block in (summary["generators"], summary["test"][MODEL], summary["test"][STRESS_MODEL]):
+        del block["gsft-photos"]
+    path = tmp_path / "summary.json"
+    path.write_text(json.dumps(summary))
+    flowing = " ".join(photos_section(path).split())
+    assert "On the never-seen test photos LSFT reaches a mean Dice of 0.7000 over seeds for EfficientNet-Lite0" in flowing
+    assert "lead over" not in flowing
+
+
+def test_the_photo_and_layer_counts_come_from_the_data(tmp_path, five_train_photos):
+    path = tmp_path / "summary.json"
+    path.write_text(json.dumps(_summary({"lsft-photos": 0.7, "lsft-photos-seed1": 0.6, "lsft-photos-seed2": 0.65, "gsft-photos": 0.5})))
+    flowing = " ".join(photos_section(path).split())
+    # 5 train photos, 3 of them held out (every run's heldout_photos), 2 test photos; 30 conv layers from the summary
+    assert (
+        "they learned from random views of 2 offline photos: `photo_views`' train split has 5, of which 3 (and a fifth of "
+        "the predicted classes) are held out for validation"
+    ) in flowing
+    assert "The test columns are 400 views of 2 other photos that no generator saw" in flowing
+    assert (
+        "EfficientNet-Lite0 has 30 conv layers, so its final layer is 1/30 of the last CGMA the generator sees, and the "
+        "readout above is what a linear map of the 8 CGMAs recovers of it. And the generators learn from 2 photos (the 3 "
+        "held out for validation aside): the epoch kept (best held-out-photo Dice) comes early (epochs 2, 12 of 12)"
+    ) in flowing
+    assert "More distinct training photos are the next thing to try; not done here." in flowing and "Debian" not in flowing
+
+
+def test_a_summary_without_layer_counts_counts_the_model(tmp_path, monkeypatch):
+    summary = _summary({"lsft-photos": 0.7, "lsft-photos-seed1": 0.6, "lsft-photos-seed2": 0.65, "gsft-photos": 0.5})
+    del summary["conv_layers"]
+    path = tmp_path / "summary.json"
+    path.write_text(json.dumps(summary))
+    monkeypatch.setattr(sftgan_photos, "model_conv_layers", lambda model_id: {MODEL: 12}[model_id])
+    assert "EfficientNet-Lite0 has 12 conv layers, so its final layer is 1/12" in " ".join(photos_section(path).split())
+
+
+def test_efficientnet_lite0_has_the_conv_layers_the_docs_count():
+    assert model_conv_layers(MODEL) == 49  # counted on the model itself, as the rendered sections do
 
 
 def test_the_linear_readout_recovers_a_linear_target_exactly():

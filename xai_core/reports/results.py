@@ -11,6 +11,7 @@ from ..data.photo_views import photo_names
 from ..metrics.gan_experiments import run_gan_experiments
 from ..metrics.suite import EvaluationResult, write_sanity_verdicts
 from ..models.checkpoints import DEFAULT_CHECKPOINT_DIR, REPOSITORY_ROOT, read_manifest
+from ..models.registry import EFFICIENTNET_LITE0_ID
 from ..sftgan.data import ARCHITECTURES, STRATEGIES
 from .dataset_count import dataset_count_section
 from .evaluation_report import (
@@ -31,7 +32,7 @@ from .gan_dynamics import gan_dynamics_section
 from .gan_report import render_gan_markdown
 from .gan_trials import gan_trials_section
 from .sftgan_photos import SECTION_HEADING as PHOTOS_SECTION_HEADING
-from .sftgan_photos import photos_section
+from .sftgan_photos import model_conv_layers, photos_section
 from .summaries import DATA_DIR, read_evaluation_summary, read_json_summary, write_evaluation_summary, write_json_summary
 
 RESULTS_PATH = REPOSITORY_ROOT / "docs" / "results.md"
@@ -220,7 +221,9 @@ def render_evaluation_markdown(
 
 {stale}Definitions are pinned in DESIGN.md ("Methods, pinned") and tested in `tests/metrics/`. Maps are
 binarised at 127 of 255; energy-map confidences are softmax probabilities of the true class; win %
-is against Grad-CAM. The paper's text states only a few of its numbers (Table 2's LSFT average and
+is against Grad-CAM. One figure is ahead of another *beyond the spread* when the gap between their means exceeds
+the larger of their two stds over seeds, and *in every seed* when it is ahead seed by seed (a seed draws the same
+images for every method) by less than that. The paper's text states only a few of its numbers (Table 2's LSFT average and
 Table 3's LSFT row); where it gives none, the column says so and the sentence under each table checks
 the paper's qualitative claim against ours. Our CNNs are small and trained on CPU (see above), the
 paper's are ImageNet-pretrained VGG16/ResNet50/MobileNet, so differences in the faithfulness
@@ -281,8 +284,8 @@ Relevance of CGMA k = sum over pixels of |L(S) - L(S with CGMA k zeroed)|, avera
 
 {run_line("generalisation")} Each generator was trained on one strategy's datasets with our
 VGG, ResNet and MobileNet CNNs. So a pair of the other strategy is an *unseen dataset* on a seen architecture;
-EfficientNet-Lite0 (ImageNet-pretrained, 49 conv layers) on photos is the only *unseen architecture* (and an
-unseen dataset). On photos the target is the CNN's prediction (they have no ImageNet labels); there are only
+EfficientNet-Lite0 (ImageNet-pretrained, {model_conv_layers(EFFICIENTNET_LITE0_ID)} conv layers) on photos is the only
+*unseen architecture* (and an unseen dataset). On photos the target is the CNN's prediction (they have no ImageNet labels); there are only
 12 photos, so every seed sees all of them and the std over seeds is 0.
 
 {generalisation_table(results["generalisation"].rows)}
