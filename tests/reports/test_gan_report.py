@@ -50,6 +50,10 @@ def results(monkeypatch):
     return {
         "fid": {"cdcgan-mnist": {"fid": pm(100.0, 7.0), "fid_real_vs_real": pm(4.0, 0.5), "class_accuracy": pm(0.776, 0.015)}},
         "diversity": {"cdcgan-mnist": {"generated": pm(0.0634, 0.0012), "real": 0.19123, "per_class": 100}},
+        "yardsticks": {
+            "mnist": {"none (the real-vs-real baseline)": pm(4.0, 0.5), "box blur 3x3": pm(33.36, 1.0), "box blur 5x5": pm(206.25, 4.0)},
+            "shapes": {"none (the real-vs-real baseline)": pm(3.1), "saturation x0.5": pm(235.8, 2.0)},
+        },
         "latent": {
             "cdcgan-mnist": {
                 "rank_correlation": 0.99,
@@ -180,3 +184,17 @@ def test_rows_of_retrained_gans_are_flagged(results):
     assert "were retrained after these runs" not in gan_report.render_gan_markdown(results)
     results["gans"]["cdcgan-mnist"] = "older"
     assert "> `cdcgan-mnist` were retrained after these runs" in gan_report.render_gan_markdown(results)
+
+
+def test_the_yardsticks_table_and_where_each_gan_falls_on_it(results):
+    text = gan_report.render_gan_markdown(results)
+    assert "| degradation of the real training images | mnist | shapes |" in text
+    assert "| box blur 3x3 | 33.4 ± 1.0 | - |" in text and "| saturation x0.5 | - | 235.8 ± 2.0 |" in text
+    assert "Each GAN's FID on that scale: `cdcgan-mnist` (100.0): above *box blur 3x3* (33.4) and below *box blur 5x5* (206.2)." in text
+
+
+def test_a_gan_beyond_every_yardstick_is_placed_on_one_side_only(results):
+    results["fid"]["cdcgan-mnist"]["fid"] = {"mean": 300.0, "std": 1.0}
+    sentence = gan_report.yardstick_sentence(results["fid"], results["yardsticks"])
+    assert sentence == "Each GAN's FID on that scale: `cdcgan-mnist` (300.0): above *box blur 5x5* (206.2)."
+    assert "degradation of the real training images" not in gan_report.render_gan_markdown({**results, "yardsticks": {}})

@@ -100,13 +100,18 @@ def fid_score(real: torch.Tensor, generated: torch.Tensor, network: nn.Module, n
     return FIDResult(distance, len(real), len(generated), int(real_features.shape[1]), name)
 
 
+def seeded_subset(size: int, count: int, seed: int) -> torch.Tensor:
+    """Indices Tensor[min(count, size)] of a seeded random subset of ``range(size)``: how FID draws its real images."""
+    return torch.randperm(size, generator=torch.Generator().manual_seed(seed))[:count]
+
+
 def fid_with_baseline(
     reference: torch.Tensor, other_real: torch.Tensor, generated: torch.Tensor, network: nn.Module, network_name: str = "", seed: int = 0
 ) -> dict[str, FIDResult]:
     """``generated`` vs the ``reference`` real set, and beside it the real-vs-real baseline: another real
     set (e.g. training images, randomly subsampled to ``len(generated)``) vs the same reference.
     Equal sample sizes keep the two figures comparable (FID is biased by n)."""
-    order = torch.randperm(len(other_real), generator=torch.Generator().manual_seed(seed))[: len(generated)]
+    order = seeded_subset(len(other_real), len(generated), seed)
     return {
         "generated": fid_score(reference, generated, network, network_name),
         "real_vs_real": fid_score(reference, other_real[order], network, network_name),

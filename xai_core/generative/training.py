@@ -56,10 +56,11 @@ from .dcgan import (
     build_generator,
     sample_latents,
 )
-from .fid import PenultimateFeatures, fid_with_baseline
+from .fid import PenultimateFeatures, fid_with_baseline, seeded_subset
 
 RUN_DIR = REPOSITORY_ROOT / "runs" / "gan"
 GRID_SEED = 12345
+FID_SAMPLES = 2000  # at most: the test split's size when smaller
 
 
 @dataclass(frozen=True)
@@ -185,11 +186,11 @@ def save_sample_grid(images: torch.Tensor, path: Path, columns: int) -> None:
 
 @torch.inference_mode()
 def score_generator(generator: LatentGenerator, dataset: str, feature_model: str, seed: int = 0) -> dict:
-    """FID vs the test split (n = test size, at most 2,000) beside the real-vs-real baseline, and for
+    """FID vs the test split (n = test size, at most ``FID_SAMPLES``) beside the real-vs-real baseline, and for
     conditional GANs the domain CNN's accuracy on generated samples of the conditioned class."""
     test, train = load_dataset(dataset, "test"), load_dataset(dataset, "train")
-    count = min(len(test), 2000)
-    reference = test.float_images(torch.randperm(len(test), generator=torch.Generator().manual_seed(seed))[:count])
+    count = min(len(test), FID_SAMPLES)
+    reference = test.float_images(seeded_subset(len(test), count, seed))
     labels = grid_labels(generator.num_classes, count) if generator.conditional else None
     generated = generate(generator, count, seed + 1, labels)
     card = load_model(feature_model)

@@ -25,6 +25,7 @@ from ..models.registry import load_model, model_info
 from ..spread import mean_std
 from .augmentation import AugmentationSettings, bias_audit, run_augmentation, summarise_augmentation
 from .explainability_score import ScoreRow, score_systems, summarise_scores
+from .fid_yardsticks import YARDSTICKS, yardsticks_over_seeds
 
 GAN_RESULTS_DIR = REPOSITORY_ROOT / "runs" / "gan-results"
 REPORT_SEEDS = (0, 1, 2)
@@ -276,22 +277,22 @@ def tcav_result(
     return cached("tcav", config, compute, rerun, root)
 
 
+def yardsticks_result(dataset: str, rerun: bool = False, root: Path | None = None) -> dict:
+    """The FID yardsticks of ``dataset`` (mean and std over ``REPORT_SEEDS``), cached by its judge's weights."""
+    judge = f"vgg-{dataset}"
+    config = {"dataset": dataset, "judge": judge, "judge_sha256": model_info(judge)["sha256"], "seeds": list(REPORT_SEEDS)}
+    config["yardsticks"] = list(YARDSTICKS)
+    return cached("fid-yardsticks", config, lambda: yardsticks_over_seeds(dataset, REPORT_SEEDS), rerun, root)
+
+
 def run_gan_experiments(rerun: bool = False, on_progress: Progress | None = None, root: Path | None = None) -> dict:
-    """Every GAN experiment of docs/results.md, cached: {"fid", "diversity" (conditional GANs), "latent", "deletion",
-    "augmentation", "audit", "score", "tcav"}, and "gans": {GAN id: the sha256 of the weights they used}."""
-    results: dict[str, Any] = {
-        "gans": {},
-        "fid": {},
-        "diversity": {},
-        "latent": {},
-        "deletion": {},
-        "augmentation": {},
-        "audit": {},
-        "score": {},
-        "tcav": {},
-    }
+    """Every GAN experiment of docs/results.md, cached: {"fid", "diversity" (conditional GANs), "yardsticks" (per
+    dataset), "latent", "deletion", "augmentation", "audit", "score", "tcav"}, and "gans": {GAN id: the sha256 of the
+    weights they used}."""
+    sections = ("gans", "fid", "diversity", "yardsticks", "latent", "deletion", "augmentation", "audit", "score", "tcav")
+    results: dict[str, Any] = {section: {} for section in sections}
     gan_ids = [f"{kind}-{dataset}" for dataset in SHIPPED_GAN_DATASETS for kind in ("dcgan", "cdcgan")]
-    steps = len(gan_ids) + 2 * len(SHIPPED_GAN_DATASETS) + len(SCORE_DATASETS) + len(TCAV_EXPERIMENTS)
+    steps = len(gan_ids) + 3 * len(SHIPPED_GAN_DATASETS) + len(SCORE_DATASETS) + len(TCAV_EXPERIMENTS)
     done = 0
 
     def stage(message: str) -> Progress:
@@ -315,6 +316,9 @@ def run_gan_experiments(rerun: bool = False, on_progress: Progress | None = None
         results["gans"][gan_id] = config["sha256"]
         done += 1
     for dataset in SHIPPED_GAN_DATASETS:
+        stage(f"FID yardsticks on {dataset}")
+        results["yardsticks"][dataset] = yardsticks_result(dataset, rerun, root)
+        done += 1
         results["augmentation"][dataset] = augmentation_result(
             AugmentationSettings(dataset, f"cdcgan-{dataset}"), rerun, stage(f"augmentation on {dataset}"), root
         )

@@ -34,6 +34,38 @@ def fid_table(fid: dict[str, dict], diversity: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
+def yardstick_table(yardsticks: dict[str, dict[str, dict]]) -> str:
+    """The FID yardsticks, one row per degradation and one column per dataset ("-" where it does not apply)."""
+    datasets = list(yardsticks)
+    names = list(dict.fromkeys(name for result in yardsticks.values() for name in result))
+    lines = ["| degradation of the real training images | " + " | ".join(datasets) + " |", "| --- |" + " ---: |" * len(datasets)]
+    for name in names:
+        cells = [_pm(yardsticks[d][name], 1) if name in yardsticks[d] else "-" for d in datasets]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def yardstick_sentence(fid: dict[str, dict], yardsticks: dict[str, dict[str, dict]]) -> str:
+    """Where each GAN's mean FID falls among its dataset's yardsticks: the nearest one below it and the nearest above."""
+    placed = []
+    for gan_id, result in fid.items():
+        scale = yardsticks.get(gan_info(gan_id)["dataset"])
+        if not scale:
+            continue
+        value = result["fid"]["mean"]
+        below = [(v["mean"], name) for name, v in scale.items() if v["mean"] <= value]
+        above = [(v["mean"], name) for name, v in scale.items() if v["mean"] > value]
+        parts = []
+        if below:
+            mean, name = max(below)
+            parts.append(f"above *{name}* ({mean:.1f})")
+        if above:
+            mean, name = min(above)
+            parts.append(f"below *{name}* ({mean:.1f})")
+        placed.append(f"`{gan_id}` ({value:.1f}): {' and '.join(parts)}")
+    return "Each GAN's FID on that scale: " + "; ".join(placed) + "." if placed else ""
+
+
 def classes_unlearnt(gan_id: str, result: dict) -> bool:
     """Whether a conditional GAN's samples are classified as the requested class at most twice as often as chance."""
     classes = len(gan_info(gan_id).get("classes", [])) or 1
@@ -226,6 +258,14 @@ def render_gan_markdown(results: dict, after_fid: str = "") -> str:
         + (f"; not for {', '.join(others)}." if others else ": the sensitivity ranking identifies latent variables that matter.")
     )
     scores, means = score_table(results["score"])
+    yardsticks = (
+        "\nFor scale, the same judge's FID between the real test images and the real training images degraded in known "
+        "ways (the real-vs-real baseline's subsets, so the first row is that baseline; `xai_core.metrics.fid_yardsticks`; "
+        "colour changes only on colour datasets):\n\n"
+        f"{yardstick_table(results['yardsticks'])}\n\n{yardstick_sentence(results['fid'], results['yardsticks'])}\n"
+        if results.get("yardsticks")
+        else ""
+    )
     diversity_count = next(iter(results.get("diversity", {}).values()), {}).get("per_class", "-")
     order = sorted(means, key=lambda system: -sum(means[system]) / len(means[system]))
     paper_order = sorted(PAPER_TABLE_2, key=lambda system: -PAPER_TABLE_2[system]["score"])
@@ -248,7 +288,7 @@ deviation over the images of one class, averaged over pixels and classes: {diver
 beside the real test images of each class; a generator that gives one image per class whatever the latent scores 0.
 
 {fid_table(results["fid"], results.get("diversity", {}))}
-
+{yardsticks}
 {"Conditional GANs that have not learnt their classes (class accuracy at most twice chance): " + ", ".join(unlearnt_conditionals(results["fid"])) + "; their rows below describe a failed generator." if unlearnt_conditionals(results["fid"]) else "Every conditional GAN produces its requested class well above chance."}
 
 {after_fid}
