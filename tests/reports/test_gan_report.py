@@ -196,5 +196,8 @@ def test_the_yardsticks_table_and_where_each_gan_falls_on_it(results):
 def test_a_gan_beyond_every_yardstick_is_placed_on_one_side_only(results):
     results["fid"]["cdcgan-mnist"]["fid"] = {"mean": 300.0, "std": 1.0}
     sentence = gan_report.yardstick_sentence(results["fid"], results["yardsticks"])
-    assert sentence == "Each GAN's FID on that scale: `cdcgan-mnist` (300.0): above *box blur 5x5* (206.2)."
+    assert sentence == (
+        "Each GAN's FID on that scale: `cdcgan-mnist` (300.0): above *box blur 5x5* (206.2). The shapes GAN's goal, an FID "
+        "within 10x of the baseline (31.0), lies above *none (the real-vs-real baseline)* (3.1) and below *saturation x0.5* (235.8)."
+    )
     assert "degradation of the real training images" not in gan_report.render_gan_markdown({**results, "yardsticks": {}})

@@ -54,9 +54,10 @@ def one_per_class(images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     return images[torch.tensor([first[int(label)] for label in labels])]
 
 
+BASELINE_YARDSTICK = "none (the real-vs-real baseline)"
 # name -> (degradation of (training images, their labels, seed), whether it needs colour images)
 YARDSTICKS: dict[str, tuple[Degradation, bool]] = {
-    "none (the real-vs-real baseline)": (lambda images, labels, seed: images, False),
+    BASELINE_YARDSTICK: (lambda images, labels, seed: images, False),
     "brightness +0.15": (lambda images, labels, seed: (images + 0.15).clamp(0, 1), False),
     "half resolution": (lambda images, labels, seed: coarser(images, 2), False),
     "box blur 3x3": (lambda images, labels, seed: box_blur(images, 3), False),

@@ -8,8 +8,11 @@ from scipy.stats import ttest_ind
 from ..generative.dcgan import gan_info
 from ..metrics.augmentation import AUDIT_METRICS
 from ..metrics.explainability_score import PART_WEIGHTS
+from ..metrics.fid_yardsticks import BASELINE_YARDSTICK
 from ..spread import mean_std
 from .charts import PAPER_TABLE_2
+from .gan_trials import DATASET as GOAL_DATASET
+from .gan_trials import GOAL_FID_RATIO
 
 
 def _pm(summary: dict, digits: int = 2, scale: float = 1.0) -> str:
@@ -45,25 +48,38 @@ def yardstick_table(yardsticks: dict[str, dict[str, dict]]) -> str:
     return "\n".join(lines)
 
 
+def placement(value: float, scale: dict[str, dict]) -> str:
+    """Where ``value`` falls among the yardsticks of ``scale``: "above *A* (a) and below *B* (b)", the nearest each side."""
+    below = [(v["mean"], name) for name, v in scale.items() if v["mean"] <= value]
+    above = [(v["mean"], name) for name, v in scale.items() if v["mean"] > value]
+    sides = []
+    if below:
+        mean, name = max(below)
+        sides.append(f"above *{name}* ({mean:.1f})")
+    if above:
+        mean, name = min(above)
+        sides.append(f"below *{name}* ({mean:.1f})")
+    return " and ".join(sides)
+
+
 def yardstick_sentence(fid: dict[str, dict], yardsticks: dict[str, dict[str, dict]]) -> str:
-    """Where each GAN's mean FID falls among its dataset's yardsticks: the nearest one below it and the nearest above."""
-    placed = []
-    for gan_id, result in fid.items():
-        scale = yardsticks.get(gan_info(gan_id)["dataset"])
-        if not scale:
-            continue
-        value = result["fid"]["mean"]
-        below = [(v["mean"], name) for name, v in scale.items() if v["mean"] <= value]
-        above = [(v["mean"], name) for name, v in scale.items() if v["mean"] > value]
-        parts = []
-        if below:
-            mean, name = max(below)
-            parts.append(f"above *{name}* ({mean:.1f})")
-        if above:
-            mean, name = min(above)
-            parts.append(f"below *{name}* ({mean:.1f})")
-        placed.append(f"`{gan_id}` ({value:.1f}): {' and '.join(parts)}")
-    return "Each GAN's FID on that scale: " + "; ".join(placed) + "." if placed else ""
+    """Where each GAN's mean FID, and the shapes GAN's goal, fall among their dataset's yardsticks."""
+    placed = [
+        f"`{gan_id}` ({result['fid']['mean']:.1f}): {placement(result['fid']['mean'], yardsticks[gan_info(gan_id)['dataset']])}"
+        for gan_id, result in fid.items()
+        if gan_info(gan_id)["dataset"] in yardsticks
+    ]
+    if not placed:
+        return ""
+    sentence = "Each GAN's FID on that scale: " + "; ".join(placed) + "."
+    goal_scale = yardsticks.get(GOAL_DATASET)
+    if goal_scale:
+        goal = GOAL_FID_RATIO * goal_scale[BASELINE_YARDSTICK]["mean"]
+        sentence += (
+            f" The {GOAL_DATASET} GAN's goal, an FID within {GOAL_FID_RATIO:.0f}x of the baseline ({goal:.1f}), lies "
+            f"{placement(goal, goal_scale)}."
+        )
+    return sentence
 
 
 def classes_unlearnt(gan_id: str, result: dict) -> bool:
