@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ..attribution.agreement import WITNESS_SHARE
+from ..data import load_dataset
 from ..data.photo_views import photo_names
 from ..metrics.gan_experiments import run_gan_experiments
 from ..metrics.suite import EvaluationResult, write_sanity_verdicts
@@ -286,7 +287,7 @@ Relevance of CGMA k = sum over pixels of |L(S) - L(S with CGMA k zeroed)|, avera
 VGG, ResNet and MobileNet CNNs. So a pair of the other strategy is an *unseen dataset* on a seen architecture;
 EfficientNet-Lite0 (ImageNet-pretrained, {model_conv_layers(EFFICIENTNET_LITE0_ID)} conv layers) on photos is the only
 *unseen architecture* (and an unseen dataset). On photos the target is the CNN's prediction (they have no ImageNet labels); there are only
-12 photos, so every seed sees all of them and the std over seeds is 0.
+{len(load_dataset("photos"))} photos, so every seed sees all of them and the std over seeds is 0.
 
 {generalisation_table(results["generalisation"].rows)}
 
