@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 from ..explainers import method_label
 from ..metrics.suite import METRICS, EvaluationResult, sanity_verdicts, seed_means, summarise, write_evaluation_data
 from ..sftgan.data import STRATEGIES
+from ..spread import mean_std
 from .charts import level_curves_figure, metric_bars_figure
 
 # Guna et al., "Interpreting CNN Predictions using Conditional GANs": the figures its text states.
@@ -44,9 +45,8 @@ def seed_statistics(
     means = list(per_seed(rows, metric, method, pairs, level).values())
     if not means:
         return math.nan, math.nan, 0
-    mean = sum(means) / len(means)
-    std = math.sqrt(sum((m - mean) ** 2 for m in means) / (len(means) - 1)) if len(means) > 1 else 0.0
-    return mean, std, len(means)
+    spread = mean_std(means)
+    return spread["mean"], spread["std"], len(means)
 
 
 def per_seed(rows: Sequence[dict], metric: str, method: str, pairs: Sequence[str] | None = None, level: str = "") -> dict[int, float]:

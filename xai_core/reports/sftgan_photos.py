@@ -31,6 +31,7 @@ from ..models.registry import EFFICIENTNET_LITE0_ID, disable_inplace_activations
 from ..sftgan.data import generator_inputs, resize_maps, working_size
 from ..sftgan.explainer import GENERATORS as GENERATOR_MANIFEST
 from ..sftgan.networks import GENERATOR_KINDS, SFTGenerator
+from ..spread import sample_std
 
 SUMMARY_PATH = REPOSITORY_ROOT / "docs" / "data" / "sftgan_photos.json"
 SECTION_HEADING = "## SFT-GANs on photographs (photos strategy)"
@@ -232,7 +233,7 @@ def _leader(kinds: dict[str, list[str]], ours: dict) -> tuple[str, str]:
     kind against the seeds' spread, the larger of the two stds over seeds); one kind: ("KIND reaches ...", "")."""
     dices = {kind: [ours[g]["dice"] for g in ids] for kind, ids in kinds.items()}
     means = {kind: statistics.mean(values) for kind, values in dices.items()}
-    spreads = {kind: statistics.stdev(values) if len(values) > 1 else 0.0 for kind, values in dices.items()}
+    spreads = {kind: sample_std(values) for kind, values in dices.items()}
     best = max(means, key=means.get)
     if len(means) == 1:
         return f"{best.upper()} reaches a mean Dice of {means[best]:.4f} over seeds", ""
@@ -293,7 +294,7 @@ def photos_section(path: Path = SUMMARY_PATH) -> str:
     comparisons = []
     for kind, ids in kinds.items():
         dices = [ours[g]["dice"] for g in ids]
-        spread = statistics.stdev(dices) if len(dices) > 1 else 0.0
+        spread = sample_std(dices)
         difference = means[kind] - readout
         relation = "above" if difference > 0 else "below"
         clear = abs(difference) > spread if len(dices) > 1 else False
