@@ -403,9 +403,21 @@ def test_perturbation_table():
         row("p", "lsft", "deletion_auc", 0, 0.1),
         row("p", "gsft", "insertion_auc", 0, 0.9),
     ]  # no deletion rows: not listed
-    markdown = perturbation_table(rows)
-    assert header(markdown) == ["method", "deletion AUC ↓", "insertion AUC ↑"]
-    assert table_rows(markdown) == [["Saliency", "0.300 ± 0.141", "0.600 ± 0.000"], ["LSFT-GAN", "0.100 ± 0.000", "-"]]
+    markdown = perturbation_table({"objects": rows})
+    assert header(markdown) == ["pairs", "method", "deletion AUC ↓", "insertion AUC ↑"]
+    assert table_rows(markdown) == [
+        ["objects", "Saliency", "0.300 ± 0.141", "0.600 ± 0.000"],
+        ["objects", "LSFT-GAN", "0.100 ± 0.000", "-"],
+    ]
+
+
+def test_the_perturbation_table_adds_the_pairs_without_the_overfitted_ones():
+    biased = "vgg-shapes_biased@shapes_biased"
+    rows = [row("vgg-shapes@shapes", "lsft", "deletion_auc", 0, 0.1), row(biased, "lsft", "deletion_auc", 0, 0.3)]
+    assert table_rows(perturbation_table({"objects": rows})) == [
+        ["objects", "LSFT-GAN", "0.200 ± 0.000", "-"],
+        ["objects without shapes_biased (1 of 2 pairs)", "LSFT-GAN", "0.100 ± 0.000", "-"],
+    ]
 
 
 # --- Fig. 13: noise ----------------------------------------------------------------------------------

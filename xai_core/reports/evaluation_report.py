@@ -288,13 +288,15 @@ def _per_seed_lift(rows: Sequence[dict], method: str, pair: str) -> list[float]:
     return [v["extra_region_saliency"] / v["extra_region_baseline"] for v in values.values() if v.get("extra_region_baseline")]
 
 
-def perturbation_table(rows: Sequence[dict]) -> str:
-    """Deletion / insertion AUC (RISE) per method over the object pairs: beyond the paper."""
+def perturbation_table(groups: dict[str, Sequence[dict]]) -> str:
+    """Deletion / insertion AUC (RISE) per group of pairs and method, beyond the paper; a group with overfitted pairs
+    also without them (:func:`without_overfitted`)."""
     body = [
-        [method_label(method), cell(rows, "deletion_auc", method), cell(rows, "insertion_auc", method)]
+        [group, method_label(method), cell(rows, "deletion_auc", method), cell(rows, "insertion_auc", method)]
+        for group, rows in without_overfitted(groups).items()
         for method in dict.fromkeys(row["method"] for row in rows if row["metric"] == "deletion_auc")
     ]
-    return _table(["method", "deletion AUC ↓", "insertion AUC ↑"], body)
+    return _table(["pairs", "method", "deletion AUC ↓", "insertion AUC ↑"], body, 2)
 
 
 NOISE_QUANTITIES = (
