@@ -116,3 +116,17 @@ def test_a_run_recorded_into_checkpoints_but_kept_elsewhere_retrains_into_its_ow
     assert gan_trials.retrain_command(own_id) == f"{command} --id x --out runs/t --run-dir runs/t/run"
     elsewhere = {"id": "x", "source": "runs/t", "command": f"{command} --id x --out runs/t"}
     assert gan_trials.retrain_command(elsewhere) == elsewhere["command"]
+
+
+def test_recording_again_replaces_the_rows_of_the_folders_given_and_keeps_the_others(tmp_path):
+    first, second = tmp_path / "a", tmp_path / "b"
+    write_manifest_entry(first, entry("cdcgan-shapes", "dcgan", 834.1, 0.115), section="gans")
+    write_manifest_entry(second, entry("cdcgan-shapes", "projected", 115.0, 0.809), section="gans")
+    gan_trials.record_gan_trials([first, second], data_dir=tmp_path / "data")
+    (first / "manifest.json").unlink()  # the first trial's folder is gone: its row stays on record
+    write_manifest_entry(second, entry("cdcgan-shapes", "projected", 30.0, 0.85), section="gans")
+    third = tmp_path / "c"
+    write_manifest_entry(third, entry("cdcgan-shapes", "projected-deviation", 50.0, 0.9), section="gans")
+    gan_trials.record_gan_trials([third, second], data_dir=tmp_path / "data")
+    rows = gan_trials.read_json_summary("gan_trials", tmp_path / "data")["runs"]
+    assert [(r["source"], r["fid"]) for r in rows] == [(str(first), 834.1), (str(third), 50.0), (str(second), 30.0)]

@@ -64,11 +64,14 @@ def retrain_command(row: dict) -> str:
 
 
 def record_gan_trials(directories: Sequence[Path], data_dir: Path = DATA_DIR, dataset: str = DATASET) -> Path:
-    """Write the summary of every ``dataset`` GAN in the manifests of ``directories``, in the order given."""
-    rows = []
+    """Record every ``dataset`` GAN in the manifests of ``directories`` in the summary: their rows replace the rows
+    recorded earlier from the same directories, and come after the rows of every other directory, which are kept
+    (``runs/`` is not committed, so a trial's row outlives its folder), in the order given."""
+    rows, sources = [], []
     for directory in directories:
         directory = Path(directory).resolve()
         source = str(directory.relative_to(REPOSITORY_ROOT)) if directory.is_relative_to(REPOSITORY_ROOT) else str(directory)
+        sources.append(source)
         rows += [
             trial_row(entry, source, trial_diversity(directory, entry))
             for entry in read_manifest(directory, MANIFEST_SECTION)
@@ -76,7 +79,9 @@ def record_gan_trials(directories: Sequence[Path], data_dir: Path = DATA_DIR, da
         ]
     if not rows:
         raise ValueError(f"no {dataset} GAN in the manifests of {', '.join(map(str, directories))}")
-    summary = {"dataset": dataset, "class_diversity_real": real_class_diversity(dataset), "runs": rows}
+    earlier = read_json_summary(SUMMARY_NAME, data_dir) or {"runs": []}
+    kept = [row for row in earlier["runs"] if row["source"] not in sources]
+    summary = {"dataset": dataset, "class_diversity_real": real_class_diversity(dataset), "runs": kept + rows}
     return write_json_summary(SUMMARY_NAME, summary, data_dir)
 
 
