@@ -4,7 +4,7 @@ which must read exactly the blocks it names, never train or re-normalise that CN
 import pytest
 import torch
 
-from xai_core.generative.dcgan import PROJECTION_TAPS, DCGANDiscriminator, ProjectedDiscriminator
+from xai_core.generative.dcgan import PROJECTION_TAPS, DCGANDiscriminator, ProjectedDiscriminator, group_deviation
 from xai_core.generative.training import (
     RECIPES,
     GANConfig,
@@ -145,3 +145,32 @@ def test_the_diverse_recipe_reads_pixels_and_adds_the_mode_seeking_term(tmp_path
     entry = train_gan(config, out_dir=tmp_path / "out", run_dir=tmp_path / "run", progress=False, score=False)
     assert "--recipe projected-diverse" in entry["command"]
     assert seen and set(seen) == {(250, 250)}  # once per generator step, on the whole batch
+
+
+def test_group_deviation_is_the_population_std_of_each_feature_over_groups_of_four():
+    features = torch.tensor([[0.0, 1.0], [2.0, 1.0], [4.0, 1.0], [6.0, 1.0], [1.0, 0.0], [3.0, 5.0]])
+    expected_first = torch.tensor([5.0**0.5, 0.0])  # std of 0, 2, 4, 6 (divisor 4) and of a constant
+    expected_last = torch.tensor([1.0, 2.5])  # the smaller last group: std of (1, 3) and of (0, 5)
+    torch.testing.assert_close(group_deviation(features), torch.stack([expected_first] * 4 + [expected_last] * 2))
+    assert torch.equal(group_deviation(torch.ones(5, 3)), torch.zeros(5, 3))  # one image whatever the latent: 0
+    assert torch.equal(group_deviation(features[:1]), torch.zeros(1, 2))  # a group of one
+    # a shard of a multiple of four images groups as the whole batch does (DDP)
+    torch.testing.assert_close(torch.cat([group_deviation(features[:4]), group_deviation(features[4:])]), group_deviation(features))
+
+
+def test_the_deviation_recipe_adds_a_head_on_the_group_deviation_of_the_features():
+    recipe = RECIPES["projected-deviation"]
+    assert recipe.deviation and recipe.pixel_head and recipe.mode_seeking == 0 and recipe.projection == "resnet"
+    discriminator = build_discriminator(GANConfig("mnist", True, recipe="projected-deviation", width=4), 1, 28, 10).eval()
+    assert discriminator.pixel_head is not None and discriminator.deviation_head is not None
+    assert build_discriminator(GANConfig("mnist", True, recipe="projected", width=4), 1, 28, 10).deviation_head is None
+    images = torch.rand(8, 1, 28, 28, generator=torch.Generator().manual_seed(4))
+    labels = torch.arange(8) % 10
+    with torch.no_grad():
+        features = discriminator.features(images)
+        plain = discriminator.head(features).squeeze(1) + (discriminator.embed(labels) * features).sum(dim=1)
+        logits = discriminator(images, labels)
+        collapsed = discriminator(images[:1].expand(8, -1, -1, -1), labels)
+    torch.testing.assert_close(logits - plain, discriminator.deviation_head(group_deviation(features)).squeeze(1))
+    collapsed_plain = discriminator.head(features[:1]).squeeze(1) + (discriminator.embed(labels) * features[:1]).sum(dim=1)
+    torch.testing.assert_close(collapsed, collapsed_plain)  # identical images: the deviation head adds nothing

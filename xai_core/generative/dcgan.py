@@ -184,20 +184,35 @@ def build_generator(upsample: str = "transposed", **architecture) -> LatentGener
     return GENERATOR_ARCHITECTURES[upsample](**architecture)
 
 
+DEVIATION_GROUP = 4  # images per group of the minibatch-deviation feature, as in Karras et al.'s StyleGAN
+
+
+def group_deviation(features: torch.Tensor, group: int = DEVIATION_GROUP) -> torch.Tensor:
+    """Minibatch standard deviation (Karras, Aila, Laine & Lehtinen, ICLR 2018, §3): features Tensor[N, F] -> Tensor[N, F],
+    each image's row the population std of every feature over its group of ``group`` consecutive images (the last group
+    may be smaller; a group of one scores 0). A generator that gives one image whatever the latent scores 0, so a
+    discriminator that reads it can tell a collapsed batch from a real one. Groups never cross a DDP shard whose size
+    is a multiple of ``group``, so W ranks compute what one process computes."""
+    rows = [chunk.std(dim=0, correction=0).expand_as(chunk) for chunk in features.split(group)]
+    return torch.cat(rows)
+
+
 class Discriminator(nn.Module, ABC):
     """images Tensor[N, C, S, S] in [0, 1] (+ labels) -> real/fake logits Tensor[N].
 
     A subclass turns images into features Tensor[N, F]; this class adds a linear head and, when conditional, a
     projection term <embed(label), features> (Miyato & Koyama, ICLR 2018). With ``classifier`` it also has an AC-GAN
     head (Odena, Olah & Shlens, ICML 2017): ``forward(..., with_classes=True)`` returns (logits, class logits Tensor[N, K]).
+    With ``deviation`` a further linear head reads :func:`group_deviation` of the features.
     """
 
-    def _add_heads(self, features: int, num_classes: int, classifier: bool) -> None:
+    def _add_heads(self, features: int, num_classes: int, classifier: bool, deviation: bool) -> None:
         if classifier and not num_classes:
             raise ValueError("an auxiliary classifier needs a class-conditional discriminator")
         self.head = spectral_norm(nn.Linear(features, 1))
         self.embed = spectral_norm(nn.Embedding(num_classes, features)) if num_classes else None
         self.classify = spectral_norm(nn.Linear(features, num_classes)) if classifier else None
+        self.deviation_head = spectral_norm(nn.Linear(features, 1, bias=False)) if deviation else None
 
     @abstractmethod
     def features(self, images: torch.Tensor) -> torch.Tensor:
@@ -208,6 +223,8 @@ class Discriminator(nn.Module, ABC):
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         features = self.features(images)
         logits = self.head(features).squeeze(1)
+        if self.deviation_head is not None:
+            logits = logits + self.deviation_head(group_deviation(features)).squeeze(1)
         if self.embed is not None:
             if labels is None:
                 raise ValueError("this discriminator is class-conditional: pass labels")
@@ -222,7 +239,15 @@ class Discriminator(nn.Module, ABC):
 class DCGANDiscriminator(Discriminator):
     """Three spectral-normalised stride-2 convolutions with LeakyReLU(0.2), flattened (Radford et al.)."""
 
-    def __init__(self, channels: int = 1, image_size: int = 32, num_classes: int = 0, width: int = 32, classifier: bool = False):
+    def __init__(
+        self,
+        channels: int = 1,
+        image_size: int = 32,
+        num_classes: int = 0,
+        width: int = 32,
+        classifier: bool = False,
+        deviation: bool = False,
+    ):
         super().__init__()
         layers: list[nn.Module] = []
         current = channels
@@ -232,7 +257,7 @@ class DCGANDiscriminator(Discriminator):
         self.body = nn.Sequential(*layers, nn.Flatten())
         with torch.no_grad():
             features = self.body(torch.zeros(1, channels, image_size, image_size)).shape[1]
-        self._add_heads(features, num_classes, classifier)
+        self._add_heads(features, num_classes, classifier, deviation)
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
         return self.body(images * 2 - 1)
@@ -263,6 +288,7 @@ class ProjectedDiscriminator(Discriminator):
         width: int = 32,
         classifier: bool = False,
         pixels: bool = False,
+        deviation: bool = False,
     ):
         super().__init__()
         self.register_buffer("mean", torch.tensor(mean).view(1, -1, 1, 1))
@@ -291,7 +317,7 @@ class ProjectedDiscriminator(Discriminator):
             if pixels
             else None
         )
-        self._add_heads(2 * width * (len(self.heads) + pixels), num_classes, classifier)
+        self._add_heads(2 * width * (len(self.heads) + pixels), num_classes, classifier, deviation)
 
     def train(self, mode: bool = True) -> ProjectedDiscriminator:
         super().train(mode)

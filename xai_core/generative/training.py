@@ -6,8 +6,9 @@ GANs (upsampling generator with class-conditional BatchNorm, hinge loss, Adam be
 DiffAugment on every discriminator input, an AC-GAN classifier head); ``projected`` is ``sngan`` with a discriminator
 on the features of the frozen ``resnet-<dataset>`` zoo CNN (Projected GANs), for datasets a small discriminator cannot
 learn on 2 cores; ``projected-diverse`` adds a pixel head to that discriminator and the mode-seeking term
-(MSGAN) to the generator's loss, against mode collapse. The judge (``feature_model``, ``vgg-<dataset>``) never trains the generator.
-Training resumes from ``run_dir/state.pt``. After training
+(MSGAN) to the generator's loss, against mode collapse; ``projected-deviation`` adds the pixel head and lets the
+discriminator read the minibatch standard deviation of its features instead. The judge (``feature_model``,
+``vgg-<dataset>``) never trains the generator. Training resumes from ``run_dir/state.pt``. After training
 the generator is scored by FID against the real test split under the domain CNN's penultimate
 features, beside the real-vs-real baseline (training images vs the same test images, equal n), and,
 for conditional GANs, by the domain CNN's accuracy on generated images of each requested class.
@@ -76,7 +77,8 @@ class Recipe:
     discriminator and on requested labels for the generator, 0 for none; projection: the zoo architecture whose
     ``<architecture>-<dataset>`` CNN, frozen, the discriminator reads (``dcgan.ProjectedDiscriminator``), "" for DCGAN's;
     pixel_head: the projected discriminator also reads the pixels; mode_seeking: weight of the mode-seeking term
-    (:func:`mode_seeking_loss`) in the generator's loss, 0 for none.
+    (:func:`mode_seeking_loss`) in the generator's loss, 0 for none; deviation: the discriminator also reads the
+    minibatch standard deviation of its features (``dcgan.group_deviation``; Karras et al., ICLR 2018).
     """
 
     generator: str
@@ -88,6 +90,7 @@ class Recipe:
     projection: str = ""
     pixel_head: bool = False
     mode_seeking: float = 0.0
+    deviation: bool = False
 
 
 RECIPES = {
@@ -106,6 +109,19 @@ RECIPES = {
         projection="resnet",
         pixel_head=True,
         mode_seeking=0.2,
+    ),
+    # the shipped projected GAN gave one image per class whatever the latent: a discriminator that sees the spread of
+    # its features over a group of images penalises that, where the mode-seeking term pushed variety for its own sake
+    "projected-deviation": Recipe(
+        "nearest",
+        "hinge",
+        (0.0, 0.9),
+        ema_decay=0.999,
+        augment=True,
+        classifier_weight=1.0,
+        projection="resnet",
+        pixel_head=True,
+        deviation=True,
     ),
 }
 SHIFT_FRACTION = 1 / 8  # DiffAugment's translation: up to this share of the side, zero padded
@@ -245,7 +261,7 @@ def build_discriminator(config: GANConfig, channels: int, image_size: int, num_c
     classifier = recipe.classifier_weight > 0 and num_classes > 0
     model_id = projection_model(config)
     if not model_id:
-        return DCGANDiscriminator(channels, image_size, num_classes, width, classifier=classifier)
+        return DCGANDiscriminator(channels, image_size, num_classes, width, classifier=classifier, deviation=recipe.deviation)
     if model_id == config.feature_model:
         raise ValueError(f"{model_id} judges the GAN (FID, class accuracy): pick another --feature-model than the projected one")
     try:
@@ -260,7 +276,16 @@ def build_discriminator(config: GANConfig, channels: int, image_size: int, num_c
     if card.in_channels != channels:
         raise ValueError(f"{model_id} takes {card.in_channels}-channel images and cannot read this dataset's {channels}-channel ones")
     return ProjectedDiscriminator(
-        card.model, PROJECTION_TAPS[card.arch], card.mean, card.std, image_size, num_classes, width, classifier, pixels=recipe.pixel_head
+        card.model,
+        PROJECTION_TAPS[card.arch],
+        card.mean,
+        card.std,
+        image_size,
+        num_classes,
+        width,
+        classifier,
+        pixels=recipe.pixel_head,
+        deviation=recipe.deviation,
     )
 
 
