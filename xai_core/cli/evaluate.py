@@ -10,6 +10,7 @@ from pathlib import Path
 from ..captioning.results import results_document
 from ..data import UNLABELLED_NOTE, load_dataset
 from ..explainers import EXPLAINERS, is_known_method
+from ..generative.training import SHIPPED_GAN_DATASETS
 from ..jobs.executors import LocalExecutor
 from ..jobs.tasks import evaluate as evaluate_on
 from ..metrics.suite import METRICS, TARGET_SOURCES, EvaluationSettings, parse_pair, run_evaluation
@@ -71,6 +72,8 @@ def _cmd_report_results(args: argparse.Namespace) -> int:
         lines = comparison_lines(comparisons)
         print("\n".join(lines))
         return 0 if all(c.passed for c in comparisons) else 1
+    if args.gan_datasets and not args.gan_only:
+        raise ValueError("--gan-datasets names the datasets whose GAN experiments --gan-only records: add --gan-only")
     if args.check:
         differences = check_document(results_document())
         print("\n".join(differences) or f"{RESULTS_PATH} follows from the committed summaries")
@@ -81,7 +84,7 @@ def _cmd_report_results(args: argparse.Namespace) -> int:
         if args.evaluation_only or (args.rerun and not args.gan_only):
             record_evaluation(rerun=args.rerun, on_progress=show)
         if args.gan_only or (args.rerun and not args.evaluation_only):
-            record_gan(rerun=args.rerun, on_progress=show)
+            record_gan(rerun=args.rerun, on_progress=show, datasets=args.gan_datasets)
         if args.dataset_count:
             print(f"wrote {record_dataset_count(on_progress=show)}")
         if args.gan_trials:
@@ -247,6 +250,13 @@ def _register_report_results(commands: argparse._SubParsersAction) -> None:
         "--gan-only",
         action="store_true",
         help="record the GAN experiments' summary (reused from runs/gan-results unless --rerun), then render",
+    )
+    report.add_argument(
+        "--gan-datasets",
+        nargs="+",
+        choices=SHIPPED_GAN_DATASETS,
+        metavar="DATASET",
+        help="with --gan-only: record only these datasets' GAN experiments (after retraining their GANs), keeping the others' as committed",
     )
     report.add_argument(
         "--rerun",

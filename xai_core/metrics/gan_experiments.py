@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -285,14 +285,20 @@ def yardsticks_result(dataset: str, rerun: bool = False, root: Path | None = Non
     return cached("fid-yardsticks", config, lambda: yardsticks_over_seeds(dataset, REPORT_SEEDS), rerun, root)
 
 
-def run_gan_experiments(rerun: bool = False, on_progress: Progress | None = None, root: Path | None = None) -> dict:
-    """Every GAN experiment of docs/results.md, cached: {"fid", "diversity" (conditional GANs), "yardsticks" (per
-    dataset), "latent", "deletion", "augmentation", "audit", "score", "tcav"}, and "gans": {GAN id: the sha256 of the
-    weights they used}."""
-    sections = ("gans", "fid", "diversity", "yardsticks", "latent", "deletion", "augmentation", "audit", "score", "tcav")
-    results: dict[str, Any] = {section: {} for section in sections}
-    gan_ids = [f"{kind}-{dataset}" for dataset in SHIPPED_GAN_DATASETS for kind in ("dcgan", "cdcgan")]
-    steps = len(gan_ids) + 3 * len(SHIPPED_GAN_DATASETS) + len(SCORE_DATASETS) + len(TCAV_EXPERIMENTS)
+GAN_EXPERIMENT_SECTIONS = ("gans", "fid", "diversity", "yardsticks", "latent", "deletion", "augmentation", "audit", "score", "tcav")
+
+
+def run_gan_experiments(
+    rerun: bool = False, on_progress: Progress | None = None, root: Path | None = None, datasets: Sequence[str] = SHIPPED_GAN_DATASETS
+) -> dict:
+    """Every GAN experiment of docs/results.md on ``datasets`` (default: every shipped GAN's), cached: {"fid",
+    "diversity" (conditional GANs), "yardsticks" (per dataset), "latent", "deletion", "augmentation", "audit", "score",
+    "tcav" (of the CNNs of ``datasets``)}, and "gans": {GAN id: the sha256 of the weights they used}."""
+    results: dict[str, Any] = {section: {} for section in GAN_EXPERIMENT_SECTIONS}
+    gan_ids = [f"{kind}-{dataset}" for dataset in datasets for kind in ("dcgan", "cdcgan")]
+    score_datasets = [dataset for dataset in SCORE_DATASETS if dataset in datasets]
+    tcav_experiments = [experiment for experiment in TCAV_EXPERIMENTS if model_info(experiment[0])["dataset"] in datasets]
+    steps = len(gan_ids) + 3 * len(datasets) + len(score_datasets) + len(tcav_experiments)
     done = 0
 
     def stage(message: str) -> Progress:
@@ -315,7 +321,7 @@ def run_gan_experiments(rerun: bool = False, on_progress: Progress | None = None
         results["deletion"][gan_id] = cached("latent-deletion", config, lambda: latent_deletion_over_seeds(gan_id), rerun, root)
         results["gans"][gan_id] = config["sha256"]
         done += 1
-    for dataset in SHIPPED_GAN_DATASETS:
+    for dataset in datasets:
         stage(f"FID yardsticks on {dataset}")
         results["yardsticks"][dataset] = yardsticks_result(dataset, rerun, root)
         done += 1
@@ -325,10 +331,10 @@ def run_gan_experiments(rerun: bool = False, on_progress: Progress | None = None
         done += 1
         results["audit"][dataset] = audit_result(dataset, rerun=rerun, on_progress=stage(f"bias audit on {dataset}"), root=root)
         done += 1
-    for dataset in SCORE_DATASETS:
+    for dataset in score_datasets:
         results["score"][dataset] = score_result(dataset, rerun=rerun, on_progress=stage(f"explainability score on {dataset}"), root=root)
         done += 1
-    for model_id, target, concepts in TCAV_EXPERIMENTS:
+    for model_id, target, concepts in tcav_experiments:
         results["tcav"][model_id] = tcav_result(
             model_id, target, concepts, rerun=rerun, on_progress=stage(f"TCAV of {model_id}"), root=root
         )
@@ -336,3 +342,9 @@ def run_gan_experiments(rerun: bool = False, on_progress: Progress | None = None
     if on_progress is not None:
         on_progress(1.0, "done")
     return results
+
+
+def merge_gan_experiments(recorded: dict, fresh: dict) -> dict:
+    """``recorded`` (a summary of :func:`run_gan_experiments`) with every entry of ``fresh`` (one on fewer datasets) put
+    in, section by section: an entry of ``fresh`` replaces the recorded one in its place, a new one comes last."""
+    return {section: {**recorded.get(section, {}), **fresh[section]} for section in GAN_EXPERIMENT_SECTIONS}

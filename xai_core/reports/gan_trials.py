@@ -145,7 +145,9 @@ of the shipped GANs), from `docs/data/gan_trials.json`. Recipes: `dcgan` is Radf
 upsampling generator with class-conditional BatchNorm, the hinge loss, an EMA generator, DiffAugment and an AC-GAN
 head; `projected` is `sngan` whose discriminator reads the frozen `resnet-{summary["dataset"]}` (Projected GANs,
 Sauer et al., NeurIPS 2021); `projected-diverse` adds a head on the pixels to that discriminator and the mode-seeking
-term of MSGAN (Mao et al., CVPR 2019) to the generator's loss. The judge, `vgg-{summary["dataset"]}`, never trains a generator.
+term of MSGAN (Mao et al., CVPR 2019) to the generator's loss; `projected-deviation` adds the pixel head and a head on the
+minibatch standard deviation of the discriminator's features over groups of four images (Karras et al., ICLR 2018), which
+a generator that ignores its latent cannot match. The judge, `vgg-{summary["dataset"]}`, never trains a generator.
 
 {chr(10).join(lines)}
 

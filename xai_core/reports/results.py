@@ -9,7 +9,7 @@ from pathlib import Path
 from ..attribution.agreement import WITNESS_SHARE
 from ..data import load_dataset
 from ..data.photo_views import photo_names
-from ..metrics.gan_experiments import run_gan_experiments
+from ..metrics.gan_experiments import merge_gan_experiments, run_gan_experiments
 from ..metrics.suite import EvaluationResult, write_sanity_verdicts
 from ..models.checkpoints import DEFAULT_CHECKPOINT_DIR, REPOSITORY_ROOT, read_manifest
 from ..models.registry import EFFICIENTNET_LITE0_ID
@@ -368,9 +368,19 @@ def record_evaluation(rerun: bool = False, on_progress: Callable[[float, str], N
     write_json_summary("evaluation/relevance", {"pairs": relevance, "generators": generator_hashes(("lsft",))}, data_dir)
 
 
-def record_gan(rerun: bool = False, on_progress: Callable[[float, str], None] | None = None, data_dir: Path = DATA_DIR) -> None:
-    """Run (or reuse from ``runs/gan-results``) the GAN experiments and commit their summary to ``data_dir``."""
-    write_json_summary("gan_experiments", run_gan_experiments(rerun=rerun, on_progress=on_progress), data_dir)
+def record_gan(
+    rerun: bool = False,
+    on_progress: Callable[[float, str], None] | None = None,
+    data_dir: Path = DATA_DIR,
+    datasets: Sequence[str] | None = None,
+) -> None:
+    """Run (or reuse from ``runs/gan-results``) the GAN experiments and commit their summary to ``data_dir``; with
+    ``datasets``, only those datasets' experiments, merged into the committed summary (the others stay as recorded)."""
+    if datasets is None:
+        write_json_summary("gan_experiments", run_gan_experiments(rerun=rerun, on_progress=on_progress), data_dir)
+        return
+    fresh = run_gan_experiments(rerun=rerun, on_progress=on_progress, datasets=datasets)
+    write_json_summary("gan_experiments", merge_gan_experiments(read_json_summary("gan_experiments", data_dir) or {}, fresh), data_dir)
 
 
 def evaluation_section(data_dir: Path = DATA_DIR, checkpoint_dir: Path = DEFAULT_CHECKPOINT_DIR) -> str:
