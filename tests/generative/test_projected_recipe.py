@@ -1,10 +1,19 @@
 """The ``projected`` GAN recipe: a discriminator on the frozen features of a zoo CNN (Sauer et al., NeurIPS 2021),
 which must read exactly the blocks it names, never train or re-normalise that CNN, and never be the GAN's judge."""
 
+import dataclasses
+
 import pytest
 import torch
 
-from xai_core.generative.dcgan import PROJECTION_TAPS, DCGANDiscriminator, ProjectedDiscriminator, group_deviation
+from xai_core.generative.dcgan import (
+    PROJECTION_TAPS,
+    DCGANDiscriminator,
+    LayeredGenerator,
+    ProjectedDiscriminator,
+    build_generator,
+    group_deviation,
+)
 from xai_core.generative.training import (
     RECIPES,
     GANConfig,
@@ -174,3 +183,29 @@ def test_the_deviation_recipe_adds_a_head_on_the_group_deviation_of_the_features
     torch.testing.assert_close(logits - plain, discriminator.deviation_head(group_deviation(features)).squeeze(1))
     collapsed_plain = discriminator.head(features[:1]).squeeze(1) + (discriminator.embed(labels) * features[:1]).sum(dim=1)
     torch.testing.assert_close(collapsed, collapsed_plain)  # identical images: the deviation head adds nothing
+
+
+def test_the_layered_generator_paints_one_colour_through_a_mask_over_its_background():
+    torch.manual_seed(0)
+    generator = LayeredGenerator(latent_dim=4, channels=3, image_size=8, num_classes=2, width=4).eval()
+    latents, labels = torch.randn(3, 4, generator=torch.Generator().manual_seed(1)), torch.tensor([0, 1, 1])
+    with torch.no_grad():
+        mask, colour, background = generator.layers(generator.project_latents(latents, labels), labels)
+        images = generator(latents, labels)
+        assert mask.shape == (3, 1, 8, 8) and colour.shape == (3, 3, 1, 1) and background.shape == (3, 3, 8, 8)
+        torch.testing.assert_close(images, mask * colour + (1 - mask) * background, rtol=1e-5, atol=1e-6)
+        generator.to_image.weight[3:] = 0.0  # the mask's logit: +40 everywhere, the foreground covers the image
+        generator.to_image.bias[3:] = 40.0
+        covered = generator(latents, labels)
+    torch.testing.assert_close(covered, colour.expand(3, 3, 8, 8), rtol=1e-5, atol=1e-6)  # one colour per image
+    assert not torch.allclose(colour[1], colour[2])  # the colour follows the latent within a class
+    rebuilt = build_generator(**generator.config())
+    assert isinstance(rebuilt, LayeredGenerator) and generator.config()["upsample"] == "layered"
+
+
+def test_the_layered_recipe_is_the_deviation_recipe_with_the_layered_generator(tmp_path):
+    layered, deviation = RECIPES["projected-layered"], RECIPES["projected-deviation"]
+    assert layered.generator == "layered" and dataclasses.replace(layered, generator=deviation.generator) == deviation
+    config = GANConfig("digits", True, epochs=1, batch_size=250, width=4, latent_dim=8, recipe="projected-layered", gan_id="tiny-layered")
+    entry = train_gan(config, out_dir=tmp_path / "out", run_dir=tmp_path / "run", progress=False, score=False)
+    assert entry["architecture"]["upsample"] == "layered" and "--recipe projected-layered" in entry["command"]

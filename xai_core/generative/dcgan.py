@@ -1,4 +1,4 @@
-"""GAN generators (DCGAN, upsampling) and discriminators (DCGAN, projected), unconditional or class-conditional; loading shipped GANs.
+"""GAN generators (DCGAN, upsampling, layered) and discriminators (DCGAN, projected), unconditional or conditional; loading them.
 
 Source: Radford, Metz & Chintala, "Unsupervised Representation Learning with Deep Convolutional
 GANs" (ICLR 2016): a linear projection of the latent code to a small feature map, strided transposed
@@ -174,7 +174,35 @@ class UpsamplingGenerator(LatentGenerator):
         return torch.tanh(self.to_image(features))
 
 
-GENERATOR_ARCHITECTURES = {generator.upsample: generator for generator in (DCGANGenerator, UpsamplingGenerator)}
+class LayeredGenerator(UpsamplingGenerator):
+    """:class:`UpsamplingGenerator` whose image is composed of two layers (as in LR-GAN: Yang, Kannan, Batra & Parikh,
+    ICLR 2017): a foreground of one colour, read from the pooled first-layer features (so from the latent and the
+    label), over a background image, through a mask; the last features give the mask (a sigmoid) and the background.
+    Image = mask * colour + (1 - mask) * background. A flat-coloured object with a sharp edge, as in ``shapes``, is
+    then one mask, where a plain generator must paint both edge and colour pixel by pixel."""
+
+    upsample = "layered"
+
+    def __init__(self, latent_dim: int = 64, channels: int = 3, image_size: int = 48, num_classes: int = 0, width: int = 16):
+        super().__init__(latent_dim, channels, image_size, num_classes, width)
+        self.to_image = nn.Conv2d(width, channels + 1, 3, padding=1)  # background (channels) and the mask's logit
+        self.to_colour = nn.Linear(self.start_channels, channels)
+
+    def layers(self, projected: torch.Tensor, labels: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(mask Tensor[N, 1, S, S], colour Tensor[N, C, 1, 1], background Tensor[N, C, S, S]), each in [0, 1]."""
+        features = F.relu(self.norms[0](projected, labels))
+        colour = torch.sigmoid(self.to_colour(features.mean(dim=(2, 3))))[:, :, None, None]
+        for conv, norm in zip(self.convs, self.norms[1:], strict=True):
+            features = F.relu(norm(conv(F.interpolate(features, scale_factor=2, mode="nearest")), labels))
+        output = self.to_image(features)
+        return torch.sigmoid(output[:, -1:]), colour, torch.sigmoid(output[:, :-1])
+
+    def decode(self, projected: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        mask, colour, background = self.layers(projected, labels)
+        return 2 * (mask * colour + (1 - mask) * background) - 1
+
+
+GENERATOR_ARCHITECTURES = {generator.upsample: generator for generator in (DCGANGenerator, UpsamplingGenerator, LayeredGenerator)}
 
 
 def build_generator(upsample: str = "transposed", **architecture) -> LatentGenerator:
