@@ -124,8 +124,8 @@ RECIPES = {
         pixel_head=True,
         deviation=True,
     ),
-    # on shapes the judge forgives a flat background (FID 12.9) but not a blurred shape (67.6) or one colour per class
-    # (49.0): the layered generator draws the shape as one mask of one colour (docs/results.md, "what was tried")
+    # on shapes the judge forgives a flat background far more than a blurred object or one object colour per class
+    # (docs/results.md, the FID yardsticks): the layered generator draws the object as one mask of one colour
     "projected-layered": Recipe(
         "layered",
         "hinge",

@@ -277,7 +277,8 @@ def render_gan_markdown(results: dict, after_fid: str = "") -> str:
     yardsticks = (
         "\nFor scale, the same judge's FID between the real test images and the real training images degraded in known "
         "ways (the real-vs-real baseline's subsets, so the first row is that baseline; `xai_core.metrics.fid_yardsticks`; "
-        "colour changes only on colour datasets):\n\n"
+        "colour changes only on colour datasets; the object rows, which change the object or the background alone through "
+        "the exact object masks, only where objects lie on cluttered colour backgrounds):\n\n"
         f"{yardstick_table(results['yardsticks'])}\n\n{yardstick_sentence(results['fid'], results['yardsticks'])}\n"
         if results.get("yardsticks")
         else ""
