@@ -194,10 +194,20 @@ def test_the_layered_generator_paints_one_colour_through_a_mask_over_its_backgro
         images = generator(latents, labels)
         assert mask.shape == (3, 1, 8, 8) and colour.shape == (3, 3, 1, 1) and background.shape == (3, 3, 8, 8)
         torch.testing.assert_close(images, mask * colour + (1 - mask) * background, rtol=1e-5, atol=1e-6)
-        generator.to_image.weight[3:] = 0.0  # the mask's logit: +40 everywhere, the foreground covers the image
-        generator.to_image.bias[3:] = 40.0
+        generator.to_mask.weight.zero_()  # the mask's logit: +40 everywhere, the foreground covers the image
+        generator.to_mask.bias.fill_(40.0)
         covered = generator(latents, labels)
+        generator.to_mask.bias.fill_(-40.0)  # and nowhere: the background alone
+        small = []
+        handle = generator.to_background.register_forward_hook(lambda module, inputs, output: small.append(output))
+        uncovered = generator(latents, labels)
+        handle.remove()
     torch.testing.assert_close(covered, colour.expand(3, 3, 8, 8), rtol=1e-5, atol=1e-6)  # one colour per image
+    torch.testing.assert_close(uncovered, background, rtol=1e-5, atol=1e-6)
+    # 8 px = 2 px start and 2 doublings: the background is read after the first, at 4x4, and blown up bilinearly
+    assert small[0].shape == (3, 3, 4, 4)
+    blown_up = torch.nn.functional.interpolate(torch.sigmoid(small[0]), size=(8, 8), mode="bilinear", align_corners=False)
+    torch.testing.assert_close(uncovered, blown_up, rtol=1e-5, atol=1e-6)
     assert not torch.allclose(colour[1], colour[2])  # the colour follows the latent within a class
     rebuilt = build_generator(**generator.config())
     assert isinstance(rebuilt, LayeredGenerator) and generator.config()["upsample"] == "layered"

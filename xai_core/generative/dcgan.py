@@ -177,25 +177,31 @@ class UpsamplingGenerator(LatentGenerator):
 class LayeredGenerator(UpsamplingGenerator):
     """:class:`UpsamplingGenerator` whose image is composed of two layers (as in LR-GAN: Yang, Kannan, Batra & Parikh,
     ICLR 2017): a foreground of one colour, read from the pooled first-layer features (so from the latent and the
-    label), over a background image, through a mask; the last features give the mask (a sigmoid) and the background.
-    Image = mask * colour + (1 - mask) * background. A flat-coloured object with a sharp edge, as in ``shapes``, is
-    then one mask, where a plain generator must paint both edge and colour pixel by pixel."""
+    label), over a smooth background, through a mask. Image = mask * colour + (1 - mask) * background. The mask (a
+    sigmoid) comes from the last features; the background from the features after the first upsampling (a quarter of
+    the side at 48 px), blown up bilinearly, so that it cannot draw sharp detail and every sharp edge is the mask's.
+    A flat-coloured object on a cluttered background, as in ``shapes``, is then one mask."""
 
     upsample = "layered"
 
     def __init__(self, latent_dim: int = 64, channels: int = 3, image_size: int = 48, num_classes: int = 0, width: int = 16):
         super().__init__(latent_dim, channels, image_size, num_classes, width)
-        self.to_image = nn.Conv2d(width, channels + 1, 3, padding=1)  # background (channels) and the mask's logit
+        del self.to_image
+        self.to_mask = nn.Conv2d(width, 1, 3, padding=1)
+        self.to_background = nn.Conv2d(self.convs[0].out_channels, channels, 3, padding=1)
         self.to_colour = nn.Linear(self.start_channels, channels)
 
     def layers(self, projected: torch.Tensor, labels: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(mask Tensor[N, 1, S, S], colour Tensor[N, C, 1, 1], background Tensor[N, C, S, S]), each in [0, 1]."""
         features = F.relu(self.norms[0](projected, labels))
         colour = torch.sigmoid(self.to_colour(features.mean(dim=(2, 3))))[:, :, None, None]
+        background = None
         for conv, norm in zip(self.convs, self.norms[1:], strict=True):
             features = F.relu(norm(conv(F.interpolate(features, scale_factor=2, mode="nearest")), labels))
-        output = self.to_image(features)
-        return torch.sigmoid(output[:, -1:]), colour, torch.sigmoid(output[:, :-1])
+            if background is None:
+                background = torch.sigmoid(self.to_background(features))
+        background = F.interpolate(background, size=(self.image_size, self.image_size), mode="bilinear", align_corners=False)
+        return torch.sigmoid(self.to_mask(features)), colour, background
 
     def decode(self, projected: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         mask, colour, background = self.layers(projected, labels)
