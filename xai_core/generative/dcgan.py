@@ -176,7 +176,7 @@ class UpsamplingGenerator(LatentGenerator):
 
 class LayeredGenerator(UpsamplingGenerator):
     """:class:`UpsamplingGenerator` whose image is composed of two layers (as in LR-GAN: Yang, Kannan, Batra & Parikh,
-    ICLR 2017): a foreground of one colour, read from the pooled first-layer features (so from the latent and the
+    ICLR 2017): a foreground of one colour, a linear read of the first layer's output (so of the latent and the
     label), over a smooth background, through a mask. Image = mask * colour + (1 - mask) * background. The mask (a
     sigmoid) comes from the last features; the background from the features after the first upsampling (a quarter of
     the side at 48 px), blown up bilinearly, so that it cannot draw sharp detail and every sharp edge is the mask's.
@@ -189,12 +189,14 @@ class LayeredGenerator(UpsamplingGenerator):
         del self.to_image
         self.to_mask = nn.Conv2d(width, 1, 3, padding=1)
         self.to_background = nn.Conv2d(self.convs[0].out_channels, channels, 3, padding=1)
-        self.to_colour = nn.Linear(self.start_channels, channels)
+        self.to_colour = nn.Linear(self.start_channels * self.start_size**2, channels)
+        # a colour logit of std about 1 at the start (the default init gives 0.3): the objects start in many colours
+        nn.init.normal_(self.to_colour.weight, std=2 / self.to_colour.in_features**0.5)
 
     def layers(self, projected: torch.Tensor, labels: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(mask Tensor[N, 1, S, S], colour Tensor[N, C, 1, 1], background Tensor[N, C, S, S]), each in [0, 1]."""
+        colour = torch.sigmoid(self.to_colour(projected.flatten(1)))[:, :, None, None]  # pooled features vary too little
         features = F.relu(self.norms[0](projected, labels))
-        colour = torch.sigmoid(self.to_colour(features.mean(dim=(2, 3))))[:, :, None, None]
         background = None
         for conv, norm in zip(self.convs, self.norms[1:], strict=True):
             features = F.relu(norm(conv(F.interpolate(features, scale_factor=2, mode="nearest")), labels))
