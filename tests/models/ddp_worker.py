@@ -54,9 +54,11 @@ CNN_ARGUMENTS = [
     "--quiet",
 ]
 GAN_IMAGES = 126  # the first 126 training images in batches of 63: two batches, each split unevenly over two ranks
-# every recipe whose training is the same under DDP as alone; ``projected-diverse`` is not: its mode-seeking term is
-# computed on each rank's shard (``mode_seeking_loss``)
-GAN_RECIPES = ("dcgan", "sngan", "projected")
+# recipes whose training is the same under DDP as alone (``projected-diverse`` is not: its mode-seeking term is computed
+# on each rank's shard, ``mode_seeking_loss``): ``projected-layered`` also covers what ``sngan`` and ``projected-deviation``
+# add to ``dcgan`` (hinge, EMA, DiffAugment, AC head, pixel head, the minibatch deviation: the first shard of 63 images
+# holds 32, a multiple of its groups of 4) and the layered generator
+GAN_RECIPES = ("dcgan", "projected", "projected-layered")
 GAN_ARGUMENTS = [
     "train-gan",
     "--dataset",

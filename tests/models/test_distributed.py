@@ -1,5 +1,5 @@
-"""``train-cnn`` and ``train-gan`` (recipes ``dcgan``, ``sngan`` and ``projected``) under ``torchrun``: two CPU processes,
-DDP over gloo, the trainers' one code path.
+"""``train-cnn`` and ``train-gan`` (recipes ``dcgan``, ``projected`` and ``projected-layered``) under ``torchrun``: two
+CPU processes, DDP over gloo, the trainers' one code path.
 
 Two ranks with half a batch each must train what one process trains with the whole batch: the same
 first gradients (DDP's average of the shard gradients, with BatchNorm statistics synchronised and
@@ -25,7 +25,7 @@ from xai_core.models.distributed import Distributed, SynchronisedBatchNorm, dist
 
 WORKER = Path(__file__).with_name("ddp_worker.py")
 ROOT = Path(__file__).resolve().parents[2]
-GAN_RECIPES = ("dcgan", "sngan", "projected")  # ddp_worker.GAN_RECIPES
+GAN_RECIPES = ("dcgan", "projected", "projected-layered")  # ddp_worker.GAN_RECIPES
 NETWORKS = ("cnn", *(f"{network}-{recipe}" for recipe in GAN_RECIPES for network in ("generator", "discriminator")))
 # Largest difference allowed between two ranks and one process, for first gradients and final weights. In float64
 # (unit roundoff 1.1e-16) two summation orders of a gradient differ by at most ~n * 1.1e-16 * sum|terms| (n <= 64
@@ -39,11 +39,11 @@ TOLERANCE = 1e-6
 
 def zero_by_construction(network: str, parameter: str) -> bool:
     """Parameters whose first gradient is zero in exact arithmetic: a generator convolution's bias, which BatchNorm
-    follows (it subtracts the batch mean), and under the hinge loss (``sngan``, ``projected``) the discriminator's
-    output bias (every first logit lies inside the margin, so its gradient is -1 + 1)."""
+    follows (it subtracts the batch mean), and under the hinge loss (``projected``, ``projected-layered``) the
+    discriminator's output bias (every first logit lies inside the margin, so its gradient is -1 + 1)."""
     if network.startswith("generator-"):
         return parameter.startswith("convs.") and parameter.endswith(".bias")
-    return network in ("discriminator-sngan", "discriminator-projected") and parameter == "head.bias"
+    return network in ("discriminator-projected", "discriminator-projected-layered") and parameter == "head.bias"
 
 
 def run_worker(out: Path, ranks: int | None, halve_rank: int | None = None) -> None:
