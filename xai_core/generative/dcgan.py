@@ -195,7 +195,7 @@ class LayeredGenerator(UpsamplingGenerator):
 
     def layers(self, projected: torch.Tensor, labels: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(mask Tensor[N, 1, S, S], colour Tensor[N, C, 1, 1], background Tensor[N, C, S, S]), each in [0, 1]."""
-        colour = torch.sigmoid(self.to_colour(projected.flatten(1)))[:, :, None, None]  # pooled features vary too little
+        colour = torch.sigmoid(self.to_colour(projected.flatten(1)))[:, :, None, None]  # pooled features hardly vary with z
         features = F.relu(self.norms[0](projected, labels))
         background = None
         for conv, norm in zip(self.convs, self.norms[1:], strict=True):
@@ -220,7 +220,7 @@ def build_generator(upsample: str = "transposed", **architecture) -> LatentGener
     return GENERATOR_ARCHITECTURES[upsample](**architecture)
 
 
-DEVIATION_GROUP = 4  # images per group of the minibatch-deviation feature, as in Karras et al.'s StyleGAN
+DEVIATION_GROUP = 4  # images per group of the minibatch-deviation feature, as in Karras et al.'s code
 
 
 def group_deviation(features: torch.Tensor, group: int = DEVIATION_GROUP) -> torch.Tensor:
