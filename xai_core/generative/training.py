@@ -124,8 +124,8 @@ RECIPES = {
         pixel_head=True,
         deviation=True,
     ),
-    # on shapes the judge forgives a flat background far more than a blurred object or one object colour per class
-    # (docs/results.md, the FID yardsticks): the layered generator draws the object as one mask of one colour
+    # on shapes the judge forgives a flat background far more than a blurred object (docs/results.md, the FID
+    # yardsticks): the layered generator draws the object's edge as one sharp mask
     "projected-layered": Recipe(
         "layered",
         "hinge",

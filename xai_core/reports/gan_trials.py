@@ -149,8 +149,8 @@ term of MSGAN (Mao et al., CVPR 2019) to the generator's loss; `projected-deviat
 minibatch standard deviation of the discriminator's features over groups of four images (Karras et al., ICLR 2018), which
 a generator that ignores its latent cannot match; `projected-layered` is `projected-deviation` with a layered generator
 (after LR-GAN, Yang et al., ICLR 2017) that paints the object in one colour through a sharp mask over a smooth background,
-as the object yardsticks under the FID table suggest: the judge forgives a flat background far more than a blurred object
-or one object colour per class. The judge, `vgg-{summary["dataset"]}`, never trains a generator.
+as the object yardsticks under the FID table suggest: the judge forgives a flat background far more than a blurred
+object. The judge, `vgg-{summary["dataset"]}`, never trains a generator.
 
 {chr(10).join(lines)}
 
