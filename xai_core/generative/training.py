@@ -26,7 +26,7 @@ import platform
 import re
 import shlex
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
@@ -94,49 +94,22 @@ class Recipe:
     deviation: bool = False
 
 
+SNGAN = Recipe("nearest", "hinge", (0.0, 0.9), ema_decay=0.999, augment=True, classifier_weight=1.0)
+PROJECTED = replace(SNGAN, projection="resnet")
+# the shipped projected GAN gave one image per class whatever the latent: a discriminator that sees the spread of its
+# features over a group of images penalises that, where the mode-seeking term pushed variety for its own sake
+PROJECTED_DEVIATION = replace(PROJECTED, pixel_head=True, deviation=True)
 RECIPES = {
     "dcgan": Recipe("transposed", "bce", (0.5, 0.999)),
-    "sngan": Recipe("nearest", "hinge", (0.0, 0.9), ema_decay=0.999, augment=True, classifier_weight=1.0),
-    "projected": Recipe("nearest", "hinge", (0.0, 0.9), ema_decay=0.999, augment=True, classifier_weight=1.0, projection="resnet"),
+    "sngan": SNGAN,
+    "projected": PROJECTED,
     # mode-seeking weight 0.2: at MSGAN's 1 (on images in [0, 1], where MSGAN's are in [-1, 1]) the shapes samples grew
     # more varied than the real images and stopped looking like them (docs/results.md, "The shapes GANs: what was tried")
-    "projected-diverse": Recipe(
-        "nearest",
-        "hinge",
-        (0.0, 0.9),
-        ema_decay=0.999,
-        augment=True,
-        classifier_weight=1.0,
-        projection="resnet",
-        pixel_head=True,
-        mode_seeking=0.2,
-    ),
-    # the shipped projected GAN gave one image per class whatever the latent: a discriminator that sees the spread of
-    # its features over a group of images penalises that, where the mode-seeking term pushed variety for its own sake
-    "projected-deviation": Recipe(
-        "nearest",
-        "hinge",
-        (0.0, 0.9),
-        ema_decay=0.999,
-        augment=True,
-        classifier_weight=1.0,
-        projection="resnet",
-        pixel_head=True,
-        deviation=True,
-    ),
+    "projected-diverse": replace(PROJECTED, pixel_head=True, mode_seeking=0.2),
+    "projected-deviation": PROJECTED_DEVIATION,
     # on shapes the judge forgives a flat background far more than a blurred object (docs/results.md, the FID
     # yardsticks): the layered generator draws the object's edge as one sharp mask
-    "projected-layered": Recipe(
-        "layered",
-        "hinge",
-        (0.0, 0.9),
-        ema_decay=0.999,
-        augment=True,
-        classifier_weight=1.0,
-        projection="resnet",
-        pixel_head=True,
-        deviation=True,
-    ),
+    "projected-layered": replace(PROJECTED_DEVIATION, generator="layered"),
 }
 SHIFT_FRACTION = 1 / 8  # DiffAugment's translation: up to this share of the side, zero padded
 
