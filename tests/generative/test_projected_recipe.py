@@ -8,8 +8,10 @@ import torch
 
 from xai_core.generative.dcgan import (
     PROJECTION_TAPS,
+    TEMPLATE_GAIN,
     DCGANDiscriminator,
     LayeredGenerator,
+    PlacedGenerator,
     ProjectedDiscriminator,
     build_generator,
     group_deviation,
@@ -213,9 +215,65 @@ def test_the_layered_generator_paints_one_colour_through_a_mask_over_its_backgro
     assert isinstance(rebuilt, LayeredGenerator) and generator.config()["upsample"] == "layered"
 
 
-def test_the_layered_recipe_is_the_deviation_recipe_with_the_layered_generator(tmp_path):
-    layered, deviation = RECIPES["projected-layered"], RECIPES["projected-deviation"]
-    assert layered.generator == "layered" and dataclasses.replace(layered, generator=deviation.generator) == deviation
-    config = GANConfig("digits", True, epochs=1, batch_size=250, width=4, latent_dim=8, recipe="projected-layered", gan_id="tiny-layered")
+@pytest.mark.parametrize("generator", ["layered", "placed"])
+def test_the_composing_recipes_are_the_deviation_recipe_with_their_generator(tmp_path, generator):
+    recipe, deviation = RECIPES[f"projected-{generator}"], RECIPES["projected-deviation"]
+    assert recipe.generator == generator and dataclasses.replace(recipe, generator=deviation.generator) == deviation
+    config = GANConfig(
+        "digits", True, epochs=1, batch_size=250, width=4, latent_dim=8, recipe=f"projected-{generator}", gan_id=f"tiny-{generator}"
+    )
     entry = train_gan(config, out_dir=tmp_path / "out", run_dir=tmp_path / "run", progress=False, score=False)
-    assert entry["architecture"]["upsample"] == "layered" and "--recipe projected-layered" in entry["command"]
+    assert entry["architecture"]["upsample"] == generator and f"--recipe projected-{generator}" in entry["command"]
+
+
+def placed_generator(num_classes: int = 2) -> PlacedGenerator:
+    torch.manual_seed(0)
+    return PlacedGenerator(latent_dim=4, channels=3, image_size=8, num_classes=num_classes, width=4).eval()
+
+
+def test_the_placed_generator_composes_its_template_mask_colour_and_background():
+    generator = placed_generator()
+    latents, labels = torch.randn(3, 4, generator=torch.Generator().manual_seed(1)), torch.tensor([0, 1, 1])
+    with torch.no_grad():
+        projected = generator.project_latents(latents, labels)
+        mask, colour, background = generator.layers(projected, labels)
+        images = generator(latents, labels)
+    assert mask.shape == (3, 1, 8, 8) and colour.shape == (3, 3, 1, 1) and background.shape == (3, 3, 8, 8)
+    torch.testing.assert_close(images, mask * colour + (1 - mask) * background, rtol=1e-5, atol=1e-6)
+    assert not torch.allclose(colour[1], colour[2]) and not torch.allclose(mask[1], mask[2])  # the latent moves both
+    rebuilt = build_generator(**generator.config())
+    assert isinstance(rebuilt, PlacedGenerator) and generator.config()["upsample"] == "placed"
+    assert generator.templates.shape == (2, 1, 8, 8) and placed_generator(0).templates.shape == (8, 1, 8, 8)
+
+
+def test_the_placed_pose_turns_scales_and_moves_the_template_as_its_read_says():
+    generator = placed_generator()
+    with torch.no_grad():
+        generator.to_pose.weight.zero_()
+        # rotation read (cos, sin) = (0, 3) -> 90 degrees; log-scale read atanh(0.5) -> scale exp(0.25 * 0.5); shift 0
+        generator.to_pose.bias.copy_(torch.tensor([0.0, 3.0, 0.5493061, 0.0, 0.0]))
+        theta = generator.pose(torch.zeros(1, generator.start_channels, 2, 2))
+    scale = torch.exp(torch.tensor(0.125))
+    expected = torch.tensor([[[0.0, 1.0, 0.0], [-1.0, 0.0, 0.0]]]) / scale
+    torch.testing.assert_close(theta, expected, rtol=1e-5, atol=1e-6)
+    with torch.no_grad():  # a shift of +0.3 in x (atanh(0.5) * 0.6) at no turn and unit scale: template x = image x - 0.3
+        generator.to_pose.bias.copy_(torch.tensor([1.0, 0.0, 0.0, 0.5493061, 0.0]))
+        theta = generator.pose(torch.zeros(1, generator.start_channels, 2, 2))
+    torch.testing.assert_close(theta, torch.tensor([[[1.0, 0.0, -0.3], [0.0, 1.0, 0.0]]]), rtol=1e-5, atol=1e-6)
+
+
+def test_the_placed_mask_is_the_class_template_where_the_pose_is_the_identity():
+    generator = placed_generator()
+    with torch.no_grad():
+        generator.to_pose.weight.zero_()
+        generator.to_pose.bias.copy_(torch.tensor([1.0, 0.0, 0.0, 0.0, 0.0]))
+        template = torch.full((8, 8), -1.0)
+        template[2:5, 1:6] = 1.0  # an off-centre bar, class 1 only
+        generator.templates[1, 0] = template
+        labels = torch.tensor([0, 1])
+        mask = generator.mask(generator.project_latents(torch.randn(2, 4), labels), labels)
+        generator.to_pose.bias.copy_(torch.tensor([-1.0, 0.0, 0.0, 0.0, 0.0]))  # half a turn
+        turned = generator.mask(generator.project_latents(torch.randn(2, 4), labels), labels)
+    torch.testing.assert_close(mask[1, 0], torch.sigmoid(TEMPLATE_GAIN * template), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(mask[0, 0], torch.sigmoid(TEMPLATE_GAIN * generator.templates[0, 0]), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(turned[1, 0], torch.sigmoid(TEMPLATE_GAIN * template).flip(0, 1), rtol=1e-5, atol=1e-6)

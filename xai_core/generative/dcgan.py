@@ -1,4 +1,4 @@
-"""GAN generators (DCGAN, upsampling, layered) and discriminators (DCGAN, projected), unconditional or conditional; loading them.
+"""GAN generators (DCGAN, upsampling, layered, placed) and discriminators (DCGAN, projected), unconditional or conditional; loading them.
 
 Source: Radford, Metz & Chintala, "Unsupervised Representation Learning with Deep Convolutional
 GANs" (ICLR 2016): a linear projection of the latent code to a small feature map, strided transposed
@@ -210,7 +210,94 @@ class LayeredGenerator(UpsamplingGenerator):
         return 2 * (mask * colour + (1 - mask) * background) - 1
 
 
-GENERATOR_ARCHITECTURES = {generator.upsample: generator for generator in (DCGANGenerator, UpsamplingGenerator, LayeredGenerator)}
+POSE_OUTPUTS = 5  # the pose read: rotation as (cos, sin) before normalising, log-scale, x shift, y shift
+SCALE_RANGE = 0.25  # log-scale in +-0.25: radii x0.78 to x1.28, the span of ``shapes``' radii (0.2 to 0.32 of the side)
+SHIFT_RANGE = 0.6  # centre within +-0.6 of the half side, about where ``shapes`` places its centres
+TEMPLATE_GAIN = 64.0  # template logits = 64 x the parameter: Adam's steps of ~lr (2e-4) move a logit by ~0.013
+TEMPLATE_BANK = 8  # templates of an unconditional generator, mixed by a softmax read of the latent
+
+
+class PlacedGenerator(LatentGenerator):
+    """LR-GAN's foreground through a spatial transformer (Yang, Kannan, Batra & Parikh, ICLR 2017, §3; Jaderberg et al.,
+    NeurIPS 2015): a learnt mask template per class, Tensor[K, 1, S, S], rotated, scaled and shifted by a pose read
+    linearly from the first layer's output, filled with one colour (also a linear read) over a smooth background (one
+    upsampling step, as :class:`LayeredGenerator`'s, blown up bilinearly). Image = mask * colour + (1 - mask) *
+    background. The object's outline is a template, so it is sharp and the same for every latent of a class; the latent
+    moves it, turns it, sizes it and colours it, which is all that varies between the objects of one ``shapes`` class.
+    Unconditional, it mixes ``TEMPLATE_BANK`` templates by a softmax read of the latent."""
+
+    upsample = "placed"
+
+    def __init__(self, latent_dim: int = 64, channels: int = 3, image_size: int = 48, num_classes: int = 0, width: int = 16):
+        super().__init__(latent_dim, channels, image_size, num_classes, width)
+        self.start_channels = width * 2**self.steps
+        self.project = nn.Linear(latent_dim + num_classes, self.start_channels * self.start_size**2)
+        self.norms = nn.ModuleList(ClassBatchNorm2d(c, num_classes) for c in (self.start_channels, self.start_channels // 2))
+        self.background_conv = nn.Conv2d(self.start_channels, self.start_channels // 2, 3, padding=1)
+        self.to_background = nn.Conv2d(self.start_channels // 2, channels, 3, padding=1)
+        reads = self.start_channels * self.start_size**2
+        self.to_colour = nn.Linear(reads, channels)
+        self.to_pose = nn.Linear(reads, POSE_OUTPUTS)
+        self.to_choice = None if num_classes else nn.Linear(reads, TEMPLATE_BANK)
+        for read in (self.to_colour, self.to_pose):  # logits of std about 1 at the start: objects in many colours and places
+            nn.init.normal_(read.weight, std=2 / reads**0.5)
+        self.templates = nn.Parameter(disc_template(num_classes or TEMPLATE_BANK, image_size) / TEMPLATE_GAIN)
+
+    def config(self) -> dict:
+        return {**super().config(), "upsample": self.upsample}
+
+    def first_features(self, latents: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return F.relu(self.norms[0](self.project_latents(latents, labels), self._labels(latents, labels)))
+
+    def pose(self, projected: torch.Tensor) -> torch.Tensor:
+        """The affine map from image to template coordinates (``F.affine_grid``'s theta): Tensor[N, 2, 3]."""
+        cos_sin, log_scale, shift = self.to_pose(projected.flatten(1)).split([2, 1, 2], dim=1)
+        rotation = F.normalize(cos_sin, dim=1, eps=1e-6)
+        scale = torch.exp(SCALE_RANGE * torch.tanh(log_scale))
+        cos, sin = rotation[:, :1, None], rotation[:, 1:, None]
+        inverse = torch.cat([torch.cat([cos, sin], dim=2), torch.cat([-sin, cos], dim=2)], dim=1) / scale[:, :, None]
+        centre = SHIFT_RANGE * torch.tanh(shift)
+        return torch.cat([inverse, -(inverse @ centre[:, :, None])], dim=2)
+
+    def mask(self, projected: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        """The placed template's sigmoid: Tensor[N, 1, S, S] in [0, 1]."""
+        logits = TEMPLATE_GAIN * self.templates
+        if labels is not None:
+            chosen = logits[labels]
+        else:
+            weights = torch.softmax(self.to_choice(projected.flatten(1)), dim=1)
+            chosen = torch.einsum("nk,kchw->nchw", weights, logits)
+        size = (projected.shape[0], 1, self.image_size, self.image_size)
+        grid = F.affine_grid(self.pose(projected), size, align_corners=False)
+        return torch.sigmoid(F.grid_sample(chosen, grid, mode="bilinear", padding_mode="border", align_corners=False))
+
+    def layers(self, projected: torch.Tensor, labels: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(mask Tensor[N, 1, S, S], colour Tensor[N, C, 1, 1], background Tensor[N, C, S, S]), each in [0, 1]."""
+        colour = torch.sigmoid(self.to_colour(projected.flatten(1)))[:, :, None, None]
+        features = F.relu(self.norms[0](projected, labels))
+        features = F.relu(self.norms[1](self.background_conv(F.interpolate(features, scale_factor=2, mode="nearest")), labels))
+        background = F.interpolate(
+            torch.sigmoid(self.to_background(features)), size=(self.image_size,) * 2, mode="bilinear", align_corners=False
+        )
+        return self.mask(projected, labels), colour, background
+
+    def decode(self, projected: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        mask, colour, background = self.layers(projected, labels)
+        return 2 * (mask * colour + (1 - mask) * background) - 1
+
+
+def disc_template(count: int, size: int, radius: float = 0.55, bound: float = 4.0) -> torch.Tensor:
+    """Mask logits Tensor[count, 1, size, size] of a centred disc of ``radius`` (of the half side): the placed
+    generator's first guess of every class's outline. The logit falls by 2 per pixel across the edge and is clipped
+    to +-``bound``, so the edge is sharp and every pixel can cross it within a few hundred steps."""
+    axis = (torch.arange(size, dtype=torch.float32) + 0.5) / size * 2 - 1
+    distance = torch.hypot(axis[None, :], axis[:, None])
+    return (size * (radius - distance)).clamp(-bound, bound).expand(count, 1, size, size).clone()
+
+
+GENERATOR_ARCHITECTURES = {
+    generator.upsample: generator for generator in (DCGANGenerator, UpsamplingGenerator, LayeredGenerator, PlacedGenerator)
+}
 
 
 def build_generator(upsample: str = "transposed", **architecture) -> LatentGenerator:

@@ -150,7 +150,9 @@ minibatch standard deviation of the discriminator's features over groups of four
 a generator that ignores its latent cannot match; `projected-layered` is `projected-deviation` with a layered generator
 (after LR-GAN, Yang et al., ICLR 2017) that paints the object in one colour through a sharp mask over a smooth background,
 as the object yardsticks under the FID table suggest: the judge forgives a flat background far more than a blurred
-object. The judge, `vgg-{summary["dataset"]}`, never trains a generator.
+object; `projected-placed` is `projected-deviation` with LR-GAN's spatial transformer instead of a mask drawn by
+convolutions: a learnt outline per class (a template), which the latent turns, scales and moves and fills with one
+colour, over the same smooth background. The judge, `vgg-{summary["dataset"]}`, never trains a generator.
 
 {chr(10).join(lines)}
 
