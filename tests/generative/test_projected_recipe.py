@@ -243,7 +243,17 @@ def test_the_placed_generator_composes_its_template_mask_colour_and_background()
     assert not torch.allclose(colour[1], colour[2]) and not torch.allclose(mask[1], mask[2])  # the latent moves both
     rebuilt = build_generator(**generator.config())
     assert isinstance(rebuilt, PlacedGenerator) and generator.config()["upsample"] == "placed"
-    assert generator.templates.shape == (2, 1, 8, 8) and placed_generator(0).templates.shape == (8, 1, 8, 8)
+    assert generator.templates.shape == (2, 1, 8, 8)
+    unconditional = placed_generator(0)  # one of 8 templates, mixed by the latent's softmax read
+    with torch.no_grad():
+        unconditional.templates.normal_(generator=torch.Generator().manual_seed(2))  # 8 different outlines
+        weights = torch.softmax(unconditional.to_choice(unconditional.project_latents(latents).flatten(1)), dim=1)
+        unconditional.to_pose.weight.zero_()
+        unconditional.to_pose.bias.copy_(torch.tensor([1.0, 0.0, 0.0, 0.0, 0.0]))
+        mixed = unconditional.mask(unconditional.project_latents(latents), None)
+    assert unconditional.templates.shape == (8, 1, 8, 8)
+    expected = torch.sigmoid(torch.einsum("nk,khw->nhw", weights, TEMPLATE_GAIN * unconditional.templates[:, 0]))
+    torch.testing.assert_close(mixed[:, 0], expected, rtol=1e-5, atol=1e-6)
 
 
 def test_the_placed_pose_turns_scales_and_moves_the_template_as_its_read_says():
