@@ -7,8 +7,10 @@ import pytest
 import torch
 
 from xai_core.generative.dcgan import (
+    EMPTY_LOGIT,
     PROJECTION_TAPS,
     TEMPLATE_GAIN,
+    CoarsePlacedGenerator,
     DCGANDiscriminator,
     LayeredGenerator,
     PlacedGenerator,
@@ -215,7 +217,27 @@ def test_the_layered_generator_paints_one_colour_through_a_mask_over_its_backgro
     assert isinstance(rebuilt, LayeredGenerator) and generator.config()["upsample"] == "layered"
 
 
-@pytest.mark.parametrize("generator", ["layered", "placed"])
+def test_a_framed_template_leaves_the_image_outside_it_empty_where_border_padding_fills_it():
+    """A template that covers its whole square, shrunk (scale x0.78): the plain placed generator's border padding
+    carries the template's edge into the corners; the coarse one's empty frame does not."""
+    masks = {}
+    for kind in (PlacedGenerator, CoarsePlacedGenerator):
+        torch.manual_seed(0)
+        generator = kind(latent_dim=4, channels=3, image_size=16, num_classes=1, width=4).eval()
+        with torch.no_grad():
+            generator.templates.fill_(1.0)
+            generator.to_pose.weight.zero_()
+            generator.to_pose.bias.copy_(torch.tensor([1.0, 0.0, -20.0, 0.0, 0.0]))  # no turn, no shift, log-scale -0.25
+            labels = torch.zeros(1, dtype=torch.long)
+            masks[kind] = generator.mask(generator.project_latents(torch.randn(1, 4), labels), labels)[0, 0]
+    assert generator.templates.shape == (1, 1, 8, 8)  # half the side
+    torch.testing.assert_close(masks[PlacedGenerator], torch.ones(16, 16))
+    framed = masks[CoarsePlacedGenerator]
+    assert framed[0, 0] < 1e-6 and framed[-1, -1] < 1e-6 and framed[8, 8] > 1 - 1e-6
+    assert torch.sigmoid(torch.tensor(EMPTY_LOGIT)) < 1e-6
+
+
+@pytest.mark.parametrize("generator", ["layered", "placed", "placed-coarse"])
 def test_the_composing_recipes_are_the_deviation_recipe_with_their_generator(tmp_path, generator):
     recipe, deviation = RECIPES[f"projected-{generator}"], RECIPES["projected-deviation"]
     assert recipe.generator == generator and dataclasses.replace(recipe, generator=deviation.generator) == deviation

@@ -214,6 +214,7 @@ POSE_OUTPUTS = 5  # the pose read: rotation as (cos, sin) before normalising, lo
 SCALE_RANGE = 0.25  # log-scale in +-0.25: radii x0.78 to x1.28, the span of ``shapes``' radii (0.2 to 0.32 of the side)
 SHIFT_RANGE = 0.6  # centre within +-0.6 of the half side, about where ``shapes`` places its centres
 TEMPLATE_GAIN = 64.0  # template logits = 64 x the parameter: Adam's steps of ~lr (2e-4) move a logit by ~0.013
+EMPTY_LOGIT = -16.0  # the frame of a framed template: sigmoid(-16) ~ 1e-7, no mask
 TEMPLATE_BANK = 8  # templates of an unconditional generator, mixed by a softmax read of the latent
 
 
@@ -227,6 +228,8 @@ class PlacedGenerator(LatentGenerator):
     Unconditional, it mixes ``TEMPLATE_BANK`` templates by a softmax read of the latent."""
 
     upsample = "placed"
+    template_reduction = 1  # the template's side is the image's divided by this
+    framed = False  # True: the template is framed by an empty border, so that the image outside it has no mask
 
     def __init__(self, latent_dim: int = 64, channels: int = 3, image_size: int = 48, num_classes: int = 0, width: int = 16):
         super().__init__(latent_dim, channels, image_size, num_classes, width)
@@ -241,7 +244,8 @@ class PlacedGenerator(LatentGenerator):
         self.to_choice = None if num_classes else nn.Linear(reads, TEMPLATE_BANK)
         for read in (self.to_colour, self.to_pose):  # logits of std about 1 at the start: objects in many colours and places
             nn.init.normal_(read.weight, std=2 / reads**0.5)
-        self.templates = nn.Parameter(disc_template(num_classes or TEMPLATE_BANK, image_size) / TEMPLATE_GAIN)
+        side = image_size // self.template_reduction
+        self.templates = nn.Parameter(disc_template(num_classes or TEMPLATE_BANK, side) / TEMPLATE_GAIN)
 
     def config(self) -> dict:
         return {**super().config(), "upsample": self.upsample}
@@ -262,6 +266,8 @@ class PlacedGenerator(LatentGenerator):
     def mask(self, projected: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         """The placed template's sigmoid: Tensor[N, 1, S, S] in [0, 1]."""
         logits = TEMPLATE_GAIN * self.templates
+        if self.framed:
+            logits = F.pad(logits, (1, 1, 1, 1), value=EMPTY_LOGIT)
         if labels is not None:
             chosen = logits[labels]
         else:
@@ -286,6 +292,17 @@ class PlacedGenerator(LatentGenerator):
         return 2 * (mask * colour + (1 - mask) * background) - 1
 
 
+class CoarsePlacedGenerator(PlacedGenerator):
+    """:class:`PlacedGenerator` with a template of half the image's side in an empty frame. In the 40-epoch shapes trial
+    of the full-side template, ``grid_sample``'s border padding replicated the template's noisy edge into lines across
+    the background wherever the shrunk template left the image uncovered, and three classes kept a disc with small
+    marks inside (features the frozen CNN reads) instead of their outline; a coarser template can draw neither."""
+
+    upsample = "placed-coarse"
+    template_reduction = 2
+    framed = True
+
+
 def disc_template(count: int, size: int, radius: float = 0.55, bound: float = 4.0) -> torch.Tensor:
     """Mask logits Tensor[count, 1, size, size] of a centred disc of ``radius`` (of the half side): the placed
     generator's first guess of every class's outline. The logit falls by 2 per pixel across the edge and is clipped
@@ -296,7 +313,8 @@ def disc_template(count: int, size: int, radius: float = 0.55, bound: float = 4.
 
 
 GENERATOR_ARCHITECTURES = {
-    generator.upsample: generator for generator in (DCGANGenerator, UpsamplingGenerator, LayeredGenerator, PlacedGenerator)
+    generator.upsample: generator
+    for generator in (DCGANGenerator, UpsamplingGenerator, LayeredGenerator, PlacedGenerator, CoarsePlacedGenerator)
 }
 
 

@@ -10,7 +10,8 @@ learn on 2 cores; ``projected-diverse`` adds a pixel head to that discriminator 
 discriminator read the minibatch standard deviation of its features instead; ``projected-layered`` is
 ``projected-deviation`` with the layered generator (a mask of one colour over a background); ``projected-placed`` is
 ``projected-deviation`` with the placed generator (a learnt outline per class, turned, scaled and moved by the latent,
-in one colour over a background). The judge (``feature_model``,
+in one colour over a background); ``projected-placed-coarse`` draws that outline at half the side in an empty frame.
+The judge (``feature_model``,
 ``vgg-<dataset>``) never trains the generator. Training resumes from ``run_dir/state.pt``. After training
 the generator is scored by FID against the real test split under the domain CNN's penultimate
 features, beside the real-vs-real baseline (training images vs the same test images, equal n), and,
@@ -114,6 +115,7 @@ RECIPES = {
     "projected-layered": replace(PROJECTED_DEVIATION, generator="layered"),
     # the layered generator's masks stayed blobs: the placed one draws a learnt outline per class, turned and moved
     "projected-placed": replace(PROJECTED_DEVIATION, generator="placed"),
+    "projected-placed-coarse": replace(PROJECTED_DEVIATION, generator="placed-coarse"),
 }
 SHIFT_FRACTION = 1 / 8  # DiffAugment's translation: up to this share of the side, zero padded
 

@@ -152,7 +152,9 @@ a generator that ignores its latent cannot match; `projected-layered` is `projec
 as the object yardsticks under the FID table suggest: the judge forgives a flat background far more than a blurred
 object; `projected-placed` is `projected-deviation` with LR-GAN's spatial transformer instead of a mask drawn by
 convolutions: a learnt outline per class (a template), which the latent turns, scales and moves and fills with one
-colour, over the same smooth background. The judge, `vgg-{summary["dataset"]}`, never trains a generator.
+colour, over the same smooth background; `projected-placed-coarse` draws that template at half the side, framed by an
+empty border, so that it can neither paint small marks inside the object nor, through the border padding of the
+sampling, lines across the background. The judge, `vgg-{summary["dataset"]}`, never trains a generator.
 
 {chr(10).join(lines)}
 
