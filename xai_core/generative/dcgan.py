@@ -296,7 +296,8 @@ class CoarsePlacedGenerator(PlacedGenerator):
     """:class:`PlacedGenerator` with a template of half the image's side in an empty frame. In the 40-epoch shapes trial
     of the full-side template, ``grid_sample``'s border padding replicated the template's noisy edge into lines across
     the background wherever the shrunk template left the image uncovered, and three classes kept a disc with small
-    marks inside (features the frozen CNN reads) instead of their outline; a coarser template can draw neither."""
+    marks inside (features the frozen CNN reads) instead of their outline. The frame leaves the image outside the
+    template empty, and a template of 2 x 2 px cells draws coarser marks (docs/results.md, "The shapes GANs")."""
 
     upsample = "placed-coarse"
     template_reduction = 2
