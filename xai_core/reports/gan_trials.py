@@ -153,8 +153,9 @@ as the object yardsticks under the FID table suggest: the judge forgives a flat 
 object; `projected-placed` is `projected-deviation` with LR-GAN's spatial transformer instead of a mask drawn by
 convolutions: a learnt outline per class (a template), which the latent turns, scales and moves and fills with one
 colour, over the same smooth background; `projected-placed-coarse` draws that template at half the side, framed by an
-empty border, so that it can neither paint small marks inside the object nor, through the border padding of the
-sampling, lines across the background. The judge, `vgg-{summary["dataset"]}`, never trains a generator.
+empty border, so that any marks it paints inside the object are coarser and, unlike the full-side template through the
+border padding of the sampling, it cannot paint lines across the uncovered background. The judge,
+`vgg-{summary["dataset"]}`, never trains a generator.
 
 {chr(10).join(lines)}
 
