@@ -174,6 +174,11 @@ class UpsamplingGenerator(LatentGenerator):
         return torch.tanh(self.to_image(features))
 
 
+def composite(mask: torch.Tensor, colour: torch.Tensor, background: torch.Tensor) -> torch.Tensor:
+    """mask * colour + (1 - mask) * background, each in [0, 1], mapped to the Tanh range [-1, 1]: Tensor[N, C, S, S]."""
+    return 2 * (mask * colour + (1 - mask) * background) - 1
+
+
 class LayeredGenerator(UpsamplingGenerator):
     """:class:`UpsamplingGenerator` whose image is composed of two layers (as in LR-GAN: Yang, Kannan, Batra & Parikh,
     ICLR 2017): a foreground of one colour, a linear read of the first layer's output (so of the latent and the
@@ -206,8 +211,7 @@ class LayeredGenerator(UpsamplingGenerator):
         return torch.sigmoid(self.to_mask(features)), colour, background
 
     def decode(self, projected: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
-        mask, colour, background = self.layers(projected, labels)
-        return 2 * (mask * colour + (1 - mask) * background) - 1
+        return composite(*self.layers(projected, labels))
 
 
 POSE_OUTPUTS = 5  # the pose read: rotation as (cos, sin) before normalising, log-scale, x shift, y shift
@@ -288,8 +292,7 @@ class PlacedGenerator(LatentGenerator):
         return self.mask(projected, labels), colour, background
 
     def decode(self, projected: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
-        mask, colour, background = self.layers(projected, labels)
-        return 2 * (mask * colour + (1 - mask) * background) - 1
+        return composite(*self.layers(projected, labels))
 
 
 class CoarsePlacedGenerator(PlacedGenerator):
