@@ -9,12 +9,14 @@ import torch
 from xai_core.generative.dcgan import (
     EMPTY_LOGIT,
     PROJECTION_TAPS,
+    STRIPE_AMPLITUDE,
     TEMPLATE_GAIN,
     CoarsePlacedGenerator,
     DCGANDiscriminator,
     LayeredGenerator,
     PlacedGenerator,
     ProjectedDiscriminator,
+    StripedPlacedGenerator,
     build_generator,
     group_deviation,
 )
@@ -237,7 +239,7 @@ def test_a_framed_template_leaves_the_image_outside_it_empty_where_border_paddin
     assert torch.sigmoid(torch.tensor(EMPTY_LOGIT)) < 1e-6
 
 
-@pytest.mark.parametrize("generator", ["layered", "placed", "placed-coarse"])
+@pytest.mark.parametrize("generator", ["layered", "placed", "placed-coarse", "placed-striped"])
 def test_the_composing_recipes_are_the_deviation_recipe_with_their_generator(tmp_path, generator):
     recipe, deviation = RECIPES[f"projected-{generator}"], RECIPES["projected-deviation"]
     assert recipe.generator == generator and dataclasses.replace(recipe, generator=deviation.generator) == deviation
@@ -309,3 +311,40 @@ def test_the_placed_mask_is_the_class_template_where_the_pose_is_the_identity():
     torch.testing.assert_close(mask[1, 0], torch.sigmoid(TEMPLATE_GAIN * template), rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(mask[0, 0], torch.sigmoid(TEMPLATE_GAIN * generator.templates[0, 0]), rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(turned[1, 0], torch.sigmoid(TEMPLATE_GAIN * template).flip(0, 1), rtol=1e-5, atol=1e-6)
+
+
+def test_the_striped_background_is_its_base_colour_times_the_plane_wave_it_reads():
+    torch.manual_seed(0)
+    generator = StripedPlacedGenerator(latent_dim=4, channels=3, image_size=16, num_classes=2, width=4).eval()
+    base_logits = torch.tensor([0.0, 1.0, -1.0])
+    with torch.no_grad():
+        generator.to_stripes.weight.zero_()
+        # base, angle (cos, sin) = (0, 2): stripes across y; phase (cos, sin) = (0, 1): p = 90 degrees;
+        # frequency logit 0: 4.5 cycles per side; amplitude logit 0: a = STRIPE_AMPLITUDE / 2
+        generator.to_stripes.bias.copy_(torch.cat([base_logits, torch.tensor([0.0, 2.0, 0.0, 1.0, 0.0, 0.0])]))
+        labels = torch.tensor([0, 1])
+        background = generator.background(generator.project_latents(torch.randn(2, 4), labels), labels)
+    y = torch.arange(16.0) / 16
+    wave = 1 + STRIPE_AMPLITUDE / 2 * torch.cos(2 * torch.pi * 4.5 * y)
+    expected = torch.sigmoid(base_logits)[:, None, None] * wave[None, :, None].expand(3, 16, 16)
+    torch.testing.assert_close(background, expected.expand(2, 3, 16, 16), rtol=1e-5, atol=1e-6)
+    assert not hasattr(generator, "background_conv") and len(generator.norms) == 1
+    assert isinstance(build_generator(**generator.config()), StripedPlacedGenerator)
+
+
+def test_the_striped_template_holds_its_outer_two_pixels_empty():
+    """A template that covers its whole square, at the identity pose: the coarse generator's mask reaches the image
+    rows its template's second pixel covers; the striped one's stays empty there and keeps the inner template."""
+    masks = {}
+    for kind in (CoarsePlacedGenerator, StripedPlacedGenerator):
+        torch.manual_seed(0)
+        generator = kind(latent_dim=4, channels=3, image_size=48, num_classes=1, width=4).eval()
+        with torch.no_grad():
+            generator.templates.fill_(1.0)
+            generator.to_pose.weight.zero_()
+            generator.to_pose.bias.copy_(torch.tensor([1.0, 0.0, 0.0, 0.0, 0.0]))
+            labels = torch.zeros(1, dtype=torch.long)
+            masks[kind] = generator.mask(generator.project_latents(torch.randn(1, 4), labels), labels)[0, 0]
+    # image row 4 samples the framed 26-px template at 1.94: its pixels 1 and 2 (both margin in the striped one)
+    assert masks[CoarsePlacedGenerator][4, 24] > 0.5 and masks[StripedPlacedGenerator][:5].max() < 1e-6
+    assert masks[StripedPlacedGenerator][6:-6, 6:-6].min() > 1 - 1e-6

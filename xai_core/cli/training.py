@@ -164,7 +164,8 @@ def _register_train_gan(commands: argparse._SubParsersAction) -> None:
         "projected-deviation (projected + a pixel head + the minibatch standard deviation of the discriminator's features) "
         "projected-layered (projected-deviation with a generator that composes a one-colour mask over a background), "
         "projected-placed (projected-deviation with a learnt outline per class that the latent turns, scales and moves), "
-        "or projected-placed-coarse (the same outline at half the side, in an empty frame)",
+        "projected-placed-coarse (the same outline at half the side, in an empty frame), "
+        "or projected-placed-striped (the coarse outline with empty outer pixels over one colour with stripes)",
     )
     gan.add_argument("--feature-model", default=None, help="CNN whose penultimate layer is the FID feature network (default vgg-<dataset>)")
     gan.add_argument("--no-fid", action="store_true", help="skip scoring (FID needs the feature CNN)")

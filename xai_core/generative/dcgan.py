@@ -234,6 +234,7 @@ class PlacedGenerator(LatentGenerator):
     upsample = "placed"
     template_reduction = 1  # the template's side is the image's divided by this
     framed = False  # True: the template is framed by an empty border, so that the image outside it has no mask
+    margin = 0  # template pixels along each edge held empty (not learnt)
 
     def __init__(self, latent_dim: int = 64, channels: int = 3, image_size: int = 48, num_classes: int = 0, width: int = 16):
         super().__init__(latent_dim, channels, image_size, num_classes, width)
@@ -270,6 +271,9 @@ class PlacedGenerator(LatentGenerator):
     def mask(self, projected: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         """The placed template's sigmoid: Tensor[N, 1, S, S] in [0, 1]."""
         logits = TEMPLATE_GAIN * self.templates
+        if self.margin:
+            inner = logits[..., self.margin : -self.margin, self.margin : -self.margin]
+            logits = F.pad(inner, (self.margin,) * 4, value=EMPTY_LOGIT)
         if self.framed:
             logits = F.pad(logits, (1, 1, 1, 1), value=EMPTY_LOGIT)
         if labels is not None:
@@ -281,15 +285,16 @@ class PlacedGenerator(LatentGenerator):
         grid = F.affine_grid(self.pose(projected), size, align_corners=False)
         return torch.sigmoid(F.grid_sample(chosen, grid, mode="bilinear", padding_mode="border", align_corners=False))
 
+    def background(self, projected: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        """One upsampling step of the first features, blown up bilinearly: Tensor[N, C, S, S] in [0, 1]."""
+        features = F.relu(self.norms[0](projected, labels))
+        features = F.relu(self.norms[1](self.background_conv(F.interpolate(features, scale_factor=2, mode="nearest")), labels))
+        return F.interpolate(torch.sigmoid(self.to_background(features)), size=(self.image_size,) * 2, mode="bilinear", align_corners=False)
+
     def layers(self, projected: torch.Tensor, labels: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(mask Tensor[N, 1, S, S], colour Tensor[N, C, 1, 1], background Tensor[N, C, S, S]), each in [0, 1]."""
         colour = torch.sigmoid(self.to_colour(projected.flatten(1)))[:, :, None, None]
-        features = F.relu(self.norms[0](projected, labels))
-        features = F.relu(self.norms[1](self.background_conv(F.interpolate(features, scale_factor=2, mode="nearest")), labels))
-        background = F.interpolate(
-            torch.sigmoid(self.to_background(features)), size=(self.image_size,) * 2, mode="bilinear", align_corners=False
-        )
-        return self.mask(projected, labels), colour, background
+        return self.mask(projected, labels), colour, self.background(projected, labels)
 
     def decode(self, projected: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         return composite(*self.layers(projected, labels))
@@ -307,6 +312,43 @@ class CoarsePlacedGenerator(PlacedGenerator):
     framed = True
 
 
+STRIPE_OUTPUTS = 6  # the stripe read after the base colour's channels: angle as (cos, sin), phase as (cos, sin), frequency, amplitude
+STRIPE_FREQUENCIES = (1.0, 8.0)  # cycles per side
+STRIPE_AMPLITUDE = 0.4  # the stripes scale the base colour by 1 +- at most this
+
+
+class StripedPlacedGenerator(CoarsePlacedGenerator):
+    """:class:`CoarsePlacedGenerator` over a background of one colour modulated by a plane wave, all read linearly from
+    the first layer's output: base * (1 + a sin(2 pi f (x cos t + y sin t) + p)), x and y in [0, 1), f in 1 to 8 cycles
+    per side, a in [0, 0.4]. In the coarse trial the background, drawn by convolutions at a quarter of the side, came
+    out as blotches of many colours where ``shapes`` has one tinted colour with stripes, and the template's outer pixels
+    learnt dots around the objects; here the background is one colour with stripes and the template's outer two
+    pixels are held empty. The distractor lines and dots of ``shapes`` cannot be drawn: the flat-background yardstick
+    of docs/results.md measures what losing the whole clutter costs."""
+
+    upsample = "placed-striped"
+    margin = 2
+
+    def __init__(self, latent_dim: int = 64, channels: int = 3, image_size: int = 48, num_classes: int = 0, width: int = 16):
+        super().__init__(latent_dim, channels, image_size, num_classes, width)
+        del self.background_conv, self.to_background
+        self.norms = self.norms[:1]
+        self.to_stripes = nn.Linear(self.to_colour.in_features, channels + STRIPE_OUTPUTS)
+        nn.init.normal_(self.to_stripes.weight, std=2 / self.to_stripes.in_features**0.5)
+
+    def background(self, projected: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        base, angle, phase, frequency, amplitude = self.to_stripes(projected.flatten(1)).split([self.channels, 2, 2, 1, 1], dim=1)
+        angle, phase = F.normalize(angle, dim=1, eps=1e-6), F.normalize(phase, dim=1, eps=1e-6)
+        low, high = STRIPE_FREQUENCIES
+        frequency = low + (high - low) * torch.sigmoid(frequency)
+        axis = torch.arange(self.image_size, dtype=projected.dtype, device=projected.device) / self.image_size
+        along = angle[:, 0, None, None] * axis[None, None, :] + angle[:, 1, None, None] * axis[None, :, None]  # [N, S, S]
+        turn = 2 * torch.pi * frequency[:, :, None] * along
+        wave = torch.sin(turn) * phase[:, 0, None, None] + torch.cos(turn) * phase[:, 1, None, None]  # sin(turn + p)
+        stripes = 1 + STRIPE_AMPLITUDE * torch.sigmoid(amplitude)[:, :, None] * wave
+        return (torch.sigmoid(base)[:, :, None, None] * stripes[:, None]).clamp(0, 1)
+
+
 def disc_template(count: int, size: int, radius: float = 0.55, bound: float = 4.0) -> torch.Tensor:
     """Mask logits Tensor[count, 1, size, size] of a centred disc of ``radius`` (of the half side): the placed
     generator's first guess of every class's outline. The logit falls by 2 per pixel across the edge and is clipped
@@ -318,7 +360,14 @@ def disc_template(count: int, size: int, radius: float = 0.55, bound: float = 4.
 
 GENERATOR_ARCHITECTURES = {
     generator.upsample: generator
-    for generator in (DCGANGenerator, UpsamplingGenerator, LayeredGenerator, PlacedGenerator, CoarsePlacedGenerator)
+    for generator in (
+        DCGANGenerator,
+        UpsamplingGenerator,
+        LayeredGenerator,
+        PlacedGenerator,
+        CoarsePlacedGenerator,
+        StripedPlacedGenerator,
+    )
 }
 
 

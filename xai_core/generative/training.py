@@ -10,7 +10,9 @@ learn on 2 cores; ``projected-diverse`` adds a pixel head to that discriminator 
 discriminator read the minibatch standard deviation of its features instead; ``projected-layered`` is
 ``projected-deviation`` with the layered generator (a mask of one colour over a background); ``projected-placed`` is
 ``projected-deviation`` with the placed generator (a learnt outline per class, turned, scaled and moved by the latent,
-in one colour over a background); ``projected-placed-coarse`` draws that outline at half the side in an empty frame.
+in one colour over a background); ``projected-placed-coarse`` draws that outline at half the side in an empty frame;
+``projected-placed-striped`` keeps the coarse outline's outer pixels empty and paints, instead of a background drawn
+by convolutions, one colour modulated by a plane wave.
 The judge (``feature_model``,
 ``vgg-<dataset>``) never trains the generator. Training resumes from ``run_dir/state.pt``. After training
 the generator is scored by FID against the real test split under the domain CNN's penultimate
@@ -116,6 +118,7 @@ RECIPES = {
     # the layered generator's masks stayed blobs: the placed one draws a learnt outline per class, turned and moved
     "projected-placed": replace(PROJECTED_DEVIATION, generator="placed"),
     "projected-placed-coarse": replace(PROJECTED_DEVIATION, generator="placed-coarse"),
+    "projected-placed-striped": replace(PROJECTED_DEVIATION, generator="placed-striped"),
 }
 SHIFT_FRACTION = 1 / 8  # DiffAugment's translation: up to this share of the side, zero padded
 
