@@ -321,9 +321,9 @@ class StripedPlacedGenerator(CoarsePlacedGenerator):
     """:class:`CoarsePlacedGenerator` over a background of one colour modulated by a plane wave, all read linearly from
     the first layer's output: base * (1 + a sin(2 pi f (x cos t + y sin t) + p)), x and y in [0, 1), f in 1 to 8 cycles
     per side, a in [0, 0.4]. In the coarse trial the background, drawn by convolutions at a quarter of the side, came
-    out as blotches of many colours where ``shapes`` has one tinted colour with stripes, and the template's outer pixels
-    learnt dots around the objects; here the background is one colour with stripes and the template's outer two
-    pixels are held empty. The distractor lines and dots of ``shapes`` cannot be drawn: the flat-background yardstick
+    out as blotches of many colours where ``shapes`` has one tinted colour with stripes, and faint dotted squares were
+    drawn around the objects; here the background is one colour with stripes and the template's outer two pixels are
+    held empty. The distractor lines and dots of ``shapes`` cannot be drawn: the flat-background yardstick
     of docs/results.md measures what losing the whole clutter costs."""
 
     upsample = "placed-striped"
