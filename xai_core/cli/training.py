@@ -160,7 +160,7 @@ def _register_train_gan(commands: argparse._SubParsersAction) -> None:
         choices=list(RECIPES),
         default="dcgan",
         help="dcgan (Radford et al.), sngan (hinge, EMA, DiffAugment, AC), projected (sngan with a discriminator on the "
-        "frozen resnet-<dataset>), projected-diverse (projected + a pixel head + the mode-seeking term, against mode collapse) "
+        "frozen resnet-<dataset>), projected-diverse (projected + a pixel head + the mode-seeking term, against mode collapse), "
         "projected-deviation (projected + a pixel head + the minibatch standard deviation of the discriminator's features) "
         "projected-layered (projected-deviation with a generator that composes a one-colour mask over a background), "
         "projected-placed (projected-deviation with a learnt outline per class that the latent turns, scales and moves), "
