@@ -156,10 +156,9 @@ colour, over the same smooth background; `projected-placed-coarse` draws that te
 empty border, so that any marks it paints inside the object are coarser and, unlike the full-side template through the
 border padding of the sampling, it cannot paint lines across the uncovered background; `projected-placed-striped`
 holds that template's outer two pixels empty, against the dotted squares the coarse trial drew around its objects, and
-paints the background as
-one colour modulated by a plane wave (stripes of a learnt angle, phase, frequency and depth), where the coarse trial's
-background, drawn by convolutions, came out in blotches of many colours; it cannot draw the real backgrounds' distractor
-lines and dots. The judge,
+paints the background as one colour modulated by a plane wave (stripes of a learnt angle, phase, frequency and depth),
+where the coarse trial's background, drawn by convolutions, came out in blotches of many colours; it cannot draw the
+real backgrounds' distractor lines and dots. The judge,
 `vgg-{summary["dataset"]}`, never trains a generator.
 
 {chr(10).join(lines)}
