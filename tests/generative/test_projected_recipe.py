@@ -219,20 +219,24 @@ def test_the_layered_generator_paints_one_colour_through_a_mask_over_its_backgro
     assert isinstance(rebuilt, LayeredGenerator) and generator.config()["upsample"] == "layered"
 
 
+def full_template_mask(kind: type[PlacedGenerator], image_size: int, log_scale_read: float) -> torch.Tensor:
+    """The mask Tensor[S, S] of a one-class ``kind`` whose template covers its whole square, placed with no turn and no
+    shift at the scale its log-scale read gives (0: scale 1; -20: x0.78)."""
+    torch.manual_seed(0)
+    generator = kind(latent_dim=4, channels=3, image_size=image_size, num_classes=1, width=4).eval()
+    with torch.no_grad():
+        generator.templates.fill_(1.0)
+        generator.to_pose.weight.zero_()
+        generator.to_pose.bias.copy_(torch.tensor([1.0, 0.0, log_scale_read, 0.0, 0.0]))
+        labels = torch.zeros(1, dtype=torch.long)
+        return generator.mask(generator.project_latents(torch.randn(1, 4), labels), labels)[0, 0]
+
+
 def test_a_framed_template_leaves_the_image_outside_it_empty_where_border_padding_fills_it():
     """A template that covers its whole square, shrunk (scale x0.78): the plain placed generator's border padding
     carries the template's edge into the corners; the coarse one's empty frame does not."""
-    masks = {}
-    for kind in (PlacedGenerator, CoarsePlacedGenerator):
-        torch.manual_seed(0)
-        generator = kind(latent_dim=4, channels=3, image_size=16, num_classes=1, width=4).eval()
-        with torch.no_grad():
-            generator.templates.fill_(1.0)
-            generator.to_pose.weight.zero_()
-            generator.to_pose.bias.copy_(torch.tensor([1.0, 0.0, -20.0, 0.0, 0.0]))  # no turn, no shift, log-scale -0.25
-            labels = torch.zeros(1, dtype=torch.long)
-            masks[kind] = generator.mask(generator.project_latents(torch.randn(1, 4), labels), labels)[0, 0]
-    assert generator.templates.shape == (1, 1, 8, 8)  # half the side
+    masks = {kind: full_template_mask(kind, image_size=16, log_scale_read=-20.0) for kind in (PlacedGenerator, CoarsePlacedGenerator)}
+    assert CoarsePlacedGenerator(latent_dim=4, channels=3, image_size=16, num_classes=1, width=4).templates.shape == (1, 1, 8, 8)
     torch.testing.assert_close(masks[PlacedGenerator], torch.ones(16, 16))
     framed = masks[CoarsePlacedGenerator]
     assert framed[0, 0] < 1e-6 and framed[-1, -1] < 1e-6 and framed[8, 8] > 1 - 1e-6
@@ -335,16 +339,7 @@ def test_the_striped_background_is_its_base_colour_times_the_plane_wave_it_reads
 def test_the_striped_template_holds_its_outer_two_pixels_empty():
     """A template that covers its whole square, at the identity pose: the coarse generator's mask reaches the image
     rows its template's second pixel covers; the striped one's stays empty there and keeps the inner template."""
-    masks = {}
-    for kind in (CoarsePlacedGenerator, StripedPlacedGenerator):
-        torch.manual_seed(0)
-        generator = kind(latent_dim=4, channels=3, image_size=48, num_classes=1, width=4).eval()
-        with torch.no_grad():
-            generator.templates.fill_(1.0)
-            generator.to_pose.weight.zero_()
-            generator.to_pose.bias.copy_(torch.tensor([1.0, 0.0, 0.0, 0.0, 0.0]))
-            labels = torch.zeros(1, dtype=torch.long)
-            masks[kind] = generator.mask(generator.project_latents(torch.randn(1, 4), labels), labels)[0, 0]
+    masks = {kind: full_template_mask(kind, image_size=48, log_scale_read=0.0) for kind in (CoarsePlacedGenerator, StripedPlacedGenerator)}
     # image row 4 samples the framed 26-px template at 1.94: its pixels 1 and 2 (both margin in the striped one)
     assert masks[CoarsePlacedGenerator][4, 24] > 0.5 and masks[StripedPlacedGenerator][:5].max() < 1e-6
     assert masks[StripedPlacedGenerator][6:-6, 6:-6].min() > 1 - 1e-6
