@@ -3,6 +3,7 @@ display side, colour maps, overlays, PNG bytes and data URIs; and it stays the b
 
 import ast
 import base64
+import colorsys
 import io
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import torch
 from PIL import Image
 
 import xai_core.imaging as imaging
-from xai_core.imaging import colorize, fit_to_side, image_to_rgb, mask_overlay, overlay, png_bytes, png_data_uri, to_uint8
+from xai_core.imaging import colorize, fit_to_side, hsv_to_rgb, image_to_rgb, mask_overlay, overlay, png_bytes, png_data_uri, to_uint8
 
 
 def _decoded(data: bytes) -> np.ndarray:
@@ -97,3 +98,18 @@ def test_imaging_is_the_bottom_layer():
         if name.split(".")[0] not in allowed and not name.startswith((".data", "xai_core.data")) or name in (".", "xai_core")
     ]
     assert not outside, outside
+
+
+def test_hsv_to_rgb_matches_colorsys_and_carries_gradients():
+    torch.manual_seed(0)
+    hue, saturation, value = torch.rand(3, 200, dtype=torch.float64)
+    hue = hue * 1.4 - 0.2  # hue wraps: -0.2 is 0.8
+    expected = torch.tensor(
+        [colorsys.hsv_to_rgb(h % 1.0, s, v) for h, s, v in zip(hue.tolist(), saturation.tolist(), value.tolist())], dtype=torch.float64
+    )
+    torch.testing.assert_close(hsv_to_rgb(hue, saturation, value), expected, rtol=0, atol=1e-12)
+    primaries = hsv_to_rgb(torch.tensor([0.0, 1 / 3, 2 / 3]), torch.ones(3), torch.ones(3))
+    torch.testing.assert_close(primaries, torch.eye(3), rtol=0, atol=1e-6)
+    saturation = torch.tensor([0.5], requires_grad=True)
+    hsv_to_rgb(torch.tensor([0.0]), saturation, torch.tensor([0.8])).sum().backward()
+    assert saturation.grad.item() == pytest.approx(-1.6)  # red (0.8, 0.4, 0.4): d/ds of 0.8 (1 - s) twice

@@ -35,6 +35,12 @@ def image_to_rgb(image: torch.Tensor) -> torch.Tensor:
     return image.expand(3, -1, -1) if image.shape[0] == 1 else image[:3]
 
 
+def hsv_to_rgb(hue: torch.Tensor, saturation: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
+    """HSV -> RGB, differentiable: tensors of one shape [...] in [0, 1] (hue wraps) -> Tensor[..., 3] in [0, 1]."""
+    k = (torch.tensor([5.0, 3.0, 1.0], dtype=hue.dtype, device=hue.device) + (hue[..., None] % 1.0) * 6.0) % 6.0
+    return value[..., None] - value[..., None] * saturation[..., None] * torch.minimum(k, 4.0 - k).clamp(0.0, 1.0)
+
+
 def fit_to_side(array: np.ndarray, side: int | None) -> np.ndarray:
     """uint8 array [H,W] or [H,W,3] -> the same kind of array scaled so its longer side is ``side`` pixels.
 

@@ -161,11 +161,13 @@ def _register_train_gan(commands: argparse._SubParsersAction) -> None:
         default="dcgan",
         help="dcgan (Radford et al.), sngan (hinge, EMA, DiffAugment, AC), projected (sngan with a discriminator on the "
         "frozen resnet-<dataset>), projected-diverse (projected + a pixel head + the mode-seeking term, against mode collapse), "
-        "projected-deviation (projected + a pixel head + the minibatch standard deviation of the discriminator's features) "
+        "projected-deviation (projected + a pixel head + the minibatch standard deviation of the discriminator's features), "
         "projected-layered (projected-deviation with a generator that composes a one-colour mask over a background), "
         "projected-placed (projected-deviation with a learnt outline per class that the latent turns, scales and moves), "
         "projected-placed-coarse (the same outline at half the side, in an empty frame), "
-        "or projected-placed-striped (the coarse outline with empty outer pixels over one colour with stripes)",
+        "projected-placed-striped (the coarse outline with empty outer pixels over one colour with stripes), "
+        "projected-placed-radial (a solid star-shaped outline, a radius per angle and a hole, in HSV colours, over stripes) "
+        "or projected-placed-cluttered (the radial outline over stripes with lines and dots)",
     )
     gan.add_argument("--feature-model", default=None, help="CNN whose penultimate layer is the FID feature network (default vgg-<dataset>)")
     gan.add_argument("--no-fid", action="store_true", help="skip scoring (FID needs the feature CNN)")

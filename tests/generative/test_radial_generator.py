@@ -1,0 +1,156 @@
+"""The radial and cluttered placed generators: a solid star-shaped outline per class (a radius per angle and a hole),
+HSV colours, and round-capped clutter strokes, each checked against the formula it is built from."""
+
+import math
+
+import numpy as np
+import torch
+
+from xai_core.generative.dcgan import (
+    HOLE_FLOOR,
+    RADIAL_ANGLES,
+    RADIAL_GAIN,
+    SEGMENT_READS,
+    SEGMENTS,
+    START_RADIUS,
+    TEMPLATE_BANK,
+    ClutteredRadialGenerator,
+    RadialPlacedGenerator,
+    build_generator,
+)
+from xai_core.imaging import hsv_to_rgb
+
+SIDE = 48
+IDENTITY_POSE = torch.tensor([1.0, 0.0, 0.0, 0.0, 0.0])  # no turn, scale 1, no shift
+QUARTER_TURN = torch.tensor([0.0, 1.0, 0.0, 0.0, 0.0])
+
+
+def radial(kind: type[RadialPlacedGenerator] = RadialPlacedGenerator, num_classes: int = 2) -> RadialPlacedGenerator:
+    torch.manual_seed(0)
+    return kind(latent_dim=4, channels=3, image_size=SIDE, num_classes=num_classes, width=4).eval()
+
+
+def placed_mask(generator: RadialPlacedGenerator, pose_read: torch.Tensor, label: int = 0) -> torch.Tensor:
+    """The mask Tensor[S, S] of class ``label`` at the pose ``pose_read`` gives, whatever the latent."""
+    with torch.no_grad():
+        generator.to_pose.weight.zero_()
+        generator.to_pose.bias.copy_(pose_read)
+        labels = torch.tensor([label])
+        return generator.mask(generator.project_latents(torch.randn(1, 4), labels), labels)[0, 0]
+
+
+def pixel_centres() -> tuple[torch.Tensor, torch.Tensor]:
+    """(x, y) of every pixel centre in image coordinates [-1, 1] (``affine_grid``'s, align_corners=False): Tensor[S, S]."""
+    axis = (2 * torch.arange(SIDE, dtype=torch.float32) + 1) / SIDE - 1
+    return axis[None, :].expand(SIDE, SIDE), axis[:, None].expand(SIDE, SIDE)
+
+
+def test_the_starting_outline_is_a_disc_of_half_the_half_side_with_a_one_pixel_edge_and_no_hole():
+    generator = radial()
+    mask = placed_mask(generator, IDENTITY_POSE)
+    x, y = pixel_centres()
+    distance = torch.hypot(x, y)
+    hole = START_RADIUS * (torch.sigmoid(torch.tensor(-4.0)) - HOLE_FLOOR)  # negative: no hole
+    expected = torch.sigmoid(4 * (SIDE / 2) * (START_RADIUS - distance)) * torch.sigmoid(4 * (SIDE / 2) * (distance - hole))
+    torch.testing.assert_close(mask, expected, rtol=1e-5, atol=1e-5)
+    assert mask[23:25, 23:25].min() > 0.999 and mask[0, 0] < 1e-6
+    assert generator.radii.shape == (2, RADIAL_ANGLES) and generator.holes.shape == (2,)
+    assert not hasattr(generator, "templates")
+
+
+def test_the_radius_is_read_per_angle_and_turns_with_the_pose():
+    """A bump of radius 0.8 around angle 0 (the template's +x axis) on a disc of 0.5: a pixel 0.7 out along +x is
+    inside, the same pixel along -x outside; a quarter turn carries the bump to +y (down the image)."""
+    generator = radial()
+    with torch.no_grad():
+        generator.radii[0, [RADIAL_ANGLES - 1, 0, 1]] = math.log(0.8) / RADIAL_GAIN
+    column_plus, column_minus, centre = round(SIDE / 2 + 0.7 * SIDE / 2), round(SIDE / 2 - 0.7 * SIDE / 2), SIDE // 2
+    mask = placed_mask(generator, IDENTITY_POSE)
+    assert mask[centre, column_plus] > 0.99 and mask[centre, column_minus] < 0.01
+    assert mask[column_plus, centre] < 0.01 and mask[column_minus, centre] < 0.01  # no bump along y
+    other_class = placed_mask(generator, IDENTITY_POSE, label=1)
+    assert other_class[centre, column_plus] < 0.01
+    turned = placed_mask(generator, QUARTER_TURN)
+    assert turned[column_plus, centre] > 0.99 and turned[centre, column_plus] < 0.01
+
+
+def test_a_hole_of_half_the_radius_makes_a_ring():
+    generator = radial()
+    with torch.no_grad():
+        generator.holes[1] = math.log(0.7 / 0.3) / RADIAL_GAIN  # sigmoid = 0.7: hole = radius x (0.7 - 0.2)
+    mask = placed_mask(generator, IDENTITY_POSE, label=1)
+    x, y = pixel_centres()
+    distance = torch.hypot(x, y)
+    assert mask[distance < 0.2].max() < 0.01  # the hole: radius 0.25, the edge one pixel (1/24) wide
+    assert mask[(distance > 0.3) & (distance < 0.45)].min() > 0.98
+    assert mask[distance > 0.55].max() < 0.01
+    assert placed_mask(generator, IDENTITY_POSE, label=0)[distance < 0.2].min() > 0.999
+
+
+def test_an_unconditional_radial_generator_mixes_its_outlines_by_the_latent():
+    generator = radial(num_classes=0)
+    assert generator.radii.shape == (TEMPLATE_BANK, RADIAL_ANGLES)
+    with torch.no_grad():
+        generator.radii.normal_(generator=torch.Generator().manual_seed(1))
+        generator.holes.normal_(generator=torch.Generator().manual_seed(2))
+        projected = generator.project_latents(torch.randn(3, 4))
+        weights = torch.softmax(generator.to_choice(projected.flatten(1)), dim=1)
+        log_radii, holes = generator.outline(projected, None)
+    torch.testing.assert_close(log_radii, weights @ (RADIAL_GAIN * generator.radii), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(holes, weights @ (RADIAL_GAIN * generator.holes), rtol=1e-5, atol=1e-6)
+
+
+def test_colours_are_read_as_hsv_for_the_object_and_the_striped_background():
+    generator = radial()
+    read = torch.tensor([[2.0, 0.0, 30.0, 30.0], [0.0, -3.0, -30.0, 0.0]])  # hue 0, s = v = 1; hue 0.75, s = 0, v = 0.5
+    torch.testing.assert_close(generator.colours(read), torch.tensor([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5]]), rtol=0, atol=1e-6)
+    with torch.no_grad():
+        generator.to_stripes.weight.zero_()
+        generator.to_stripes.bias.zero_()
+        generator.to_stripes.bias[:4] = torch.tensor([0.0, 1.0, 0.0, 0.0])  # hue 0.25, s = v = 0.5
+        generator.to_stripes.bias[4:10] = torch.tensor([1.0, 0.0, 0.0, 1.0, 0.0, 0.0])  # across x, phase 90 degrees, 4.5 cycles
+        labels = torch.tensor([0])
+        background = generator.background(generator.project_latents(torch.randn(1, 4), labels), labels)[0]
+    base = hsv_to_rgb(torch.tensor(0.25), torch.tensor(0.5), torch.tensor(0.5))
+    x = torch.arange(SIDE, dtype=torch.float32) / SIDE
+    wave = 1 + 0.2 * torch.cos(2 * torch.pi * 4.5 * x)
+    torch.testing.assert_close(background, (base[:, None, None] * wave[None, None, :]).expand(3, SIDE, SIDE), rtol=1e-5, atol=1e-6)
+    assert isinstance(build_generator(**generator.config()), RadialPlacedGenerator)
+
+
+def test_a_one_channel_radial_generator_paints_the_value_alone():
+    generator = RadialPlacedGenerator(latent_dim=4, channels=1, image_size=SIDE, num_classes=2, width=4)
+    read = torch.tensor([[2.0, 0.0, 30.0, 0.0], [0.0, -3.0, -30.0, 1.0]])
+    torch.testing.assert_close(generator.colours(read), torch.sigmoid(read[:, 3:]), rtol=0, atol=0)
+    assert generator(torch.randn(2, 4), torch.tensor([0, 1])).shape == (2, 1, SIDE, SIDE)
+
+
+def test_a_clutter_stroke_covers_the_pixels_within_its_half_width_of_its_segment():
+    """One stroke present from (8, 20) to (40, 30) px, half-width 1.5, pure blue; the other seven absent: the background
+    is the striped one with the stroke painted over it, coverage sigmoid(4 (1.5 - distance to the segment))."""
+    generator = radial(ClutteredRadialGenerator)
+    start, end = np.array([8.0, 20.0]), np.array([40.0, 30.0])
+    ends = torch.atanh(torch.tensor(np.concatenate([start, end]) / (SIDE / 2) - 1, dtype=torch.float32))
+    with torch.no_grad():
+        generator.to_strokes.weight.zero_()
+        bias = torch.zeros(SEGMENTS, SEGMENT_READS)
+        bias[:, -1] = -40.0  # absent
+        bias[0] = torch.cat([ends, torch.tensor([-1.0, -math.sqrt(3), 30.0, 30.0, 0.0, 40.0])])  # hue 2/3 (blue), width logit 0
+        generator.to_strokes.bias.copy_(bias.flatten())
+        labels = torch.tensor([1])
+        projected = generator.project_latents(torch.randn(1, 4), labels)
+        coverage, colours = generator.strokes(projected)
+        background = generator.background(projected, labels)[0]
+        striped = super(ClutteredRadialGenerator, generator).background(projected, labels)[0]
+    ys, xs = np.mgrid[0:SIDE, 0:SIDE] + 0.5
+    points = np.stack([xs, ys], axis=-1)
+    along = end - start
+    reach = np.clip(((points - start) @ along) / (along @ along), 0, 1)
+    distance = np.linalg.norm(points - start - reach[..., None] * along, axis=-1)
+    expected = torch.sigmoid(torch.tensor(4 * (1.5 - distance), dtype=torch.float32))
+    torch.testing.assert_close(coverage[0, 0], expected, rtol=1e-4, atol=1e-5)
+    assert coverage[0, 1:].max() < 1e-12
+    torch.testing.assert_close(colours[0, 0], torch.tensor([0.0, 0.0, 1.0]), rtol=0, atol=1e-6)
+    blue = torch.tensor([0.0, 0.0, 1.0])[:, None, None]
+    torch.testing.assert_close(background, expected * blue + (1 - expected) * striped, rtol=1e-5, atol=1e-5)
+    assert isinstance(build_generator(**generator.config()), ClutteredRadialGenerator)
