@@ -243,7 +243,7 @@ def test_a_framed_template_leaves_the_image_outside_it_empty_where_border_paddin
     assert torch.sigmoid(torch.tensor(EMPTY_LOGIT)) < 1e-6
 
 
-@pytest.mark.parametrize("generator", ["layered", "placed", "placed-coarse", "placed-striped", "placed-radial"])
+@pytest.mark.parametrize("generator", ["layered", "placed", "placed-coarse", "placed-striped", "placed-radial", "placed-cluttered"])
 def test_the_composing_recipes_are_the_deviation_recipe_with_their_generator(tmp_path, generator):
     recipe, deviation = RECIPES[f"projected-{generator}"], RECIPES["projected-deviation"]
     assert recipe.generator == generator and dataclasses.replace(recipe, generator=deviation.generator) == deviation

@@ -1,8 +1,9 @@
-"""The radial placed generator: a solid star-shaped outline per class (a radius per angle and a hole) in HSV colours,
-each checked against the formula it is built from."""
+"""The radial and cluttered placed generators: a solid star-shaped outline per class (a radius per angle and a hole),
+HSV colours, and round-capped clutter strokes, each checked against the formula it is built from."""
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -10,9 +11,12 @@ from xai_core.generative.dcgan import (
     HOLE_FLOOR,
     RADIAL_ANGLES,
     RADIAL_GAIN,
+    SEGMENT_READS,
+    SEGMENTS,
     START_HOLE_LOGIT,
     START_RADIUS,
     TEMPLATE_BANK,
+    ClutteredRadialGenerator,
     RadialPlacedGenerator,
     build_generator,
 )
@@ -122,3 +126,34 @@ def test_a_one_channel_radial_generator_paints_the_value_alone():
     read = torch.tensor([[2.0, 0.0, 30.0, 0.0], [0.0, -3.0, -30.0, 1.0]])
     torch.testing.assert_close(generator.colours(read), torch.sigmoid(read[:, 3:]), rtol=0, atol=0)
     assert generator(torch.randn(2, 4), torch.tensor([0, 1])).shape == (2, 1, SIDE, SIDE)
+
+
+def test_a_clutter_stroke_covers_the_pixels_within_its_half_width_of_its_segment():
+    """One stroke present from (8, 20) to (40, 30) px, half-width 1.5, pure blue; the other seven absent: the background
+    is the striped one with the stroke painted over it, coverage sigmoid(4 (1.5 - distance to the segment))."""
+    generator = radial(ClutteredRadialGenerator)
+    start, end = np.array([8.0, 20.0]), np.array([40.0, 30.0])
+    ends = torch.atanh(torch.tensor(np.concatenate([start, end]) / (SIDE / 2) - 1, dtype=torch.float32))
+    with torch.no_grad():
+        generator.to_strokes.weight.zero_()
+        bias = torch.zeros(SEGMENTS, SEGMENT_READS)
+        bias[:, -1] = -40.0  # absent
+        bias[0] = torch.cat([ends, torch.tensor([-1.0, -math.sqrt(3), 30.0, 30.0, 0.0, 40.0])])  # hue 2/3 (blue), width logit 0
+        generator.to_strokes.bias.copy_(bias.flatten())
+        labels = torch.tensor([1])
+        projected = generator.project_latents(torch.randn(1, 4), labels)
+        coverage, colours = generator.strokes(projected)
+        background = generator.background(projected, labels)[0]
+        striped = super(ClutteredRadialGenerator, generator).background(projected, labels)[0]
+    ys, xs = np.mgrid[0:SIDE, 0:SIDE] + 0.5
+    points = np.stack([xs, ys], axis=-1)
+    along = end - start
+    reach = np.clip(((points - start) @ along) / (along @ along), 0, 1)
+    distance = np.linalg.norm(points - start - reach[..., None] * along, axis=-1)
+    expected = torch.sigmoid(torch.tensor(4 * (1.5 - distance), dtype=torch.float32))
+    torch.testing.assert_close(coverage[0, 0], expected, rtol=1e-4, atol=1e-5)
+    assert coverage[0, 1:].max() < 1e-12
+    torch.testing.assert_close(colours[0, 0], torch.tensor([0.0, 0.0, 1.0]), rtol=0, atol=1e-6)
+    blue = torch.tensor([0.0, 0.0, 1.0])[:, None, None]
+    torch.testing.assert_close(background, expected * blue + (1 - expected) * striped, rtol=1e-5, atol=1e-5)
+    assert isinstance(build_generator(**generator.config()), ClutteredRadialGenerator)

@@ -13,7 +13,8 @@ discriminator read the minibatch standard deviation of its features instead; ``p
 in one colour over a background); ``projected-placed-coarse`` draws that outline at half the side in an empty frame;
 ``projected-placed-striped`` keeps the coarse outline's outer pixels empty and paints, instead of a background drawn
 by convolutions, one colour modulated by a plane wave; ``projected-placed-radial`` draws, instead of the outline's
-pixels, a solid star-shaped outline (a learnt radius per angle and a hole), in colours read as HSV.
+pixels, a solid star-shaped outline (a learnt radius per angle and a hole), in colours read as HSV;
+``projected-placed-cluttered`` adds strokes (lines and dots) to its background.
 The judge (``feature_model``,
 ``vgg-<dataset>``) never trains the generator. Training resumes from ``run_dir/state.pt``. After training
 the generator is scored by FID against the real test split under the domain CNN's penultimate
@@ -121,6 +122,7 @@ RECIPES = {
     "projected-placed-coarse": replace(PROJECTED_DEVIATION, generator="placed-coarse"),
     "projected-placed-striped": replace(PROJECTED_DEVIATION, generator="placed-striped"),
     "projected-placed-radial": replace(PROJECTED_DEVIATION, generator="placed-radial"),
+    "projected-placed-cluttered": replace(PROJECTED_DEVIATION, generator="placed-cluttered"),
 }
 SHIFT_FRACTION = 1 / 8  # DiffAugment's translation: up to this share of the side, zero padded
 

@@ -158,7 +158,10 @@ border padding of the sampling, it cannot paint lines across the uncovered backg
 holds that template's outer two pixels empty, against the dotted squares the coarse trial drew around its objects, and
 paints the background as one colour modulated by a plane wave (stripes of a learnt angle, phase, frequency and depth),
 where the coarse trial's background, drawn by convolutions, came out in blotches of many colours; it cannot draw the
-real backgrounds' distractor lines and dots. The judge,
+real backgrounds' distractor lines and dots; `projected-placed-radial` replaces that template by a solid star-shaped
+outline per class (a learnt radius at each of 64 angles and a hole of a learnt share of it), which can draw neither the
+translucent squares around the striped trial's objects nor marks inside them, and reads the object's and the
+background's colours as HSV, where the striped trial's came out grey. The judge,
 `vgg-{summary["dataset"]}`, never trains a generator.
 
 {chr(10).join(lines)}
