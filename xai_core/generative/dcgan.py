@@ -439,7 +439,7 @@ class ClutteredRadialGenerator(RadialPlacedGenerator):
     capped segments (a dot is a short one) with end points anywhere in the image, a colour, a half-width of 0.5 to
     2.5 px and a presence in [0, 1], each a linear read of the first layer's output, painted one over the other.
     ``shapes`` draws 3 to 7 distractor lines and dots over its stripes, which the radial generator cannot draw: in its
-    first trial (stopped at epoch 23) the outlines grew thin spikes, line-like marks on the object itself."""
+    40-epoch trial the outlines grew thin spikes, line-like marks on the object itself (its sample grids)."""
 
     upsample = "placed-cluttered"
 

@@ -161,7 +161,10 @@ where the coarse trial's background, drawn by convolutions, came out in blotches
 real backgrounds' distractor lines and dots; `projected-placed-radial` replaces that template by a solid star-shaped
 outline per class (a learnt radius at each of 64 angles and a hole of a learnt share of it), which can draw neither the
 translucent squares around the striped trial's objects nor marks inside them, and reads the object's and the
-background's colours as HSV, where the striped trial's came out grey. The judge,
+background's colours as HSV, where the striped trial's came out grey; `projected-placed-cluttered` adds to its
+background eight strokes (round-capped segments of a learnt colour, width and presence: lines, and dots as short
+ones), as the real backgrounds carry distractor lines and dots, which the radial generator cannot draw (by its sample
+grids, its outlines grew thin spikes instead). The judge,
 `vgg-{summary["dataset"]}`, never trains a generator.
 
 {chr(10).join(lines)}
