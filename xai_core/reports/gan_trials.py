@@ -117,6 +117,35 @@ def diversity_sentence(runs: list[dict], real: float) -> str:
     )
 
 
+def recipes_paragraph(dataset: str) -> str:
+    """What each recipe of the trials table changes, and why: the prose between the goal and the table."""
+    return f"""Recipes: `dcgan` is Radford et al.'s; `sngan` adds the
+upsampling generator with class-conditional BatchNorm, the hinge loss, an EMA generator, DiffAugment and an AC-GAN
+head; `projected` is `sngan` whose discriminator reads the frozen `resnet-{dataset}` (Projected GANs,
+Sauer et al., NeurIPS 2021); `projected-diverse` adds a head on the pixels to that discriminator and the mode-seeking
+term of MSGAN (Mao et al., CVPR 2019) to the generator's loss; `projected-deviation` adds the pixel head and a head on the
+minibatch standard deviation of the discriminator's features over groups of four images (Karras et al., ICLR 2018), which
+a generator that ignores its latent cannot match; `projected-layered` is `projected-deviation` with a layered generator
+(after LR-GAN, Yang et al., ICLR 2017) that paints the object in one colour through a sharp mask over a smooth background,
+as the object yardsticks under the FID table suggest: the judge forgives a flat background far more than a blurred
+object; `projected-placed` is `projected-deviation` with LR-GAN's spatial transformer instead of a mask drawn by
+convolutions: a learnt outline per class (a template), which the latent turns, scales and moves and fills with one
+colour, over the same smooth background; `projected-placed-coarse` draws that template at half the side, framed by an
+empty border, so that any marks it paints inside the object are coarser and, unlike the full-side template through the
+border padding of the sampling, it cannot paint lines across the uncovered background; `projected-placed-striped`
+holds that template's outer two pixels empty, against the dotted squares the coarse trial drew around its objects, and
+paints the background as one colour modulated by a plane wave (stripes of a learnt angle, phase, frequency and depth),
+where the coarse trial's background, drawn by convolutions, came out in blotches of many colours; it cannot draw the
+real backgrounds' distractor lines and dots; `projected-placed-radial` replaces that template by a solid star-shaped
+outline per class (a learnt radius at each of 64 angles and a hole of a learnt share of it), which can draw neither the
+translucent squares around the striped trial's objects nor marks inside them, and reads the object's and the
+background's colours as HSV, where the striped trial's came out grey; `projected-placed-cluttered` adds to its
+background eight strokes (round-capped segments of a learnt colour, width and presence: lines, and dots as short
+ones), as the real backgrounds carry distractor lines and dots, which the radial generator cannot draw (by its sample
+grids, its outlines grew thin spikes instead). The judge,
+`vgg-{dataset}`, never trains a generator."""
+
+
 def gan_trials_section(data_dir: Path = DATA_DIR) -> str:
     """The trials subsection of docs/results.md from its committed summary."""
     summary = read_json_summary(SUMMARY_NAME, data_dir)
@@ -141,31 +170,7 @@ def gan_trials_section(data_dir: Path = DATA_DIR) -> str:
 The goal: a conditional GAN whose samples the domain CNN (`vgg-{summary["dataset"]}`) recognises as the requested class
 at least {GOAL_CLASS_ACCURACY:.0%} of the time, with an FID within {GOAL_FID_RATIO:.0f}x of the real-vs-real baseline.
 Single runs (training seed 0), scored once by `train-gan` (sampling seed 0; the FID table above averages sampling seeds
-of the shipped GANs), from `docs/data/gan_trials.json`. Recipes: `dcgan` is Radford et al.'s; `sngan` adds the
-upsampling generator with class-conditional BatchNorm, the hinge loss, an EMA generator, DiffAugment and an AC-GAN
-head; `projected` is `sngan` whose discriminator reads the frozen `resnet-{summary["dataset"]}` (Projected GANs,
-Sauer et al., NeurIPS 2021); `projected-diverse` adds a head on the pixels to that discriminator and the mode-seeking
-term of MSGAN (Mao et al., CVPR 2019) to the generator's loss; `projected-deviation` adds the pixel head and a head on the
-minibatch standard deviation of the discriminator's features over groups of four images (Karras et al., ICLR 2018), which
-a generator that ignores its latent cannot match; `projected-layered` is `projected-deviation` with a layered generator
-(after LR-GAN, Yang et al., ICLR 2017) that paints the object in one colour through a sharp mask over a smooth background,
-as the object yardsticks under the FID table suggest: the judge forgives a flat background far more than a blurred
-object; `projected-placed` is `projected-deviation` with LR-GAN's spatial transformer instead of a mask drawn by
-convolutions: a learnt outline per class (a template), which the latent turns, scales and moves and fills with one
-colour, over the same smooth background; `projected-placed-coarse` draws that template at half the side, framed by an
-empty border, so that any marks it paints inside the object are coarser and, unlike the full-side template through the
-border padding of the sampling, it cannot paint lines across the uncovered background; `projected-placed-striped`
-holds that template's outer two pixels empty, against the dotted squares the coarse trial drew around its objects, and
-paints the background as one colour modulated by a plane wave (stripes of a learnt angle, phase, frequency and depth),
-where the coarse trial's background, drawn by convolutions, came out in blotches of many colours; it cannot draw the
-real backgrounds' distractor lines and dots; `projected-placed-radial` replaces that template by a solid star-shaped
-outline per class (a learnt radius at each of 64 angles and a hole of a learnt share of it), which can draw neither the
-translucent squares around the striped trial's objects nor marks inside them, and reads the object's and the
-background's colours as HSV, where the striped trial's came out grey; `projected-placed-cluttered` adds to its
-background eight strokes (round-capped segments of a learnt colour, width and presence: lines, and dots as short
-ones), as the real backgrounds carry distractor lines and dots, which the radial generator cannot draw (by its sample
-grids, its outlines grew thin spikes instead). The judge,
-`vgg-{summary["dataset"]}`, never trains a generator.
+of the shipped GANs), from `docs/data/gan_trials.json`. {recipes_paragraph(summary["dataset"])}
 
 {chr(10).join(lines)}
 
