@@ -45,10 +45,9 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from ..imaging import hsv_to_rgb
 from .decode import ACCEPTED_EXTENSIONS, MAX_IMAGE_BYTES, ImageDecodeError, decode_image, pil_to_tensor
 from .registry import load_dataset
-from .synthetic import SHAPE_SIZE
+from .synthetic import SHAPE_SIZE, hsv_colour
 
 SHEAR_RANGE = (0.25, 0.45)
 MAX_UPLOADED_IMAGES = 500
@@ -138,11 +137,6 @@ def slanted(dataset: str, count: int, seed: int) -> torch.Tensor:
     return shear(images, factors)
 
 
-def _hsv(hue: float, saturation: float, value: float) -> np.ndarray:
-    """One HSV colour -> RGB array [3] (float64)."""
-    return hsv_to_rgb(*torch.tensor([hue, saturation, value], dtype=torch.float64)).numpy()
-
-
 def striped_texture(count: int, seed: int, size: int = SHAPE_SIZE) -> torch.Tensor:
     """Float [count, 3, size, size]: oriented sinusoidal stripes over a random tint, no shape, no clutter.
 
@@ -152,7 +146,7 @@ def striped_texture(count: int, seed: int, size: int = SHAPE_SIZE) -> torch.Tens
     images = np.empty((count, 3, size, size))
     for index in range(count):
         rng = _image_rng(seed, "striped texture", index)
-        tint = _hsv(rng.uniform(), rng.uniform(0.35, 0.8), rng.uniform(0.45, 0.75))
+        tint = hsv_colour(rng.uniform(), rng.uniform(0.35, 0.8), rng.uniform(0.45, 0.75))
         angle, frequency, amplitude, phase = rng.uniform(0, math.pi), rng.uniform(3, 8), rng.uniform(0.5, 0.9), rng.uniform(0, 2 * math.pi)
         wave = np.sin(2 * math.pi * frequency * (xx * math.cos(angle) + yy * math.sin(angle)) + phase)
         images[index] = tint[:, None, None] * (1 + amplitude * wave[None])
@@ -170,7 +164,7 @@ def colour_blobs(hue: float, label: str, count: int, seed: int, size: int = SHAP
         for _ in range(int(rng.integers(1, 5))):
             cx, cy = rng.uniform(0, size, size=2)
             rx, ry = rng.uniform(size / 12, size / 4, size=2)
-            colour = _hsv(hue + rng.uniform(-0.03, 0.03), rng.uniform(0.7, 1.0), rng.uniform(0.7, 1.0))
+            colour = hsv_colour(hue + rng.uniform(-0.03, 0.03), rng.uniform(0.7, 1.0), rng.uniform(0.7, 1.0))
             inside = ((xx - cx) / rx) ** 2 + ((yy - cy) / ry) ** 2 <= 1.0
             images[index][:, inside] = colour[:, None]
     return torch.from_numpy(images).float()

@@ -14,7 +14,6 @@ Every sample is a pure function of (dataset, split, index): the same on every ma
 
 from __future__ import annotations
 
-import colorsys
 import math
 from functools import lru_cache
 from pathlib import Path
@@ -23,6 +22,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
+from ..imaging import hsv_to_rgb
 from .base import DatasetUnavailable, ImageDataset
 
 GLYPH_SIZE = 32
@@ -183,14 +183,15 @@ def shape_mask(kind: str, centre: np.ndarray, radius: float, angle: float, size:
     return np.asarray(layer) > 127
 
 
-def _hsv(h: float, s: float, v: float) -> np.ndarray:
-    return np.array(colorsys.hsv_to_rgb(h % 1.0, s, v))
+def hsv_colour(hue: float, saturation: float, value: float) -> np.ndarray:
+    """One HSV colour (hue wraps) -> RGB array [3] in [0, 1], float64."""
+    return hsv_to_rgb(*torch.tensor([hue, saturation, value], dtype=torch.float64)).numpy()
 
 
 def _cluttered_background(rng: np.random.Generator, hue: float | None) -> np.ndarray:
     """Float RGB [S,S,3] in [0,1]: a tinted base, oriented stripes, distractor lines and dots."""
     base_hue = rng.uniform() if hue is None else hue + rng.uniform(-0.03, 0.03)
-    base = _hsv(base_hue, rng.uniform(0.35, 0.7), rng.uniform(0.35, 0.6))
+    base = hsv_colour(base_hue, rng.uniform(0.35, 0.7), rng.uniform(0.35, 0.6))
     yy, xx = np.mgrid[0:SHAPE_SIZE, 0:SHAPE_SIZE] / SHAPE_SIZE
     theta = rng.uniform(0, math.pi)
     stripes = np.sin(2 * math.pi * rng.uniform(2, 6) * (xx * math.cos(theta) + yy * math.sin(theta)) + rng.uniform(0, 2 * math.pi))
@@ -212,7 +213,7 @@ def _cluttered_background(rng: np.random.Generator, hue: float | None) -> np.nda
 def _shape_colour(rng: np.random.Generator, background: np.ndarray) -> np.ndarray:
     mean_background = background.reshape(-1, 3).mean(axis=0)
     for _ in range(50):
-        colour = _hsv(rng.uniform(), rng.uniform(0.5, 1.0), rng.uniform(0.75, 1.0))
+        colour = hsv_colour(rng.uniform(), rng.uniform(0.5, 1.0), rng.uniform(0.75, 1.0))
         if np.abs(colour - mean_background).sum() > 0.6:
             return colour
     return 1.0 - mean_background
