@@ -228,8 +228,9 @@ def full_template_mask(kind: type[PlacedGenerator], image_size: int, log_scale_r
         generator.templates.fill_(1.0)
         generator.to_pose.weight.zero_()
         generator.to_pose.bias.copy_(torch.tensor([1.0, 0.0, log_scale_read, 0.0, 0.0]))
-        labels = torch.zeros(1, dtype=torch.long)
-        return generator.mask(generator.project_latents(torch.randn(1, 4), labels), labels)[0, 0]
+        latents, labels = torch.randn(1, 4), torch.zeros(1, dtype=torch.long)
+        projected = generator.project_latents(latents, labels)
+        return generator.mask(projected, labels, generator.pose(projected, labels, latents))[0, 0]
 
 
 def test_a_framed_template_leaves_the_image_outside_it_empty_where_border_padding_fills_it():
@@ -243,7 +244,9 @@ def test_a_framed_template_leaves_the_image_outside_it_empty_where_border_paddin
     assert torch.sigmoid(torch.tensor(EMPTY_LOGIT)) < 1e-6
 
 
-@pytest.mark.parametrize("generator", ["layered", "placed", "placed-coarse", "placed-striped", "placed-radial", "placed-cluttered"])
+@pytest.mark.parametrize(
+    "generator", ["layered", "placed", "placed-coarse", "placed-striped", "placed-radial", "placed-cluttered", "placed-prior"]
+)
 def test_the_composing_recipes_are_the_deviation_recipe_with_their_generator(tmp_path, generator):
     recipe, deviation = RECIPES[f"projected-{generator}"], RECIPES["projected-deviation"]
     assert recipe.generator == generator and dataclasses.replace(recipe, generator=deviation.generator) == deviation
@@ -264,7 +267,7 @@ def test_the_placed_generator_composes_its_template_mask_colour_and_background()
     latents, labels = torch.randn(3, 4, generator=torch.Generator().manual_seed(1)), torch.tensor([0, 1, 1])
     with torch.no_grad():
         projected = generator.project_latents(latents, labels)
-        mask, colour, background = generator.layers(projected, labels)
+        mask, colour, background = generator.layers(projected, labels, generator.pose(projected, labels, latents))
         images = generator(latents, labels)
     assert mask.shape == (3, 1, 8, 8) and colour.shape == (3, 3, 1, 1) and background.shape == (3, 3, 8, 8)
     torch.testing.assert_close(images, mask * colour + (1 - mask) * background, rtol=1e-5, atol=1e-6)
@@ -278,7 +281,8 @@ def test_the_placed_generator_composes_its_template_mask_colour_and_background()
         weights = torch.softmax(unconditional.to_choice(unconditional.project_latents(latents).flatten(1)), dim=1)
         unconditional.to_pose.weight.zero_()
         unconditional.to_pose.bias.copy_(torch.tensor([1.0, 0.0, 0.0, 0.0, 0.0]))
-        mixed = unconditional.mask(unconditional.project_latents(latents), None)
+        projected = unconditional.project_latents(latents)
+        mixed = unconditional.mask(projected, None, unconditional.pose(projected, None, latents))
     assert unconditional.templates.shape == (8, 1, 8, 8)
     expected = torch.sigmoid(torch.einsum("nk,khw->nhw", weights, TEMPLATE_GAIN * unconditional.templates[:, 0]))
     torch.testing.assert_close(mixed[:, 0], expected, rtol=1e-5, atol=1e-6)
@@ -290,14 +294,21 @@ def test_the_placed_pose_turns_scales_and_moves_the_template_as_its_read_says():
         generator.to_pose.weight.zero_()
         # rotation read (cos, sin) = (0, 3) -> 90 degrees; log-scale read atanh(0.5) -> scale exp(0.25 * 0.5); shift 0
         generator.to_pose.bias.copy_(torch.tensor([0.0, 3.0, 0.5493061, 0.0, 0.0]))
-        theta = generator.pose(torch.zeros(1, generator.start_channels, 2, 2))
+        theta = generator.pose(torch.zeros(1, generator.start_channels, 2, 2), None, torch.zeros(1, 4))
     scale = torch.exp(torch.tensor(0.125))
     expected = torch.tensor([[[0.0, 1.0, 0.0], [-1.0, 0.0, 0.0]]]) / scale
     torch.testing.assert_close(theta, expected, rtol=1e-5, atol=1e-6)
     with torch.no_grad():  # a shift of +0.3 in x (atanh(0.5) * 0.6) at no turn and unit scale: template x = image x - 0.3
         generator.to_pose.bias.copy_(torch.tensor([1.0, 0.0, 0.0, 0.5493061, 0.0]))
-        theta = generator.pose(torch.zeros(1, generator.start_channels, 2, 2))
+        theta = generator.pose(torch.zeros(1, generator.start_channels, 2, 2), None, torch.zeros(1, 4))
     torch.testing.assert_close(theta, torch.tensor([[[1.0, 0.0, -0.3], [0.0, 1.0, 0.0]]]), rtol=1e-5, atol=1e-6)
+
+
+def placed_mask(generator: PlacedGenerator, labels: torch.Tensor) -> torch.Tensor:
+    """The masks Tensor[N, 1, S, S] of ``labels`` for random latents, at the pose the generator's reads give."""
+    latents = torch.randn(len(labels), generator.latent_dim)
+    projected = generator.project_latents(latents, labels)
+    return generator.mask(projected, labels, generator.pose(projected, labels, latents))
 
 
 def test_the_placed_mask_is_the_class_template_where_the_pose_is_the_identity():
@@ -309,9 +320,9 @@ def test_the_placed_mask_is_the_class_template_where_the_pose_is_the_identity():
         template[2:5, 1:6] = 1.0  # an off-centre bar, class 1 only
         generator.templates[1, 0] = template
         labels = torch.tensor([0, 1])
-        mask = generator.mask(generator.project_latents(torch.randn(2, 4), labels), labels)
+        mask = placed_mask(generator, labels)
         generator.to_pose.bias.copy_(torch.tensor([-1.0, 0.0, 0.0, 0.0, 0.0]))  # half a turn
-        turned = generator.mask(generator.project_latents(torch.randn(2, 4), labels), labels)
+        turned = placed_mask(generator, labels)
     torch.testing.assert_close(mask[1, 0], torch.sigmoid(TEMPLATE_GAIN * template), rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(mask[0, 0], torch.sigmoid(TEMPLATE_GAIN * generator.templates[0, 0]), rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(turned[1, 0], torch.sigmoid(TEMPLATE_GAIN * template).flip(0, 1), rtol=1e-5, atol=1e-6)

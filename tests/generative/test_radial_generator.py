@@ -1,5 +1,6 @@
-"""The radial and cluttered placed generators: a solid star-shaped outline per class (a radius per angle and a hole),
-HSV colours, and round-capped clutter strokes, each checked against the formula it is built from."""
+"""The radial, cluttered and prior-posed placed generators: a solid star-shaped outline per class (a radius per angle
+and a hole), HSV colours, round-capped clutter strokes and a pose drawn from a uniform prior, each checked against the
+formula it is built from."""
 
 import math
 
@@ -13,11 +14,14 @@ from xai_core.generative.dcgan import (
     RADIAL_GAIN,
     SEGMENT_READS,
     SEGMENTS,
+    SIZE_PRIOR,
     START_HOLE_LOGIT,
     START_RADIUS,
     TEMPLATE_BANK,
     ClutteredRadialGenerator,
+    PriorPosedGenerator,
     RadialPlacedGenerator,
+    affine_pose,
     build_generator,
 )
 from xai_core.imaging import hsv_to_rgb
@@ -37,8 +41,9 @@ def placed_mask(generator: RadialPlacedGenerator, pose_read: torch.Tensor, label
     with torch.no_grad():
         generator.to_pose.weight.zero_()
         generator.to_pose.bias.copy_(pose_read)
-        labels = torch.tensor([label])
-        return generator.mask(generator.project_latents(torch.randn(1, 4), labels), labels)[0, 0]
+        latents, labels = torch.randn(1, 4), torch.tensor([label])
+        projected = generator.project_latents(latents, labels)
+        return generator.mask(projected, labels, generator.pose(projected, labels, latents))[0, 0]
 
 
 def pixel_centres() -> tuple[torch.Tensor, torch.Tensor]:
@@ -157,3 +162,81 @@ def test_a_clutter_stroke_covers_the_pixels_within_its_half_width_of_its_segment
     blue = torch.tensor([0.0, 0.0, 1.0])[:, None, None]
     torch.testing.assert_close(background, expected * blue + (1 - expected) * striped, rtol=1e-5, atol=1e-5)
     assert isinstance(build_generator(**generator.config()), ClutteredRadialGenerator)
+
+
+def prior_pose(generator: PriorPosedGenerator, pose_latents: torch.Tensor, label: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """(theta Tensor[N, 2, 3], mask Tensor[N, S, S]) of class ``label`` for latents whose first four dimensions are
+    ``pose_latents`` Tensor[N, 4] (the rest zero)."""
+    latents = torch.zeros(len(pose_latents), generator.latent_dim)
+    latents[:, :4] = pose_latents
+    labels = torch.full((len(pose_latents),), label)
+    with torch.no_grad():
+        projected = generator.project_latents(latents, labels)
+        theta = generator.pose(projected, labels, latents)
+        return theta, generator.mask(projected, labels, theta)[:, 0]
+
+
+def test_the_prior_pose_reads_place_size_and_angle_from_the_first_latents_through_the_normal_cdf():
+    """Latents (0, 0, 0, 0): each draw is 0.5, so the object sits at the centre, at the prior's middle scale, half a turn
+    round. The other latent dimensions and the first layer's output do not move it."""
+    generator = radial(PriorPosedGenerator)
+    assert not hasattr(generator, "to_pose")
+    theta, _ = prior_pose(generator, torch.zeros(1, 4))
+    middle = torch.tensor([[sum(SIZE_PRIOR) / 2]])
+    torch.testing.assert_close(theta, affine_pose(torch.tensor([[-1.0, 0.0]]), middle, torch.zeros(1, 2)), rtol=0, atol=1e-6)
+    latents = torch.randn(3, 4, generator=torch.Generator().manual_seed(0))
+    latents[:, :4] = torch.tensor([0.3, -1.2, 2.0, 0.7])
+    labels = torch.zeros(3, dtype=torch.long)
+    with torch.no_grad():
+        thetas = generator.pose(generator.project_latents(latents, labels), labels, latents)
+    torch.testing.assert_close(thetas, thetas[:1].expand(3, 2, 3), rtol=0, atol=0)
+    with pytest.raises(ValueError, match="4 latent dimensions"):
+        PriorPosedGenerator(latent_dim=3, channels=3, image_size=SIDE, num_classes=2, width=4)
+
+
+def test_the_prior_pose_keeps_the_outline_a_pixel_inside_the_image_at_its_farthest_draw():
+    """Draws x -> 1 (latent 8), y = 0.5, the smallest scale (latent -8), no turn: the disc of radius 0.5 x 0.8 of the
+    half side ends one pixel from the right edge; so the last column's centre lies half a pixel outside it and the
+    one before half a pixel inside, the mask there sigmoid(-+4 x 0.5 px) along the middle rows."""
+    generator = radial(PriorPosedGenerator)
+    theta, mask = prior_pose(generator, torch.tensor([[8.0, 0.0, -8.0, -8.0]]))
+    scale = SIZE_PRIOR[0]
+    room = 1 - scale * START_RADIUS - 2 / SIDE
+    torch.testing.assert_close(theta[0, :, 2], torch.tensor([-room / scale, 0.0]), rtol=1e-5, atol=1e-5)
+    radius_px = scale * START_RADIUS * SIDE / 2
+    centre_px = np.array([SIDE / 2 + room * SIDE / 2, SIDE / 2])
+    for column in (SIDE - 1, SIDE - 2):
+        distance = np.hypot(column + 0.5 - centre_px[0], SIDE / 2 - 0.5 - centre_px[1])  # row SIDE/2 - 1: 0.5 px above the centre
+        expected = 1 / (1 + math.exp(-4 * (radius_px - distance)))
+        assert mask[0, SIDE // 2 - 1, column].item() == pytest.approx(expected, abs=1e-3)
+    assert mask[0, SIDE // 2, SIDE - 1] < 0.15 < 0.85 < mask[0, SIDE // 2, SIDE - 2]
+    spiky = radial(PriorPosedGenerator)
+    with torch.no_grad():  # one radius twice as long: the farthest point, and so the room, follows it
+        spiky.radii[0, 5] += math.log(2) / RADIAL_GAIN
+    spiky_theta, _ = prior_pose(spiky, torch.tensor([[8.0, 0.0, -8.0, -8.0]]))
+    spiky_room = 1 - scale * 2 * START_RADIUS - 2 / SIDE
+    torch.testing.assert_close(spiky_theta[0, :, 2], torch.tensor([-spiky_room / scale, 0.0]), rtol=1e-5, atol=1e-5)
+
+
+def test_the_prior_pose_places_centres_uniformly_over_the_room_and_sizes_over_the_prior():
+    """For 20,000 standard normal latents, the centre's share of the room, the scale and the angle are uniform: the
+    empirical CDF stays within the Kolmogorov-Smirnov bound of 1.95 / sqrt(n) (alpha 0.001) of the uniform one."""
+    generator = radial(PriorPosedGenerator)
+    count = 20_000
+    pose_latents = torch.randn(count, 4, generator=torch.Generator().manual_seed(3))
+    theta, _ = prior_pose(generator, pose_latents)
+    linear = theta[:, :, :2]
+    scale = 1 / torch.linalg.det(linear).sqrt()
+    centre = -torch.linalg.solve(linear, theta[:, :, 2:])[:, :, 0]
+    room = 1 - scale * START_RADIUS - 2 / SIDE
+    angle = torch.atan2(-linear[:, 0, 1], linear[:, 0, 0]) % (2 * math.pi)
+    low, high = SIZE_PRIOR
+    draws = {
+        "x": (centre[:, 0] / room + 1) / 2,
+        "y": (centre[:, 1] / room + 1) / 2,
+        "size": (scale - low) / (high - low),
+        "angle": angle / (2 * math.pi),
+    }
+    uniform = (torch.arange(count) + 0.5) / count
+    for name, draw in draws.items():
+        assert (draw.sort().values.double() - uniform).abs().max() < 1.95 / math.sqrt(count), name

@@ -167,7 +167,8 @@ def _register_train_gan(commands: argparse._SubParsersAction) -> None:
         "projected-placed-coarse (the same outline at half the side, in an empty frame), "
         "projected-placed-striped (the coarse outline with empty outer pixels over one colour with stripes), "
         "projected-placed-radial (a solid star-shaped outline, a radius per angle and a hole, in HSV colours, over stripes) "
-        "or projected-placed-cluttered (the radial outline over stripes with lines and dots)",
+        "projected-placed-cluttered (the radial outline over stripes with lines and dots) "
+        "or projected-placed-prior (the cluttered generator with its pose sampled from a uniform prior, inside the image)",
     )
     gan.add_argument("--feature-model", default=None, help="CNN whose penultimate layer is the FID feature network (default vgg-<dataset>)")
     gan.add_argument("--no-fid", action="store_true", help="skip scoring (FID needs the feature CNN)")

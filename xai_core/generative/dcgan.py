@@ -94,11 +94,12 @@ class LatentGenerator(nn.Module, ABC):
         """The first block's output (projection, normalisation, ReLU): Tensor[N, start_channels, start_size, start_size]."""
 
     @abstractmethod
-    def decode(self, projected: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
-        """Tensor[N, start_channels, start_size, start_size] (+ labels Tensor[N]) -> Tanh output Tensor[N, C, S, S]."""
+    def decode(self, projected: torch.Tensor, labels: torch.Tensor | None, latents: torch.Tensor) -> torch.Tensor:
+        """Tensor[N, start_channels, start_size, start_size] (+ labels Tensor[N]) -> Tanh output Tensor[N, C, S, S].
+        Only a generator that draws part of its image from a fixed prior reads the latents Tensor[N, latent_dim] here."""
 
     def forward(self, latents: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        return (self.decode(self.project_latents(latents, labels), self._labels(latents, labels)) + 1) / 2
+        return (self.decode(self.project_latents(latents, labels), self._labels(latents, labels), latents) + 1) / 2
 
 
 class DCGANGenerator(LatentGenerator):
@@ -123,7 +124,7 @@ class DCGANGenerator(LatentGenerator):
     def first_features(self, latents: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         return self.body[1](self.body[0](self.project_latents(latents, labels)))
 
-    def decode(self, projected: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+    def decode(self, projected: torch.Tensor, labels: torch.Tensor | None, latents: torch.Tensor) -> torch.Tensor:
         return self.body(projected)
 
 
@@ -169,7 +170,7 @@ class UpsamplingGenerator(LatentGenerator):
     def first_features(self, latents: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         return F.relu(self.norms[0](self.project_latents(latents, labels), self._labels(latents, labels)))
 
-    def decode(self, projected: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+    def decode(self, projected: torch.Tensor, labels: torch.Tensor | None, latents: torch.Tensor) -> torch.Tensor:
         features = F.relu(self.norms[0](projected, labels))
         for conv, norm in zip(self.convs, self.norms[1:], strict=True):
             features = F.relu(norm(conv(F.interpolate(features, scale_factor=2, mode="nearest")), labels))
@@ -212,7 +213,7 @@ class LayeredGenerator(UpsamplingGenerator):
         background = F.interpolate(background, size=(self.image_size, self.image_size), mode="bilinear", align_corners=False)
         return torch.sigmoid(self.to_mask(features)), colour, background
 
-    def decode(self, projected: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+    def decode(self, projected: torch.Tensor, labels: torch.Tensor | None, latents: torch.Tensor) -> torch.Tensor:
         return composite(*self.layers(projected, labels))
 
 
@@ -260,18 +261,15 @@ class PlacedGenerator(LatentGenerator):
     def first_features(self, latents: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         return F.relu(self.norms[0](self.project_latents(latents, labels), self._labels(latents, labels)))
 
-    def pose(self, projected: torch.Tensor) -> torch.Tensor:
-        """The affine map from image to template coordinates (``F.affine_grid``'s theta): Tensor[N, 2, 3]."""
+    def pose(self, projected: torch.Tensor, labels: torch.Tensor | None, latents: torch.Tensor) -> torch.Tensor:
+        """The affine map from image to template coordinates (``F.affine_grid``'s theta): Tensor[N, 2, 3]; here a
+        linear read of the first layer's output."""
         cos_sin, log_scale, shift = self.to_pose(projected.flatten(1)).split([2, 1, 2], dim=1)
-        rotation = F.normalize(cos_sin, dim=1, eps=1e-6)
         scale = torch.exp(SCALE_RANGE * torch.tanh(log_scale))
-        cos, sin = rotation[:, :1, None], rotation[:, 1:, None]
-        inverse = torch.cat([torch.cat([cos, sin], dim=2), torch.cat([-sin, cos], dim=2)], dim=1) / scale[:, :, None]
-        centre = SHIFT_RANGE * torch.tanh(shift)
-        return torch.cat([inverse, -(inverse @ centre[:, :, None])], dim=2)
+        return affine_pose(F.normalize(cos_sin, dim=1, eps=1e-6), scale, SHIFT_RANGE * torch.tanh(shift))
 
-    def mask(self, projected: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
-        """The placed template's sigmoid: Tensor[N, 1, S, S] in [0, 1]."""
+    def mask(self, projected: torch.Tensor, labels: torch.Tensor | None, pose: torch.Tensor) -> torch.Tensor:
+        """The template's sigmoid, placed by ``pose`` (Tensor[N, 2, 3]): Tensor[N, 1, S, S] in [0, 1]."""
         logits = TEMPLATE_GAIN * self.templates
         if self.margin:
             inner = logits[..., self.margin : -self.margin, self.margin : -self.margin]
@@ -284,7 +282,7 @@ class PlacedGenerator(LatentGenerator):
             weights = torch.softmax(self.to_choice(projected.flatten(1)), dim=1)
             chosen = torch.einsum("nk,kchw->nchw", weights, logits)
         size = (projected.shape[0], 1, self.image_size, self.image_size)
-        grid = F.affine_grid(self.pose(projected), size, align_corners=False)
+        grid = F.affine_grid(pose, size, align_corners=False)
         return torch.sigmoid(F.grid_sample(chosen, grid, mode="bilinear", padding_mode="border", align_corners=False))
 
     def background(self, projected: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
@@ -293,17 +291,28 @@ class PlacedGenerator(LatentGenerator):
         features = F.relu(self.norms[1](self.background_conv(F.interpolate(features, scale_factor=2, mode="nearest")), labels))
         return F.interpolate(torch.sigmoid(self.to_background(features)), size=(self.image_size,) * 2, mode="bilinear", align_corners=False)
 
-    def layers(self, projected: torch.Tensor, labels: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def layers(
+        self, projected: torch.Tensor, labels: torch.Tensor | None, pose: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(mask Tensor[N, 1, S, S], colour Tensor[N, C, 1, 1], background Tensor[N, C, S, S]), each in [0, 1]."""
         colour = self.colours(self.to_colour(projected.flatten(1)))[:, :, None, None]
-        return self.mask(projected, labels), colour, self.background(projected, labels)
+        return self.mask(projected, labels, pose), colour, self.background(projected, labels)
 
     def colours(self, read: torch.Tensor) -> torch.Tensor:
         """A colour read Tensor[N, R] -> colours Tensor[N, C] in [0, 1]: here one sigmoid per channel (R = C)."""
         return torch.sigmoid(read)
 
-    def decode(self, projected: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
-        return composite(*self.layers(projected, labels))
+    def decode(self, projected: torch.Tensor, labels: torch.Tensor | None, latents: torch.Tensor) -> torch.Tensor:
+        return composite(*self.layers(projected, labels, self.pose(projected, labels, latents)))
+
+
+def affine_pose(rotation: torch.Tensor, scale: torch.Tensor, centre: torch.Tensor) -> torch.Tensor:
+    """``F.affine_grid``'s theta Tensor[N, 2, 3] mapping image to template coordinates (both in [-1, 1] of the half
+    side) for an object turned by ``rotation`` (cos, sin) Tensor[N, 2], scaled by Tensor[N, 1] and centred at
+    Tensor[N, 2] (x, y): template = rotation^-1 (image - centre) / scale."""
+    cos, sin = rotation[:, :1, None], rotation[:, 1:, None]
+    inverse = torch.cat([torch.cat([cos, sin], dim=2), torch.cat([-sin, cos], dim=2)], dim=1) / scale[:, :, None]
+    return torch.cat([inverse, -(inverse @ centre[:, :, None])], dim=2)
 
 
 class CoarsePlacedGenerator(PlacedGenerator):
@@ -407,11 +416,10 @@ class RadialPlacedGenerator(StripedPlacedGenerator):
         weights = torch.softmax(self.to_choice(projected.flatten(1)), dim=1)
         return weights @ log_radii, weights @ holes
 
-    def mask(self, projected: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
-        """The placed outline: Tensor[N, 1, S, S] in [0, 1], sigmoid(4 x the signed distance in pixels to the outline)
-        times the same outside the hole."""
+    def mask(self, projected: torch.Tensor, labels: torch.Tensor | None, pose: torch.Tensor) -> torch.Tensor:
+        """The outline placed by ``pose`` (Tensor[N, 2, 3]): Tensor[N, 1, S, S] in [0, 1], sigmoid(4 x the signed
+        distance in pixels to the outline) times the same outside the hole."""
         log_radii, holes = self.outline(projected, labels)
-        pose = self.pose(projected)
         size = (projected.shape[0], 1, self.image_size, self.image_size)
         grid = F.affine_grid(pose, size, align_corners=False)  # template coordinates of every pixel: [N, S, S, 2]
         pixels_per_unit = self.image_size / 2 / torch.linalg.det(pose[:, :, :2]).abs().sqrt()  # half side x scale: [N]
@@ -475,6 +483,41 @@ class ClutteredRadialGenerator(RadialPlacedGenerator):
         return background
 
 
+POSE_LATENTS = 4  # latent dimensions a prior-posed generator reads as its pose: x, y, size and angle
+SIZE_PRIOR = (0.8, 1.28)  # scales about START_RADIUS: radii 0.4 to 0.64 of the half side, ``shapes``' 0.2 to 0.32 of the side
+
+
+class PriorPosedGenerator(ClutteredRadialGenerator):
+    """:class:`ClutteredRadialGenerator` whose pose is sampled from a fixed prior, not generated: the first
+    ``POSE_LATENTS`` latent dimensions, each made uniform on [0, 1] by the normal CDF, give the object's angle (any),
+    scale (``SIZE_PRIOR``) and centre, uniform on each axis over the positions where the scaled outline's farthest
+    point stays a pixel inside the image: ``shapes``' own rule, centre in [r + 1, side - r - 1]. GIRAFFE likewise
+    samples each object's scale, translation and rotation from a dataset-dependent distribution (Niemeyer & Geiger,
+    CVPR 2021). Every learnt pose of the placed trials drove the shift read to its limit, so that the objects sat at
+    or over the border, where ``shapes`` keeps every object whole (docs/results.md, "The shapes GANs"). The outline,
+    colours, stripes and strokes are still learnt; the latent sliders on dimensions 0 to 3 move, scale and turn the
+    object."""
+
+    upsample = "placed-prior"
+
+    def __init__(self, latent_dim: int = 64, channels: int = 3, image_size: int = 48, num_classes: int = 0, width: int = 16):
+        if latent_dim < POSE_LATENTS:
+            raise ValueError(f"a prior-posed generator reads its pose from {POSE_LATENTS} latent dimensions; got latent_dim={latent_dim}")
+        super().__init__(latent_dim, channels, image_size, num_classes, width)
+        del self.to_pose
+
+    def pose(self, projected: torch.Tensor, labels: torch.Tensor | None, latents: torch.Tensor) -> torch.Tensor:
+        """theta Tensor[N, 2, 3] from the uniform pose draws Phi(latents[:, :4]) = (x, y, size, angle)."""
+        x_y, size, angle = torch.special.ndtr(latents[:, :POSE_LATENTS]).split([2, 1, 1], dim=1)
+        low, high = SIZE_PRIOR
+        scale = low + (high - low) * size
+        turn = 2 * torch.pi * angle
+        log_radii, _ = self.outline(projected, labels)
+        reach = scale * log_radii.max(dim=1, keepdim=True).values.exp()  # the outline's farthest point, of the half side
+        room = (1 - reach - 2 / self.image_size).clamp(min=0)
+        return affine_pose(torch.cat([turn.cos(), turn.sin()], dim=1), scale, room * (2 * x_y - 1))
+
+
 def disc_template(count: int, size: int, radius: float = 0.55, bound: float = 4.0) -> torch.Tensor:
     """Mask logits Tensor[count, 1, size, size] of a centred disc of ``radius`` (of the half side): the placed
     generator's first guess of every class's outline. The logit falls by 2 per pixel across the edge and is clipped
@@ -495,6 +538,7 @@ GENERATOR_ARCHITECTURES = {
         StripedPlacedGenerator,
         RadialPlacedGenerator,
         ClutteredRadialGenerator,
+        PriorPosedGenerator,
     )
 }
 

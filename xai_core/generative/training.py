@@ -14,7 +14,8 @@ in one colour over a background); ``projected-placed-coarse`` draws that outline
 ``projected-placed-striped`` keeps the coarse outline's outer pixels empty and paints, instead of a background drawn
 by convolutions, one colour modulated by a plane wave; ``projected-placed-radial`` draws, instead of the outline's
 pixels, a solid star-shaped outline (a learnt radius per angle and a hole), in colours read as HSV;
-``projected-placed-cluttered`` adds strokes (lines and dots) to its background.
+``projected-placed-cluttered`` adds strokes (lines and dots) to its background; ``projected-placed-prior`` samples
+that generator's pose (place, size, angle) from a fixed uniform prior over where ``shapes`` puts its objects.
 The judge (``feature_model``,
 ``vgg-<dataset>``) never trains the generator. Training resumes from ``run_dir/state.pt``. After training
 the generator is scored by FID against the real test split under the domain CNN's penultimate
@@ -123,6 +124,8 @@ RECIPES = {
     "projected-placed-striped": replace(PROJECTED_DEVIATION, generator="placed-striped"),
     "projected-placed-radial": replace(PROJECTED_DEVIATION, generator="placed-radial"),
     "projected-placed-cluttered": replace(PROJECTED_DEVIATION, generator="placed-cluttered"),
+    # every learnt pose pushed the objects to the border: the prior-posed generator samples the pose instead
+    "projected-placed-prior": replace(PROJECTED_DEVIATION, generator="placed-prior"),
 }
 SHIFT_FRACTION = 1 / 8  # DiffAugment's translation: up to this share of the side, zero padded
 
