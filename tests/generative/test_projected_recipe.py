@@ -245,7 +245,8 @@ def test_a_framed_template_leaves_the_image_outside_it_empty_where_border_paddin
 
 
 @pytest.mark.parametrize(
-    "generator", ["layered", "placed", "placed-coarse", "placed-striped", "placed-radial", "placed-cluttered", "placed-prior"]
+    "generator",
+    ["layered", "placed", "placed-coarse", "placed-striped", "placed-radial", "placed-cluttered", "placed-prior", "placed-smooth"],
 )
 def test_the_composing_recipes_are_the_deviation_recipe_with_their_generator(tmp_path, generator):
     recipe, deviation = RECIPES[f"projected-{generator}"], RECIPES["projected-deviation"]
@@ -267,7 +268,7 @@ def test_the_placed_generator_composes_its_template_mask_colour_and_background()
     latents, labels = torch.randn(3, 4, generator=torch.Generator().manual_seed(1)), torch.tensor([0, 1, 1])
     with torch.no_grad():
         projected = generator.project_latents(latents, labels)
-        mask, colour, background = generator.layers(projected, labels, generator.pose(projected, labels, latents))
+        mask, colour, background = generator.layers(projected, labels, latents)
         images = generator(latents, labels)
     assert mask.shape == (3, 1, 8, 8) and colour.shape == (3, 3, 1, 1) and background.shape == (3, 3, 8, 8)
     torch.testing.assert_close(images, mask * colour + (1 - mask) * background, rtol=1e-5, atol=1e-6)

@@ -2,6 +2,7 @@
 and a hole), HSV colours, round-capped clutter strokes and a pose drawn from a uniform prior, each checked against the
 formula it is built from."""
 
+import colorsys
 import math
 
 import numpy as np
@@ -9,6 +10,9 @@ import pytest
 import torch
 
 from xai_core.generative.dcgan import (
+    COLOUR_LATENTS,
+    COLOUR_PRIOR,
+    HARMONICS,
     HOLE_FLOOR,
     RADIAL_ANGLES,
     RADIAL_GAIN,
@@ -21,6 +25,7 @@ from xai_core.generative.dcgan import (
     ClutteredRadialGenerator,
     PriorPosedGenerator,
     RadialPlacedGenerator,
+    SmoothPriorGenerator,
     affine_pose,
     build_generator,
 )
@@ -240,3 +245,31 @@ def test_the_prior_pose_places_centres_uniformly_over_the_room_and_sizes_over_th
     uniform = (torch.arange(count) + 0.5) / count
     for name, draw in draws.items():
         assert (draw.sort().values.double() - uniform).abs().max() < 1.95 / math.sqrt(count), name
+
+
+def test_the_smooth_outline_is_its_fourier_series_at_every_angle_and_the_colour_is_drawn_from_the_prior():
+    """Harmonics a_0 = log 0.5, a_5 = 0.1, b_2 = -0.05 of class 1: the log radius at each of the 64 angles is the sum,
+    computed here in numpy; class 0 stays a circle. Latents 4 to 6 at (0, -inf, +inf): hue 0.5, the lowest
+    saturation and the highest value of the prior; the object is that colour 5 px from its centre."""
+    generator = SmoothPriorGenerator(latent_dim=8, channels=3, image_size=SIDE, num_classes=2, width=4).eval()
+    assert not hasattr(generator, "radii") and not hasattr(generator, "to_colour")
+    with torch.no_grad():
+        generator.harmonics[1, 5] = 0.1 / RADIAL_GAIN
+        generator.harmonics[1, HARMONICS + 2] = -0.05 / RADIAL_GAIN
+        log_radii = generator.log_radii()
+    angles = np.arange(RADIAL_ANGLES) * 2 * np.pi / RADIAL_ANGLES
+    expected = math.log(START_RADIUS) + 0.1 * np.cos(5 * angles) - 0.05 * np.sin(2 * angles)
+    np.testing.assert_allclose(log_radii[1].numpy(), expected, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(log_radii[0].numpy(), np.full(RADIAL_ANGLES, math.log(START_RADIUS)), rtol=0, atol=1e-6)
+    latents = torch.zeros(1, 8)
+    latents[0, COLOUR_LATENTS[0] :] = torch.tensor([0.0, -40.0, 40.0, 0.0])
+    labels = torch.tensor([0])
+    with torch.no_grad():
+        colour = generator.object_colour(generator.project_latents(latents, labels), latents)
+        image = generator(latents, labels)[0]
+    low_saturation, high_value = COLOUR_PRIOR["saturation"][0], COLOUR_PRIOR["value"][1]
+    cyan = torch.tensor(colorsys.hsv_to_rgb(0.5, low_saturation, high_value), dtype=torch.float32)
+    torch.testing.assert_close(colour[0], cyan, rtol=0, atol=1e-6)
+    torch.testing.assert_close(image[:, SIDE // 2, SIDE // 2 + 5], cyan, rtol=0, atol=1e-4)  # inside, 5 px from the closed hole
+    with pytest.raises(ValueError, match="7 latent dimensions"):
+        SmoothPriorGenerator(latent_dim=6, channels=3, image_size=SIDE, num_classes=2, width=4)

@@ -292,18 +292,22 @@ class PlacedGenerator(LatentGenerator):
         return F.interpolate(torch.sigmoid(self.to_background(features)), size=(self.image_size,) * 2, mode="bilinear", align_corners=False)
 
     def layers(
-        self, projected: torch.Tensor, labels: torch.Tensor | None, pose: torch.Tensor
+        self, projected: torch.Tensor, labels: torch.Tensor | None, latents: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(mask Tensor[N, 1, S, S], colour Tensor[N, C, 1, 1], background Tensor[N, C, S, S]), each in [0, 1]."""
-        colour = self.colours(self.to_colour(projected.flatten(1)))[:, :, None, None]
-        return self.mask(projected, labels, pose), colour, self.background(projected, labels)
+        mask = self.mask(projected, labels, self.pose(projected, labels, latents))
+        return mask, self.object_colour(projected, latents)[:, :, None, None], self.background(projected, labels)
+
+    def object_colour(self, projected: torch.Tensor, latents: torch.Tensor) -> torch.Tensor:
+        """The object's colour Tensor[N, C] in [0, 1]: here read linearly from the first layer's output."""
+        return self.colours(self.to_colour(projected.flatten(1)))
 
     def colours(self, read: torch.Tensor) -> torch.Tensor:
         """A colour read Tensor[N, R] -> colours Tensor[N, C] in [0, 1]: here one sigmoid per channel (R = C)."""
         return torch.sigmoid(read)
 
     def decode(self, projected: torch.Tensor, labels: torch.Tensor | None, latents: torch.Tensor) -> torch.Tensor:
-        return composite(*self.layers(projected, labels, self.pose(projected, labels, latents)))
+        return composite(*self.layers(projected, labels, latents))
 
 
 def affine_pose(rotation: torch.Tensor, scale: torch.Tensor, centre: torch.Tensor) -> torch.Tensor:
@@ -407,10 +411,14 @@ class RadialPlacedGenerator(StripedPlacedGenerator):
         hue = torch.atan2(read[:, 1], read[:, 0]) / (2 * torch.pi)
         return hsv_to_rgb(hue, torch.sigmoid(read[:, 2]), value)
 
+    def log_radii(self) -> torch.Tensor:
+        """Every outline's log radius at each of the ``RADIAL_ANGLES`` angles: Tensor[outlines, RADIAL_ANGLES]."""
+        return RADIAL_GAIN * self.radii
+
     def outline(self, projected: torch.Tensor, labels: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
         """(log radius per angle Tensor[N, RADIAL_ANGLES], hole logit Tensor[N]) of each image's class, or, unconditional,
         of the ``TEMPLATE_BANK`` outlines mixed by the softmax read of the latent."""
-        log_radii, holes = RADIAL_GAIN * self.radii, RADIAL_GAIN * self.holes
+        log_radii, holes = self.log_radii(), RADIAL_GAIN * self.holes
         if labels is not None:
             return log_radii[labels], holes[labels]
         weights = torch.softmax(self.to_choice(projected.flatten(1)), dim=1)
@@ -518,6 +526,54 @@ class PriorPosedGenerator(ClutteredRadialGenerator):
         return affine_pose(torch.cat([turn.cos(), turn.sin()], dim=1), scale, room * (2 * x_y - 1))
 
 
+HARMONICS = 15  # a smooth outline's log radius is a Fourier series up to this harmonic: no feature narrower than 12 degrees
+COLOUR_PRIOR = {"saturation": (0.5, 1.0), "value": (0.75, 1.0)}  # ``shapes``' object colours: any hue, these ranges
+COLOUR_LATENTS = (POSE_LATENTS, POSE_LATENTS + 3)  # the latent dimensions a prior-coloured generator reads: hue, saturation, value
+
+
+class SmoothPriorGenerator(PriorPosedGenerator):
+    """:class:`PriorPosedGenerator` with a smooth outline and its object's colour sampled from a fixed prior. The log
+    radius of each class's outline is a Fourier series in the angle up to the ``HARMONICS``-th harmonic (sampled at
+    the ``RADIAL_ANGLES`` angles, as before), so it has no feature narrower than 360 / (2 x 15) = 12 degrees: the
+    radial outlines of every earlier trial grew spikes one or two of their 5.6-degree steps wide (their sample grids),
+    where the narrowest ``shapes`` feature, the star's tip, spans some 36 degrees at its base. The object's colour is
+    drawn as ``shapes`` draws it: latent dimensions 4 to 6, made uniform by the normal CDF, give any hue and a
+    saturation and value in ``COLOUR_PRIOR``'s ranges, where the learnt colour reads of the earlier trials painted
+    objects darker or greyer than any real one (their sample grids). The outlines, the background's colour and stripes
+    and the strokes are still learnt."""
+
+    upsample = "placed-smooth"
+
+    def __init__(self, latent_dim: int = 64, channels: int = 3, image_size: int = 48, num_classes: int = 0, width: int = 16):
+        if latent_dim < COLOUR_LATENTS[1]:
+            raise ValueError(
+                f"a prior-coloured generator reads pose and colour from {COLOUR_LATENTS[1]} latent dimensions; got {latent_dim}"
+            )
+        super().__init__(latent_dim, channels, image_size, num_classes, width)
+        del self.radii, self.to_colour
+        self.harmonics = nn.Parameter(torch.zeros(num_classes or TEMPLATE_BANK, 2 * HARMONICS + 1))
+        with torch.no_grad():
+            self.harmonics[:, 0] = math.log(START_RADIUS) / RADIAL_GAIN
+
+    def log_radii(self) -> torch.Tensor:
+        """a_0 + sum_k a_k cos(k phi) + b_k sin(k phi) at the ``RADIAL_ANGLES`` angles phi: Tensor[outlines, RADIAL_ANGLES]."""
+        angles = torch.arange(RADIAL_ANGLES, dtype=self.harmonics.dtype, device=self.harmonics.device) * (2 * torch.pi / RADIAL_ANGLES)
+        orders = torch.arange(1, HARMONICS + 1, dtype=angles.dtype, device=angles.device)
+        turns = angles[:, None] * orders[None, :]  # [RADIAL_ANGLES, HARMONICS]
+        basis = torch.cat([torch.ones_like(angles)[:, None], turns.cos(), turns.sin()], dim=1)
+        return RADIAL_GAIN * self.harmonics @ basis.T
+
+    def object_colour(self, projected: torch.Tensor, latents: torch.Tensor) -> torch.Tensor:
+        """HSV drawn from Phi(latents[:, 4:7]) = (hue, saturation share, value share) -> RGB Tensor[N, 3] (value alone,
+        Tensor[N, 1], for one channel)."""
+        hue, saturation, value = torch.special.ndtr(latents[:, slice(*COLOUR_LATENTS)]).unbind(1)
+        (low_saturation, high_saturation), (low_value, high_value) = COLOUR_PRIOR["saturation"], COLOUR_PRIOR["value"]
+        value = low_value + (high_value - low_value) * value
+        if self.channels == 1:
+            return value[:, None]
+        return hsv_to_rgb(hue, low_saturation + (high_saturation - low_saturation) * saturation, value)
+
+
 def disc_template(count: int, size: int, radius: float = 0.55, bound: float = 4.0) -> torch.Tensor:
     """Mask logits Tensor[count, 1, size, size] of a centred disc of ``radius`` (of the half side): the placed
     generator's first guess of every class's outline. The logit falls by 2 per pixel across the edge and is clipped
@@ -539,6 +595,7 @@ GENERATOR_ARCHITECTURES = {
         RadialPlacedGenerator,
         ClutteredRadialGenerator,
         PriorPosedGenerator,
+        SmoothPriorGenerator,
     )
 }
 

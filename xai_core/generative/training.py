@@ -15,7 +15,9 @@ in one colour over a background); ``projected-placed-coarse`` draws that outline
 by convolutions, one colour modulated by a plane wave; ``projected-placed-radial`` draws, instead of the outline's
 pixels, a solid star-shaped outline (a learnt radius per angle and a hole), in colours read as HSV;
 ``projected-placed-cluttered`` adds strokes (lines and dots) to its background; ``projected-placed-prior`` samples
-that generator's pose (place, size, angle) from a fixed uniform prior over where ``shapes`` puts its objects.
+that generator's pose (place, size, angle) from a fixed uniform prior over where ``shapes`` puts its objects;
+``projected-placed-smooth`` draws its outline as a Fourier series of 15 harmonics and samples the object's colour from
+``shapes``' colour prior.
 The judge (``feature_model``,
 ``vgg-<dataset>``) never trains the generator. Training resumes from ``run_dir/state.pt``. After training
 the generator is scored by FID against the real test split under the domain CNN's penultimate
@@ -126,6 +128,8 @@ RECIPES = {
     "projected-placed-cluttered": replace(PROJECTED_DEVIATION, generator="placed-cluttered"),
     # every learnt pose pushed the objects to the border: the prior-posed generator samples the pose instead
     "projected-placed-prior": replace(PROJECTED_DEVIATION, generator="placed-prior"),
+    # its outlines grew spikes and its colours came out darker than any real object's: a smooth outline, a colour prior
+    "projected-placed-smooth": replace(PROJECTED_DEVIATION, generator="placed-smooth"),
 }
 SHIFT_FRACTION = 1 / 8  # DiffAugment's translation: up to this share of the side, zero padded
 
