@@ -246,7 +246,17 @@ def test_a_framed_template_leaves_the_image_outside_it_empty_where_border_paddin
 
 @pytest.mark.parametrize(
     "generator",
-    ["layered", "placed", "placed-coarse", "placed-striped", "placed-radial", "placed-cluttered", "placed-prior", "placed-smooth"],
+    [
+        "layered",
+        "placed",
+        "placed-coarse",
+        "placed-striped",
+        "placed-radial",
+        "placed-cluttered",
+        "placed-prior",
+        "placed-smooth",
+        "placed-open",
+    ],
 )
 def test_the_composing_recipes_are_the_deviation_recipe_with_their_generator(tmp_path, generator):
     recipe, deviation = RECIPES[f"projected-{generator}"], RECIPES["projected-deviation"]

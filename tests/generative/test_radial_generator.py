@@ -23,6 +23,7 @@ from xai_core.generative.dcgan import (
     START_RADIUS,
     TEMPLATE_BANK,
     ClutteredRadialGenerator,
+    OpenHoleGenerator,
     PriorPosedGenerator,
     RadialPlacedGenerator,
     SmoothPriorGenerator,
@@ -273,3 +274,20 @@ def test_the_smooth_outline_is_its_fourier_series_at_every_angle_and_the_colour_
     torch.testing.assert_close(image[:, SIDE // 2, SIDE // 2 + 5], cyan, rtol=0, atol=1e-4)  # inside, 5 px from the closed hole
     with pytest.raises(ValueError, match="7 latent dimensions"):
         SmoothPriorGenerator(latent_dim=6, channels=3, image_size=SIDE, num_classes=2, width=4)
+
+
+def test_the_open_hole_generator_starts_every_outline_as_a_ring_of_three_tenths_of_its_radius():
+    """At the prior pose of latents 0 (the centre, the middle scale): along the row below the centre, the pixels under
+    0.3 of the radius are empty and those between 0.3 and the radius full, for both classes."""
+    generator = OpenHoleGenerator(latent_dim=8, channels=3, image_size=SIDE, num_classes=2, width=4).eval()
+    assert isinstance(build_generator(**generator.config()), OpenHoleGenerator)
+    torch.testing.assert_close(torch.sigmoid(RADIAL_GAIN * generator.holes) - HOLE_FLOOR, torch.full((2,), 0.3))
+    for label in (0, 1):
+        _, mask = prior_pose(generator, torch.zeros(1, 4), label)
+        radius_px = START_RADIUS * sum(SIZE_PRIOR) / 2 * SIDE / 2
+        offsets = np.arange(SIDE) + 0.5 - SIDE / 2  # px from the centre along the row just below it, 0.5 px off the axis
+        distance = np.hypot(offsets, 0.5)
+        row = mask[0, SIDE // 2].numpy()
+        assert row[distance < 0.3 * radius_px - 1].max() < 0.02
+        assert row[(distance > 0.3 * radius_px + 1) & (distance < radius_px - 1)].min() > 0.98
+        assert row[distance > radius_px + 1].max() < 0.02

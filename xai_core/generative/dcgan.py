@@ -389,6 +389,7 @@ class RadialPlacedGenerator(StripedPlacedGenerator):
     GANs")."""
 
     upsample = "placed-radial"
+    start_hole_logit = START_HOLE_LOGIT
 
     def __init__(self, latent_dim: int = 64, channels: int = 3, image_size: int = 48, num_classes: int = 0, width: int = 16):
         super().__init__(latent_dim, channels, image_size, num_classes, width)
@@ -400,7 +401,7 @@ class RadialPlacedGenerator(StripedPlacedGenerator):
             nn.init.normal_(read.weight, std=2 / reads**0.5)
         outlines = num_classes or TEMPLATE_BANK
         self.radii = nn.Parameter(torch.full((outlines, RADIAL_ANGLES), math.log(START_RADIUS) / RADIAL_GAIN))
-        self.holes = nn.Parameter(torch.full((outlines,), START_HOLE_LOGIT / RADIAL_GAIN))
+        self.holes = nn.Parameter(torch.full((outlines,), self.start_hole_logit / RADIAL_GAIN))
 
     def colours(self, read: torch.Tensor) -> torch.Tensor:
         """An HSV read Tensor[N, 4] (hue cos, hue sin, saturation logit, value logit) -> RGB Tensor[N, 3] in [0, 1]; a
@@ -574,6 +575,19 @@ class SmoothPriorGenerator(PriorPosedGenerator):
         return hsv_to_rgb(hue, low_saturation + (high_saturation - low_saturation) * saturation, value)
 
 
+OPEN_HOLE_LOGIT = 0.0  # hole radius = radius x (sigmoid(0) - 0.2) = 0.3 of it; ``shapes``' ring has 0.55
+
+
+class OpenHoleGenerator(SmoothPriorGenerator):
+    """:class:`SmoothPriorGenerator` whose outlines all start as rings (a hole of 0.3 of the radius), which the classes
+    without a hole close (the hole's floor lets it close entirely). A hole started at radius 0 gets its gradient from
+    the few pixels round the object's centre alone, one started open from its whole edge: in the smooth trial the ring
+    class never opened its hole, and the judge read most of its samples as stars (the trials text)."""
+
+    upsample = "placed-open"
+    start_hole_logit = OPEN_HOLE_LOGIT
+
+
 def disc_template(count: int, size: int, radius: float = 0.55, bound: float = 4.0) -> torch.Tensor:
     """Mask logits Tensor[count, 1, size, size] of a centred disc of ``radius`` (of the half side): the placed
     generator's first guess of every class's outline. The logit falls by 2 per pixel across the edge and is clipped
@@ -596,6 +610,7 @@ GENERATOR_ARCHITECTURES = {
         ClutteredRadialGenerator,
         PriorPosedGenerator,
         SmoothPriorGenerator,
+        OpenHoleGenerator,
     )
 }
 

@@ -17,7 +17,7 @@ pixels, a solid star-shaped outline (a learnt radius per angle and a hole), in c
 ``projected-placed-cluttered`` adds strokes (lines and dots) to its background; ``projected-placed-prior`` samples
 that generator's pose (place, size, angle) from a fixed uniform prior over where ``shapes`` puts its objects;
 ``projected-placed-smooth`` draws its outline as a Fourier series of 15 harmonics and samples the object's colour from
-``shapes``' colour prior.
+``shapes``' colour prior; ``projected-placed-open`` starts every outline of that generator as a ring.
 The judge (``feature_model``,
 ``vgg-<dataset>``) never trains the generator. Training resumes from ``run_dir/state.pt``. After training
 the generator is scored by FID against the real test split under the domain CNN's penultimate
@@ -130,6 +130,8 @@ RECIPES = {
     "projected-placed-prior": replace(PROJECTED_DEVIATION, generator="placed-prior"),
     # its outlines grew spikes and its colours came out darker than any real object's: a smooth outline, a colour prior
     "projected-placed-smooth": replace(PROJECTED_DEVIATION, generator="placed-smooth"),
+    # its ring class never opened the hole it started without: every outline starts as a ring
+    "projected-placed-open": replace(PROJECTED_DEVIATION, generator="placed-open"),
 }
 SHIFT_FRACTION = 1 / 8  # DiffAugment's translation: up to this share of the side, zero padded
 
