@@ -142,7 +142,18 @@ translucent squares around the striped trial's objects nor marks inside them, an
 background's colours as HSV, where the striped trial's came out grey; `projected-placed-cluttered` adds to its
 background eight strokes (round-capped segments of a learnt colour, width and presence: lines, and dots as short
 ones), as the real backgrounds carry distractor lines and dots, which the radial generator cannot draw (by its sample
-grids, its outlines grew thin spikes instead). The judge,
+grids, its outlines grew thin spikes instead); `projected-placed-prior` samples the cluttered generator's pose instead
+of generating it, as GIRAFFE samples its objects' poses (Niemeyer & Geiger, CVPR 2021): the first four latent
+dimensions, made uniform by the normal CDF, give any angle, a scale of x0.8 to x1.28 and a centre uniform over the
+positions where the outline stays a pixel inside the image, as in `{dataset}`, where every learnt pose of the placed
+trials pushed its objects to the border (their sample grids); `projected-placed-smooth` draws that generator's
+outlines as Fourier series of 15 harmonics (no feature narrower than 12 degrees) and samples the object's colour from
+`{dataset}`'s colour prior (any hue, saturation 0.5 to 1, value 0.75 to 1, from latent dimensions 4 to 6), where the
+learnt colours came out darker or greyer than any real object's; `projected-placed-open` starts every outline of
+that generator as a ring, which the classes without a hole close. The last three write part of `{dataset}`'s own
+recipe into the generator (the pose; from `projected-placed-smooth` on, the object's colour too): what is left to
+learn is each class's outline, the background and its strokes, and in `projected-placed-prior` the object's colour.
+The judge,
 `vgg-{dataset}`, never trains a generator."""
 
 
