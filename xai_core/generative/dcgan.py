@@ -582,7 +582,7 @@ class OpenHoleGenerator(SmoothPriorGenerator):
     """:class:`SmoothPriorGenerator` whose outlines all start as rings (a hole of 0.3 of the radius), which the classes
     without a hole close (the hole's floor lets it close entirely). A hole started at radius 0 gets its gradient from
     the few pixels round the object's centre alone, one started open from its whole edge: in the smooth trial the ring
-    class never opened its hole, and the judge read most of its samples as stars (the trials text)."""
+    class never opened its hole and drew a many-armed star instead (its sample grids)."""
 
     upsample = "placed-open"
     start_hole_logit = OPEN_HOLE_LOGIT
