@@ -27,6 +27,9 @@ from .base import DatasetUnavailable, ImageDataset
 
 GLYPH_SIZE = 32
 SHAPE_SIZE = 48
+SHAPE_RADIUS = (0.2, 0.32)  # of the side, uniform
+OBJECT_SATURATION = (0.5, 1.0)  # an object's HSV saturation and value, uniform; its hue is any
+OBJECT_VALUE = (0.75, 1.0)
 LATIN_LETTERS = [chr(ord("A") + i) for i in range(26)]
 CJK_NUMERALS = ["一", "二", "三", "四", "五", "六", "七", "八", "九", "十"]
 SHAPE_CLASSES = ["circle", "square", "triangle", "diamond", "star", "cross", "hexagon", "ring"]
@@ -161,7 +164,7 @@ def _shape_polygon(kind: str, centre: np.ndarray, radius: float, angle: float) -
 
 def _shape_mask(kind: str, rng: np.random.Generator) -> np.ndarray:
     """Exact bool mask [S,S] of one randomly sized, placed and rotated shape."""
-    radius = rng.uniform(0.2, 0.32) * SHAPE_SIZE
+    radius = rng.uniform(*SHAPE_RADIUS) * SHAPE_SIZE
     centre = rng.uniform(radius + 1, SHAPE_SIZE - radius - 1, size=2)
     angle = rng.uniform(0, 2 * math.pi)
     return shape_mask(kind, centre, radius, angle, SHAPE_SIZE)
@@ -213,7 +216,7 @@ def _cluttered_background(rng: np.random.Generator, hue: float | None) -> np.nda
 def _shape_colour(rng: np.random.Generator, background: np.ndarray) -> np.ndarray:
     mean_background = background.reshape(-1, 3).mean(axis=0)
     for _ in range(50):
-        colour = hsv_colour(rng.uniform(), rng.uniform(0.5, 1.0), rng.uniform(0.75, 1.0))
+        colour = hsv_colour(rng.uniform(), rng.uniform(*OBJECT_SATURATION), rng.uniform(*OBJECT_VALUE))
         if np.abs(colour - mean_background).sum() > 0.6:
             return colour
     return 1.0 - mean_background

@@ -24,6 +24,7 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 from torchvision.models.feature_extraction import create_feature_extractor
 
+from ..data.synthetic import OBJECT_SATURATION, OBJECT_VALUE, SHAPE_RADIUS
 from ..imaging import hsv_to_rgb
 from ..models.checkpoints import ManifestSection, checkpoint_dirs
 
@@ -493,7 +494,7 @@ class ClutteredRadialGenerator(RadialPlacedGenerator):
 
 
 POSE_LATENTS = 4  # latent dimensions a prior-posed generator reads as its pose: x, y, size and angle
-SIZE_PRIOR = (0.8, 1.28)  # scales about START_RADIUS: radii 0.4 to 0.64 of the half side, ``shapes``' 0.2 to 0.32 of the side
+SIZE_PRIOR = tuple(2 * share / START_RADIUS for share in SHAPE_RADIUS)  # x0.8 to x1.28: ``shapes``' radii, of the half side
 
 
 class PriorPosedGenerator(ClutteredRadialGenerator):
@@ -528,7 +529,7 @@ class PriorPosedGenerator(ClutteredRadialGenerator):
 
 
 HARMONICS = 15  # a smooth outline's log radius is a Fourier series up to this harmonic: no feature narrower than 12 degrees
-COLOUR_PRIOR = {"saturation": (0.5, 1.0), "value": (0.75, 1.0)}  # ``shapes``' object colours: any hue, these ranges
+COLOUR_PRIOR = {"saturation": OBJECT_SATURATION, "value": OBJECT_VALUE}  # ``shapes``' object colours: any hue, these ranges
 COLOUR_LATENTS = (POSE_LATENTS, POSE_LATENTS + 3)  # the latent dimensions a prior-coloured generator reads: hue, saturation, value
 
 
