@@ -12,6 +12,8 @@ import torch
 from xai_core.generative.dcgan import (
     COLOUR_LATENTS,
     COLOUR_PRIOR,
+    CORNER_GAP,
+    CORNERS,
     HARMONICS,
     HOLE_FLOOR,
     RADIAL_ANGLES,
@@ -24,6 +26,7 @@ from xai_core.generative.dcgan import (
     TEMPLATE_BANK,
     ClutteredRadialGenerator,
     OpenHoleGenerator,
+    PolygonPriorGenerator,
     PriorPosedGenerator,
     RadialPlacedGenerator,
     SmoothPriorGenerator,
@@ -291,3 +294,33 @@ def test_the_open_hole_generator_starts_every_outline_as_a_ring_of_three_tenths_
         assert row[distance < 0.3 * radius_px - 1].max() < 0.02
         assert row[(distance > 0.3 * radius_px + 1) & (distance < radius_px - 1)].min() > 0.98
         assert row[distance > radius_px + 1].max() < 0.02
+
+
+def test_a_polygon_outline_draws_straight_edges_between_its_vertices():
+    """Class 1's 12 vertices at equal gaps, radius R on the axes and R / (cos 30 + sin 30) between them, lie on a square
+    with its corners on the axes: the log radius at every one of the 64 angles is that square's, log R - log(|cos phi| +
+    |sin phi|). Class 0 starts as the regular 12-gon (radius 0.5 at every vertex). Random gaps keep every vertex gap
+    in its bounds, below 180 degrees, and sum to a full turn."""
+    generator = PolygonPriorGenerator(latent_dim=8, channels=3, image_size=SIDE, num_classes=2, width=4).eval()
+    assert not hasattr(generator, "harmonics")
+    corner_angles = np.arange(CORNERS) * 2 * np.pi / CORNERS
+    square_radius = 0.6
+    on_square = square_radius / (np.abs(np.cos(corner_angles)) + np.abs(np.sin(corner_angles)))
+    with torch.no_grad():
+        generator.corner_radii[1] = torch.tensor(np.log(on_square) / RADIAL_GAIN, dtype=torch.float32)
+        log_radii = generator.log_radii()
+        vertex_angles, radii = generator.corners()
+    angles = np.arange(RADIAL_ANGLES) * 2 * np.pi / RADIAL_ANGLES
+    expected = np.log(square_radius) - np.log(np.abs(np.cos(angles)) + np.abs(np.sin(angles)))
+    np.testing.assert_allclose(log_radii[1].numpy(), expected, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(vertex_angles[0].numpy(), np.append(corner_angles, 2 * np.pi), rtol=0, atol=1e-5)
+    torch.testing.assert_close(radii[0], torch.full((CORNERS,), START_RADIUS), rtol=0, atol=1e-6)
+    with torch.no_grad():
+        generator.corner_gaps.copy_(torch.randn(2, CORNERS, generator=torch.Generator().manual_seed(0)) * 4 / RADIAL_GAIN)
+        vertex_angles, _ = generator.corners()
+    gaps = vertex_angles.diff(dim=1)
+    low, high = CORNER_GAP
+    largest = 2 * np.pi * high / (high + (CORNERS - 1) * low)
+    assert float(gaps.max()) <= largest + 1e-6 and largest < np.pi
+    torch.testing.assert_close(vertex_angles[:, -1], torch.full((2,), 2 * math.pi), rtol=0, atol=1e-5)
+    assert torch.isfinite(generator.log_radii()).all()

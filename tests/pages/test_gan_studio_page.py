@@ -29,7 +29,7 @@ from xai_core.models.checkpoints import read_manifest, write_manifest_entry
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 CONDITIONAL, UNCONDITIONAL = "studio-page-cdcgan", "studio-page-dcgan"
-FAILED = "studio-page-failed"  # the conditional GAN's weights under metrics that say it failed (like the shipped cdcgan-shapes)
+FAILED = "studio-page-failed"  # the conditional GAN's weights under metrics that say it failed (like the first shapes GANs)
 PLANTED_METRICS = {
     "fid": 41.25,
     "fid_real_vs_real": 3.5,

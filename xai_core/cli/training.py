@@ -170,7 +170,8 @@ def _register_train_gan(commands: argparse._SubParsersAction) -> None:
         "projected-placed-cluttered (the radial outline over stripes with lines and dots) "
         "projected-placed-prior (the cluttered generator with its pose sampled from a uniform prior, inside the image) "
         "projected-placed-smooth (the prior-posed generator with a smooth outline and its object's colour from a prior) "
-        "or projected-placed-open (the smooth generator with every outline started as a ring)",
+        "projected-placed-open (the smooth generator with every outline started as a ring) "
+        "or projected-placed-polygon (the smooth generator with polygon outlines of 12 straight-edged vertices)",
     )
     gan.add_argument("--feature-model", default=None, help="CNN whose penultimate layer is the FID feature network (default vgg-<dataset>)")
     gan.add_argument("--no-fid", action="store_true", help="skip scoring (FID needs the feature CNN)")

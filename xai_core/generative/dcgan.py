@@ -589,6 +589,49 @@ class OpenHoleGenerator(SmoothPriorGenerator):
     start_hole_logit = OPEN_HOLE_LOGIT
 
 
+CORNERS = 12  # a polygon outline's vertices: enough for every ``shapes`` outline (the cross has 12, the star 10)
+CORNER_GAP = (0.25, 2.0)  # each gap between vertices, in units of 360 / CORNERS degrees before they are normalised; its
+# logit is RADIAL_GAIN x the parameter, as the radii's, so that a vertex can move by a gap within a few hundred steps
+
+
+class PolygonPriorGenerator(SmoothPriorGenerator):
+    """:class:`SmoothPriorGenerator` whose outlines are polygons with straight edges: per class, ``CORNERS`` vertices,
+    each a learnt angle gap and log radius, with the edge between two vertices drawn exactly in polar form,
+    r(phi) = r_k r_k+1 sin(gap) / (r_k sin(phi - theta_k) + r_k+1 sin(theta_k+1 - phi)), at the ``RADIAL_ANGLES``
+    angles. Every ``shapes`` outline but the circle and ring is a polygon of at most 12 vertices (a 12-gon is within
+    3.5 % of a circle's radius), where the smooth trial's Fourier outlines came out ragged: a spiky triangle, diamond
+    and cross, a many-armed ring (its sample grid). Gaps stay below 152 degrees, so each edge sees the centre from the
+    inside and the outline stays star-shaped. The generator starts as a regular 12-gon."""
+
+    upsample = "placed-polygon"
+
+    def __init__(self, latent_dim: int = 64, channels: int = 3, image_size: int = 48, num_classes: int = 0, width: int = 16):
+        super().__init__(latent_dim, channels, image_size, num_classes, width)
+        del self.harmonics
+        outlines = num_classes or TEMPLATE_BANK
+        self.corner_radii = nn.Parameter(torch.full((outlines, CORNERS), math.log(START_RADIUS) / RADIAL_GAIN))
+        self.corner_gaps = nn.Parameter(torch.zeros(outlines, CORNERS))
+
+    def corners(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(vertex angles from 0, Tensor[outlines, CORNERS + 1] ending at 2 pi; vertex radii Tensor[outlines, CORNERS])."""
+        low, high = CORNER_GAP
+        gaps = low + (high - low) * torch.sigmoid(RADIAL_GAIN * self.corner_gaps)
+        gaps = 2 * torch.pi * gaps / gaps.sum(dim=1, keepdim=True)
+        angles = torch.cat([torch.zeros_like(gaps[:, :1]), gaps.cumsum(dim=1)], dim=1)
+        return angles, (RADIAL_GAIN * self.corner_radii).exp()
+
+    def log_radii(self) -> torch.Tensor:
+        """The log radius of each polygon at the ``RADIAL_ANGLES`` angles phi: Tensor[outlines, RADIAL_ANGLES]."""
+        angles, radii = self.corners()
+        phi = torch.arange(RADIAL_ANGLES, dtype=angles.dtype, device=angles.device) * (2 * torch.pi / RADIAL_ANGLES)
+        phi = phi.expand(len(angles), RADIAL_ANGLES).contiguous()
+        edge = (torch.searchsorted(angles[:, 1:].detach().contiguous(), phi, right=True)).clamp(max=CORNERS - 1)
+        start, end = angles.gather(1, edge), angles.gather(1, edge + 1)
+        near, far = radii.gather(1, edge), radii.gather(1, (edge + 1) % CORNERS)
+        radius = near * far * torch.sin(end - start) / (near * torch.sin(phi - start) + far * torch.sin(end - phi))
+        return radius.log()
+
+
 def disc_template(count: int, size: int, radius: float = 0.55, bound: float = 4.0) -> torch.Tensor:
     """Mask logits Tensor[count, 1, size, size] of a centred disc of ``radius`` (of the half side): the placed
     generator's first guess of every class's outline. The logit falls by 2 per pixel across the edge and is clipped
@@ -612,6 +655,7 @@ GENERATOR_ARCHITECTURES = {
         PriorPosedGenerator,
         SmoothPriorGenerator,
         OpenHoleGenerator,
+        PolygonPriorGenerator,
     )
 }
 

@@ -106,7 +106,7 @@ class Recipe:
 
 SNGAN = Recipe("nearest", "hinge", (0.0, 0.9), ema_decay=0.999, augment=True, classifier_weight=1.0)
 PROJECTED = replace(SNGAN, projection="resnet")
-# the shipped projected GAN gave one image per class whatever the latent: a discriminator that sees the spread of its
+# the conditional projected GAN gave one image per class whatever the latent: a discriminator that sees the spread of its
 # features over a group of images penalises that, where the mode-seeking term pushed variety for its own sake
 PROJECTED_DEVIATION = replace(PROJECTED, pixel_head=True, deviation=True)
 RECIPES = {
@@ -132,6 +132,8 @@ RECIPES = {
     "projected-placed-smooth": replace(PROJECTED_DEVIATION, generator="placed-smooth"),
     # its ring class never opened the hole it started without: every outline starts as a ring
     "projected-placed-open": replace(PROJECTED_DEVIATION, generator="placed-open"),
+    # the smooth outlines came out ragged (a spiky triangle, a many-armed ring): polygons of straight edges instead
+    "projected-placed-polygon": replace(PROJECTED_DEVIATION, generator="placed-polygon"),
 }
 SHIFT_FRACTION = 1 / 8  # DiffAugment's translation: up to this share of the side, zero padded
 
@@ -536,13 +538,16 @@ SHIPPED_GAN_OPTIONS = {
     "glyphs": {"epochs": 40},
     "shapes": {"epochs": 40, "batch_size": 32, "width": 16, "discriminator_width": 32, "recipe": "projected"},
 }
+# the conditional GAN's own options over its dataset's: the placed-smooth generator draws one outline per class, so it
+# needs labels; it was the best of the shapes trials (docs/results.md, "The shapes GAN trials").
+SHIPPED_CONDITIONAL_OPTIONS = {"shapes": {"recipe": "projected-placed-smooth"}}
 SHIPPED_GAN_DATASETS = tuple(SHIPPED_GAN_OPTIONS)
 
 
 def shipped_gan_configs() -> list[GANConfig]:
     """The GANs committed under checkpoints/ (``reproduce-checkpoints --gans`` retrains them)."""
     return [
-        GANConfig(dataset, conditional, seed=0, **options)
+        GANConfig(dataset, conditional, seed=0, **{**options, **(SHIPPED_CONDITIONAL_OPTIONS.get(dataset, {}) if conditional else {})})
         for dataset, options in SHIPPED_GAN_OPTIONS.items()
         for conditional in (False, True)
     ]
