@@ -151,9 +151,12 @@ outlines as Fourier series of 15 harmonics (no feature narrower than 12 degrees)
 `{dataset}`'s colour prior (any hue, saturation 0.5 to 1, value 0.75 to 1, from latent dimensions 4 to 6), where the
 learnt colours came out darker or greyer than any real object's; `projected-placed-open` starts every outline of
 that generator as a ring, which the classes without a hole close, where the smooth trial's ring class never opened
-the hole it started without and drew a many-armed star instead (its sample grids). The last three write part of `{dataset}`'s own
-recipe into the generator (the pose; from `projected-placed-smooth` on, the object's colour too): what is left to
-learn is each class's outline, the background and its strokes, and in `projected-placed-prior` the object's colour.
+the hole it started without and drew a many-armed star instead (its sample grids); `projected-placed-polygon` draws the
+smooth generator's outlines as polygons of 12 vertices with straight edges (each vertex's angle gap and radius learnt),
+where the smooth trial's outlines came out ragged: a spiky triangle, diamond and cross (its sample grids). The last
+four write part of `{dataset}`'s own recipe into the generator (the pose; from `projected-placed-smooth` on, the
+object's colour too): what is left to learn is each class's outline, the background and its strokes, and in
+`projected-placed-prior` the object's colour.
 The judge,
 `vgg-{dataset}`, never trains a generator."""
 
