@@ -539,7 +539,7 @@ SHIPPED_GAN_OPTIONS = {
     "shapes": {"epochs": 40, "batch_size": 32, "width": 16, "discriminator_width": 32, "recipe": "projected"},
 }
 # the conditional GAN's own options over its dataset's: the placed-smooth generator draws one outline per class, so it
-# needs labels; it was the best of the shapes trials (docs/results.md, "The shapes GAN trials").
+# needs labels; it was the best of the shapes trials (docs/results.md, "The shapes GANs: what was tried").
 SHIPPED_CONDITIONAL_OPTIONS = {"shapes": {"recipe": "projected-placed-smooth"}}
 SHIPPED_GAN_DATASETS = tuple(SHIPPED_GAN_OPTIONS)
 
