@@ -23,8 +23,8 @@ def test_captioning_page_explains_a_clicked_word_and_downloads_the_word_table(pa
     images = page.locator("[data-testid='stImage'] img:not([data-testid='stExpander'] img)")
     expect(images).to_have_count(1 + len(CAPTION_METHODS))  # the scene and the word's four maps
     for index in range(images.count()):
-        images.nth(index).wait_for(state="visible")
-        assert images.nth(index).evaluate("img => img.complete && img.naturalWidth > 0")
+        expect(images.nth(index)).to_have_js_property("complete", True)  # visible can come before the image has loaded
+        assert images.nth(index).evaluate("img => img.naturalWidth > 0")
     expect(page.locator(".js-plotly-plot")).to_have_count(2)
     bars = page.locator(".js-plotly-plot").first.locator("g.trace.bars")
     expect(bars).to_have_count(len(CAPTION_METHODS))  # one bar trace per method
