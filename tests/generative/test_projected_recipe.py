@@ -256,6 +256,7 @@ def test_a_framed_template_leaves_the_image_outside_it_empty_where_border_paddin
         "placed-prior",
         "placed-smooth",
         "placed-open",
+        "placed-round",
         "placed-polygon",
     ],
 )

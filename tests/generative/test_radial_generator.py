@@ -16,6 +16,7 @@ from xai_core.generative.dcgan import (
     CORNERS,
     HARMONICS,
     HOLE_FLOOR,
+    HOLE_GAIN,
     RADIAL_ANGLES,
     RADIAL_GAIN,
     SEGMENT_READS,
@@ -29,6 +30,7 @@ from xai_core.generative.dcgan import (
     PolygonPriorGenerator,
     PriorPosedGenerator,
     RadialPlacedGenerator,
+    RoundHolePriorGenerator,
     SmoothPriorGenerator,
     affine_pose,
     build_generator,
@@ -294,6 +296,26 @@ def test_the_open_hole_generator_starts_every_outline_as_a_ring_of_three_tenths_
         assert row[distance < 0.3 * radius_px - 1].max() < 0.02
         assert row[(distance > 0.3 * radius_px + 1) & (distance < radius_px - 1)].min() > 0.98
         assert row[distance > radius_px + 1].max() < 0.02
+
+
+def test_the_round_hole_is_a_circle_of_its_share_of_the_geometric_mean_radius_whatever_the_outline():
+    """Class 0 starts with a hole of 0.1 of its radius. Class 1, a five-lobed outline exp(a_0 + 0.15 cos 5 phi) with a
+    hole share of 0.55 (the ``shapes`` ring's), at the prior pose of latents 0 (the centre, the middle scale): every
+    pixel nearer the centre than 0.55 of exp(a_0) (the geometric mean radius) is empty and every pixel between that
+    circle and the outline's smallest radius is full, in every direction."""
+    generator = RoundHolePriorGenerator(latent_dim=8, channels=3, image_size=SIDE, num_classes=2, width=4).eval()
+    assert isinstance(build_generator(**generator.config()), RoundHolePriorGenerator)
+    torch.testing.assert_close(torch.sigmoid(HOLE_GAIN * generator.holes[0]) - HOLE_FLOOR, torch.tensor(0.1))
+    with torch.no_grad():
+        generator.harmonics[1, 5] = 0.15 / RADIAL_GAIN
+        generator.holes[1] = math.log(0.75 / 0.25) / HOLE_GAIN
+    mask = prior_pose(generator, torch.zeros(1, 4), 1)[1][0].numpy()
+    radius_px = START_RADIUS * sum(SIZE_PRIOR) / 2 * SIDE / 2
+    hole_px, smallest_px = 0.55 * radius_px, radius_px * math.exp(-0.15)
+    offsets = np.arange(SIDE) + 0.5 - SIDE / 2
+    distance = np.hypot(offsets[None, :], offsets[:, None])
+    assert mask[distance < hole_px - 1].max() < 0.02
+    assert mask[(distance > hole_px + 1) & (distance < smallest_px - 1)].min() > 0.98
 
 
 def test_a_polygon_outline_draws_straight_edges_between_its_vertices():
