@@ -19,6 +19,7 @@ from xai_core.generative.dcgan import (
     HOLE_GAIN,
     RADIAL_ANGLES,
     RADIAL_GAIN,
+    RADIUS_SPREAD,
     SEGMENT_READS,
     SEGMENTS,
     SIZE_PRIOR,
@@ -316,6 +317,27 @@ def test_the_round_hole_is_a_circle_of_its_share_of_the_geometric_mean_radius_wh
     distance = np.hypot(offsets[None, :], offsets[:, None])
     assert mask[distance < hole_px - 1].max() < 0.02
     assert mask[(distance > hole_px + 1) & (distance < smallest_px - 1)].min() > 0.98
+
+
+def test_the_round_hole_outline_spans_at_most_its_spread_and_keeps_a_small_smooth_outline_as_it_is():
+    """Random large harmonics: every outline's farthest radius is at most ``RADIUS_SPREAD`` times its nearest (a smooth
+    generator with the same harmonics spans far more). Small harmonics (a log radius within +-0.01 of its mean) pass
+    through tanh unchanged to 1e-5."""
+    smooth = SmoothPriorGenerator(latent_dim=8, channels=3, image_size=SIDE, num_classes=2, width=4)
+    bounded = RoundHolePriorGenerator(latent_dim=8, channels=3, image_size=SIDE, num_classes=2, width=4)
+    harmonics = torch.randn(2, 2 * HARMONICS + 1, generator=torch.Generator().manual_seed(0)) / RADIAL_GAIN
+    with torch.no_grad():
+        for generator in (smooth, bounded):
+            generator.harmonics.copy_(harmonics)
+        free, squashed = smooth.log_radii(), bounded.log_radii()
+        spread = (squashed.max(dim=1).values - squashed.min(dim=1).values).exp()
+        assert float(spread.max()) <= RADIUS_SPREAD + 1e-5
+        assert float((free.max(dim=1).values - free.min(dim=1).values).exp().min()) > 10 * RADIUS_SPREAD
+        small = harmonics.clone()
+        small[:, 1:] *= 0.01 / float((free - free.mean(dim=1, keepdim=True)).abs().max())
+        for generator in (smooth, bounded):
+            generator.harmonics.copy_(small)
+        torch.testing.assert_close(bounded.log_radii(), smooth.log_radii(), rtol=0, atol=1e-5)
 
 
 def test_a_polygon_outline_draws_straight_edges_between_its_vertices():

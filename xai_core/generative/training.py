@@ -132,7 +132,8 @@ RECIPES = {
     "projected-placed-smooth": replace(PROJECTED_DEVIATION, generator="placed-smooth"),
     # its ring class never opened the hole it started without: every outline starts as a ring
     "projected-placed-open": replace(PROJECTED_DEVIATION, generator="placed-open"),
-    # its ring class drew a many-armed star whose hole, a shrunk copy of the star, vanished between the arms: a round hole
+    # its ring class drew a many-armed star whose hole, a shrunk copy of the star, vanished between the arms: a round hole,
+    # and outlines whose farthest point is at most 2.5 times their nearest
     "projected-placed-round": replace(PROJECTED_DEVIATION, generator="placed-round"),
     # the smooth outlines came out ragged (a spiky triangle, a many-armed ring): polygons of straight edges instead
     "projected-placed-polygon": replace(PROJECTED_DEVIATION, generator="placed-polygon"),

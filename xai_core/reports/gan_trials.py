@@ -153,9 +153,13 @@ learnt colours came out darker or greyer than any real object's; `projected-plac
 that generator as a ring, which the classes without a hole close, where the smooth trial's ring class never opened
 the hole it started without and drew a many-armed star instead (its sample grids); `projected-placed-polygon` draws the
 smooth generator's outlines as polygons of 12 vertices with straight edges (each vertex's angle gap and radius learnt),
-where the smooth trial's outlines came out ragged: a spiky triangle, diamond and cross (its sample grids). The last
-four write part of `{dataset}`'s own recipe into the generator (the pose; from `projected-placed-smooth` on, the
-object's colour too): what is left to learn is each class's outline, the background and its strokes, and in
+where the smooth trial's outlines came out ragged: a spiky triangle, diamond and cross (its sample grids);
+`projected-placed-round` gives the smooth generator a round hole, a learnt share of the outline's geometric-mean
+radius that starts open at 0.1 and learns four times as fast as the radii, where the smooth trial's ring class drew a
+many-armed star whose hole, a shrunk copy of that star, vanished between the arms (its sample grids), and bounds every
+outline's farthest radius to 2.5 times its nearest (`{dataset}`'s span at most 2.25), against those arms. The last
+five write part of `{dataset}`'s own recipe into the generator (the pose; from `projected-placed-smooth` on, the
+object's colour too): what is left to learn is each class's outline and hole, the background and its strokes, and in
 `projected-placed-prior` the object's colour.
 The judge,
 `vgg-{dataset}`, never trains a generator."""
