@@ -258,6 +258,7 @@ def test_a_framed_template_leaves_the_image_outside_it_empty_where_border_paddin
         "placed-open",
         "placed-round",
         "placed-polygon",
+        "placed-polygon-round",
     ],
 )
 def test_the_composing_recipes_are_the_deviation_recipe_with_their_generator(tmp_path, generator):

@@ -29,6 +29,7 @@ from xai_core.generative.dcgan import (
     ClutteredRadialGenerator,
     OpenHoleGenerator,
     PolygonPriorGenerator,
+    PolygonRoundHoleGenerator,
     PriorPosedGenerator,
     RadialPlacedGenerator,
     RoundHolePriorGenerator,
@@ -368,3 +369,25 @@ def test_a_polygon_outline_draws_straight_edges_between_its_vertices():
     assert float(gaps.max()) <= largest + 1e-6 and largest < np.pi
     torch.testing.assert_close(vertex_angles[:, -1], torch.full((2,), 2 * math.pi), rtol=0, atol=1e-5)
     assert torch.isfinite(generator.log_radii()).all()
+
+
+def test_the_round_hole_polygon_draws_a_circular_hole_in_its_polygon():
+    """Class 1 a square (its 12 vertices on a square of radius R to its corners) with a hole share of 0.55, at the prior
+    pose of latents 0: pixels nearer the centre than 0.55 of the square's geometric-mean radius are empty, pixels
+    between that circle and the square's inscribed radius R / sqrt(2) full. It starts with holes of 0.1 of the radius."""
+    generator = PolygonRoundHoleGenerator(latent_dim=8, channels=3, image_size=SIDE, num_classes=2, width=4).eval()
+    assert isinstance(build_generator(**generator.config()), PolygonRoundHoleGenerator)
+    torch.testing.assert_close(torch.sigmoid(HOLE_GAIN * generator.holes) - HOLE_FLOOR, torch.full((2,), 0.1))
+    corner_angles = np.arange(CORNERS) * 2 * np.pi / CORNERS
+    on_square = 0.6 / (np.abs(np.cos(corner_angles)) + np.abs(np.sin(corner_angles)))
+    with torch.no_grad():
+        generator.corner_radii[1] = torch.tensor(np.log(on_square) / RADIAL_GAIN, dtype=torch.float32)
+        generator.holes[1] = math.log(0.75 / 0.25) / HOLE_GAIN
+        geometric_mean = float(generator.log_radii()[1].mean().exp())
+    mask = prior_pose(generator, torch.zeros(1, 4), 1)[1][0].numpy()
+    to_px = sum(SIZE_PRIOR) / 2 * SIDE / 2  # the middle scale, in pixels per unit of the half side
+    hole_px, inscribed_px = 0.55 * geometric_mean * to_px, 0.6 / math.sqrt(2) * to_px
+    offsets = np.arange(SIDE) + 0.5 - SIDE / 2
+    distance = np.hypot(offsets[None, :], offsets[:, None])
+    assert mask[distance < hole_px - 1].max() < 0.02
+    assert mask[(distance > hole_px + 1) & (distance < inscribed_px - 1)].min() > 0.98

@@ -137,6 +137,8 @@ RECIPES = {
     "projected-placed-round": replace(PROJECTED_DEVIATION, generator="placed-round"),
     # the smooth outlines came out ragged (a spiky triangle, a many-armed ring): polygons of straight edges instead
     "projected-placed-polygon": replace(PROJECTED_DEVIATION, generator="placed-polygon"),
+    # the polygon trial's classes came out clean but for its ring, a propeller: the round hole on the polygons
+    "projected-placed-polygon-round": replace(PROJECTED_DEVIATION, generator="placed-polygon-round"),
 }
 SHIFT_FRACTION = 1 / 8  # DiffAugment's translation: up to this share of the side, zero padded
 
