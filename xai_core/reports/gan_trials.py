@@ -157,9 +157,11 @@ where the smooth trial's outlines came out ragged: a spiky triangle, diamond and
 `projected-placed-round` gives the smooth generator a round hole, a learnt share of the outline's geometric-mean
 radius that starts open at 0.1 and learns four times as fast as the radii, where the smooth trial's ring class drew a
 many-armed star whose hole, a shrunk copy of that star, vanished between the arms (its sample grids), and bounds every
-outline's farthest radius to 2.5 times its nearest (`{dataset}`'s span at most 2.25), against those arms. The last
-five write part of `{dataset}`'s own recipe into the generator (the pose; from `projected-placed-smooth` on, the
-object's colour too): what is left to learn is each class's outline and hole, the background and its strokes, and in
+outline's farthest radius to 2.5 times its nearest (`{dataset}`'s span at most 2.25), against those arms;
+`projected-placed-polygon-round` gives the polygon generator that round, fast hole, without the bound, where the
+polygon trial's classes came out clean but for the ring, a propeller (its sample grids). The last six write part of
+`{dataset}`'s own recipe into the generator (the pose; from `projected-placed-smooth` on, the object's colour too):
+what is left to learn is each class's outline and hole, the background and its strokes, and in
 `projected-placed-prior` the object's colour.
 The judge,
 `vgg-{dataset}`, never trains a generator."""
