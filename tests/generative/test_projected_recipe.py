@@ -19,6 +19,7 @@ from xai_core.generative.dcgan import (
     StripedPlacedGenerator,
     build_generator,
     group_deviation,
+    load_gan_in,
 )
 from xai_core.generative.training import (
     RECIPES,
@@ -368,3 +369,20 @@ def test_the_striped_template_holds_its_outer_two_pixels_empty():
     # image row 4 samples the framed 26-px template at 1.94: its pixels 1 and 2 (both margin in the striped one)
     assert masks[CoarsePlacedGenerator][4, 24] > 0.5 and masks[StripedPlacedGenerator][:5].max() < 1e-6
     assert masks[StripedPlacedGenerator][6:-6, 6:-6].min() > 1 - 1e-6
+
+
+def test_the_hole_penalty_closes_holes_the_discriminator_does_not_hold_open(tmp_path, monkeypatch):
+    """The penalised recipe is the polygon-round one with a unit hole penalty. One epoch of the same seeded run on
+    ``digits`` with a penalty of 1e4, which outweighs any adversarial push, closes every class's hole a little (each
+    Adam step moves its parameter by about -lr), where without the penalty the holes move both ways."""
+    assert RECIPES["projected-placed-polygon-penalised"] == dataclasses.replace(RECIPES["projected-placed-polygon-round"], hole_penalty=1.0)
+    monkeypatch.setitem(RECIPES, "heavy", dataclasses.replace(RECIPES["projected-placed-polygon-round"], hole_penalty=1e4))
+    shares = {}
+    for recipe in ("projected-placed-polygon-round", "heavy"):
+        config = GANConfig("digits", True, epochs=1, batch_size=250, width=4, latent_dim=8, recipe=recipe, gan_id=f"tiny-{recipe}")
+        train_gan(config, out_dir=tmp_path / recipe, run_dir=tmp_path / recipe / "run", progress=False, score=False)
+        generator = load_gan_in([tmp_path / recipe], config.gan_id)
+        shares[recipe] = generator.hole_shares(torch.arange(generator.num_classes)).detach()
+    start = torch.full_like(shares["heavy"], 0.1)
+    assert (shares["heavy"] < start).all()
+    assert (shares["heavy"] < shares["projected-placed-polygon-round"]).all()

@@ -391,3 +391,13 @@ def test_the_round_hole_polygon_draws_a_circular_hole_in_its_polygon():
     distance = np.hypot(offsets[None, :], offsets[:, None])
     assert mask[distance < hole_px - 1].max() < 0.02
     assert mask[(distance > hole_px + 1) & (distance < inscribed_px - 1)].min() > 0.98
+
+
+def test_hole_shares_are_how_far_each_requested_hole_is_open_and_zero_when_closed():
+    """Class 0 closed below the floor, class 1 at the ``shapes`` ring's 0.55; unconditional: every outline of the bank."""
+    generator = PolygonRoundHoleGenerator(latent_dim=8, channels=3, image_size=SIDE, num_classes=2, width=4)
+    with torch.no_grad():
+        generator.holes.copy_(torch.tensor([-3.0, math.log(0.75 / 0.25)]) / HOLE_GAIN)
+    torch.testing.assert_close(generator.hole_shares(torch.tensor([1, 0, 1])), torch.tensor([0.55, 0.0, 0.55]))
+    unconditional = RadialPlacedGenerator(latent_dim=8, channels=3, image_size=SIDE, num_classes=0, width=4)
+    torch.testing.assert_close(unconditional.hole_shares(None), torch.zeros(TEMPLATE_BANK))  # closed, on the edge of opening

@@ -448,6 +448,12 @@ class RadialPlacedGenerator(StripedPlacedGenerator):
         mask = torch.sigmoid(scale * (radius - distance)) * torch.sigmoid(scale * (distance - hole))
         return mask[:, None]
 
+    def hole_shares(self, labels: torch.Tensor | None) -> torch.Tensor:
+        """How far each hole is open, sigmoid(logit) - ``HOLE_FLOOR`` clipped at 0 (0: closed): Tensor[N] for the
+        classes ``labels`` Tensor[N], or, unconditional, Tensor[TEMPLATE_BANK] for every outline of the bank."""
+        holes = self.hole_gain * self.holes
+        return (torch.sigmoid(holes if labels is None else holes[labels]) - HOLE_FLOOR).clamp(min=0)
+
     def hole_radius(self, radius: torch.Tensor, log_radii: torch.Tensor) -> torch.Tensor:
         """The radius a hole's share scales, Tensor[N, S, S], from each pixel's outline radius Tensor[N, S, S] and the
         log radii Tensor[N, RADIAL_ANGLES]: the outline's own (a shrunk copy of the outline), or with ``round_hole`` the
