@@ -159,7 +159,10 @@ radius that starts open at 0.1 and learns four times as fast as the radii, where
 many-armed star whose hole, a shrunk copy of that star, vanished between the arms (its sample grids), and bounds every
 outline's farthest radius to 2.5 times its nearest (`{dataset}`'s span at most 2.25), against those arms;
 `projected-placed-polygon-round` gives the polygon generator that round, fast hole, without the bound, where the
-polygon trial's classes came out clean but for the ring, a propeller (its sample grids). The last six write part of
+polygon trial's classes came out clean but for the ring, a propeller (its sample grids);
+`projected-placed-polygon-penalised` adds to that recipe a price on open holes (the generator's loss pays the mean
+share of the radius its images' holes take, at weight 1), where the polygon-round trial's triangle class opened a hole
+that cut it in two (its sample grids). The last seven write part of
 `{dataset}`'s own recipe into the generator (the pose; from `projected-placed-smooth` on, the object's colour too):
 what is left to learn is each class's outline and hole, the background and its strokes, and in
 `projected-placed-prior` the object's colour.
