@@ -142,9 +142,8 @@ RECIPES = {
     "projected-placed-polygon": replace(PROJECTED_DEVIATION, generator="placed-polygon"),
     # the polygon trial's classes came out clean but for its ring, a propeller: the round hole on the polygons
     "projected-placed-polygon-round": replace(PROJECTED_DEVIATION, generator="placed-polygon-round"),
-    # its fast hole opened where no class has one (a triangle cut in two): a hole costs its share, which only the
-    # discriminator's push can pay (at epochs 2-3 of that recipe: about 3-5 x the unit penalty's gradient on the ring's
-    # hole, under 0.3 x on the star's half-open one)
+    # its fast hole opened where no class has one (a triangle cut in two): a hole costs its share (weight 1, not tuned),
+    # which only the discriminator's push can pay
     "projected-placed-polygon-penalised": replace(PROJECTED_DEVIATION, generator="placed-polygon-round", hole_penalty=1.0),
 }
 SHIFT_FRACTION = 1 / 8  # DiffAugment's translation: up to this share of the side, zero padded
