@@ -16,6 +16,7 @@ from xai_core.generative.dcgan import (
     TEMPLATE_GAIN,
     CoarsePlacedGenerator,
     DCGANDiscriminator,
+    FrozenTaps,
     LayeredGenerator,
     PlacedGenerator,
     ProjectedDiscriminator,
@@ -29,7 +30,7 @@ from xai_core.generative.training import (
     build_discriminator,
     draw_labels,
     mode_seeking_loss,
-    projection_model,
+    projection_models,
     train_gan,
 )
 from xai_core.models.checkpoints import RUN_STATE_NAME
@@ -48,7 +49,8 @@ def random_resnet(seed: int = 0) -> torch.nn.Module:
 
 def projected(network: torch.nn.Module, num_classes: int = 4, classifier: bool = True, pixels: bool = False) -> ProjectedDiscriminator:
     torch.manual_seed(1)
-    return ProjectedDiscriminator(network, PROJECTION_TAPS["resnet"], (0.5,) * 3, (0.25,) * 3, 16, num_classes, 4, classifier, pixels)
+    backbone = FrozenTaps(network, PROJECTION_TAPS["resnet"], (0.5,) * 3, (0.25,) * 3)
+    return ProjectedDiscriminator([backbone], 16, num_classes, 4, classifier, pixels)
 
 
 def test_features_are_the_heads_on_the_named_blocks_of_the_normalised_images():
@@ -84,6 +86,47 @@ def test_the_pixel_head_reads_the_normalised_images_after_the_tapped_blocks():
     assert not torch.allclose(discriminator.features(recoloured)[:, -8:], pixel_features)
 
 
+def test_an_ensemble_discriminator_reads_the_heads_of_every_frozen_network_in_turn():
+    """Vision-aided GAN's ensemble: a resnet's three tapped blocks, then a MobileNetV2's, each through its own head and
+    each network normalising the images by its own statistics; the pixel head reads the first network's normalisation."""
+    resnet = random_resnet()
+    torch.manual_seed(4)
+    mobilenet = build_model("mobilenet", 3, 4).eval()
+    backbones = [
+        FrozenTaps(resnet, PROJECTION_TAPS["resnet"], (0.5,) * 3, (0.25,) * 3),
+        FrozenTaps(mobilenet, PROJECTION_TAPS["mobilenet"], (0.4,) * 3, (0.2,) * 3),
+    ]
+    torch.manual_seed(1)
+    discriminator = ProjectedDiscriminator(backbones, 16, 4, 4, classifier=True, pixels=True).eval()
+    images = torch.rand(3, 3, 16, 16, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        x = (images - 0.4) / 0.2
+        mobile_taps = []
+        for index, block in enumerate(mobilenet.features[:10]):
+            x = block(x)
+            if index in (1, 3, 9):
+                mobile_taps.append(x)
+        resnet_features = projected(resnet).eval().features(images)  # the same seed builds the same first heads
+        mobile_features = torch.cat([head(tap).mean(dim=(2, 3)) for head, tap in zip(discriminator.heads[3:], mobile_taps, strict=True)], 1)
+        pixel_features = discriminator.pixel_head((images - 0.5) / 0.25).mean(dim=(2, 3))
+        features = discriminator.features(images)
+    assert [tap.shape[1:] for tap in mobile_taps] == [(16, 8, 8), (24, 8, 8), (64, 4, 4)]
+    assert features.shape == (3, 2 * 4 * 7)
+    torch.testing.assert_close(features, torch.cat([resnet_features, mobile_features, pixel_features], 1), rtol=1e-5, atol=1e-6)
+    assert all(not p.requires_grad for backbone in discriminator.backbones for p in backbone.parameters())
+
+
+def test_the_ensemble_recipe_reads_resnet_and_mobilenet_of_the_dataset():
+    penalised = RECIPES["projected-placed-polygon-penalised"]
+    assert RECIPES["projected-placed-polygon-ensemble"] == dataclasses.replace(penalised, projection="resnet+mobilenet")
+    config = GANConfig("shapes", conditional=True, recipe="projected-placed-polygon-ensemble", width=4)
+    assert projection_models(config) == ("resnet-shapes", "mobilenet-shapes")
+    discriminator = build_discriminator(config, 3, 48, 8)
+    assert len(discriminator.backbones) == 2 and len(discriminator.heads) == 6
+    with pytest.raises(ValueError, match="mobilenet-shapes judges the GAN"):
+        build_discriminator(dataclasses.replace(config, feature_model="mobilenet-shapes"), 3, 48, 8)
+
+
 def test_mode_seeking_loss_is_one_over_image_distance_per_latent_distance_of_the_pairs():
     images = torch.zeros(5, 1, 2, 2)
     images[1] = 0.5  # pair (0, 1): mean |difference| 0.5; pair (2, 3): 0; image 4 has no partner
@@ -103,21 +146,21 @@ def test_the_network_stays_frozen_in_eval_mode_and_gradients_reach_the_images():
     network = random_resnet()
     before = {name: value.clone() for name, value in network.state_dict().items()}
     discriminator = projected(network).train()
-    assert not any(module.training for module in discriminator.network.modules())
-    assert all(not p.requires_grad for p in discriminator.network.parameters())
+    assert not any(module.training for module in discriminator.backbones[0].network.modules())
+    assert all(not p.requires_grad for p in discriminator.backbones[0].network.parameters())
     images = torch.rand(4, 3, 16, 16, generator=torch.Generator().manual_seed(3), requires_grad=True)
     discriminator(images, torch.tensor([0, 1, 2, 3])).sum().backward()
     assert images.grad is not None and images.grad.abs().sum() > 0
     assert all(p.grad is not None for p in discriminator.heads.parameters())
-    frozen = dict(discriminator.network.named_buffers())
+    frozen = dict(discriminator.backbones[0].network.named_buffers())
     assert all(torch.equal(frozen[name], before[name]) for name in frozen if "running" in name)  # no statistics updated
     assert all(torch.equal(value, before[name]) for name, value in network.state_dict().items())  # the caller's copy untouched
 
 
 def test_the_recipe_builds_a_projected_discriminator_on_resnet_of_the_dataset_and_refuses_the_judge():
     config = GANConfig("mnist", conditional=True, recipe="projected", width=4)
-    assert projection_model(config) == "resnet-mnist" and config.feature_model == "vgg-mnist"
-    assert projection_model(GANConfig("mnist", recipe="sngan")) == ""
+    assert projection_models(config) == ("resnet-mnist",) and config.feature_model == "vgg-mnist"
+    assert projection_models(GANConfig("mnist", recipe="sngan")) == ()
     discriminator = build_discriminator(config, 1, 28, 10)
     assert isinstance(discriminator, ProjectedDiscriminator) and discriminator.classify is not None
     assert isinstance(build_discriminator(GANConfig("mnist", width=4), 1, 28, 0), DCGANDiscriminator)
@@ -380,6 +423,8 @@ def test_the_hole_penalty_closes_holes_the_discriminator_does_not_hold_open(tmp_
     each trained hole parameter by about -lr, so each hole logit falls by about 5 x lr x ``HOLE_GAIN`` from its start,
     below the unpenalised run's."""
     assert RECIPES["projected-placed-polygon-penalised"] == dataclasses.replace(RECIPES["projected-placed-polygon-round"], hole_penalty=1.0)
+    penalised = RECIPES["projected-placed-polygon-penalised"]
+    assert RECIPES["projected-placed-polygon-closed"] == dataclasses.replace(penalised, generator="placed-polygon-closed")
     monkeypatch.setitem(RECIPES, "heavy", dataclasses.replace(RECIPES["projected-placed-polygon-round"], hole_penalty=1e4))
     logits = {}
     for recipe in ("projected-placed-polygon-round", "heavy"):

@@ -28,6 +28,7 @@ from xai_core.generative.dcgan import (
     TEMPLATE_BANK,
     ClutteredRadialGenerator,
     OpenHoleGenerator,
+    PolygonClosedHoleGenerator,
     PolygonPriorGenerator,
     PolygonRoundHoleGenerator,
     PriorPosedGenerator,
@@ -391,6 +392,23 @@ def test_the_round_hole_polygon_draws_a_circular_hole_in_its_polygon():
     distance = np.hypot(offsets[None, :], offsets[:, None])
     assert mask[distance < hole_px - 1].max() < 0.02
     assert mask[(distance > hole_px + 1) & (distance < inscribed_px - 1)].min() > 0.98
+
+
+def test_the_closed_hole_polygon_is_the_round_hole_polygon_started_with_every_hole_closed():
+    """Every class starts at ``START_HOLE_LOGIT``: a share of 0, on the edge of opening; with the round-hole polygon's
+    holes set there, the two draw the same masks (the same seeded weights)."""
+    torch.manual_seed(0)
+    closed = PolygonClosedHoleGenerator(latent_dim=8, channels=3, image_size=SIDE, num_classes=2, width=4).eval()
+    assert isinstance(build_generator(**closed.config()), PolygonClosedHoleGenerator)
+    torch.testing.assert_close(HOLE_GAIN * closed.holes, torch.full((2,), START_HOLE_LOGIT))
+    torch.testing.assert_close(closed.hole_shares(None), torch.zeros(2), rtol=0, atol=1e-6)
+    torch.manual_seed(0)
+    rounded = PolygonRoundHoleGenerator(latent_dim=8, channels=3, image_size=SIDE, num_classes=2, width=4).eval()
+    with torch.no_grad():
+        rounded.holes.copy_(closed.holes)
+    latents = torch.randn(3, 4, generator=torch.Generator().manual_seed(1))
+    for label in (0, 1):
+        torch.testing.assert_close(prior_pose(closed, latents, label)[1], prior_pose(rounded, latents, label)[1], rtol=0, atol=0)
 
 
 def test_hole_shares_are_how_far_each_requested_hole_is_open_and_zero_when_closed():

@@ -690,6 +690,16 @@ class PolygonRoundHoleGenerator(PolygonPriorGenerator):
     round_hole = True
 
 
+class PolygonClosedHoleGenerator(PolygonRoundHoleGenerator):
+    """:class:`PolygonRoundHoleGenerator` whose round, fast hole starts closed, at radius 0 on the edge of opening
+    (``START_HOLE_LOGIT``), as the polygon generator's did: in the polygon trial the triangle and the cross came out
+    clean, and in the polygon-round trial, whose every hole started open at 0.1, the triangle class kept the hole it
+    started with and the cross drew an irregular star (their sample grids)."""
+
+    upsample = "placed-polygon-closed"
+    start_hole_logit = START_HOLE_LOGIT
+
+
 def disc_template(count: int, size: int, radius: float = 0.55, bound: float = 4.0) -> torch.Tensor:
     """Mask logits Tensor[count, 1, size, size] of a centred disc of ``radius`` (of the half side): the placed
     generator's first guess of every class's outline. The logit falls by 2 per pixel across the edge and is clipped
@@ -716,6 +726,7 @@ GENERATOR_ARCHITECTURES = {
         RoundHolePriorGenerator,
         PolygonPriorGenerator,
         PolygonRoundHoleGenerator,
+        PolygonClosedHoleGenerator,
     )
 }
 
@@ -806,26 +817,51 @@ class DCGANDiscriminator(Discriminator):
         return self.body(images * 2 - 1)
 
 
-PROJECTION_TAPS = {"resnet": ("layers.0", "layers.1", "layers.2")}  # zoo architecture -> the blocks a projected D reads
+# zoo architecture -> the blocks a projected discriminator reads: three scales, from the full side to a quarter of it
+PROJECTION_TAPS = {"resnet": ("layers.0", "layers.1", "layers.2"), "mobilenet": ("features.1", "features.3", "features.9")}
+
+
+class FrozenTaps(nn.Module):
+    """A frozen, pretrained CNN's blocks ``taps`` on images in [0, 1] normalised by its ``mean`` and ``std``: the
+    input of a projected discriminator's heads. BatchNorm stays in eval mode and no gradient reaches the weights;
+    gradients still flow to the images. The caller's ``network`` is copied, never changed."""
+
+    def __init__(self, network: nn.Module, taps: tuple[str, ...], mean: tuple[float, ...], std: tuple[float, ...]):
+        super().__init__()
+        self.register_buffer("mean", torch.tensor(mean).view(1, -1, 1, 1))
+        self.register_buffer("std", torch.tensor(std).view(1, -1, 1, 1))
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*subsequence of those obtained in train mode")
+            self.network = create_feature_extractor(copy.deepcopy(network).eval(), list(taps)).requires_grad_(False)
+
+    def train(self, mode: bool = True) -> FrozenTaps:
+        super().train(mode)
+        self.network.eval()
+        return self
+
+    def normalise(self, images: torch.Tensor) -> torch.Tensor:
+        return (images - self.mean) / self.std
+
+    def forward(self, images: torch.Tensor) -> list[torch.Tensor]:
+        """images Tensor[N, C, S, S] in [0, 1] -> each tapped block's output Tensor[N, C_i, S_i, S_i]."""
+        return list(self.network(self.normalise(images)).values())
 
 
 class ProjectedDiscriminator(Discriminator):
-    """A discriminator on the multi-scale features of a frozen, pretrained CNN (Projected GANs: Sauer, Chitta, Müller &
-    Geiger, NeurIPS 2021), which converge in a fraction of the steps on small datasets.
+    """A discriminator on the multi-scale features of frozen, pretrained CNNs (Projected GANs: Sauer, Chitta, Müller &
+    Geiger, NeurIPS 2021), which converge in a fraction of the steps on small datasets. Several CNNs make an
+    ensemble, as in Vision-aided GAN (Kumari, Zhang, Shechtman & Zhu, CVPR 2022): a generated image must pass the
+    features of every one of them, so one network's blind spot is not enough.
 
-    ``network``'s blocks named by ``taps`` (BatchNorm in eval mode, no gradients to its weights; gradients still flow
-    to the images) each feed a trainable head of two spectral-normalised 3x3 convolutions with LeakyReLU(0.2),
-    averaged over space. With ``pixels`` the images themselves feed one more head, two spectral-normalised stride-2
-    4x4 convolutions: it sees what the frozen CNN was trained to ignore, such as colour.
-    Features Tensor[N, 2 * width * (len(taps) + pixels)].
+    Each tapped block of each of ``backbones`` (:class:`FrozenTaps`) feeds a trainable head of two spectral-normalised
+    3x3 convolutions with LeakyReLU(0.2), averaged over space. With ``pixels`` the images themselves, normalised as
+    the first backbone normalises them, feed one more head, two spectral-normalised stride-2 4x4 convolutions: it sees
+    what the frozen CNNs were trained to ignore, such as colour. Features Tensor[N, 2 * width * (taps + pixels)].
     """
 
     def __init__(
         self,
-        network: nn.Module,
-        taps: tuple[str, ...],
-        mean: tuple[float, ...],
-        std: tuple[float, ...],
+        backbones: list[FrozenTaps],
         image_size: int,
         num_classes: int = 0,
         width: int = 32,
@@ -834,13 +870,10 @@ class ProjectedDiscriminator(Discriminator):
         deviation: bool = False,
     ):
         super().__init__()
-        self.register_buffer("mean", torch.tensor(mean).view(1, -1, 1, 1))
-        self.register_buffer("std", torch.tensor(std).view(1, -1, 1, 1))
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*subsequence of those obtained in train mode")
-            self.network = create_feature_extractor(copy.deepcopy(network).eval(), list(taps)).requires_grad_(False)
+        self.backbones = nn.ModuleList(backbones)
+        channels = backbones[0].mean.shape[1]
         with torch.no_grad():
-            tapped = self.network(torch.zeros(1, len(mean), image_size, image_size)).values()
+            tapped = [tap for backbone in backbones for tap in backbone(torch.zeros(1, channels, image_size, image_size))]
         self.heads = nn.ModuleList(
             nn.Sequential(
                 spectral_norm(nn.Conv2d(tap.shape[1], width, 3, padding=1)),
@@ -852,7 +885,7 @@ class ProjectedDiscriminator(Discriminator):
         )
         self.pixel_head = (
             nn.Sequential(
-                spectral_norm(nn.Conv2d(len(mean), width, 4, stride=2, padding=1)),
+                spectral_norm(nn.Conv2d(channels, width, 4, stride=2, padding=1)),
                 nn.LeakyReLU(0.2),
                 spectral_norm(nn.Conv2d(width, 2 * width, 4, stride=2, padding=1)),
                 nn.LeakyReLU(0.2),
@@ -862,17 +895,11 @@ class ProjectedDiscriminator(Discriminator):
         )
         self._add_heads(2 * width * (len(self.heads) + pixels), num_classes, classifier, deviation)
 
-    def train(self, mode: bool = True) -> ProjectedDiscriminator:
-        super().train(mode)
-        self.network.eval()
-        return self
-
     def features(self, images: torch.Tensor) -> torch.Tensor:
-        normalised = (images - self.mean) / self.std
-        heads, inputs = list(self.heads), list(self.network(normalised).values())
+        heads, inputs = list(self.heads), [tap for backbone in self.backbones for tap in backbone(images)]
         if self.pixel_head is not None:
             heads.append(self.pixel_head)
-            inputs.append(normalised)
+            inputs.append(self.backbones[0].normalise(images))
         return torch.cat([head(tap).mean(dim=(2, 3)) for head, tap in zip(heads, inputs, strict=True)], dim=1)
 
 

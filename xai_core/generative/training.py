@@ -63,6 +63,7 @@ from .dcgan import (
     PROJECTION_TAPS,
     DCGANDiscriminator,
     Discriminator,
+    FrozenTaps,
     LatentGenerator,
     ProjectedDiscriminator,
     build_generator,
@@ -145,6 +146,14 @@ RECIPES = {
     # its fast hole opened where no class has one (a triangle cut in two): a hole costs its share (weight 1, not tuned),
     # which only the discriminator's push can pay
     "projected-placed-polygon-penalised": replace(PROJECTED_DEVIATION, generator="placed-polygon-round", hole_penalty=1.0),
+    # the triangle kept the hole every class started with, and the cross drew an irregular star, where both came out
+    # clean in the polygon trial, whose holes started closed: the penalised round hole, started closed
+    "projected-placed-polygon-closed": replace(PROJECTED_DEVIATION, generator="placed-polygon-closed", hole_penalty=1.0),
+    # resnet-shapes read its holed triangles as triangles and its irregular stars as crosses (the judge did not): the
+    # discriminator reads mobilenet-shapes too, an ensemble of frozen CNNs as in Vision-aided GAN
+    "projected-placed-polygon-ensemble": replace(
+        PROJECTED_DEVIATION, generator="placed-polygon-round", hole_penalty=1.0, projection="resnet+mobilenet"
+    ),
 }
 SHIFT_FRACTION = 1 / 8  # DiffAugment's translation: up to this share of the side, zero padded
 
@@ -269,45 +278,44 @@ def train_gan(
         return entry
 
 
-def projection_model(config: GANConfig) -> str:
-    """The zoo CNN a projected recipe's discriminator reads (``<architecture>-<dataset>``), "" for other recipes."""
+def projection_models(config: GANConfig) -> tuple[str, ...]:
+    """The zoo CNNs a projected recipe's discriminator reads (``<architecture>-<dataset>`` for each architecture of the
+    recipe's ``projection``, joined by "+"), () for other recipes."""
     projection = RECIPES[config.recipe].projection
-    return f"{projection}-{config.dataset}" if projection else ""
+    return tuple(f"{architecture}-{config.dataset}" for architecture in projection.split("+")) if projection else ()
 
 
-def build_discriminator(config: GANConfig, channels: int, image_size: int, num_classes: int) -> Discriminator:
-    """The recipe's discriminator: DCGAN's, or a projected one on the frozen ``projection_model(config)``, which must
-    not be the judge (``config.feature_model``) and must read images of the dataset's channels."""
-    recipe = RECIPES[config.recipe]
-    width = config.discriminator_width or config.width
-    classifier = recipe.classifier_weight > 0 and num_classes > 0
-    model_id = projection_model(config)
-    if not model_id:
-        return DCGANDiscriminator(channels, image_size, num_classes, width, classifier=classifier, deviation=recipe.deviation)
+def frozen_taps(model_id: str, config: GANConfig, channels: int) -> FrozenTaps:
+    """The frozen zoo CNN ``model_id``'s tapped blocks for a projected discriminator; refuses the judge
+    (``config.feature_model``), a CNN that is not in the zoo, one without ``PROJECTION_TAPS`` and one of other channels."""
     if model_id == config.feature_model:
         raise ValueError(f"{model_id} judges the GAN (FID, class accuracy): pick another --feature-model than the projected one")
     try:
         card = load_model(model_id)
     except KeyError as error:
+        architecture = model_id.removesuffix(f"-{config.dataset}")
         raise ValueError(
             f"the {config.recipe!r} recipe reads the frozen CNN {model_id}, which is not in the zoo: train it first "
-            f"(python -m xai_core train-cnn --arch {recipe.projection} --dataset {config.dataset})"
+            f"(python -m xai_core train-cnn --arch {architecture} --dataset {config.dataset})"
         ) from error
     if card.arch not in PROJECTION_TAPS:
         raise ValueError(f"{model_id} is a {card.arch!r} network; a projected discriminator reads {', '.join(PROJECTION_TAPS)}")
     if card.in_channels != channels:
         raise ValueError(f"{model_id} takes {card.in_channels}-channel images and cannot read this dataset's {channels}-channel ones")
+    return FrozenTaps(card.model, PROJECTION_TAPS[card.arch], card.mean, card.std)
+
+
+def build_discriminator(config: GANConfig, channels: int, image_size: int, num_classes: int) -> Discriminator:
+    """The recipe's discriminator: DCGAN's, or a projected one on the frozen ``projection_models(config)``."""
+    recipe = RECIPES[config.recipe]
+    width = config.discriminator_width or config.width
+    classifier = recipe.classifier_weight > 0 and num_classes > 0
+    model_ids = projection_models(config)
+    if not model_ids:
+        return DCGANDiscriminator(channels, image_size, num_classes, width, classifier=classifier, deviation=recipe.deviation)
+    backbones = [frozen_taps(model_id, config, channels) for model_id in model_ids]
     return ProjectedDiscriminator(
-        card.model,
-        PROJECTION_TAPS[card.arch],
-        card.mean,
-        card.std,
-        image_size,
-        num_classes,
-        width,
-        classifier,
-        pixels=recipe.pixel_head,
-        deviation=recipe.deviation,
+        backbones, image_size, num_classes, width, classifier, pixels=recipe.pixel_head, deviation=recipe.deviation
     )
 
 
