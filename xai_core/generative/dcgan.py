@@ -817,7 +817,8 @@ class DCGANDiscriminator(Discriminator):
         return self.body(images * 2 - 1)
 
 
-# zoo architecture -> the blocks a projected discriminator reads: three scales, from the full side to a quarter of it
+# zoo architecture -> the blocks a projected discriminator reads: resnet's at the full, half and quarter side, MobileNetV2's
+# (a stride-2 stem) at the half, half and quarter side
 PROJECTION_TAPS = {"resnet": ("layers.0", "layers.1", "layers.2"), "mobilenet": ("features.1", "features.3", "features.9")}
 
 
