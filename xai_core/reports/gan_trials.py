@@ -164,7 +164,10 @@ polygon trial's classes came out clean but for the ring, a propeller (its sample
 share of the radius its images' holes take, at weight 1), where the polygon-round trial's triangle class opened a hole
 that cut it in two (its sample grids); `projected-placed-polygon-closed` starts that recipe's holes closed, on the edge
 of opening, where the polygon trial's triangle and cross, whose holes started so, came out clean, and the penalised
-trial's triangle kept the hole it started with (its sample grids). The recipes from `projected-placed-prior` on write
+trial's triangle kept the hole it started with (its sample grids); `projected-placed-polygon-ensemble` is the
+penalised recipe whose discriminator reads `mobilenet-{dataset}` beside `resnet-{dataset}`, each through its own heads
+(an ensemble of frozen CNNs, as in Vision-aided GAN: Kumari, Zhang, Shechtman & Zhu, CVPR 2022), so that a generated
+image must pass the features of both. The recipes from `projected-placed-prior` on write
 part of `{dataset}`'s own recipe into the generator (the pose; from `projected-placed-smooth` on, the object's colour too):
 what is left to learn is each class's outline and hole, the background and its strokes, and in
 `projected-placed-prior` the object's colour.
