@@ -116,6 +116,11 @@ def test_an_ensemble_discriminator_reads_the_heads_of_every_frozen_network_in_tu
     assert all(not p.requires_grad for backbone in discriminator.backbones for p in backbone.parameters())
 
 
+def test_the_closed_recipe_is_the_penalised_one_with_its_holes_started_closed():
+    penalised = RECIPES["projected-placed-polygon-penalised"]
+    assert RECIPES["projected-placed-polygon-closed"] == dataclasses.replace(penalised, generator="placed-polygon-closed")
+
+
 def test_the_ensemble_recipe_reads_resnet_and_mobilenet_of_the_dataset():
     penalised = RECIPES["projected-placed-polygon-penalised"]
     assert RECIPES["projected-placed-polygon-ensemble"] == dataclasses.replace(penalised, projection="resnet+mobilenet")
@@ -423,8 +428,6 @@ def test_the_hole_penalty_closes_holes_the_discriminator_does_not_hold_open(tmp_
     each trained hole parameter by about -lr, so each hole logit falls by about 5 x lr x ``HOLE_GAIN`` from its start,
     below the unpenalised run's."""
     assert RECIPES["projected-placed-polygon-penalised"] == dataclasses.replace(RECIPES["projected-placed-polygon-round"], hole_penalty=1.0)
-    penalised = RECIPES["projected-placed-polygon-penalised"]
-    assert RECIPES["projected-placed-polygon-closed"] == dataclasses.replace(penalised, generator="placed-polygon-closed")
     monkeypatch.setitem(RECIPES, "heavy", dataclasses.replace(RECIPES["projected-placed-polygon-round"], hole_penalty=1e4))
     logits = {}
     for recipe in ("projected-placed-polygon-round", "heavy"):
