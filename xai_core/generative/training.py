@@ -149,8 +149,9 @@ RECIPES = {
     # the triangle kept the hole every class started with, and the cross drew an irregular star, where both came out
     # clean in the polygon trial, whose holes started closed: the penalised round hole, started closed
     "projected-placed-polygon-closed": replace(PROJECTED_DEVIATION, generator="placed-polygon-closed", hole_penalty=1.0),
-    # resnet-shapes read its holed triangles as triangles and its irregular stars as crosses (the judge did not): the
-    # discriminator reads mobilenet-shapes too, an ensemble of frozen CNNs as in Vision-aided GAN
+    # the penalised trial's triangle kept a hole that cut it into a bow tie and its cross drew an irregular star (its
+    # sample grids), which one frozen network let pass: the discriminator reads mobilenet too, an ensemble of frozen
+    # CNNs as in Vision-aided GAN
     "projected-placed-polygon-ensemble": replace(
         PROJECTED_DEVIATION, generator="placed-polygon-round", hole_penalty=1.0, projection="resnet+mobilenet"
     ),
