@@ -121,6 +121,17 @@ def test_the_closed_recipe_is_the_penalised_one_with_its_holes_started_closed():
     assert RECIPES["projected-placed-polygon-closed"] == dataclasses.replace(penalised, generator="placed-polygon-closed")
 
 
+def test_the_round_closed_recipe_is_the_penalised_one_on_the_smooth_outlines_with_holes_started_closed():
+    penalised = RECIPES["projected-placed-polygon-penalised"]
+    assert RECIPES["projected-placed-round-closed"] == dataclasses.replace(penalised, generator="placed-round-closed")
+
+
+def test_the_heavy_recipes_price_holes_four_times_as_high_started_closed_or_open():
+    closed, penalised = RECIPES["projected-placed-polygon-closed"], RECIPES["projected-placed-polygon-penalised"]
+    assert RECIPES["projected-placed-polygon-heavy"] == dataclasses.replace(closed, hole_penalty=4.0)
+    assert RECIPES["projected-placed-polygon-heavy-open"] == dataclasses.replace(penalised, hole_penalty=4.0)
+
+
 def test_the_ensemble_recipe_reads_resnet_and_mobilenet_of_the_dataset():
     penalised = RECIPES["projected-placed-polygon-penalised"]
     assert RECIPES["projected-placed-polygon-ensemble"] == dataclasses.replace(penalised, projection="resnet+mobilenet")

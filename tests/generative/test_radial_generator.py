@@ -33,6 +33,7 @@ from xai_core.generative.dcgan import (
     PolygonRoundHoleGenerator,
     PriorPosedGenerator,
     RadialPlacedGenerator,
+    RoundClosedHoleGenerator,
     RoundHolePriorGenerator,
     SmoothPriorGenerator,
     affine_pose,
@@ -394,16 +395,21 @@ def test_the_round_hole_polygon_draws_a_circular_hole_in_its_polygon():
     assert mask[(distance > hole_px + 1) & (distance < inscribed_px - 1)].min() > 0.98
 
 
-def test_the_closed_hole_polygon_is_the_round_hole_polygon_started_with_every_hole_closed():
-    """Every class starts at ``START_HOLE_LOGIT``: a share of 0, on the edge of opening; with the round-hole polygon's
-    holes set there, the two draw the same masks (the same seeded weights)."""
+@pytest.mark.parametrize(
+    ("closed_class", "round_class"),
+    [(PolygonClosedHoleGenerator, PolygonRoundHoleGenerator), (RoundClosedHoleGenerator, RoundHolePriorGenerator)],
+)
+def test_a_closed_hole_generator_is_its_round_hole_generator_started_with_every_hole_closed(closed_class, round_class):
+    """Every class starts at ``START_HOLE_LOGIT``: a share of 0, on the edge of opening; with the round-hole
+    generator's holes set there, the two draw the same masks (the same seeded weights)."""
     torch.manual_seed(0)
-    closed = PolygonClosedHoleGenerator(latent_dim=8, channels=3, image_size=SIDE, num_classes=2, width=4).eval()
-    assert isinstance(build_generator(**closed.config()), PolygonClosedHoleGenerator)
+    closed = closed_class(latent_dim=8, channels=3, image_size=SIDE, num_classes=2, width=4).eval()
+    assert isinstance(build_generator(**closed.config()), closed_class)
     torch.testing.assert_close(HOLE_GAIN * closed.holes, torch.full((2,), START_HOLE_LOGIT))
     torch.testing.assert_close(closed.hole_shares(None), torch.zeros(2), rtol=0, atol=1e-6)
     torch.manual_seed(0)
-    rounded = PolygonRoundHoleGenerator(latent_dim=8, channels=3, image_size=SIDE, num_classes=2, width=4).eval()
+    rounded = round_class(latent_dim=8, channels=3, image_size=SIDE, num_classes=2, width=4).eval()
+    assert rounded.hole_shares(None).min() > 0.05  # the round-hole generator's start: open
     with torch.no_grad():
         rounded.holes.copy_(closed.holes)
     latents = torch.randn(3, 4, generator=torch.Generator().manual_seed(1))

@@ -5,8 +5,9 @@ import pytest
 import torch
 
 from xai_core.data import load_dataset
+from xai_core.data.synthetic import SHAPE_CLASSES
 from xai_core.generative.dcgan import UpsamplingGenerator
-from xai_core.metrics.gan_experiments import class_diversity, generated_class_diversity
+from xai_core.metrics.gan_experiments import class_diversity, class_swap_fids, generated_class_diversity
 from xai_core.models.checkpoints import save_state_dict, write_manifest_entry
 from xai_core.reports import gan_trials
 
@@ -70,11 +71,13 @@ def test_the_goal_sentence_names_each_part():
     )
 
 
-def test_the_diversity_of_a_conditional_run_is_measured_when_its_folder_holds_the_weights(tmp_path):
+def test_diversity_and_class_swaps_of_a_conditional_run_are_measured_when_its_folder_holds_the_weights(tmp_path):
     torch.manual_seed(0)
-    generator = UpsamplingGenerator(latent_dim=4, channels=3, image_size=8, num_classes=8, width=4).eval()
+    generator = UpsamplingGenerator(latent_dim=4, channels=3, image_size=48, num_classes=8, width=4).eval()
     with_weights, without = tmp_path / "with", tmp_path / "without"
     stored = {**entry("cdcgan-shapes", "projected", 100.0, 0.5), "file": "g.safetensors", "architecture": generator.config()}
+    stored["classes"] = list(SHAPE_CLASSES)
+    stored["training"] = {**stored["training"], "feature_model": "vgg-shapes"}
     with_weights.mkdir()
     stored["sha256"] = save_state_dict(generator.state_dict(), with_weights / "g.safetensors")
     write_manifest_entry(with_weights, stored, section="gans")
@@ -82,7 +85,15 @@ def test_the_diversity_of_a_conditional_run_is_measured_when_its_folder_holds_th
     gan_trials.record_gan_trials([with_weights, without], data_dir=tmp_path / "data")
     rows = gan_trials.read_json_summary("gan_trials", tmp_path / "data")["runs"]
     assert rows[0]["class_diversity"] == pytest.approx(generated_class_diversity(generator, seed=0)) and rows[1]["class_diversity"] is None
-    assert f"| 50.0 % | {rows[0]['class_diversity']:.3f} | missed |" in gan_trials.gan_trials_section(tmp_path / "data")
+    swapped = class_swap_fids(generator, "shapes", "vgg-shapes", seed=0)
+    assert rows[0]["fid_class_swapped"] == {name: round(fid, 3) for name, fid in zip(SHAPE_CLASSES, swapped, strict=True)}
+    assert rows[1]["fid_class_swapped"] is None
+    section = gan_trials.gan_trials_section(tmp_path / "data")
+    assert f"| 50.0 % | {rows[0]['class_diversity']:.3f} | missed |" in section
+    costliest = min(rows[0]["fid_class_swapped"], key=rows[0]["fid_class_swapped"].get)
+    cells = " | ".join(f"{fid:.1f}" for fid in rows[0]["fid_class_swapped"].values())
+    assert f"| `cdcgan-shapes` | `{rows[0]['source']}` | 100.0 | {cells} | {costliest} (100.0 -> " in section
+    assert section.count("| `cdcgan-shapes` |") == 3  # two trial rows, one swap row: the run without weights has none
 
 
 def test_the_diversity_sentence_sets_the_shipped_run_beside_the_trial_closest_to_the_real_images():

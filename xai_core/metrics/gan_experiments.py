@@ -18,8 +18,9 @@ import torch
 from ..attribution.tcav import run_tcav
 from ..data import load_dataset
 from ..generative.dcgan import LatentGenerator, gan_info, load_gan
+from ..generative.fid import PenultimateFeatures, extract_features, frechet_distance, gaussian_fit, seeded_subset
 from ..generative.latent import latent_deletion, latent_sensitivity, latent_stability, pca_directions, sefa_directions
-from ..generative.training import SHIPPED_GAN_DATASETS, generate, score_generator
+from ..generative.training import SHIPPED_GAN_DATASETS, generate, score_generator, scoring_sets
 from ..models.checkpoints import REPOSITORY_ROOT
 from ..models.registry import load_model, model_info
 from ..spread import mean_std
@@ -84,6 +85,26 @@ def real_class_diversity(dataset: str) -> float:
     """:func:`class_diversity` of a dataset's real test images, the yardstick beside a GAN's."""
     test = load_dataset(dataset, "test")
     return class_diversity(test.float_images(), test.labels)
+
+
+def class_swap_fids(generator: LatentGenerator, dataset: str, feature_model: str, seed: int = 0) -> list[float]:
+    """Which class costs a conditional GAN its FID: for each class c, the FID of :func:`score_generator`'s samples
+    (the same seeds, reference and judge) with every generated image of class c swapped for a seeded draw of real
+    training images of class c: list of ``num_classes`` floats. A class whose swap brings the FID down near the
+    real-vs-real baseline is the one the GAN draws worst. The judge reads each image alone (eval mode), so the swap
+    is made on its features."""
+    reference, labels, generated = scoring_sets(generator, dataset, seed)
+    train = load_dataset(dataset, "train")
+    network = PenultimateFeatures(load_model(feature_model))
+    reference_fit, generated_features = gaussian_fit(extract_features(network, reference)), extract_features(network, generated)
+    fids = []
+    for label in range(generator.num_classes):
+        slots = (labels == label).nonzero()[:, 0]
+        pool = torch.tensor(train.indices_of_class(label))
+        swapped = generated_features.clone()
+        swapped[slots] = extract_features(network, train.float_images(pool[seeded_subset(len(pool), len(slots), seed)]))
+        fids.append(frechet_distance(*reference_fit, *gaussian_fit(swapped)))
+    return fids
 
 
 def diversity_over_seeds(gan_id: str, seeds: tuple[int, ...] = REPORT_SEEDS) -> dict:

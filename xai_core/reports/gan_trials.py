@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..generative.dcgan import MANIFEST_SECTION, load_gan_in
-from ..metrics.gan_experiments import DIVERSITY_PER_CLASS, generated_class_diversity, real_class_diversity
+from ..metrics.gan_experiments import DIVERSITY_PER_CLASS, class_swap_fids, generated_class_diversity, real_class_diversity
 from ..models.checkpoints import REPOSITORY_ROOT, read_manifest
 from .summaries import DATA_DIR, read_json_summary, write_json_summary
 
@@ -24,17 +24,25 @@ GOAL_FID_RATIO = 10.0
 HEADING = "### The shapes GANs: what was tried"
 
 
-def trial_diversity(directory: Path, entry: dict) -> float | None:
-    """Within-class diversity (sampling seed 0) of a conditional run whose weights ``directory`` holds, else None."""
+def trial_measures(directory: Path, entry: dict) -> dict:
+    """What is measured again of a conditional run whose weights ``directory`` holds (sampling seed 0): its
+    within-class diversity and its FID with each class's samples swapped for real ones
+    (:func:`~xai_core.metrics.gan_experiments.class_swap_fids`, keyed by class name); None for other runs."""
     if not entry["training"]["conditional"] or not (directory / entry.get("file", "")).is_file():
-        return None
-    return generated_class_diversity(load_gan_in([directory], entry["id"]), seed=0)
+        return {"class_diversity": None, "fid_class_swapped": None}
+    generator = load_gan_in([directory], entry["id"])
+    swapped = class_swap_fids(generator, entry["dataset"], entry["training"]["feature_model"], seed=0)
+    return {
+        "class_diversity": generated_class_diversity(generator, seed=0),
+        "fid_class_swapped": {name: round(fid, 3) for name, fid in zip(entry["classes"], swapped, strict=True)},
+    }
 
 
-def trial_row(entry: dict, source: str, diversity: float | None = None) -> dict:
-    """One run of a manifest entry: its recipe, length, single-sample FID (seed 0), class accuracy and within-class
-    diversity (None when not measured), and command."""
+def trial_row(entry: dict, source: str, measures: dict | None = None) -> dict:
+    """One run of a manifest entry: its recipe, length, single-sample FID (seed 0), class accuracy, within-class
+    diversity and class-swapped FIDs (None when not measured), and command."""
     training, metrics = entry["training"], entry["metrics"]
+    measures = measures or {"class_diversity": None, "fid_class_swapped": None}
     return {
         "id": entry["id"],
         "source": source,
@@ -46,7 +54,8 @@ def trial_row(entry: dict, source: str, diversity: float | None = None) -> dict:
         "fid": metrics["fid"],
         "fid_real_vs_real": metrics["fid_real_vs_real"],
         "class_accuracy": metrics.get("class_accuracy"),
-        "class_diversity": diversity,
+        "class_diversity": measures["class_diversity"],
+        "fid_class_swapped": measures["fid_class_swapped"],
         "command": entry["command"],
         "sha256": entry["sha256"],
     }
@@ -73,7 +82,7 @@ def record_gan_trials(directories: Sequence[Path], data_dir: Path = DATA_DIR, da
         source = str(directory.relative_to(REPOSITORY_ROOT)) if directory.is_relative_to(REPOSITORY_ROOT) else str(directory)
         sources.append(source)
         rows += [
-            trial_row(entry, source, trial_diversity(directory, entry))
+            trial_row(entry, source, trial_measures(directory, entry))
             for entry in read_manifest(directory, MANIFEST_SECTION)
             if entry["dataset"] == dataset
         ]
@@ -117,8 +126,35 @@ def diversity_sentence(runs: list[dict], real: float) -> str:
     )
 
 
+def class_swap_table(runs: list[dict]) -> str:
+    """The FID of each run whose class-swapped FIDs were measured, with each class's samples swapped for real ones, and
+    the class whose swap lowers it most ("" when none was measured)."""
+    measured = [row for row in runs if row.get("fid_class_swapped")]
+    if not measured:
+        return ""
+    names = list(measured[0]["fid_class_swapped"])
+    lines = [
+        f"| GAN | from | FID | {' | '.join(names)} | costliest class |",
+        f"| --- | --- | ---: | {' | '.join('---:' for _ in names)} | --- |",
+    ]
+    for row in measured:
+        swapped = row["fid_class_swapped"]
+        costliest = min(swapped, key=swapped.get)
+        cells = " | ".join(f"{swapped[name]:.1f}" for name in names)
+        fall = f"{row['fid']:.1f} -> {swapped[costliest]:.1f}"
+        lines.append(f"| `{row['id']}` | `{row['source']}` | {row['fid']:.1f} | {cells} | {costliest} ({fall}) |")
+    return f"""Which class costs each run its FID: the FID with every sample of one class swapped for a seeded draw of real
+training images of that class (the same samples, reference images and judge as the FID column above), measured for
+the conditional runs whose weights their folder still held when recorded. A swap that brings the FID near the
+baseline marks the class the run draws worst.
+
+{chr(10).join(lines)}
+"""
+
+
 def recipes_paragraph(dataset: str) -> str:
-    """What each recipe of the trials table changes, and why: the prose between the goal and the table."""
+    """What each recipe of the trials table changes, and why: the prose between the goal and the table. Long: one
+    paragraph of prose, a clause per recipe in the order they were tried."""
     return f"""Recipes: `dcgan` is Radford et al.'s; `sngan` adds the
 upsampling generator with class-conditional BatchNorm, the hinge loss, an EMA generator, DiffAugment and an AC-GAN
 head; `projected` is `sngan` whose discriminator reads the frozen `resnet-{dataset}` (Projected GANs,
@@ -167,7 +203,15 @@ of opening, where the polygon trial's triangle and cross, whose holes started so
 trial's triangle kept the hole it started with (its sample grids); `projected-placed-polygon-ensemble` is the
 penalised recipe whose discriminator reads `mobilenet-{dataset}` beside `resnet-{dataset}`, each through its own heads
 (an ensemble of frozen CNNs, as in Vision-aided GAN: Kumari, Zhang, Shechtman & Zhu, CVPR 2022), so that a generated
-image must pass the features of both. The recipes from `projected-placed-prior` on write
+image must pass the features of both; `projected-placed-round-closed` gives the round generator's smooth outlines the
+closed trial's closed, penalised round hole, where the class swaps below put most of the shipped smooth run's FID on
+its ring, a many-armed star, and most of the closed run's on its cross, an irregular star, while the closed run's ring
+came out clean (their sample grids); `projected-placed-polygon-heavy` is the closed recipe with holes priced at weight
+4, where the closed trial's cross drew an irregular star and the polygon trial's cross came out clean while its ring
+never opened its slow hole (their sample grids); `projected-placed-polygon-heavy-open` starts that recipe's holes open
+at 0.1, as the polygon-round generator's, where the heavy trial's ring class never opened its hole and drew a
+three-bladed propeller (its sample grids), the class the swaps below find behind most of its FID. The recipes from
+`projected-placed-prior` on write
 part of `{dataset}`'s own recipe into the generator (the pose; from `projected-placed-smooth` on, the object's colour too):
 what is left to learn is each class's outline and hole, the background and its strokes, and in
 `projected-placed-prior` the object's colour.
@@ -212,6 +256,7 @@ whose weights their folder still held ("-" otherwise); the real test images scor
 {diversity_sentence(summary["runs"], summary["class_diversity_real"])}
 {verdicts}
 
+{class_swap_table(summary["runs"])}
 Commands:
 {commands}
 """
