@@ -256,6 +256,7 @@ def scoring_sets(generator: LatentGenerator, dataset: str, seed: int = 0) -> tup
     return reference, labels, generate(generator, count, seed + 1, labels)
 
 
+@torch.inference_mode()
 def score_generator(generator: LatentGenerator, dataset: str, feature_model: str, seed: int = 0) -> dict:
     """FID vs the test split (n = test size, at most ``FID_SAMPLES``) beside the real-vs-real baseline, and for
     conditional GANs the domain CNN's accuracy on generated samples of the conditioned class."""
