@@ -130,6 +130,6 @@ def test_no_shipped_gan_is_flagged_since_the_shapes_gans_use_the_projected_recip
     recipes = {gan_id: entry["training"].get("recipe", "dcgan") for gan_id, entry in shipped.items()}
     assert {gan_id: recipe for gan_id, recipe in recipes.items() if recipe.startswith("projected")} == {
         "dcgan-shapes": "projected",
-        "cdcgan-shapes": "projected-placed-smooth",
+        "cdcgan-shapes": "projected-placed-polygon-heavy-open",
     }
     assert recipes == {config.gan_id: config.recipe for config in shipped_gan_configs()}  # the manifest matches the code

@@ -581,9 +581,9 @@ SHIPPED_GAN_OPTIONS = {
     "glyphs": {"epochs": 40},
     "shapes": {"epochs": 40, "batch_size": 32, "width": 16, "discriminator_width": 32, "recipe": "projected"},
 }
-# the conditional GAN's own options over its dataset's: the placed-smooth generator draws one outline per class, so it
-# needs labels; it was the best of the shapes trials (docs/results.md, "The shapes GANs: what was tried").
-SHIPPED_CONDITIONAL_OPTIONS = {"shapes": {"recipe": "projected-placed-smooth"}}
+# the conditional GAN's own options over its dataset's: the placed-polygon generator draws one outline per class, so it
+# needs labels; heavy-open was the best of the shapes trials (docs/results.md, "The shapes GANs: what was tried").
+SHIPPED_CONDITIONAL_OPTIONS = {"shapes": {"recipe": "projected-placed-polygon-heavy-open"}}
 SHIPPED_GAN_DATASETS = tuple(SHIPPED_GAN_OPTIONS)
 
 
