@@ -37,6 +37,16 @@ def test_help_lists_every_command():
         assert command in result.stdout
 
 
+def test_train_gan_help_describes_every_recipe():
+    from xai_core.cli.main import build_parser
+    from xai_core.generative.training import RECIPES
+
+    commands = next(action for action in build_parser()._actions if action.dest == "command")
+    recipe = next(action for action in commands.choices["train-gan"]._actions if action.dest == "recipe")
+    assert list(recipe.choices) == list(RECIPES)
+    assert [name for name in RECIPES if f"{name} (" not in recipe.help] == []
+
+
 def test_predict_mnist_index_prints_true_and_predicted_label(cli):
     result = cli("predict", "--model", "vgg-mnist", "--dataset", "mnist", "--index", "0")
     assert result.returncode == 0, result.stderr

@@ -129,7 +129,7 @@ def test_a_run_recorded_into_checkpoints_but_kept_elsewhere_retrains_into_its_ow
     assert gan_trials.retrain_command(elsewhere) == elsewhere["command"]
 
 
-def test_recording_again_replaces_the_rows_of_the_folders_given_and_keeps_the_others(tmp_path):
+def test_recording_again_replaces_the_rows_of_the_folders_given_in_place_and_keeps_the_others(tmp_path):
     first, second = tmp_path / "a", tmp_path / "b"
     write_manifest_entry(first, entry("cdcgan-shapes", "dcgan", 834.1, 0.115), section="gans")
     write_manifest_entry(second, entry("cdcgan-shapes", "projected", 115.0, 0.809), section="gans")
@@ -140,4 +140,4 @@ def test_recording_again_replaces_the_rows_of_the_folders_given_and_keeps_the_ot
     write_manifest_entry(third, entry("cdcgan-shapes", "projected-deviation", 50.0, 0.9), section="gans")
     gan_trials.record_gan_trials([third, second], data_dir=tmp_path / "data")
     rows = gan_trials.read_json_summary("gan_trials", tmp_path / "data")["runs"]
-    assert [(r["source"], r["fid"]) for r in rows] == [(str(first), 834.1), (str(third), 50.0), (str(second), 30.0)]
+    assert [(r["source"], r["fid"]) for r in rows] == [(str(first), 834.1), (str(second), 30.0), (str(third), 50.0)]

@@ -166,12 +166,20 @@ def _register_train_gan(commands: argparse._SubParsersAction) -> None:
         "projected-placed (projected-deviation with a learnt outline per class that the latent turns, scales and moves), "
         "projected-placed-coarse (the same outline at half the side, in an empty frame), "
         "projected-placed-striped (the coarse outline with empty outer pixels over one colour with stripes), "
-        "projected-placed-radial (a solid star-shaped outline, a radius per angle and a hole, in HSV colours, over stripes) "
-        "projected-placed-cluttered (the radial outline over stripes with lines and dots) "
-        "projected-placed-prior (the cluttered generator with its pose sampled from a uniform prior, inside the image) "
-        "projected-placed-smooth (the prior-posed generator with a smooth outline and its object's colour from a prior) "
-        "projected-placed-open (the smooth generator with every outline started as a ring) "
-        "or projected-placed-polygon (the smooth generator with polygon outlines of 12 straight-edged vertices)",
+        "projected-placed-radial (a solid star-shaped outline, a radius per angle and a hole, in HSV colours, over stripes), "
+        "projected-placed-cluttered (the radial outline over stripes with lines and dots), "
+        "projected-placed-prior (the cluttered generator with its pose sampled from a uniform prior, inside the image), "
+        "projected-placed-smooth (the prior-posed generator with a smooth outline and its object's colour from a prior), "
+        "projected-placed-open (the smooth generator with every outline started as a ring), "
+        "projected-placed-polygon (the smooth generator with polygon outlines of 12 straight-edged vertices), "
+        "projected-placed-round (the smooth generator with a round, fast hole started open and a bounded spread), "
+        "projected-placed-polygon-round (the polygon generator with that round hole), "
+        "projected-placed-polygon-penalised (polygon-round + a price on open holes, weight 1), "
+        "projected-placed-polygon-closed (penalised with the holes started closed), "
+        "projected-placed-polygon-ensemble (penalised with a discriminator on resnet- and mobilenet-<dataset>), "
+        "projected-placed-round-closed (the smooth outlines with the closed, penalised round hole), "
+        "projected-placed-polygon-heavy (closed with holes priced at weight 4) "
+        "or projected-placed-polygon-heavy-open (heavy with the holes started open; the shipped cdcgan-shapes)",
     )
     gan.add_argument("--feature-model", default=None, help="CNN whose penultimate layer is the FID feature network (default vgg-<dataset>)")
     gan.add_argument("--no-fid", action="store_true", help="skip scoring (FID needs the feature CNN)")

@@ -73,24 +73,31 @@ def retrain_command(row: dict) -> str:
 
 
 def record_gan_trials(directories: Sequence[Path], data_dir: Path = DATA_DIR, dataset: str = DATASET) -> Path:
-    """Record every ``dataset`` GAN in the manifests of ``directories`` in the summary: their rows replace the rows
-    recorded earlier from the same directories, and come after the rows of every other directory, which are kept
-    (``runs/`` is not committed, so a trial's row outlives its folder), in the order given."""
-    rows, sources = [], []
+    """Record every ``dataset`` GAN in the manifests of ``directories`` in the summary. A directory recorded earlier
+    gets its new rows where its old ones stood, so that the table keeps the order the runs were tried in; a new
+    directory's rows come last, in the order given. The rows of every other directory are kept (``runs/`` is not
+    committed, so a trial's row outlives its folder)."""
+    fresh: dict[str, list[dict]] = {}
     for directory in directories:
         directory = Path(directory).resolve()
         source = str(directory.relative_to(REPOSITORY_ROOT)) if directory.is_relative_to(REPOSITORY_ROOT) else str(directory)
-        sources.append(source)
-        rows += [
+        fresh[source] = [
             trial_row(entry, source, trial_measures(directory, entry))
             for entry in read_manifest(directory, MANIFEST_SECTION)
             if entry["dataset"] == dataset
         ]
-    if not rows:
+    if not any(fresh.values()):
         raise ValueError(f"no {dataset} GAN in the manifests of {', '.join(map(str, directories))}")
     earlier = read_json_summary(SUMMARY_NAME, data_dir) or {"runs": []}
-    kept = [row for row in earlier["runs"] if row["source"] not in sources]
-    summary = {"dataset": dataset, "class_diversity_real": real_class_diversity(dataset), "runs": kept + rows}
+    runs: list[dict] = []
+    for row in earlier["runs"]:
+        if row["source"] not in fresh:
+            runs.append(row)
+        elif row["source"] not in {kept["source"] for kept in runs}:
+            runs += fresh[row["source"]]
+    recorded = {row["source"] for row in earlier["runs"]}
+    runs += [row for source, rows in fresh.items() if source not in recorded for row in rows]
+    summary = {"dataset": dataset, "class_diversity_real": real_class_diversity(dataset), "runs": runs}
     return write_json_summary(SUMMARY_NAME, summary, data_dir)
 
 
@@ -204,7 +211,7 @@ trial's triangle kept the hole it started with (its sample grids); `projected-pl
 penalised recipe whose discriminator reads `mobilenet-{dataset}` beside `resnet-{dataset}`, each through its own heads
 (an ensemble of frozen CNNs, as in Vision-aided GAN: Kumari, Zhang, Shechtman & Zhu, CVPR 2022), so that a generated
 image must pass the features of both; `projected-placed-round-closed` gives the round generator's smooth outlines the
-closed trial's closed, penalised round hole, where the class swaps below put most of the shipped smooth run's FID on
+closed trial's closed, penalised round hole, where the class swaps below put most of the smooth trial's FID on
 its ring, a many-armed star, and most of the closed run's on its cross, an irregular star, while the closed run's ring
 came out clean (their sample grids); `projected-placed-polygon-heavy` is the closed recipe with holes priced at weight
 4, where the closed trial's cross drew an irregular star and the polygon trial's cross came out clean while its ring
