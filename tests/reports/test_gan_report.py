@@ -201,3 +201,35 @@ def test_a_gan_beyond_every_yardstick_is_placed_on_one_side_only(results):
         "within 10x of the baseline (31.0), lies above *none (the real-vs-real baseline)* (3.1) and below *saturation x0.5* (235.8)."
     )
     assert "degradation of the real training images" not in gan_report.render_gan_markdown({**results, "yardsticks": {}})
+
+
+def shapes_gan(monkeypatch):
+    monkeypatch.setattr(gan_report, "gan_info", lambda gan_id: {"dataset": "shapes" if "shapes" in gan_id else "mnist"})
+
+
+def test_the_goal_verdict_weighs_the_mean_over_seeds_against_10x_the_baseline_and_80_percent(monkeypatch):
+    shapes_gan(monkeypatch)
+    fid = {
+        "cdcgan-mnist": {
+            "fid": {"mean": 1.0, "std": 0.0},
+            "fid_real_vs_real": {"mean": 1.0, "std": 0.0},
+            "class_accuracy": {"mean": 0.9, "std": 0.0},
+        },
+        "dcgan-shapes": {"fid": {"mean": 1.0, "std": 0.0}, "fid_real_vs_real": {"mean": 1.0, "std": 0.0}},
+        "cdcgan-shapes": {
+            "fid": {"mean": 29.57, "std": 2.15},
+            "fid_real_vs_real": {"mean": 3.1, "std": 0.56},
+            "class_accuracy": {"mean": 0.85, "std": 0.002},
+        },
+    }
+    assert gan_report.goal_verdict(fid) == (
+        "On the mean over sampling seeds `cdcgan-shapes` meets the shapes GAN's goal: FID 29.57 ± 2.15 against 31.0 (10x the "
+        "baseline's mean; met), class accuracy 85.0 ± 0.2 % against 80% (met). The FID's margin, 1.43, is smaller than its std "
+        "over the seeds, 2.15: another sampling seed may fall on either side of the goal."
+    )
+    fid["cdcgan-shapes"]["fid"] = {"mean": 20.0, "std": 1.0}
+    fid["cdcgan-shapes"]["class_accuracy"] = {"mean": 0.79, "std": 0.01}
+    assert gan_report.goal_verdict(fid) == (
+        "On the mean over sampling seeds `cdcgan-shapes` misses the shapes GAN's goal: FID 20.00 ± 1.00 against 31.0 (10x the "
+        "baseline's mean; met), class accuracy 79.0 ± 1.0 % against 80% (missed)."
+    )

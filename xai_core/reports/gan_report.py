@@ -12,7 +12,7 @@ from ..metrics.fid_yardsticks import BASELINE_YARDSTICK
 from ..spread import mean_std
 from .charts import PAPER_TABLE_2
 from .gan_trials import DATASET as GOAL_DATASET
-from .gan_trials import GOAL_FID_RATIO
+from .gan_trials import GOAL_CLASS_ACCURACY, GOAL_FID_RATIO
 
 
 def _pm(summary: dict, digits: int = 2, scale: float = 1.0) -> str:
@@ -80,6 +80,32 @@ def yardstick_sentence(fid: dict[str, dict], yardsticks: dict[str, dict[str, dic
             f"{placement(goal, goal_scale)}."
         )
     return sentence
+
+
+def goal_verdict(fid: dict[str, dict]) -> str:
+    """Whether each conditional GAN of the goal's dataset meets the goal on the mean over sampling seeds (FID within
+    10x of the baseline's mean, class accuracy >= 80 %), and whether the FID's margin exceeds the seeds' std."""
+    sentences = []
+    for gan_id, result in fid.items():
+        if gan_info(gan_id)["dataset"] != GOAL_DATASET or "class_accuracy" not in result:
+            continue
+        goal = GOAL_FID_RATIO * result["fid_real_vs_real"]["mean"]
+        fid_ok = result["fid"]["mean"] <= goal
+        accuracy_ok = result["class_accuracy"]["mean"] >= GOAL_CLASS_ACCURACY
+        verdict = "meets" if fid_ok and accuracy_ok else "misses"
+        sentence = (
+            f"On the mean over sampling seeds `{gan_id}` {verdict} the {GOAL_DATASET} GAN's goal: FID {_pm(result['fid'])} "
+            f"against {goal:.1f} ({GOAL_FID_RATIO:.0f}x the baseline's mean; {'met' if fid_ok else 'missed'}), class accuracy "
+            f"{_pm(result['class_accuracy'], 1, 100)} % against {GOAL_CLASS_ACCURACY:.0%} ({'met' if accuracy_ok else 'missed'})."
+        )
+        margin = abs(goal - result["fid"]["mean"])
+        if margin < result["fid"]["std"]:
+            sentence += (
+                f" The FID's margin, {margin:.2f}, is smaller than its std over the seeds, {result['fid']['std']:.2f}: "
+                "another sampling seed may fall on either side of the goal."
+            )
+        sentences.append(sentence)
+    return " ".join(sentences)
 
 
 def classes_unlearnt(gan_id: str, result: dict) -> bool:
@@ -305,6 +331,8 @@ deviation over the images of one class, averaged over pixels and classes: {diver
 beside the real test images of each class; a generator that gives one image per class whatever the latent scores 0.
 
 {fid_table(results["fid"], results.get("diversity", {}))}
+
+{goal_verdict(results["fid"])}
 {yardsticks}
 {"Conditional GANs that have not learnt their classes (class accuracy at most twice chance): " + ", ".join(unlearnt_conditionals(results["fid"])) + "; their rows below describe a failed generator." if unlearnt_conditionals(results["fid"]) else "Every conditional GAN produces its requested class well above chance."}
 
