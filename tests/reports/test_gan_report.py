@@ -203,12 +203,8 @@ def test_a_gan_beyond_every_yardstick_is_placed_on_one_side_only(results):
     assert "degradation of the real training images" not in gan_report.render_gan_markdown({**results, "yardsticks": {}})
 
 
-def shapes_gan(monkeypatch):
-    monkeypatch.setattr(gan_report, "gan_info", lambda gan_id: {"dataset": "shapes" if "shapes" in gan_id else "mnist"})
-
-
 def test_the_goal_verdict_weighs_the_mean_over_seeds_against_10x_the_baseline_and_80_percent(monkeypatch):
-    shapes_gan(monkeypatch)
+    monkeypatch.setattr(gan_report, "gan_info", lambda gan_id: {"dataset": "shapes" if "shapes" in gan_id else "mnist"})
     fid = {
         "cdcgan-mnist": {
             "fid": {"mean": 1.0, "std": 0.0},

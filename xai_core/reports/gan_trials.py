@@ -90,13 +90,14 @@ def record_gan_trials(directories: Sequence[Path], data_dir: Path = DATA_DIR, da
         raise ValueError(f"no {dataset} GAN in the manifests of {', '.join(map(str, directories))}")
     earlier = read_json_summary(SUMMARY_NAME, data_dir) or {"runs": []}
     runs: list[dict] = []
+    placed: set[str] = set()
     for row in earlier["runs"]:
         if row["source"] not in fresh:
             runs.append(row)
-        elif row["source"] not in {kept["source"] for kept in runs}:
+        elif row["source"] not in placed:
             runs += fresh[row["source"]]
-    recorded = {row["source"] for row in earlier["runs"]}
-    runs += [row for source, rows in fresh.items() if source not in recorded for row in rows]
+            placed.add(row["source"])
+    runs += [row for source, rows in fresh.items() if source not in placed for row in rows]
     summary = {"dataset": dataset, "class_diversity_real": real_class_diversity(dataset), "runs": runs}
     return write_json_summary(SUMMARY_NAME, summary, data_dir)
 
